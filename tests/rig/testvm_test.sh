@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Checks tools/testvm itself: nested /dev/kvm works, exit statuses pass through,
+# a command outliving --timeout is killed and reported, shares are writable,
+# and nothing (temporary directory, QEMU process) is left behind.
+set -uo pipefail
+testvm=$(cd "$(dirname "$0")/../../tools" && pwd)/testvm
+failures=0
+check() { if eval "$2"; then echo "ok   - $1"; else echo "FAIL - $1"; failures=$((failures + 1)); fi; }
+before=$(ls -d /tmp/testvm.* 2>/dev/null | sort)
+
+out=$("$testvm" -- sh -c 'test -c /dev/kvm && echo ok')
+check "/dev/kvm is a character device in L1 (got '$out')" '[ "$out" = ok ]'
+
+"$testvm" -- false
+check "false exits 1" '[ $? = 1 ]'
+
+"$testvm" -- sh -c 'exit 42'
+check "exit status 42 passes through" '[ $? = 42 ]'
+
+share=$(mktemp -d)
+"$testvm" --share "$share" -- sh -c "echo written >$share/result && cat /proc/cpuinfo | grep -qw svm"
+rc=$?
+check "share is writable from L1 and L1 has SVM (rc $rc)" '[ $rc = 0 ] && [ "$(cat "$share/result" 2>/dev/null)" = written ]'
+rm -rf "$share"
+
+err=$("$testvm" --timeout 15 -- sleep 600 2>&1 >/dev/null)
+rc=$?
+check "a command outliving --timeout is killed with 124 (rc $rc)" '[ $rc = 124 ]'
+check "the timeout is reported (got '$err')" '[[ "$err" == *"timed out after 15s"* ]]'
+
+"$testvm" --bogus -- true 2>/dev/null
+check "an unknown option is refused with 2" '[ $? = 2 ]'
+
+after=$(ls -d /tmp/testvm.* 2>/dev/null | sort)
+check "no temporary directory left behind" '[ "$before" = "$after" ]'
+check "no QEMU left running" '! pgrep -f "mount_tag=hostroot" >/dev/null'
+
+[ "$failures" = 0 ]
