@@ -58,5 +58,5 @@ if [ "$example" = 1 ]; then
   "$repo/tools/testvm" -- qemu-system-x86_64 -M microvm,isa-serial=on,rtc=off,acpi=off -enable-kvm -cpu host \
     -m 128 -smp 2 -nodefaults -no-user-config -nographic -no-reboot -serial stdio \
     -kernel "$build/guest-kernel/vmlinux" -initrd "$build/tests/rig/test-initramfs.cpio" \
-    -append "console=ttyS0 reboot=k panic=-1 quiet"
+    -append "console=ttyS0 reboot=t panic=-1 quiet"
 fi
