@@ -1,0 +1,105 @@
+#include "vmm/memory/guest_memory.h"
+
+#include <linux/memfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <utility>
+
+#include "common/error.h"
+
+namespace vmrt::vmm {
+
+namespace {
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kHugePage = 2 << 20;
+// Far more than any host here has; stops overflow in the layout arithmetic.
+constexpr uint64_t kMaxRam = uint64_t{1} << 40;
+}  // namespace
+
+GuestMemory GuestMemory::create(uint64_t size, bool hugepages) {
+  if (size < (1 << 20))
+    fail("guest memory of {} bytes is too small: at least 1 MiB is needed", size);
+  if (size > kMaxRam) fail("guest memory of {} MiB is larger than the supported 1 TiB", size >> 20);
+  if (size % kPage) fail("guest memory size {} is not a multiple of 4 KiB", size);
+  if (hugepages && size % kHugePage)
+    fail("guest memory size {} is not a multiple of 2 MiB, as huge pages need", size);
+
+  GuestMemory mem;
+  unsigned flags = MFD_CLOEXEC | (hugepages ? MFD_HUGETLB | MFD_HUGE_2MB : 0);
+  mem.fd_ = UniqueFd(check_sys(memfd_create("vmrt-guest-ram", flags), "memfd_create guest RAM"));
+  if (ftruncate(mem.fd_.get(), static_cast<off_t>(size)) < 0)
+    throw_errno(fmt::format("cannot size guest RAM to {} MiB", size >> 20));
+  // MAP_NORESERVE: RAM is committed by the guest touching it, not up front.
+  void* p =
+      mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, mem.fd_.get(), 0);
+  if (p == MAP_FAILED) throw_errno(fmt::format("cannot map {} MiB of guest RAM", size >> 20));
+  mem.base_ = static_cast<uint8_t*>(p);
+  mem.mapped_ = size;
+  mem.size_ = size;
+  // Guest pages are useless in a VMM core dump and may hold tenant secrets.
+  madvise(p, size, MADV_DONTDUMP);
+
+  uint64_t low = std::min(size, kMmioHoleStart);
+  mem.regions_.push_back({0, low, 0});
+  if (size > low) mem.regions_.push_back({kMmioHoleEnd, size - low, low});
+  return mem;
+}
+
+GuestMemory::GuestMemory(GuestMemory&& other) noexcept
+    : fd_(std::move(other.fd_)),
+      base_(std::exchange(other.base_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      mapped_(std::exchange(other.mapped_, 0)),
+      regions_(std::move(other.regions_)) {}
+
+GuestMemory& GuestMemory::operator=(GuestMemory&& other) noexcept {
+  if (this != &other) {
+    if (base_) munmap(base_, mapped_);
+    fd_ = std::move(other.fd_);
+    base_ = std::exchange(other.base_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    mapped_ = std::exchange(other.mapped_, 0);
+    regions_ = std::move(other.regions_);
+  }
+  return *this;
+}
+
+GuestMemory::~GuestMemory() {
+  if (base_) munmap(base_, mapped_);
+}
+
+uint8_t* GuestMemory::host_ptr(uint64_t gpa, uint64_t len) const noexcept {
+  for (const RamRegion& r : regions_) {
+    if (gpa < r.gpa) continue;
+    uint64_t off = gpa - r.gpa;
+    // Written so that no sum can overflow: off < size, len <= size - off.
+    if (off >= r.size && !(off == r.size && len == 0)) continue;
+    if (len > r.size - off) return nullptr;
+    return base_ + r.offset + off;
+  }
+  return nullptr;
+}
+
+std::span<uint8_t> GuestMemory::slice(uint64_t gpa, uint64_t len) const {
+  uint8_t* p = host_ptr(gpa, len);
+  if (!p) fail("guest range {:#x}+{:#x} is outside guest RAM", gpa, len);
+  return {p, static_cast<size_t>(len)};
+}
+
+void GuestMemory::write(uint64_t gpa, std::span<const uint8_t> data) const {
+  std::span<uint8_t> dst = slice(gpa, data.size());
+  if (!data.empty()) std::memcpy(dst.data(), data.data(), data.size());
+}
+
+void GuestMemory::read(uint64_t gpa, std::span<uint8_t> out) const {
+  std::span<uint8_t> src = slice(gpa, out.size());
+  if (!out.empty()) std::memcpy(out.data(), src.data(), out.size());
+}
+
+void GuestMemory::fill(uint64_t gpa, uint64_t len, uint8_t value) const {
+  std::span<uint8_t> dst = slice(gpa, len);
+  if (len) std::memset(dst.data(), value, len);
+}
+
+}  // namespace vmrt::vmm

@@ -1,0 +1,83 @@
+#pragma once
+// Guest RAM: one memfd (so devices and later vhost-user peers can map the same
+// pages) mapped once into the VMM. RAM above 3 GiB continues at 4 GiB so that
+// the 32-bit MMIO hole (virtio-mmio slots, IOAPIC, LAPIC) stays free.
+//
+// Every access through this class is bounds-checked against the RAM regions:
+// guest-supplied addresses and lengths are untrusted.
+
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <type_traits>
+#include <vector>
+
+#include "common/fd.h"
+
+namespace vmrt::vmm {
+
+// One contiguous range of guest-physical RAM and where it lives in the memfd.
+struct RamRegion {
+  uint64_t gpa;
+  uint64_t size;
+  uint64_t offset;  // into the memfd and the host mapping
+};
+
+class GuestMemory {
+ public:
+  static constexpr uint64_t kMmioHoleStart = 0xC000'0000;  // 3 GiB
+  static constexpr uint64_t kMmioHoleEnd = 0x1'0000'0000;  // 4 GiB
+
+  // Creates `size` bytes of RAM (a multiple of 4 KiB, at least 1 MiB).
+  // With `hugepages`, the memfd is backed by 2 MiB huge pages and `size` must
+  // be a multiple of 2 MiB.
+  static GuestMemory create(uint64_t size, bool hugepages = false);
+
+  GuestMemory(GuestMemory&& other) noexcept;
+  GuestMemory& operator=(GuestMemory&& other) noexcept;
+  GuestMemory(const GuestMemory&) = delete;
+  GuestMemory& operator=(const GuestMemory&) = delete;
+  ~GuestMemory();
+
+  uint64_t size() const noexcept { return size_; }
+  int fd() const noexcept { return fd_.get(); }
+  const std::vector<RamRegion>& regions() const noexcept { return regions_; }
+  uint8_t* host_base() const noexcept { return base_; }
+
+  // Host pointer for [gpa, gpa + len), or nullptr when any part of it is not
+  // RAM or the range wraps. A range never spans two regions.
+  uint8_t* host_ptr(uint64_t gpa, uint64_t len) const noexcept;
+  bool contains(uint64_t gpa, uint64_t len) const noexcept { return host_ptr(gpa, len) != nullptr; }
+
+  // As host_ptr, but throws vmrt::Error naming the range.
+  std::span<uint8_t> slice(uint64_t gpa, uint64_t len) const;
+
+  void write(uint64_t gpa, std::span<const uint8_t> data) const;
+  void read(uint64_t gpa, std::span<uint8_t> out) const;
+  void fill(uint64_t gpa, uint64_t len, uint8_t value) const;
+
+  template <typename T>
+  void write_obj(uint64_t gpa, const T& value) const {
+    static_assert(std::is_trivially_copyable_v<T>);
+    write(gpa, {reinterpret_cast<const uint8_t*>(&value), sizeof(T)});
+  }
+  template <typename T>
+  T read_obj(uint64_t gpa) const {
+    static_assert(std::is_trivially_copyable_v<T>);
+    T value;
+    read(gpa, {reinterpret_cast<uint8_t*>(&value), sizeof(T)});
+    return value;
+  }
+
+ private:
+  GuestMemory() = default;
+
+  UniqueFd fd_;
+  uint8_t* base_ = nullptr;
+  uint64_t size_ = 0;
+  uint64_t mapped_ = 0;
+  std::vector<RamRegion> regions_;
+};
+
+}  // namespace vmrt::vmm
