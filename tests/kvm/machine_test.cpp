@@ -1,0 +1,144 @@
+// The VMM's run loop on real KVM with tiny payloads: port I/O and MMIO exits,
+// the UART, the i8042 reset, triple faults, panics seen on the console, and
+// host-side pause/resume/stop.
+#include "vmm/machine/machine.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/error.h"
+#include "tests/kvm/payload.h"
+
+namespace vmrt::vmm {
+namespace {
+
+using test::load_real_mode;
+using test::real_mode_print;
+
+// Collects console output across vCPU threads.
+struct Console {
+  std::mutex mu;
+  std::string text;
+  std::function<void(std::span<const uint8_t>)> sink() {
+    return [this](std::span<const uint8_t> b) {
+      std::lock_guard lock(mu);
+      text.append(b.begin(), b.end());
+    };
+  }
+  std::string get() {
+    std::lock_guard lock(mu);
+    return text;
+  }
+};
+
+std::unique_ptr<Machine> make(Console& console, uint32_t cpus = 1) {
+  MachineConfig cfg;
+  cfg.mem_bytes = 2 << 20;
+  cfg.cpus = cpus;
+  cfg.console = console.sink();
+  return Machine::create(cfg);
+}
+
+TEST(Machine, PrintsToSerialAndEndsOnI8042Reset) {
+  Console console;
+  auto m = make(console);
+  load_real_mode(*m, real_mode_print("hello from the guest\n", test::i8042_reset()));
+  m->start();
+  VmExit exit = m->wait();
+  EXPECT_EQ(console.get(), "hello from the guest\n");
+  EXPECT_EQ(exit.kind, ExitKind::Reset) << exit.describe();
+  EXPECT_EQ(exit.exit_status(), 0);
+}
+
+TEST(Machine, ConsolePanicLineMakesTheResetAPanic) {
+  Console console;
+  auto m = make(console);
+  load_real_mode(
+      *m, real_mode_print("Kernel panic - not syncing: test says so\r\n", test::i8042_reset()));
+  m->start();
+  VmExit exit = m->wait();
+  EXPECT_EQ(exit.kind, ExitKind::Panic);
+  EXPECT_EQ(exit.detail, "test says so");
+  EXPECT_NE(exit.exit_status(), 0);
+}
+
+TEST(Machine, PowerDownLineThenPanicIsAPowerOff) {
+  Console console;
+  auto m = make(console);
+  load_real_mode(
+      *m,
+      real_mode_print("reboot: Power down\nKernel panic - not syncing: Attempted to kill init!\n",
+                      test::i8042_reset()));
+  m->start();
+  VmExit exit = m->wait();
+  EXPECT_EQ(exit.kind, ExitKind::PowerOff) << exit.describe();
+  EXPECT_EQ(exit.exit_status(), 0);
+}
+
+TEST(Machine, HostCanPauseResumeAndStop) {
+  Console console;
+  auto m = make(console, 2);
+  load_real_mode(*m, real_mode_print("spinning", test::spin_forever()));
+  m->start();
+  EXPECT_EQ(m->state(), RunState::Running);
+  m->pause();
+  EXPECT_EQ(m->state(), RunState::Paused);
+  m->resume();
+  EXPECT_EQ(m->state(), RunState::Running);
+  m->stop("test is done");
+  VmExit exit = m->wait();
+  EXPECT_EQ(exit.kind, ExitKind::Stopped);
+  EXPECT_EQ(exit.detail, "test is done");
+  EXPECT_EQ(exit.exit_status(), 0);
+  EXPECT_EQ(m->state(), RunState::Ended);
+}
+
+TEST(Machine, StopWhilePausedEnds) {
+  Console console;
+  auto m = make(console);
+  load_real_mode(*m, real_mode_print("", test::spin_forever()));
+  m->start();
+  m->pause();
+  m->stop("stop while paused");
+  EXPECT_EQ(m->wait().kind, ExitKind::Stopped);
+}
+
+TEST(Machine, DestroyingARunningMachineStopsItsThreads) {
+  Console console;
+  auto m = make(console, 2);
+  load_real_mode(*m, real_mode_print("", test::spin_forever()));
+  m->start();
+  m.reset();  // must not hang or leave threads behind
+  SUCCEED();
+}
+
+TEST(Machine, BadConfigurationIsRefusedWithAClearError) {
+  MachineConfig cfg;
+  cfg.cpus = 0;
+  try {
+    Machine::create(cfg);
+    FAIL() << "0 vCPUs accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("at least one vCPU"), std::string::npos) << e.what();
+  }
+  cfg.cpus = 100000;
+  EXPECT_THROW(Machine::create(cfg), Error);
+  cfg.cpus = 1;
+  cfg.mem_bytes = uint64_t{1} << 50;
+  EXPECT_THROW(Machine::create(cfg), Error);
+  cfg.mem_bytes = 2 << 20;
+  cfg.kvm_path = "/nonexistent/kvm";
+  try {
+    Machine::create(cfg);
+    FAIL() << "missing KVM device accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("does not exist"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace vmrt::vmm

@@ -1,0 +1,26 @@
+#pragma once
+// Tiny guest programs for the kvm tests, assembled by hand (the bytes are
+// commented with their instructions) and the register state to run them.
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "vmm/machine/machine.h"
+
+namespace vmrt::vmm::test {
+
+// Where payloads are loaded in guest RAM.
+constexpr uint64_t kPayloadAddr = 0x1000;
+
+// Real-mode code that writes `text` to COM1 then runs `tail`.
+std::vector<uint8_t> real_mode_print(std::string_view text, const std::vector<uint8_t>& tail);
+
+// Tails for real_mode_print.
+std::vector<uint8_t> i8042_reset();   // out 0x64, 0xfe
+std::vector<uint8_t> spin_forever();  // jmp $
+
+// Copies `code` to kPayloadAddr and points vCPU 0 at it in real mode.
+void load_real_mode(Machine& m, const std::vector<uint8_t>& code);
+
+}  // namespace vmrt::vmm::test

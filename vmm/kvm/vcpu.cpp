@@ -1,0 +1,137 @@
+#include "vmm/kvm/vcpu.h"
+
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "common/error.h"
+#include "vmm/kvm/msr_index.h"
+
+namespace vmrt::vmm {
+
+namespace {
+// LAPIC register offsets and LVT delivery modes (Intel SDM vol. 3, 10.5.1).
+constexpr size_t kApicLvtLint0 = 0x350;
+constexpr size_t kApicLvtLint1 = 0x360;
+constexpr uint32_t kDeliveryExtInt = 0x7;
+constexpr uint32_t kDeliveryNmi = 0x4;
+
+uint32_t get_reg(const kvm_lapic_state& s, size_t off) {
+  uint32_t v;
+  std::memcpy(&v, s.regs + off, 4);
+  return v;
+}
+void set_reg(kvm_lapic_state& s, size_t off, uint32_t v) { std::memcpy(s.regs + off, &v, 4); }
+uint32_t set_delivery_mode(uint32_t lvt, uint32_t mode) { return (lvt & ~0x700u) | (mode << 8); }
+}  // namespace
+
+Vcpu Vcpu::create(const Kvm& kvm, const Vm& vm, uint32_t index) {
+  Vcpu v;
+  v.index_ = index;
+  v.fd_ = UniqueFd(
+      check_sys(ioctl(vm.fd(), KVM_CREATE_VCPU, index), fmt::format("KVM_CREATE_VCPU {}", index)));
+  v.run_size_ = static_cast<size_t>(kvm.vcpu_mmap_size());
+  void* p = mmap(nullptr, v.run_size_, PROT_READ | PROT_WRITE, MAP_SHARED, v.fd_.get(), 0);
+  if (p == MAP_FAILED) throw_errno(fmt::format("cannot map kvm_run of vCPU {}", index));
+  v.run_ = static_cast<kvm_run*>(p);
+  return v;
+}
+
+Vcpu::Vcpu(Vcpu&& other) noexcept
+    : fd_(std::move(other.fd_)),
+      run_(std::exchange(other.run_, nullptr)),
+      run_size_(std::exchange(other.run_size_, 0)),
+      index_(other.index_) {}
+
+Vcpu::~Vcpu() {
+  if (run_) munmap(run_, run_size_);
+}
+
+void Vcpu::set_cpuid(const std::vector<kvm_cpuid_entry2>& entries) const {
+  size_t bytes = sizeof(kvm_cpuid2) + entries.size() * sizeof(kvm_cpuid_entry2);
+  auto buf = std::make_unique<uint8_t[]>(bytes);
+  auto* cpuid = new (buf.get()) kvm_cpuid2{};
+  cpuid->nent = static_cast<uint32_t>(entries.size());
+  std::memcpy(cpuid->entries, entries.data(), entries.size() * sizeof(kvm_cpuid_entry2));
+  check_sys(ioctl(fd_.get(), KVM_SET_CPUID2, cpuid), "KVM_SET_CPUID2");
+}
+
+kvm_regs Vcpu::regs() const {
+  kvm_regs r{};
+  check_sys(ioctl(fd_.get(), KVM_GET_REGS, &r), "KVM_GET_REGS");
+  return r;
+}
+
+void Vcpu::set_regs(const kvm_regs& r) const {
+  check_sys(ioctl(fd_.get(), KVM_SET_REGS, &r), "KVM_SET_REGS");
+}
+
+kvm_sregs Vcpu::sregs() const {
+  kvm_sregs s{};
+  check_sys(ioctl(fd_.get(), KVM_GET_SREGS, &s), "KVM_GET_SREGS");
+  return s;
+}
+
+void Vcpu::set_sregs(const kvm_sregs& s) const {
+  check_sys(ioctl(fd_.get(), KVM_SET_SREGS, &s), "KVM_SET_SREGS");
+}
+
+void Vcpu::set_msrs(const std::vector<std::pair<uint32_t, uint64_t>>& msrs) const {
+  size_t bytes = sizeof(kvm_msrs) + msrs.size() * sizeof(kvm_msr_entry);
+  auto buf = std::make_unique<uint8_t[]>(bytes);
+  auto* list = new (buf.get()) kvm_msrs{};
+  list->nmsrs = static_cast<uint32_t>(msrs.size());
+  for (size_t i = 0; i < msrs.size(); ++i) {
+    list->entries[i] = kvm_msr_entry{};
+    list->entries[i].index = msrs[i].first;
+    list->entries[i].data = msrs[i].second;
+  }
+  int n = check_sys(ioctl(fd_.get(), KVM_SET_MSRS, list), "KVM_SET_MSRS");
+  if (static_cast<size_t>(n) != msrs.size())
+    fail("KVM_SET_MSRS: MSR {:#x} was refused", msrs[static_cast<size_t>(n)].first);
+}
+
+void Vcpu::init_fpu() const {
+  kvm_fpu fpu{};
+  fpu.fcw = 0x37f;
+  fpu.mxcsr = 0x1f80;
+  check_sys(ioctl(fd_.get(), KVM_SET_FPU, &fpu), "KVM_SET_FPU");
+}
+
+void Vcpu::init_lapic_lints() const {
+  kvm_lapic_state s{};
+  check_sys(ioctl(fd_.get(), KVM_GET_LAPIC, &s), "KVM_GET_LAPIC");
+  set_reg(s, kApicLvtLint0, set_delivery_mode(get_reg(s, kApicLvtLint0), kDeliveryExtInt));
+  set_reg(s, kApicLvtLint1, set_delivery_mode(get_reg(s, kApicLvtLint1), kDeliveryNmi));
+  check_sys(ioctl(fd_.get(), KVM_SET_LAPIC, &s), "KVM_SET_LAPIC");
+}
+
+void Vcpu::init_boot_msrs() const {
+  set_msrs({
+      {msr::kSysenterCs, 0},
+      {msr::kSysenterEsp, 0},
+      {msr::kSysenterEip, 0},
+      {msr::kStar, 0},
+      {msr::kCstar, 0},
+      {msr::kKernelGsBase, 0},
+      {msr::kSyscallMask, 0},
+      {msr::kLstar, 0},
+      {msr::kTsc, 0},
+      // Fast string operations on, as firmware leaves them.
+      {msr::kMiscEnable, msr::kMiscEnableFastString},
+      // MTRRs enabled with write-back as the default memory type; without
+      // this the kernel treats all RAM as uncached.
+      {msr::kMtrrDefType, (1u << 11) | 6},
+  });
+}
+
+bool Vcpu::run() const {
+  if (ioctl(fd_.get(), KVM_RUN, 0) == 0) return true;
+  if (errno == EINTR || errno == EAGAIN) return false;
+  throw_errno(fmt::format("KVM_RUN on vCPU {}", index_));
+}
+
+}  // namespace vmrt::vmm

@@ -1,0 +1,286 @@
+#include "vmm/machine/machine.h"
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+
+#include <csignal>
+#include <cstring>
+
+#include "common/error.h"
+#include "vmm/devices/i8042/i8042.h"
+#include "vmm/kvm/cpuid.h"
+
+namespace vmrt::vmm {
+
+namespace {
+
+// vCPU threads are interrupted out of KVM_RUN with this signal; its handler
+// does nothing, the EINTR is the point.
+int kick_signal() { return SIGRTMIN; }
+
+void install_kick_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    sa.sa_handler = [](int) {};
+    sigemptyset(&sa.sa_mask);
+    sigaction(kick_signal(), &sa, nullptr);  // no SA_RESTART: KVM_RUN must return
+  });
+}
+
+// vCPU threads take only the kick signal; process signals go to the main loop.
+void block_all_but_kick() {
+  sigset_t set;
+  sigfillset(&set);
+  sigdelset(&set, kick_signal());
+  for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) sigdelset(&set, s);
+  pthread_sigmask(SIG_SETMASK, &set, nullptr);
+}
+
+const char* exit_reason_name(uint32_t reason) {
+  switch (reason) {
+    case KVM_EXIT_UNKNOWN:
+      return "unknown";
+    case KVM_EXIT_EXCEPTION:
+      return "exception";
+    case KVM_EXIT_HLT:
+      return "hlt";
+    case KVM_EXIT_DEBUG:
+      return "debug";
+    case KVM_EXIT_IRQ_WINDOW_OPEN:
+      return "irq window open";
+    case KVM_EXIT_NMI:
+      return "nmi";
+    default:
+      return "other";
+  }
+}
+
+}  // namespace
+
+Machine::Machine(MachineConfig config, Kvm kvm, GuestMemory mem, Vm vm)
+    : config_(std::move(config)), kvm_(std::move(kvm)), mem_(std::move(mem)), vm_(std::move(vm)) {}
+
+std::unique_ptr<Machine> Machine::create(MachineConfig config) {
+  if (config.cpus == 0) fail("a VM needs at least one vCPU");
+  Kvm kvm = Kvm::open(config.kvm_path);
+  // 254: the MP table's APIC IDs are 8-bit and 255 is broadcast.
+  uint32_t limit = std::min<uint32_t>(254, static_cast<uint32_t>(std::max(kvm.max_vcpus(), 1)));
+  if (config.cpus > limit)
+    fail("{} vCPUs requested, but at most {} are supported here", config.cpus, limit);
+  GuestMemory mem = GuestMemory::create(config.mem_bytes, config.hugepages);
+  Vm vm = Vm::create(kvm, mem);
+  std::unique_ptr<Machine> m(
+      new Machine(std::move(config), std::move(kvm), std::move(mem), std::move(vm)));
+
+  m->end_fd_ = UniqueFd(check_sys(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd"));
+  for (uint32_t i = 0; i < m->config_.cpus; ++i)
+    m->vcpus_.push_back(Vcpu::create(m->kvm_, m->vm_, i));
+
+  Machine* self = m.get();
+  m->serial_ = std::make_shared<Serial>(
+      [self](std::span<const uint8_t> bytes) {
+        self->monitor_.feed(bytes);
+        if (self->config_.console) self->config_.console(bytes);
+      },
+      [self] { self->vm_.pulse_irq(Serial::kCom1Irq); });
+  m->pio_.add(Serial::kCom1Base, Serial::kPortCount, m->serial_, "COM1");
+  m->pio_.add(I8042::kDataPort, I8042::kCommandPort - I8042::kDataPort + 1,
+              std::make_shared<I8042>([self] { self->guest_reset(); }), "i8042");
+  return m;
+}
+
+Machine::~Machine() {
+  bool running;
+  {
+    std::lock_guard lock(mu_);
+    running = !threads_.empty();
+  }
+  if (running) {
+    stop("VMM shutting down");
+    wait();
+  }
+}
+
+void Machine::init_vcpus_for_boot() {
+  std::vector<kvm_cpuid_entry2> supported = kvm_.supported_cpuid();
+  for (Vcpu& v : vcpus_) {
+    v.set_cpuid(vcpu_cpuid(supported, v.index(), vcpu_count()));
+    v.init_boot_msrs();
+    v.init_fpu();
+    v.init_lapic_lints();
+  }
+}
+
+void Machine::start() {
+  install_kick_handler();
+  std::lock_guard lock(mu_);
+  if (state_ != RunState::Created) fail("the VM was already started");
+  state_ = RunState::Running;
+  for (Vcpu& v : vcpus_)
+    threads_.emplace_back([this, &v] {
+      block_all_but_kick();
+      pthread_setname_np(pthread_self(), fmt::format("vcpu{}", v.index()).c_str());
+      try {
+        vcpu_loop(v);
+      } catch (const std::exception& e) {
+        end(ExitKind::InternalError, e.what());
+      }
+    });
+}
+
+void Machine::vcpu_loop(Vcpu& vcpu) {
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      while (state_ == RunState::Paused) {
+        ++parked_;
+        cv_.notify_all();
+        cv_.wait(lock);
+        --parked_;
+      }
+      if (state_ == RunState::Ended) return;
+    }
+    // Clear before re-checking the state: a kick that lands after the check
+    // sets immediate_exit again, so KVM_RUN returns at once.
+    vcpu.run_state()->immediate_exit = 0;
+    {
+      std::lock_guard lock(mu_);
+      if (state_ != RunState::Running) continue;
+    }
+    if (!vcpu.run()) continue;
+    if (!handle_exit(vcpu)) return;
+  }
+}
+
+bool Machine::handle_exit(Vcpu& vcpu) {
+  kvm_run* run = vcpu.run_state();
+  switch (run->exit_reason) {
+    case KVM_EXIT_IO: {
+      auto* base = reinterpret_cast<uint8_t*>(run) + run->io.data_offset;
+      for (uint32_t i = 0; i < run->io.count; ++i) {
+        std::span<uint8_t> data(base + i * run->io.size, run->io.size);
+        bool handled = run->io.direction == KVM_EXIT_IO_OUT ? pio_.write(run->io.port, data)
+                                                            : pio_.read(run->io.port, data);
+        if (!handled) SPDLOG_DEBUG("unclaimed port {:#x} access", run->io.port);
+      }
+      return true;
+    }
+    case KVM_EXIT_MMIO: {
+      std::span<uint8_t> data(run->mmio.data,
+                              std::min<uint32_t>(run->mmio.len, sizeof run->mmio.data));
+      bool handled = run->mmio.is_write ? mmio_.write(run->mmio.phys_addr, data)
+                                        : mmio_.read(run->mmio.phys_addr, data);
+      if (!handled) SPDLOG_DEBUG("unclaimed MMIO {:#x} access", run->mmio.phys_addr);
+      return true;
+    }
+    case KVM_EXIT_SHUTDOWN:
+      end(ExitKind::TripleFault,
+          fmt::format("vCPU {} shut down (rip {:#x})", vcpu.index(), vcpu.regs().rip));
+      return false;
+    case KVM_EXIT_SYSTEM_EVENT:
+      switch (run->system_event.type) {
+        case KVM_SYSTEM_EVENT_RESET:
+          guest_reset();
+          return false;
+        case KVM_SYSTEM_EVENT_SHUTDOWN:
+          end(ExitKind::PowerOff, "");
+          return false;
+        case KVM_SYSTEM_EVENT_CRASH:
+          end(ExitKind::Panic, "reported by the guest");
+          return false;
+      }
+      return true;
+    case KVM_EXIT_FAIL_ENTRY:
+      end(ExitKind::InternalError,
+          fmt::format("VM entry failed on vCPU {} (hardware reason {:#x})", vcpu.index(),
+                      run->fail_entry.hardware_entry_failure_reason));
+      return false;
+    case KVM_EXIT_INTERNAL_ERROR:
+      end(ExitKind::InternalError,
+          fmt::format(
+              "KVM internal error on vCPU {} (suberror {}{}, rip {:#x})", vcpu.index(),
+              run->internal.suberror,
+              run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ? ": emulation failure" : "",
+              vcpu.regs().rip));
+      return false;
+    case KVM_EXIT_INTR:
+      return true;
+    default:
+      end(ExitKind::InternalError,
+          fmt::format("unexpected KVM exit {} ({}) on vCPU {}", run->exit_reason,
+                      exit_reason_name(run->exit_reason), vcpu.index()));
+      return false;
+  }
+}
+
+void Machine::guest_reset() {
+  if (auto msg = monitor_.panic_message()) {
+    if (monitor_.power_down_seen())
+      end(ExitKind::PowerOff, "");
+    else
+      end(ExitKind::Panic, *msg);
+  } else {
+    end(ExitKind::Reset, "");
+  }
+}
+
+void Machine::end(ExitKind kind, std::string detail) {
+  {
+    std::lock_guard lock(mu_);
+    if (exit_) return;
+    exit_ = VmExit{kind, std::move(detail)};
+    state_ = RunState::Ended;
+    kick_all();
+  }
+  cv_.notify_all();
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(end_fd_.get(), &one, sizeof one);
+}
+
+void Machine::kick_all() {
+  for (Vcpu& v : vcpus_) v.run_state()->immediate_exit = 1;
+  for (std::thread& t : threads_) pthread_kill(t.native_handle(), kick_signal());
+}
+
+VmExit Machine::wait() {
+  std::vector<std::thread> threads;
+  VmExit result;
+  {
+    std::unique_lock lock(mu_);
+    if (state_ == RunState::Created) fail("the VM was never started");
+    cv_.wait(lock, [this] { return exit_.has_value(); });
+    threads.swap(threads_);
+    result = *exit_;
+  }
+  for (std::thread& t : threads)
+    if (t.joinable()) t.join();
+  return result;
+}
+
+void Machine::stop(std::string why) { end(ExitKind::Stopped, std::move(why)); }
+
+void Machine::pause() {
+  std::unique_lock lock(mu_);
+  if (state_ != RunState::Running) return;
+  state_ = RunState::Paused;
+  kick_all();
+  cv_.wait(lock, [this] { return parked_ == threads_.size() || state_ != RunState::Paused; });
+}
+
+void Machine::resume() {
+  {
+    std::lock_guard lock(mu_);
+    if (state_ != RunState::Paused) return;
+    state_ = RunState::Running;
+  }
+  cv_.notify_all();
+}
+
+RunState Machine::state() const {
+  std::lock_guard lock(mu_);
+  return state_;
+}
+
+}  // namespace vmrt::vmm

@@ -1,0 +1,100 @@
+#pragma once
+// A whole micro-VM: guest RAM, the KVM VM and its vCPUs (one thread each),
+// the port-I/O and MMIO buses with their devices, and the run/pause/stop
+// lifecycle. The VMM's main loop and the kvm tests both drive this class.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "common/fd.h"
+#include "vmm/devices/bus.h"
+#include "vmm/devices/serial/serial.h"
+#include "vmm/kvm/kvm.h"
+#include "vmm/kvm/vcpu.h"
+#include "vmm/kvm/vm.h"
+#include "vmm/machine/console_monitor.h"
+#include "vmm/machine/vm_exit.h"
+#include "vmm/memory/guest_memory.h"
+
+namespace vmrt::vmm {
+
+struct MachineConfig {
+  uint64_t mem_bytes = 128 << 20;
+  bool hugepages = false;
+  uint32_t cpus = 1;
+  // Receives the guest's serial output (console).
+  std::function<void(std::span<const uint8_t>)> console;
+  std::string kvm_path = "/dev/kvm";
+};
+
+enum class RunState { Created, Running, Paused, Ended };
+
+class Machine {
+ public:
+  // Creates RAM, the VM, vCPUs and the legacy devices; throws vmrt::Error.
+  static std::unique_ptr<Machine> create(MachineConfig config);
+  ~Machine();
+
+  const GuestMemory& memory() const noexcept { return mem_; }
+  const Kvm& kvm() const noexcept { return kvm_; }
+  const Vm& vm() const noexcept { return vm_; }
+  Vcpu& vcpu(uint32_t i) { return vcpus_.at(i); }
+  uint32_t vcpu_count() const noexcept { return static_cast<uint32_t>(vcpus_.size()); }
+  Bus& pio_bus() noexcept { return pio_; }
+  Bus& mmio_bus() noexcept { return mmio_; }
+  Serial& serial() noexcept { return *serial_; }
+  const ConsoleMonitor& console_monitor() const noexcept { return monitor_; }
+
+  // CPUID, MSRs, FPU and LAPIC of every vCPU as a kernel expects after
+  // firmware. (Register state of the boot vCPU is the loader's business.)
+  void init_vcpus_for_boot();
+
+  // Starts one thread per vCPU.
+  void start();
+  // Readable (an eventfd) once the VM has ended; then call wait().
+  int end_fd() const noexcept { return end_fd_.get(); }
+  // Blocks until the VM ends, stops and joins every vCPU thread.
+  VmExit wait();
+  // Ends the VM from the host side (first end reason wins).
+  void stop(std::string why);
+  void pause();
+  void resume();
+  RunState state() const;
+
+ private:
+  Machine(MachineConfig config, Kvm kvm, GuestMemory mem, Vm vm);
+  void vcpu_loop(Vcpu& vcpu);
+  bool handle_exit(Vcpu& vcpu);
+  void end(ExitKind kind, std::string detail);
+  void kick_all();
+  void guest_reset();
+
+  MachineConfig config_;
+  Kvm kvm_;
+  GuestMemory mem_;
+  Vm vm_;
+  std::vector<Vcpu> vcpus_;
+  std::vector<std::thread> threads_;
+  Bus pio_{"port I/O"};
+  Bus mmio_{"MMIO"};
+  std::shared_ptr<Serial> serial_;
+  ConsoleMonitor monitor_;
+  UniqueFd end_fd_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  RunState state_ = RunState::Created;
+  std::atomic<bool> ending_{false};
+  std::optional<VmExit> exit_;
+  uint32_t parked_ = 0;
+};
+
+}  // namespace vmrt::vmm
