@@ -17,7 +17,9 @@ void init(const std::string& program, const std::string& level) {
   auto lvl = spdlog::level::from_str(name);
   // from_str maps unknown names to "off"; only "off" itself may mean off.
   if (lvl == spdlog::level::off && name != "off") fail("unknown log level '{}'", name);
-  auto logger = spdlog::stderr_logger_st(program);
+  // Thread-safe sink: the VMM logs from its vCPU and device threads.
+  spdlog::drop(program);
+  auto logger = spdlog::stderr_logger_mt(program);
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %n[%P] %^%l%$: %v");
   logger->set_level(lvl);
   spdlog::set_default_logger(logger);

@@ -1,0 +1,105 @@
+#include "vmm/config/vmm_config.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "common/error.h"
+
+namespace vmrt::vmm {
+
+namespace {
+
+constexpr uint64_t kMinMemMib = 16;  // below this the guest kernel cannot unpack itself
+constexpr uint32_t kMaxCpus = 254;   // 8-bit APIC IDs, 255 is broadcast
+
+template <typename T>
+void take(const nlohmann::json& j, const char* key, const std::string& source, T& out) {
+  auto it = j.find(key);
+  if (it == j.end()) return;
+  try {
+    out = it->template get<T>();
+  } catch (const nlohmann::json::exception&) {
+    fail("{}: \"{}\" has the wrong type ({})", source, key, it->type_name());
+  }
+}
+
+template <>
+void take(const nlohmann::json& j, const char* key, const std::string& source, uint64_t& out) {
+  auto it = j.find(key);
+  if (it == j.end()) return;
+  if (!it->is_number_unsigned()) fail("{}: \"{}\" must be a non-negative integer", source, key);
+  out = it->get<uint64_t>();
+}
+
+template <>
+void take(const nlohmann::json& j, const char* key, const std::string& source, uint32_t& out) {
+  uint64_t v = out;
+  take<uint64_t>(j, key, source, v);
+  if (v > UINT32_MAX) fail("{}: \"{}\" is too large", source, key);
+  out = static_cast<uint32_t>(v);
+}
+
+uint64_t host_mem_mib() {
+  long pages = sysconf(_SC_PHYS_PAGES);
+  long page = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) >> 20
+                               : 0;
+}
+
+void require_readable_file(const std::string& what, const std::string& path) {
+  if (access(path.c_str(), R_OK) != 0) throw_errno(fmt::format("{} {}", what, path));
+}
+
+}  // namespace
+
+VmmConfig config_from_json(const nlohmann::json& j, const std::string& source, VmmConfig c) {
+  if (!j.is_object()) fail("{}: expected a JSON object", source);
+  static const char* kKeys[] = {"kernel",    "initrd",  "cmdline",        "mem_mib",  "cpus",
+                                "hugepages", "console", "control_socket", "log_level"};
+  for (const auto& [key, value] : j.items()) {
+    bool known = false;
+    for (const char* k : kKeys) known |= key == k;
+    if (!known) fail("{}: unknown key \"{}\"", source, key);
+  }
+  take(j, "kernel", source, c.kernel);
+  take(j, "initrd", source, c.initrd);
+  take(j, "cmdline", source, c.cmdline);
+  take(j, "mem_mib", source, c.mem_mib);
+  take(j, "cpus", source, c.cpus);
+  take(j, "hugepages", source, c.hugepages);
+  take(j, "console", source, c.console);
+  take(j, "control_socket", source, c.control_socket);
+  take(j, "log_level", source, c.log_level);
+  return c;
+}
+
+VmmConfig load_config_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw_errno("cannot read configuration " + path);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::parse_error& e) {
+    fail("{}: not valid JSON: {}", path, e.what());
+  }
+  return config_from_json(j, path);
+}
+
+void validate(const VmmConfig& c) {
+  if (c.kernel.empty()) fail("no guest kernel given (--kernel)");
+  require_readable_file("guest kernel", c.kernel);
+  if (!c.initrd.empty()) require_readable_file("initrd", c.initrd);
+  if (c.mem_mib < kMinMemMib)
+    fail("guest memory of {} MiB is too small: at least {} MiB", c.mem_mib, kMinMemMib);
+  uint64_t host = host_mem_mib();
+  if (host && c.mem_mib > host)
+    fail("guest memory of {} MiB is more than this host's {} MiB of RAM", c.mem_mib, host);
+  if (c.cpus == 0) fail("a VM needs at least one vCPU (--cpus)");
+  if (c.cpus > kMaxCpus) fail("{} vCPUs requested: at most {} are supported", c.cpus, kMaxCpus);
+  if (c.hugepages && c.mem_mib % 2)
+    fail("with huge pages, guest memory must be a multiple of 2 MiB");
+}
+
+}  // namespace vmrt::vmm

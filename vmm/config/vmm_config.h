@@ -1,0 +1,36 @@
+#pragma once
+// vmrt-vmm's configuration: a JSON file, command-line flags over it, and the
+// checks that turn bad values into clear errors before anything is created.
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace vmrt::vmm {
+
+struct VmmConfig {
+  static constexpr const char* kDefaultCmdline = "console=ttyS0 reboot=k panic=-1";
+
+  std::string kernel;  // ELF vmlinux (PVH) or bzImage
+  std::string initrd;  // optional
+  std::string cmdline = kDefaultCmdline;
+  uint64_t mem_mib = 128;
+  uint32_t cpus = 1;
+  bool hugepages = false;
+  // "stdout", "none", or a path (regular file, truncated; or a FIFO).
+  std::string console = "stdout";
+  std::string control_socket;  // optional Unix socket for shutdown/pause/resume/info
+  std::string log_level = "info";
+};
+
+// Reads the keys of `j` (kernel, initrd, cmdline, mem_mib, cpus, hugepages,
+// console, control_socket, log_level) over `base`. Unknown keys and wrong
+// types are errors naming `source` and the key.
+VmmConfig config_from_json(const nlohmann::json& j, const std::string& source, VmmConfig base = {});
+VmmConfig load_config_file(const std::string& path);
+
+// Throws vmrt::Error for missing/unreadable files, 0 or absurd memory and
+// vCPU counts.
+void validate(const VmmConfig& config);
+
+}  // namespace vmrt::vmm

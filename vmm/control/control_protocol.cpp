@@ -1,0 +1,58 @@
+#include "vmm/control/control_protocol.h"
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+namespace vmrt::vmm {
+
+namespace {
+std::string error_reply(const std::string& message) {
+  return nlohmann::json{{"ok", false}, {"error", message}}.dump();
+}
+}  // namespace
+
+const char* state_name(RunState s) {
+  switch (s) {
+    case RunState::Created:
+      return "created";
+    case RunState::Running:
+      return "running";
+    case RunState::Paused:
+      return "paused";
+    case RunState::Ended:
+      return "ended";
+  }
+  return "unknown";
+}
+
+std::string handle_control_request(Machine& machine, std::string_view line) {
+  nlohmann::json req = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (req.is_discarded() || !req.is_object()) return error_reply("request is not a JSON object");
+  auto cmd = req.find("cmd");
+  if (cmd == req.end() || !cmd->is_string()) return error_reply("request has no \"cmd\" string");
+  const std::string& name = cmd->get_ref<const std::string&>();
+  try {
+    if (name == "pause") {
+      machine.pause();
+    } else if (name == "resume") {
+      machine.resume();
+    } else if (name == "shutdown") {
+      machine.stop("shutdown requested on the control socket");
+    } else if (name != "info") {
+      return error_reply("unknown command \"" + name +
+                         "\" (expected info, pause, resume or shutdown)");
+    }
+  } catch (const std::exception& e) {
+    return error_reply(e.what());
+  }
+  nlohmann::json reply{{"ok", true}, {"state", state_name(machine.state())}};
+  if (name == "info") {
+    reply["cpus"] = machine.vcpu_count();
+    reply["mem_mib"] = machine.memory().size() >> 20;
+    reply["pid"] = getpid();
+  }
+  return reply.dump();
+}
+
+}  // namespace vmrt::vmm

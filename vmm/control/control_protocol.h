@@ -1,0 +1,23 @@
+#pragma once
+// The VMM control protocol: one JSON object per line each way.
+//
+//   {"cmd":"info"}      -> {"ok":true,"state":"running","cpus":2,"mem_mib":128,"pid":123}
+//   {"cmd":"pause"}     -> {"ok":true,"state":"paused"}
+//   {"cmd":"resume"}    -> {"ok":true,"state":"running"}
+//   {"cmd":"shutdown"}  -> {"ok":true,"state":"ended"}   (the VMM then exits 0)
+//   anything else       -> {"ok":false,"error":"..."}
+
+#include <string>
+#include <string_view>
+
+#include "vmm/machine/machine.h"
+
+namespace vmrt::vmm {
+
+const char* state_name(RunState s);
+
+// Handles one request line against `machine`; always returns one reply line
+// (without the newline). Never throws on bad input.
+std::string handle_control_request(Machine& machine, std::string_view line);
+
+}  // namespace vmrt::vmm

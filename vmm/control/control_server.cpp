@@ -1,0 +1,103 @@
+#include "vmm/control/control_server.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cstring>
+
+#include "common/error.h"
+#include "vmm/control/control_protocol.h"
+
+namespace vmrt::vmm {
+
+namespace {
+constexpr size_t kMaxRequest = 4096;
+constexpr size_t kMaxClients = 16;
+}  // namespace
+
+ControlServer::ControlServer(std::string path, Machine& machine)
+    : path_(std::move(path)), machine_(machine) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path_.size() >= sizeof addr.sun_path) fail("control socket path {} is too long", path_);
+  std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
+  listener_ =
+      UniqueFd(check_sys(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), "socket"));
+  if (bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+    throw_errno("cannot bind the control socket " + path_);
+  if (listen(listener_.get(), 8) < 0) {
+    unlink(path_.c_str());
+    throw_errno("cannot listen on " + path_);
+  }
+}
+
+ControlServer::~ControlServer() {
+  if (listener_) unlink(path_.c_str());
+}
+
+void ControlServer::attach(int epoll_fd) {
+  epoll_fd_ = epoll_fd;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = listener_.get();
+  check_sys(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listener_.get(), &ev), "epoll_ctl control socket");
+}
+
+bool ControlServer::handle(int fd) {
+  if (fd == listener_.get()) {
+    accept_one();
+    return true;
+  }
+  if (!clients_.count(fd)) return false;
+  serve(fd);
+  return true;
+}
+
+void ControlServer::accept_one() {
+  UniqueFd conn(accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+  if (!conn) return;
+  if (clients_.size() >= kMaxClients) return;  // closing refuses the extra client
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = conn.get();
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, conn.get(), &ev) < 0) return;
+  int fd = conn.get();
+  clients_[fd] = Client{std::move(conn), {}};
+}
+
+void ControlServer::serve(int fd) {
+  Client& c = clients_[fd];
+  char buf[512];
+  ssize_t n = read(fd, buf, sizeof buf);
+  if (n <= 0) {
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    drop(fd);
+    return;
+  }
+  c.pending.append(buf, static_cast<size_t>(n));
+  size_t nl;
+  while ((nl = c.pending.find('\n')) != std::string::npos) {
+    std::string reply =
+        handle_control_request(machine_, std::string_view(c.pending).substr(0, nl)) + "\n";
+    c.pending.erase(0, nl + 1);
+    // Replies are small; a client that does not read them loses its connection.
+    if (send(fd, reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT) !=
+        static_cast<ssize_t>(reply.size())) {
+      drop(fd);
+      return;
+    }
+  }
+  if (c.pending.size() > kMaxRequest) {
+    SPDLOG_WARN("control client sent a request longer than {} bytes; disconnecting", kMaxRequest);
+    drop(fd);
+  }
+}
+
+void ControlServer::drop(int fd) {
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  clients_.erase(fd);
+}
+
+}  // namespace vmrt::vmm
