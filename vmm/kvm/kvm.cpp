@@ -6,9 +6,9 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <memory>
 
 #include "common/error.h"
+#include "vmm/kvm/kvm_lists.h"
 
 namespace vmrt::vmm {
 
@@ -62,14 +62,11 @@ int Kvm::max_vcpus() const noexcept {
 }
 
 std::vector<kvm_cpuid_entry2> Kvm::supported_cpuid() const {
-  for (unsigned n = 128; n <= 4096; n *= 2) {
-    size_t bytes = sizeof(kvm_cpuid2) + n * sizeof(kvm_cpuid_entry2);
-    auto buf = std::make_unique<uint8_t[]>(bytes);
-    auto* cpuid = new (buf.get()) kvm_cpuid2{};
-    cpuid->nent = n;
-    if (ioctl(fd_.get(), KVM_GET_SUPPORTED_CPUID, cpuid) == 0)
-      return {cpuid->entries, cpuid->entries + cpuid->nent};
-    if (errno != E2BIG) throw_errno("KVM_GET_SUPPORTED_CPUID");
+  // Grow from small: KVM answers E2BIG until the buffer holds every entry.
+  for (unsigned n = 64; n <= 4096; n *= 2) {
+    KvmList<kvm_cpuid_entry2> list(n);
+    if (ioctl(fd_.get(), kKvmGetSupportedCpuid, list.arg()) == 0) return list.entries();
+    if (errno != E2BIG) throw_errno(fmt::format("KVM_GET_SUPPORTED_CPUID ({} entries)", n));
   }
   fail("KVM_GET_SUPPORTED_CPUID: more than 4096 entries");
 }

@@ -5,9 +5,9 @@
 
 #include <cerrno>
 #include <cstring>
-#include <memory>
 
 #include "common/error.h"
+#include "vmm/kvm/kvm_lists.h"
 #include "vmm/kvm/msr_index.h"
 
 namespace vmrt::vmm {
@@ -51,12 +51,8 @@ Vcpu::~Vcpu() {
 }
 
 void Vcpu::set_cpuid(const std::vector<kvm_cpuid_entry2>& entries) const {
-  size_t bytes = sizeof(kvm_cpuid2) + entries.size() * sizeof(kvm_cpuid_entry2);
-  auto buf = std::make_unique<uint8_t[]>(bytes);
-  auto* cpuid = new (buf.get()) kvm_cpuid2{};
-  cpuid->nent = static_cast<uint32_t>(entries.size());
-  std::memcpy(cpuid->entries, entries.data(), entries.size() * sizeof(kvm_cpuid_entry2));
-  check_sys(ioctl(fd_.get(), KVM_SET_CPUID2, cpuid), "KVM_SET_CPUID2");
+  KvmList<kvm_cpuid_entry2> list{std::span<const kvm_cpuid_entry2>(entries)};
+  check_sys(ioctl(fd_.get(), kKvmSetCpuid2, list.arg()), "KVM_SET_CPUID2");
 }
 
 kvm_regs Vcpu::regs() const {
@@ -80,16 +76,13 @@ void Vcpu::set_sregs(const kvm_sregs& s) const {
 }
 
 void Vcpu::set_msrs(const std::vector<std::pair<uint32_t, uint64_t>>& msrs) const {
-  size_t bytes = sizeof(kvm_msrs) + msrs.size() * sizeof(kvm_msr_entry);
-  auto buf = std::make_unique<uint8_t[]>(bytes);
-  auto* list = new (buf.get()) kvm_msrs{};
-  list->nmsrs = static_cast<uint32_t>(msrs.size());
+  std::vector<kvm_msr_entry> entries(msrs.size());
   for (size_t i = 0; i < msrs.size(); ++i) {
-    list->entries[i] = kvm_msr_entry{};
-    list->entries[i].index = msrs[i].first;
-    list->entries[i].data = msrs[i].second;
+    entries[i].index = msrs[i].first;
+    entries[i].data = msrs[i].second;
   }
-  int n = check_sys(ioctl(fd_.get(), KVM_SET_MSRS, list), "KVM_SET_MSRS");
+  KvmList<kvm_msr_entry> list{std::span<const kvm_msr_entry>(entries)};
+  int n = check_sys(ioctl(fd_.get(), kKvmSetMsrs, list.arg()), "KVM_SET_MSRS");
   if (static_cast<size_t>(n) != msrs.size())
     fail("KVM_SET_MSRS: MSR {:#x} was refused", msrs[static_cast<size_t>(n)].first);
 }

@@ -1,0 +1,181 @@
+// vmrt-vmm: boots one micro-VM and runs it until the guest or the host ends it.
+// Exit status: 0 for a guest reboot/poweroff or a host-requested stop, 1 for
+// a configuration or setup error, 2 guest panic, 3 triple fault, 4 KVM error.
+#include <fcntl.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <optional>
+
+#include "common/error.h"
+#include "common/fd.h"
+#include "common/log.h"
+#include "vmm/config/vmm_config.h"
+#include "vmm/control/control_server.h"
+#include "vmm/machine/kernel_boot.h"
+#include "vmm/machine/machine.h"
+
+namespace vmrt::vmm {
+namespace {
+
+// Where the guest console goes. A regular file is truncated; a FIFO or
+// character device is opened for writing as is.
+UniqueFd open_console(const std::string& spec) {
+  if (spec == "stdout")
+    return UniqueFd(check_sys(fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0), "dup stdout"));
+  if (spec == "none") return {};
+  struct stat st;
+  int flags = O_WRONLY | O_CLOEXEC | O_NOCTTY;
+  if (stat(spec.c_str(), &st) != 0 || S_ISREG(st.st_mode)) flags |= O_CREAT | O_TRUNC;
+  int fd = open(spec.c_str(), flags, 0640);
+  if (fd < 0) throw_errno("cannot open console output " + spec);
+  return UniqueFd(fd);
+}
+
+void write_all_best_effort(int fd, std::span<const uint8_t> bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // console gone: the guest keeps running
+    bytes = bytes.subspan(static_cast<size_t>(n));
+  }
+}
+
+struct Cli {
+  std::string config_file;
+  VmmConfig flags;
+};
+
+int run(const VmmConfig& config) {
+  UniqueFd console = open_console(config.console);
+  MachineConfig mc;
+  mc.mem_bytes = config.mem_mib << 20;
+  mc.cpus = config.cpus;
+  mc.hugepages = config.hugepages;
+  int console_fd = console.get();
+  if (console_fd >= 0)
+    mc.console = [console_fd](std::span<const uint8_t> b) { write_all_best_effort(console_fd, b); };
+
+  // Signals are handled in the loop below; block them before any thread starts.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&sigs, s);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  UniqueFd sigfd(check_sys(signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK), "signalfd"));
+
+  auto machine = Machine::create(mc);
+  boot_kernel(*machine, {config.kernel, config.initrd, config.cmdline});
+
+  UniqueFd ep(check_sys(epoll_create1(EPOLL_CLOEXEC), "epoll_create1"));
+  auto add = [&](int fd) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    check_sys(epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &ev), "epoll_ctl");
+  };
+  add(sigfd.get());
+  add(machine->end_fd());
+  std::optional<ControlServer> control;
+  if (!config.control_socket.empty()) {
+    control.emplace(config.control_socket, *machine);
+    control->attach(ep.get());
+  }
+  // Console input: only when there is a console and stdin can be polled
+  // (a terminal or a pipe, not /dev/null or a file).
+  bool stdin_open = console_fd >= 0 && config.console == "stdout";
+  if (stdin_open) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = STDIN_FILENO;
+    stdin_open = epoll_ctl(ep.get(), EPOLL_CTL_ADD, STDIN_FILENO, &ev) == 0;
+  }
+
+  SPDLOG_INFO("vm starting cpus={} mem_mib={} kernel={}", config.cpus, config.mem_mib,
+              config.kernel);
+  machine->start();
+  for (bool running = true; running;) {
+    epoll_event events[16];
+    int n = epoll_wait(ep.get(), events, 16, -1);
+    if (n < 0 && errno == EINTR) continue;
+    check_sys(n, "epoll_wait");
+    for (int i = 0; i < n; ++i) {
+      int fd = events[i].data.fd;
+      if (fd == sigfd.get()) {
+        signalfd_siginfo si{};
+        if (read(fd, &si, sizeof si) == sizeof si) {
+          SPDLOG_INFO("signal={} stopping the vm", strsignal(static_cast<int>(si.ssi_signo)));
+          machine->stop(fmt::format("{} received", sigabbrev_np(static_cast<int>(si.ssi_signo))));
+        }
+      } else if (fd == machine->end_fd()) {
+        running = false;
+      } else if (fd == STDIN_FILENO) {
+        uint8_t buf[256];
+        ssize_t r = read(STDIN_FILENO, buf, sizeof buf);
+        if (r > 0) {
+          machine->serial().enqueue_input({buf, static_cast<size_t>(r)});
+        } else if (r == 0 || errno != EAGAIN) {
+          epoll_ctl(ep.get(), EPOLL_CTL_DEL, STDIN_FILENO, nullptr);
+        }
+      } else if (control) {
+        control->handle(fd);
+      }
+    }
+  }
+  VmExit exit = machine->wait();
+  if (exit.exit_status() == 0)
+    SPDLOG_INFO("vm ended reason=\"{}\"", exit.describe());
+  else
+    SPDLOG_ERROR("vm ended reason=\"{}\"", exit.describe());
+  return exit.exit_status();
+}
+
+}  // namespace
+}  // namespace vmrt::vmm
+
+int main(int argc, char** argv) {
+  using namespace vmrt;
+  using namespace vmrt::vmm;
+  CLI::App app{"vmrt-vmm: run one KVM micro-VM"};
+  std::string config_file;
+  VmmConfig flags;
+  app.add_option("--config", config_file, "JSON configuration file (flags override it)");
+  auto* kernel =
+      app.add_option("--kernel", flags.kernel, "guest kernel: ELF vmlinux (PVH) or bzImage");
+  auto* initrd = app.add_option("--initrd", flags.initrd, "initramfs");
+  auto* cmdline = app.add_option("--cmdline", flags.cmdline, "kernel command line");
+  auto* mem = app.add_option("--mem", flags.mem_mib, "guest memory in MiB");
+  auto* cpus = app.add_option("--cpus", flags.cpus, "number of vCPUs");
+  auto* console = app.add_option("--console", flags.console, "stdout, none, or a file/FIFO path");
+  auto* control = app.add_option("--control-socket", flags.control_socket,
+                                 "Unix socket for info/pause/resume/shutdown");
+  auto* huge = app.add_flag("--hugepages", flags.hugepages, "back guest RAM with 2 MiB huge pages");
+  auto* level = app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 1;
+  }
+  try {
+    VmmConfig config = config_file.empty() ? VmmConfig{} : load_config_file(config_file);
+    if (*kernel) config.kernel = flags.kernel;
+    if (*initrd) config.initrd = flags.initrd;
+    if (*cmdline) config.cmdline = flags.cmdline;
+    if (*mem) config.mem_mib = flags.mem_mib;
+    if (*cpus) config.cpus = flags.cpus;
+    if (*console) config.console = flags.console;
+    if (*control) config.control_socket = flags.control_socket;
+    if (*huge) config.hugepages = true;
+    if (*level) config.log_level = flags.log_level;
+    logging::init("vmrt-vmm", config.log_level);
+    validate(config);
+    return run(config);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+}
