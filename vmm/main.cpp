@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "vmm/config/vmm_config.h"
 #include "vmm/control/control_server.h"
+#include "vmm/devices/serial/console_output.h"
 #include "vmm/machine/kernel_boot.h"
 #include "vmm/machine/machine.h"
 
@@ -37,29 +38,15 @@ UniqueFd open_console(const std::string& spec) {
   return UniqueFd(fd);
 }
 
-void write_all_best_effort(int fd, std::span<const uint8_t> bytes) {
-  while (!bytes.empty()) {
-    ssize_t n = write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // console gone: the guest keeps running
-    bytes = bytes.subspan(static_cast<size_t>(n));
-  }
-}
-
-struct Cli {
-  std::string config_file;
-  VmmConfig flags;
-};
-
 int run(const VmmConfig& config) {
-  UniqueFd console = open_console(config.console);
+  std::shared_ptr<ConsoleOutput> console;
+  if (UniqueFd fd = open_console(config.console))
+    console = std::make_shared<ConsoleOutput>(std::move(fd));
   MachineConfig mc;
   mc.mem_bytes = config.mem_mib << 20;
   mc.cpus = config.cpus;
   mc.hugepages = config.hugepages;
-  int console_fd = console.get();
-  if (console_fd >= 0)
-    mc.console = [console_fd](std::span<const uint8_t> b) { write_all_best_effort(console_fd, b); };
+  if (console) mc.console = [console](std::span<const uint8_t> b) { console->write(b); };
 
   // Signals are handled in the loop below; block them before any thread starts.
   sigset_t sigs;
@@ -87,7 +74,7 @@ int run(const VmmConfig& config) {
   }
   // Console input: only when there is a console and stdin can be polled
   // (a terminal or a pipe, not /dev/null or a file).
-  bool stdin_open = console_fd >= 0 && config.console == "stdout";
+  bool stdin_open = console && config.console == "stdout";
   if (stdin_open) {
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -100,7 +87,9 @@ int run(const VmmConfig& config) {
   machine->start();
   for (bool running = true; running;) {
     epoll_event events[16];
-    int n = epoll_wait(ep.get(), events, 16, -1);
+    // A short timeout only while console output waits for its line end.
+    int n = epoll_wait(ep.get(), events, 16, console && console->has_pending() ? 50 : -1);
+    if (n == 0) console->flush();
     if (n < 0 && errno == EINTR) continue;
     check_sys(n, "epoll_wait");
     for (int i = 0; i < n; ++i) {
@@ -109,7 +98,8 @@ int run(const VmmConfig& config) {
         signalfd_siginfo si{};
         if (read(fd, &si, sizeof si) == sizeof si) {
           SPDLOG_INFO("signal={} stopping the vm", strsignal(static_cast<int>(si.ssi_signo)));
-          machine->stop(fmt::format("{} received", sigabbrev_np(static_cast<int>(si.ssi_signo))));
+          machine->stop(
+              fmt::format("SIG{} received", sigabbrev_np(static_cast<int>(si.ssi_signo))));
         }
       } else if (fd == machine->end_fd()) {
         running = false;

@@ -5,7 +5,9 @@ namespace vmrt::vmm {
 namespace {
 constexpr size_t kMaxLine = 512;
 constexpr std::string_view kPanic = "Kernel panic - not syncing: ";
-// Printed by kernel_power_off() before it tries the (absent) power device.
+// Printed by kernel_halt() (what power-off becomes without a power device)
+// and kernel_power_off().
+constexpr std::string_view kHalted = "reboot: System halted";
 constexpr std::string_view kPowerDown = "reboot: Power down";
 }  // namespace
 
@@ -23,8 +25,9 @@ void ConsoleMonitor::feed(std::span<const uint8_t> bytes) {
 void ConsoleMonitor::finish_line() {
   if (auto at = line_.find(kPanic); at != std::string::npos && !panic_) {
     panic_ = line_.substr(at + kPanic.size());
-  } else if (line_.find(kPowerDown) != std::string::npos) {
-    power_down_ = true;
+  } else if (line_.find(kHalted) != std::string::npos ||
+             line_.find(kPowerDown) != std::string::npos) {
+    halted_ = true;
   }
   line_.clear();
 }
@@ -34,9 +37,9 @@ std::optional<std::string> ConsoleMonitor::panic_message() const {
   return panic_;
 }
 
-bool ConsoleMonitor::power_down_seen() const {
+bool ConsoleMonitor::halted() const {
   std::lock_guard lock(mu_);
-  return power_down_;
+  return halted_;
 }
 
 }  // namespace vmrt::vmm

@@ -1,10 +1,10 @@
 #pragma once
 // Watches the guest console for the kernel's last words. A micro-VM without
 // ACPI or pvpanic has no device through which the kernel reports a panic or a
-// power-off: both end in a reset (panic=-1, and power-off without a power
-// device exits init, which panics). The kernel's own console lines tell the
-// three apart, so the VMM can exit 0 for reboot/poweroff and non-zero, with
-// the reason, for a panic.
+// power-off: a panic ends in a reset (panic=-1), and a power-off without a
+// power device becomes a halt, every CPU stopped with interrupts off. The
+// kernel's own console lines tell these apart from a reboot, so the VMM can
+// exit 0 for reboot/poweroff and non-zero, with the reason, for a panic.
 //
 // A guest root user can print these lines too; the only effect is a
 // different exit status for a VM that is ending anyway.
@@ -23,8 +23,9 @@ class ConsoleMonitor {
 
   // "Kernel panic - not syncing: ..." text, once seen.
   std::optional<std::string> panic_message() const;
-  // True once the kernel printed its power-down line.
-  bool power_down_seen() const;
+  // True once the kernel printed its halt or power-down line: nothing runs
+  // after it, so the VM can end.
+  bool halted() const;
 
  private:
   void finish_line();
@@ -32,7 +33,7 @@ class ConsoleMonitor {
   mutable std::mutex mu_;
   std::string line_;
   std::optional<std::string> panic_;
-  bool power_down_ = false;
+  bool halted_ = false;
 };
 
 }  // namespace vmrt::vmm

@@ -83,6 +83,7 @@ std::unique_ptr<Machine> Machine::create(MachineConfig config) {
       [self](std::span<const uint8_t> bytes) {
         self->monitor_.feed(bytes);
         if (self->config_.console) self->config_.console(bytes);
+        if (self->monitor_.halted()) self->end(ExitKind::PowerOff, "");
       },
       [self] { self->vm_.pulse_irq(Serial::kCom1Irq); });
   m->pio_.add(Serial::kCom1Base, Serial::kPortCount, m->serial_, "COM1");
@@ -217,10 +218,7 @@ bool Machine::handle_exit(Vcpu& vcpu) {
 
 void Machine::guest_reset() {
   if (auto msg = monitor_.panic_message()) {
-    if (monitor_.power_down_seen())
-      end(ExitKind::PowerOff, "");
-    else
-      end(ExitKind::Panic, *msg);
+    end(ExitKind::Panic, *msg);
   } else {
     end(ExitKind::Reset, "");
   }

@@ -17,15 +17,22 @@ TEST(ConsoleMonitor, FindsThePanicMessageAcrossChunks) {
   feed(m, "ic - not syncing: VFS: Unable to mount root fs\r\n");
   ASSERT_TRUE(m.panic_message());
   EXPECT_EQ(*m.panic_message(), "VFS: Unable to mount root fs");
-  EXPECT_FALSE(m.power_down_seen());
+  EXPECT_FALSE(m.halted());
 }
 
-TEST(ConsoleMonitor, KeepsTheFirstPanicAndSeesPowerDown) {
+TEST(ConsoleMonitor, KeepsTheFirstPanic) {
   ConsoleMonitor m;
-  feed(m, "[ 2.1] reboot: Power down\n");
   feed(m, "Kernel panic - not syncing: first\nKernel panic - not syncing: second\n");
-  EXPECT_TRUE(m.power_down_seen());
   EXPECT_EQ(*m.panic_message(), "first");
+}
+
+TEST(ConsoleMonitor, SeesTheHaltAndPowerDownLines) {
+  ConsoleMonitor halt;
+  feed(halt, "[    8.302313] reboot: System halted\r\n");
+  EXPECT_TRUE(halt.halted());
+  ConsoleMonitor power;
+  feed(power, "[ 2.1] reboot: Power down\n");
+  EXPECT_TRUE(power.halted());
 }
 
 TEST(ConsoleMonitor, OrdinaryOutputAndHugeLinesAreHarmless) {
@@ -33,7 +40,7 @@ TEST(ConsoleMonitor, OrdinaryOutputAndHugeLinesAreHarmless) {
   feed(m, std::string(100000, 'x'));
   feed(m, "\nhello\n");
   EXPECT_FALSE(m.panic_message());
-  EXPECT_FALSE(m.power_down_seen());
+  EXPECT_FALSE(m.halted());
 }
 
 }  // namespace
