@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "tests/support/error_text.h"
 #include "vmm/boot/bzimage_loader.h"
 #include "vmm/boot/e820.h"
 #include "vmm/boot/kernel_loader.h"
@@ -25,14 +26,7 @@ uint8_t sum(const GuestMemory& mem, uint64_t gpa, uint64_t len) {
                          [](uint8_t a, uint8_t b) { return uint8_t(a + b); });
 }
 
-std::string error_of(auto&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_text;
 
 TEST(E820, SmallGuestHasLowRamReservedBiosAreaAndHighRam) {
   auto mem = GuestMemory::create(128 << 20);
@@ -125,18 +119,18 @@ TEST(BzImage, RejectsBadHeaders) {
   auto img = make_bzimage();
   auto no_magic = img;
   no_magic[0x1fe] = 0;
-  EXPECT_NE(error_of([&] { load_bzimage(mem, no_magic); }).find("boot flag"), std::string::npos);
-  EXPECT_NE(error_of([&] { load_bzimage(mem, make_bzimage(0x0206)); }).find("older than 2.12"),
+  EXPECT_NE(error_text([&] { load_bzimage(mem, no_magic); }).find("boot flag"), std::string::npos);
+  EXPECT_NE(error_text([&] { load_bzimage(mem, make_bzimage(0x0206)); }).find("older than 2.12"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { load_bzimage(mem, make_bzimage(0x020f, 0)); }).find("64-bit"),
+  EXPECT_NE(error_text([&] { load_bzimage(mem, make_bzimage(0x020f, 0)); }).find("64-bit"),
             std::string::npos);
   std::vector<uint8_t> truncated(img.begin(), img.begin() + 0x210);
-  EXPECT_NE(error_of([&] { load_bzimage(mem, truncated); }).find("shorter"), std::string::npos);
+  EXPECT_NE(error_text([&] { load_bzimage(mem, truncated); }).find("shorter"), std::string::npos);
   std::vector<uint8_t> no_kernel(img.begin(), img.begin() + 5 * 512);
-  EXPECT_NE(error_of([&] { load_bzimage(mem, no_kernel); }).find("no protected-mode kernel"),
+  EXPECT_NE(error_text([&] { load_bzimage(mem, no_kernel); }).find("no protected-mode kernel"),
             std::string::npos);
   auto small = GuestMemory::create(8 << 20);
-  EXPECT_NE(error_of([&] { load_bzimage(small, img); }).find("more than guest RAM"),
+  EXPECT_NE(error_text([&] { load_bzimage(small, img); }).find("more than guest RAM"),
             std::string::npos);
 }
 
@@ -162,17 +156,17 @@ TEST(KernelLoader, BzImageGetsAZeroPageWithCmdlineInitrdAndE820) {
 TEST(KernelLoader, RefusesOversizedInputsWithClearErrors) {
   auto mem = GuestMemory::create(32 << 20);
   std::vector<uint8_t> initrd(40 << 20, 1);
-  EXPECT_NE(error_of([&] {
+  EXPECT_NE(error_text([&] {
               load_kernel(mem, {make_bzimage(), initrd, "", 1});
             }).find("does not fit"),
             std::string::npos);
   std::string long_cmdline(5000, 'a');
-  EXPECT_NE(error_of([&] {
+  EXPECT_NE(error_text([&] {
               load_kernel(mem, {make_bzimage(), {}, long_cmdline, 1});
             }).find("command line"),
             std::string::npos);
   std::vector<uint8_t> junk(4096, 0x11);
-  EXPECT_NE(error_of([&] {
+  EXPECT_NE(error_text([&] {
               load_kernel(mem, {junk, {}, "", 1});
             }).find("neither an ELF vmlinux nor a bzImage"),
             std::string::npos);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "tests/support/error_text.h"
 #include "vmm/boot/pvh_abi.h"
 
 namespace vmrt::vmm::boot {
@@ -77,12 +78,7 @@ struct ElfBuilder {
 };
 
 std::string error_of(const GuestMemory& mem, const std::vector<uint8_t>& img) {
-  try {
-    load_elf(mem, img);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  return test::error_text([&] { load_elf(mem, img); });
 }
 
 struct ElfLoader : ::testing::Test {

@@ -5,18 +5,12 @@
 #include <string>
 
 #include "common/error.h"
+#include "tests/support/error_text.h"
 
 namespace vmrt::vmm {
 namespace {
 
-std::string error_of(auto&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_text;
 
 TEST(VmmConfig, ReadsEveryKey) {
   auto c = config_from_json(nlohmann::json::parse(R"({"kernel":"/k","initrd":"/i","cmdline":"x",
@@ -31,47 +25,47 @@ TEST(VmmConfig, ReadsEveryKey) {
 }
 
 TEST(VmmConfig, WrongTypesAndUnknownKeysNameTheKey) {
-  EXPECT_NE(error_of([] {
+  EXPECT_NE(error_text([] {
               config_from_json(nlohmann::json::parse(R"({"cpus":"two"})"), "c.json");
             }).find("\"cpus\""),
             std::string::npos);
-  EXPECT_NE(error_of([] {
+  EXPECT_NE(error_text([] {
               config_from_json(nlohmann::json::parse(R"({"mem_mib":-5})"), "c.json");
             }).find("mem_mib"),
             std::string::npos);
-  EXPECT_NE(error_of([] {
+  EXPECT_NE(error_text([] {
               config_from_json(nlohmann::json::parse(R"({"memory":5})"), "c.json");
             }).find("unknown key \"memory\""),
             std::string::npos);
   EXPECT_NE(
-      error_of([] { config_from_json(nlohmann::json::parse("[1]"), "c.json"); }).find("object"),
+      error_text([] { config_from_json(nlohmann::json::parse("[1]"), "c.json"); }).find("object"),
       std::string::npos);
 }
 
 TEST(VmmConfig, ValidationNamesTheProblem) {
   VmmConfig c;
-  EXPECT_NE(error_of([&] { validate(c); }).find("no guest kernel"), std::string::npos);
+  EXPECT_NE(error_text([&] { validate(c); }).find("no guest kernel"), std::string::npos);
   c.kernel = "/nonexistent/vmlinux";
-  EXPECT_NE(error_of([&] { validate(c); }).find("/nonexistent/vmlinux"), std::string::npos);
+  EXPECT_NE(error_text([&] { validate(c); }).find("/nonexistent/vmlinux"), std::string::npos);
   c.kernel = "/proc/self/exe";
   c.mem_mib = 0;
-  EXPECT_NE(error_of([&] { validate(c); }).find("too small"), std::string::npos);
+  EXPECT_NE(error_text([&] { validate(c); }).find("too small"), std::string::npos);
   c.mem_mib = uint64_t{1} << 40;
-  EXPECT_NE(error_of([&] { validate(c); }).find("more than this host"), std::string::npos);
+  EXPECT_NE(error_text([&] { validate(c); }).find("more than this host"), std::string::npos);
   c.mem_mib = 128;
   c.cpus = 0;
-  EXPECT_NE(error_of([&] { validate(c); }).find("at least one vCPU"), std::string::npos);
+  EXPECT_NE(error_text([&] { validate(c); }).find("at least one vCPU"), std::string::npos);
   c.cpus = 1000;
-  EXPECT_NE(error_of([&] { validate(c); }).find("at most"), std::string::npos);
+  EXPECT_NE(error_text([&] { validate(c); }).find("at most"), std::string::npos);
   c.cpus = 2;
-  EXPECT_EQ(error_of([&] { validate(c); }), "");
+  EXPECT_EQ(error_text([&] { validate(c); }), "");
 }
 
 TEST(VmmConfig, MissingOrMalformedFileIsAClearError) {
   EXPECT_NE(
-      error_of([] { load_config_file("/nonexistent/vmm.json"); }).find("/nonexistent/vmm.json"),
+      error_text([] { load_config_file("/nonexistent/vmm.json"); }).find("/nonexistent/vmm.json"),
       std::string::npos);
-  EXPECT_NE(error_of([] { load_config_file("/proc/self/status"); }).find("not valid JSON"),
+  EXPECT_NE(error_text([] { load_config_file("/proc/self/status"); }).find("not valid JSON"),
             std::string::npos);
 }
 
