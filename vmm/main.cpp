@@ -151,6 +151,8 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 1;
   }
   try {
+    // Errors in the configuration itself are logged to stderr too.
+    logging::init("vmrt-vmm");
     VmmConfig config = config_file.empty() ? VmmConfig{} : load_config_file(config_file);
     if (*kernel) config.kernel = flags.kernel;
     if (*initrd) config.initrd = flags.initrd;

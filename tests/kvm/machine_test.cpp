@@ -78,6 +78,56 @@ TEST(Machine, KernelHaltLineEndsTheVmAsAPowerOff) {
   EXPECT_EQ(exit.exit_status(), 0);
 }
 
+// An MMIO device that remembers the last byte written and reads back + 1.
+struct EchoDevice : BusDevice {
+  std::mutex mu;
+  uint64_t last_offset = ~0ull;
+  uint8_t value = 0;
+  void read(uint64_t, std::span<uint8_t> data) override {
+    std::lock_guard lock(mu);
+    for (auto& b : data) b = static_cast<uint8_t>(value + 1);
+  }
+  void write(uint64_t offset, std::span<const uint8_t> data) override {
+    std::lock_guard lock(mu);
+    last_offset = offset;
+    value = data[0];
+  }
+};
+
+TEST(Machine, LongModeMmioExitsReachTheDeviceOnTheBus) {
+  Console console;
+  auto m = make(console);
+  auto dev = std::make_shared<EchoDevice>();
+  m->mmio_bus().add(0xd000'0000, 0x1000, dev, "echo");
+  test::load_long_mode(*m, test::long_mode_mmio_echo(0xd000'0010, 'A'));
+  m->start();
+  VmExit exit = m->wait();
+  EXPECT_EQ(exit.kind, ExitKind::Reset) << exit.describe();
+  EXPECT_EQ(dev->last_offset, 0x10u);
+  EXPECT_EQ(dev->value, 'A');
+  EXPECT_EQ(console.get(), "B");
+}
+
+TEST(Machine, UnclaimedMmioReadsAllOnesAndTheGuestGoesOn) {
+  Console console;
+  auto m = make(console);
+  test::load_long_mode(*m, test::long_mode_mmio_echo(0xd000'0000, 'A'));
+  m->start();
+  VmExit exit = m->wait();
+  EXPECT_EQ(exit.kind, ExitKind::Reset) << exit.describe();
+  EXPECT_EQ(console.get(), "\xff");
+}
+
+TEST(Machine, TripleFaultEndsTheVmWithAnError) {
+  Console console;
+  auto m = make(console);
+  test::load_long_mode(*m, test::long_mode_unmapped_read());
+  m->start();
+  VmExit exit = m->wait();
+  EXPECT_EQ(exit.kind, ExitKind::TripleFault) << exit.describe();
+  EXPECT_EQ(exit.exit_status(), 3);
+}
+
 TEST(Machine, HostCanPauseResumeAndStop) {
   Console console;
   auto m = make(console, 2);

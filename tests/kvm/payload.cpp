@@ -1,5 +1,8 @@
 #include "tests/kvm/payload.h"
 
+#include "vmm/boot/cpu_tables.h"
+#include "vmm/boot/layout.h"
+
 namespace vmrt::vmm::test {
 
 std::vector<uint8_t> real_mode_print(std::string_view text, const std::vector<uint8_t>& tail) {
@@ -21,6 +24,27 @@ std::vector<uint8_t> i8042_reset() {
 
 std::vector<uint8_t> spin_forever() { return {0xeb, 0xfe}; }  // jmp $
 
+std::vector<uint8_t> long_mode_mmio_echo(uint32_t addr, uint8_t value) {
+  std::vector<uint8_t> code = {0xbb};  // mov ebx, addr (zero-extended into rbx)
+  for (int i = 0; i < 4; ++i) code.push_back(static_cast<uint8_t>(addr >> (8 * i)));
+  code.insert(code.end(), {
+                              0xb0, value,             // mov al, value
+                              0x88, 0x03,              // mov [rbx], al
+                              0x8a, 0x03,              // mov al, [rbx]
+                              0x66, 0xba, 0xf8, 0x03,  // mov dx, 0x3f8
+                              0xee,                    // out dx, al
+                          });
+  auto reset = i8042_reset();
+  code.insert(code.end(), reset.begin(), reset.end());
+  return code;
+}
+
+std::vector<uint8_t> long_mode_unmapped_read() {
+  return {0x48, 0xb8, 0, 0, 0, 0, 0x10, 0, 0, 0,  // mov rax, 0x10'0000'0000 (64 GiB: not mapped)
+          0x8a, 0x00,                             // mov al, [rax]
+          0xf4};                                  // hlt (not reached)
+}
+
 void load_real_mode(Machine& m, const std::vector<uint8_t>& code) {
   m.memory().write(kPayloadAddr, code);
   Vcpu& cpu = m.vcpu(0);
@@ -36,6 +60,36 @@ void load_real_mode(Machine& m, const std::vector<uint8_t>& code) {
   r.rip = kPayloadAddr;
   r.rflags = 0x2;
   r.rsp = 0x8000;
+  cpu.set_regs(r);
+}
+
+}  // namespace vmrt::vmm::test
+
+namespace vmrt::vmm::test {
+
+void load_long_mode(Machine& m, const std::vector<uint8_t>& code) {
+  const GuestMemory& mem = m.memory();
+  mem.write(kPayloadAddr, code);
+  boot::write_gdt(mem);
+  uint64_t cr3 = boot::write_identity_page_tables(mem);
+  Vcpu& cpu = m.vcpu(0);
+  kvm_sregs s = cpu.sregs();
+  s.gdt.base = layout::kGdt;
+  s.gdt.limit = boot::kGdtEntries * 8 - 1;
+  s.idt.base = 0;
+  s.idt.limit = 0;
+  s.cs = boot::gdt_segment(boot::kCode64Selector);
+  s.ds = s.es = s.fs = s.gs = s.ss = boot::gdt_segment(boot::kDataSelector);
+  s.tr = boot::gdt_segment(boot::kTssSelector);
+  s.cr0 = 0x80000011;  // PG | ET | PE
+  s.cr3 = cr3;
+  s.cr4 = 0x20;    // PAE
+  s.efer = 0x500;  // LMA | LME
+  cpu.set_sregs(s);
+  kvm_regs r{};
+  r.rip = kPayloadAddr;
+  r.rsp = 0x8000;
+  r.rflags = 0x2;
   cpu.set_regs(r);
 }
 

@@ -20,7 +20,18 @@ std::vector<uint8_t> real_mode_print(std::string_view text, const std::vector<ui
 std::vector<uint8_t> i8042_reset();   // out 0x64, 0xfe
 std::vector<uint8_t> spin_forever();  // jmp $
 
+// 64-bit code: writes `value` to MMIO `addr`, reads it back, prints the byte
+// read to COM1, then resets through the i8042.
+std::vector<uint8_t> long_mode_mmio_echo(uint32_t addr, uint8_t value);
+// 64-bit code reading an unmapped address: with an empty IDT the page fault
+// cannot be delivered (#PF, #DF, then a triple fault).
+std::vector<uint8_t> long_mode_unmapped_read();
+
 // Copies `code` to kPayloadAddr and points vCPU 0 at it in real mode.
 void load_real_mode(Machine& m, const std::vector<uint8_t>& code);
+
+// Copies `code` to kPayloadAddr and starts vCPU 0 on it in 64-bit long mode,
+// with the VMM's own GDT and identity page tables (vmm/boot/cpu_tables).
+void load_long_mode(Machine& m, const std::vector<uint8_t>& code);
 
 }  // namespace vmrt::vmm::test

@@ -53,16 +53,17 @@ void set_boot_registers(Vcpu& cpu, const boot::BootSetup& setup) {
 }  // namespace
 
 void boot_kernel(Machine& machine, const KernelBootConfig& config) {
-  if (Kvm::host_is_pvm())
-    fail(
-        "this host's KVM is PVM (the kvm_pvm module), which cannot run a normal guest kernel; "
-        "use a host with VT-x/AMD-V, or run inside tools/testvm");
   const GuestMemory& mem = machine.memory();
   std::vector<uint8_t> kernel = boot::read_image_file("guest kernel", config.kernel, mem.size());
   std::vector<uint8_t> initrd;
   if (!config.initrd.empty()) initrd = boot::read_image_file("initrd", config.initrd, mem.size());
   boot::BootSetup setup =
       boot::load_kernel(mem, {kernel, initrd, config.cmdline, machine.vcpu_count()});
+  // Checked after loading, so that a bad image is reported as such everywhere.
+  if (Kvm::host_is_pvm())
+    fail(
+        "this host's KVM is PVM (the kvm_pvm module), which cannot run a normal guest kernel; "
+        "use a host with VT-x/AMD-V, or run inside tools/testvm");
   machine.init_vcpus_for_boot();
   // Only the boot vCPU gets registers: the others wait for the kernel's
   // INIT/SIPI in the in-kernel local APIC.
