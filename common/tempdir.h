@@ -1,0 +1,29 @@
+#pragma once
+// A temporary directory removed, with everything in it, when the owner goes
+// away. Removal never follows symlinks: a link to a directory outside is
+// removed, not what it points to.
+
+#include <filesystem>
+#include <string>
+#include <utility>
+
+namespace vmrt {
+
+class TempDir {
+ public:
+  // Creates PREFIX.XXXXXX under `base` (default: $TMPDIR or /tmp).
+  explicit TempDir(const std::string& prefix = "vmrt", std::filesystem::path base = {});
+  TempDir(TempDir&& other) noexcept : path_(std::exchange(other.path_, {})) {}
+  TempDir& operator=(TempDir&&) = delete;
+  TempDir(const TempDir&) = delete;
+  ~TempDir();
+
+  const std::filesystem::path& path() const noexcept { return path_; }
+  // Keeps the directory: the caller owns it from now on.
+  std::filesystem::path release() noexcept { return std::exchange(path_, {}); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace vmrt
