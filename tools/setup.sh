@@ -32,7 +32,7 @@ packages=(
   # guest kernel build
   linux-source-6.1 bc bison flex libelf-dev libssl-dev dwarves kmod cpio xz-utils zstd
   # test rig, guest images and peers
-  qemu-system-x86 busybox-static python3
+  qemu-system-x86 busybox-static python3 time
 )
 missing=()
 for p in "${packages[@]}"; do

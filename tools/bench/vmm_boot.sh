@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Boot to guest userspace: vmrt-vmm against QEMU -M microvm, same kernel, same
+# initramfs, same L1 VM, in one run, alternating. Reports the wall time from
+# process start to the guest's marker line, the VMM process's CPU time and its
+# peak RSS (which includes the guest pages it touched, for both alike), and
+# the vmrt/QEMU ratios.
+#
+#   tools/bench/vmm_boot.sh [RUNS]        (as root; boots inside tools/testvm)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+runs=${1:-5}
+build=$repo/build
+if [ "${VMRT_BENCH_INSIDE:-}" != 1 ]; then
+  exec "$repo/tools/testvm" --timeout 1800 --env VMRT_BENCH_INSIDE=1 -- "$0" "$runs"
+fi
+
+kernel=$build/guest-kernel/vmlinux initrd=$build/tests/rig/test-initramfs.cpio
+cmdline="console=ttyS0 reboot=k panic=-1 quiet"
+vmrt=("$build/vmm/vmrt-vmm" --kernel "$kernel" --initrd "$initrd" --mem 128 --cpus 1 --cmdline "$cmdline")
+qemu=(qemu-system-x86_64 -M microvm,isa-serial=on,rtc=off,acpi=off -enable-kvm -cpu host -m 128 -smp 1
+  -nodefaults -no-user-config -nographic -no-reboot -serial stdio -kernel "$kernel" -initrd "$initrd"
+  -append "${cmdline/reboot=k/reboot=t}")
+
+# measure NAME CMD...: prints ms to marker, total ms, CPU ms (user+sys) and max RSS KiB.
+measure() {
+  local name=$1
+  shift
+  local t0 t1 line
+  t0=$(date +%s%N)
+  line=$(/usr/bin/time -f 'TIME %U %S %M' "$@" 2>&1 | while IFS= read -r l; do
+    case "$l" in *VMRT_GUEST_READY*) echo "MARK $(date +%s%N)" ;; TIME*) echo "$l" ;; esac
+  done)
+  t1=$(date +%s%N)
+  local mark cpu rss
+  mark=$(awk '/^MARK/{print $2}' <<<"$line")
+  cpu=$(awk '/^TIME/{printf "%d", ($2+$3)*1000}' <<<"$line")
+  rss=$(awk '/^TIME/{print $4}' <<<"$line")
+  echo "$name $(((mark - t0) / 1000000)) $(((t1 - t0) / 1000000)) $cpu $rss"
+}
+
+command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (package: time)" >&2; exit 1; }
+echo "runs=$runs kernel=$(basename "$kernel") mem=128MiB cpus=1 (inside the nested rig: absolute times are TCG-inflated, compare ratios)"
+printf '%-8s %12s %10s %8s %10s\n' vmm to_marker_ms total_ms cpu_ms maxrss_kib
+results=$(for i in $(seq "$runs"); do measure vmrt "${vmrt[@]}"; measure qemu "${qemu[@]}"; done)
+for name in vmrt qemu; do
+  awk -v n=$name '$1==n {m+=$2; t+=$3; c+=$4; r+=$5; k++} END {printf "%-8s %12d %10d %8d %10d\n", n, m/k, t/k, c/k, r/k}' <<<"$results"
+done
+awk '$1=="vmrt"{a+=$2; ac+=$4; ar+=$5; k++} $1=="qemu"{b+=$2; bc+=$4; br+=$5} END {
+  printf "ratio vmrt/qemu: boot-to-marker %.2f, cpu %.2f, maxrss %.2f\n", a/b, ac/bc, ar/br}' <<<"$results"
