@@ -1,0 +1,87 @@
+#include "common/unix_socket.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/error.h"
+
+namespace vmrt {
+
+namespace {
+
+sockaddr_un address(const std::filesystem::path& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string& s = path.native();
+  // sun_path must hold the terminating NUL; a longer name would be truncated
+  // and bind to another path.
+  if (s.empty() || s.size() >= sizeof addr.sun_path)
+    fail("unix socket path \"{}\" must be 1 to {} bytes long", s, sizeof addr.sun_path - 1);
+  std::memcpy(addr.sun_path, s.c_str(), s.size() + 1);
+  return addr;
+}
+
+UniqueFd new_socket() {
+  return UniqueFd(check_sys(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket(AF_UNIX)"));
+}
+
+// Connects `fd` to `addr`; returns 0 or the errno. A retry after EINTR can
+// find the connection already made (EISCONN), which is success.
+int try_connect(int fd, const sockaddr_un& addr) {
+  while (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) < 0) {
+    if (errno == EISCONN) return 0;
+    if (errno != EINTR) return errno;
+  }
+  return 0;
+}
+
+// Removes a socket file nobody listens on any more. A live socket is left
+// alone: unlinking it would silently steal the name from a running server.
+void remove_stale(const std::filesystem::path& path, const sockaddr_un& addr) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) < 0) {
+    if (errno == ENOENT) return;
+    throw_errno("stat " + path.string());
+  }
+  if (!S_ISSOCK(st.st_mode))
+    fail("cannot listen on {}: it exists and is not a socket", path.string());
+  UniqueFd probe = new_socket();
+  int err = try_connect(probe.get(), addr);
+  if (err == 0) fail("cannot listen on {}: another process is listening there", path.string());
+  if (err != ECONNREFUSED) throw_errno("probe " + path.string(), err);
+  if (::unlink(path.c_str()) < 0 && errno != ENOENT)
+    throw_errno("remove stale socket " + path.string());
+}
+
+}  // namespace
+
+UniqueFd listen_unix(const std::filesystem::path& path, int backlog) {
+  sockaddr_un addr = address(path);
+  remove_stale(path, addr);
+  UniqueFd fd = new_socket();
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) < 0)
+    throw_errno("bind " + path.string());
+  check_sys(::listen(fd.get(), backlog), "listen on " + path.string());
+  return fd;
+}
+
+UniqueFd connect_unix(const std::filesystem::path& path) {
+  sockaddr_un addr = address(path);
+  UniqueFd fd = new_socket();
+  if (int err = try_connect(fd.get(), addr)) throw_errno("connect to " + path.string(), err);
+  return fd;
+}
+
+UniqueFd accept_unix(int listen_fd) {
+  for (;;) {
+    int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) return UniqueFd(fd);
+    if (errno != EINTR && errno != ECONNABORTED && errno != EPROTO) throw_errno("accept");
+  }
+}
+
+}  // namespace vmrt

@@ -1,0 +1,24 @@
+#pragma once
+// Unix stream sockets named by filesystem paths: the shim's ttrpc socket, the
+// VMM's control and hybrid vsock sockets. Every fd is close-on-exec.
+
+#include <filesystem>
+
+#include "common/fd.h"
+#include "common/fd_io.h"
+
+namespace vmrt {
+
+// Binds and listens on `path`. A socket file left there by a dead process is
+// replaced; a socket someone still listens on, or a file that is not a
+// socket, is an error. Throws vmrt::Error naming the path.
+UniqueFd listen_unix(const std::filesystem::path& path, int backlog = 128);
+
+// Connects to the socket at `path`. Throws vmrt::Error naming the path.
+UniqueFd connect_unix(const std::filesystem::path& path);
+
+// Accepts one connection (close-on-exec), retrying EINTR and the errors
+// accept(2) says to treat like EAGAIN (a connection that died in the queue).
+UniqueFd accept_unix(int listen_fd);
+
+}  // namespace vmrt
