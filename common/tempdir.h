@@ -9,6 +9,14 @@
 
 namespace vmrt {
 
+// Removes `path` and everything below it without following symlinks (each
+// directory is opened relative to its parent with O_NOFOLLOW, so a directory
+// swapped for a link during the walk is not entered) and without descending
+// into other filesystems: a mount left inside is not emptied, and its mount
+// point stays, which makes the removal fail. A missing `path` is not an
+// error. Throws vmrt::Error naming what could not be removed.
+void remove_tree(const std::filesystem::path& path);
+
 class TempDir {
  public:
   // Creates PREFIX.XXXXXX under `base` (default: $TMPDIR or /tmp).
@@ -16,7 +24,7 @@ class TempDir {
   TempDir(TempDir&& other) noexcept : path_(std::exchange(other.path_, {})) {}
   TempDir& operator=(TempDir&&) = delete;
   TempDir(const TempDir&) = delete;
-  ~TempDir();
+  ~TempDir();  // remove_tree; a failure is logged, not thrown
 
   const std::filesystem::path& path() const noexcept { return path_; }
   // Keeps the directory: the caller owns it from now on.

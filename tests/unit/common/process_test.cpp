@@ -1,48 +1,19 @@
+#include "common/process.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 
 #include "common/error.h"
-#include "common/process.h"
-#include "common/tempdir.h"
 #include "tests/support/error_text.h"
 
 namespace vmrt {
 namespace {
 
 using namespace std::chrono_literals;
-namespace fs = std::filesystem;
-
-TEST(TempDir, IsRemovedWithItsContentsButNotWhatSymlinksPointTo) {
-  TempDir outside("vmrt-test-outside");
-  std::ofstream(outside.path() / "keep") << "x";
-  fs::path inner;
-  {
-    TempDir dir("vmrt-test");
-    inner = dir.path();
-    fs::create_directories(inner / "a/b");
-    std::ofstream(inner / "a/b/file") << "data";
-    fs::create_directory_symlink(outside.path(), inner / "link");
-    EXPECT_TRUE(fs::is_directory(inner));
-  }
-  EXPECT_FALSE(fs::exists(inner));
-  EXPECT_TRUE(fs::exists(outside.path() / "keep")) << "removal followed a symlink out of the tree";
-}
-
-TEST(TempDir, ReleaseKeepsTheDirectory) {
-  fs::path kept;
-  {
-    TempDir dir("vmrt-test");
-    kept = dir.release();
-  }
-  EXPECT_TRUE(fs::is_directory(kept));
-  fs::remove_all(kept);
-}
 
 TEST(Subprocess, ReportsExitCodesAndSignals) {
   EXPECT_EQ(Subprocess::spawn({"sh", "-c", "exit 3"}).wait().describe(), "exited with status 3");
