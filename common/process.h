@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,27 +19,60 @@ struct ExitStatus {
   int code = 0;
   int signal = 0;
   bool success() const { return exited && code == 0; }
-  std::string describe() const;  // "exited with status 3", "killed by signal 9 (Killed)"
+  std::string to_string() const;  // "exited with status 3", "killed by signal 9 (Killed)"
+};
+
+// Where one of the child's standard streams goes.
+struct Stdio {
+  enum class Kind { Inherit, Null, Pipe, Fd };
+  Kind kind = Kind::Inherit;
+  int fd = -1;  // Kind::Fd: duplicated into the child, still owned by the caller
+
+  static Stdio inherit() { return {}; }
+  static Stdio null() { return {Kind::Null}; }
+  static Stdio pipe() { return {Kind::Pipe}; }  // the parent's end: Subprocess::*_fd()
+  static Stdio to_fd(int fd) { return {Kind::Fd, fd}; }
 };
 
 struct SpawnOptions {
-  std::vector<std::string> extra_env;  // KEY=VALUE added to the environment
-  bool capture_output = false;         // stdout and stderr to pipes
+  // KEY=VALUE entries added to the parent's environment, replacing a
+  // variable of the same name.
+  std::vector<std::string> extra_env;
+  std::filesystem::path cwd;  // empty: the parent's
+  // stdin defaults to /dev/null so a child never competes for the caller's
+  // terminal or control stream.
+  Stdio in = Stdio::null();
+  Stdio out = Stdio::inherit();
+  Stdio err = Stdio::inherit();
+  // The child leads a new process group; kill() and the destructor then
+  // signal the whole group, reaching grandchildren too.
+  bool new_process_group = false;
+  // Descriptors the child keeps, at the same numbers. Every other descriptor
+  // above 2 is closed on exec, even one opened without O_CLOEXEC.
+  std::vector<int> pass_fds;
 };
 
 class Subprocess {
  public:
-  // Throws vmrt::Error naming the program when it cannot be executed.
+  // Starts argv[0] (searched in PATH when it has no '/'). Throws vmrt::Error
+  // naming the program when it cannot be started, e.g.
+  //   cannot execute /no/such/tool: No such file or directory
   static Subprocess spawn(const std::vector<std::string>& argv, const SpawnOptions& options = {});
 
   Subprocess(Subprocess&& other) noexcept;
-  Subprocess& operator=(Subprocess&&) = delete;
+  Subprocess& operator=(Subprocess&& other) noexcept;
   Subprocess(const Subprocess&) = delete;
+  Subprocess& operator=(const Subprocess&) = delete;
   ~Subprocess();  // SIGKILL and reap if still running
 
   pid_t pid() const noexcept { return pid_; }
+  // The parent's ends of Stdio::pipe() streams; -1 for other kinds.
+  int stdin_fd() const noexcept { return in_.get(); }
   int stdout_fd() const noexcept { return out_.get(); }
   int stderr_fd() const noexcept { return err_.get(); }
+  void close_stdin() noexcept { in_.reset(); }
+
+  // Signals the child (its group with new_process_group); a no-op once reaped.
   void kill(int sig) const;
   ExitStatus wait();
   // nullopt when the child is still running after `timeout`.
@@ -46,19 +80,24 @@ class Subprocess {
 
  private:
   Subprocess() = default;
+  void kill_and_reap() noexcept;
+
   pid_t pid_ = -1;
+  bool group_ = false;
   std::optional<ExitStatus> status_;
-  UniqueFd out_, err_;
+  UniqueFd in_, out_, err_;
 };
 
 struct RunResult {
   ExitStatus status;
-  bool timed_out = false;
-  std::string out, err;
+  bool timed_out = false;  // killed with SIGKILL at the timeout
+  std::string out, err;    // everything the child wrote to stdout and stderr
 };
 
-// Runs argv to completion, collecting stdout and stderr; a child still running
-// after `timeout` is killed and reported as timed out.
+// Runs argv to completion, collecting stdout and stderr (options.out and
+// options.err are replaced by pipes). A child still running after `timeout`
+// is killed and reported as timed out; a child that closes its output early
+// is still waited for only until the timeout.
 RunResult run_capture(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
                       const SpawnOptions& options = {});
 
