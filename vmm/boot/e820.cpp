@@ -8,9 +8,10 @@ namespace vmrt::vmm::boot {
 std::vector<MemoryMapEntry> memory_map(const GuestMemory& mem) {
   const std::vector<RamRegion>& regions = mem.regions();
   if (regions.empty() || regions[0].gpa != 0 || regions[0].size <= layout::kHighMemory)
-    fail("guest RAM must start at 0 and extend past 1 MiB");
+    fail("guest RAM of {} MiB leaves nothing above 1 MiB for the kernel", mem.size() >> 20);
   std::vector<MemoryMapEntry> map = {
       {0, layout::kEbdaStart, kE820Ram},
+      // Firmware's area on a PC: the guest must not allocate the MP table.
       {layout::kEbdaStart, layout::kHighMemory - layout::kEbdaStart, kE820Reserved},
       {layout::kHighMemory, regions[0].size - layout::kHighMemory, kE820Ram},
   };

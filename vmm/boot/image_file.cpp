@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "common/fd.h"
+#include "vmm/boot/mib.h"
 
 namespace vmrt::vmm::boot {
 
@@ -19,7 +20,8 @@ std::vector<uint8_t> read_image_file(const std::string& what, const std::string&
   if (st.st_size == 0) fail("{} {} is empty", what, path);
   uint64_t size = static_cast<uint64_t>(st.st_size);
   if (size > max)
-    fail("{} {} of {} MiB does not fit in {} MiB of guest RAM", what, path, size >> 20, max >> 20);
+    fail("{} {} of {} MiB does not fit in {} MiB of guest RAM", what, path, mib_ceil(size),
+         max >> 20);
   std::vector<uint8_t> data(size);
   size_t done = 0;
   while (done < size) {

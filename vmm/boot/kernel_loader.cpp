@@ -1,147 +1,157 @@
 #include "vmm/boot/kernel_loader.h"
 
 #include <asm/bootparam.h>
+#include <asm/processor-flags.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "common/error.h"
+#include "vmm/boot/boot_params.h"
 #include "vmm/boot/bzimage_loader.h"
-#include "vmm/boot/cpu_tables.h"
 #include "vmm/boot/e820.h"
 #include "vmm/boot/elf_loader.h"
+#include "vmm/boot/image_file.h"
 #include "vmm/boot/layout.h"
+#include "vmm/boot/mib.h"
 #include "vmm/boot/mptable.h"
-#include "vmm/boot/pvh_abi.h"
+#include "vmm/boot/page_tables.h"
 
 namespace vmrt::vmm::boot {
 
 namespace {
 
-constexpr uint64_t kPage = 4096;
-// The kernel's default initrd_addr_max for boot protocols that do not give one.
+// EFER bits (arch/x86/include/asm/msr-index.h, not part of the uapi).
+constexpr uint64_t kEferLme = 1u << 8;   // long mode enable
+constexpr uint64_t kEferLma = 1u << 10;  // long mode active
+// The boot protocol's initrd limit for headers that give none (before 2.03).
 constexpr uint64_t kDefaultInitrdMax = 0x37ffffff;
 
-// Places the initrd as high as possible below `limit`, above `kernel_end`.
-uint64_t place_initrd(const GuestMemory& mem, std::span<const uint8_t> initrd, uint64_t kernel_end,
-                      uint64_t limit) {
-  uint64_t low_top = mem.regions()[0].size;
-  uint64_t top = std::min(low_top, limit + 1);
-  if (initrd.size() > top || initrd.size() > mem.size())
-    fail("initrd of {} MiB does not fit in {} MiB of guest RAM", initrd.size() >> 20,
-         mem.size() >> 20);
-  uint64_t addr = (top - initrd.size()) & ~(kPage - 1);
-  if (addr < kernel_end)
-    fail("initrd of {} MiB does not fit in guest RAM above the kernel (ends at {} MiB of {} MiB)",
-         initrd.size() >> 20, kernel_end >> 20, low_top >> 20);
-  mem.write(addr, initrd);
-  return addr;
+// What loading the kernel image decided.
+struct LoadedKernel {
+  BootSetup::Mode mode;
+  uint64_t entry;
+  uint64_t end;              // the initrd goes above this
+  setup_header header;       // Linux64: for the zero page
+  uint64_t initrd_max;       // highest address the initrd may occupy
+  uint64_t cmdline_max_len;  // without the NUL
+};
+
+std::string kernel_label(const BootConfig& config) {
+  return config.kernel_name.empty() ? "kernel image" : "kernel image " + config.kernel_name;
 }
 
-void write_cmdline(const GuestMemory& mem, const std::string& cmdline) {
-  if (cmdline.size() + 1 > layout::kCmdlineMax)
-    fail("kernel command line of {} bytes is longer than the {}-byte limit", cmdline.size(),
-         layout::kCmdlineMax - 1);
+// The image is an ELF or a bzImage by its magic.
+LoadedKernel load_image(const GuestMemory& mem, const BootConfig& config) {
+  const uint64_t low_top = mem.regions()[0].size;
+  LoadedKernel k{};
+  k.cmdline_max_len = layout::kCmdlineMax - 1;
+  if (is_elf(config.kernel)) {
+    LoadedElf elf = load_elf(mem, config.kernel);
+    k.end = elf.end;
+    if (elf.pvh_entry) {
+      // PVH has no initrd limit of its own; it must stay in low RAM, where
+      // 32-bit code can reach it.
+      k.mode = BootSetup::Mode::Pvh32;
+      k.entry = *elf.pvh_entry;
+      k.initrd_max = low_top - 1;
+    } else {
+      k.mode = BootSetup::Mode::Linux64;
+      k.entry = elf.entry64;
+      k.header = vmlinux_setup_header();
+      k.initrd_max = k.header.initrd_addr_max;
+    }
+  } else {
+    LoadedBzImage bz = load_bzimage(mem, config.kernel);
+    k.mode = BootSetup::Mode::Linux64;
+    k.entry = bz.entry64;
+    k.end = bz.end;
+    k.header = bz.header;
+    k.initrd_max = bz.header.initrd_addr_max ? bz.header.initrd_addr_max : kDefaultInitrdMax;
+    // The kernel states its own limit (it truncates a longer command line).
+    if (bz.header.cmdline_size != 0)
+      k.cmdline_max_len = std::min<uint64_t>(k.cmdline_max_len, bz.header.cmdline_size);
+  }
+  return k;
+}
+
+void write_cmdline(const GuestMemory& mem, const std::string& cmdline, uint64_t max_len) {
+  if (cmdline.size() > max_len)
+    fail("kernel command line of {} bytes is longer than the kernel's limit of {}", cmdline.size(),
+         max_len);
   if (cmdline.find('\0') != std::string::npos) fail("kernel command line contains a NUL byte");
   mem.write(layout::kCmdline,
             {reinterpret_cast<const uint8_t*>(cmdline.c_str()), cmdline.size() + 1});
 }
 
-void write_pvh_start_info(const GuestMemory& mem, uint64_t initrd_addr, uint64_t initrd_size) {
-  std::vector<MemoryMapEntry> map = memory_map(mem);
-  for (size_t i = 0; i < map.size(); ++i)
-    mem.write_obj(layout::kPvhMemmap + i * sizeof(HvmMemmapEntry),
-                  HvmMemmapEntry{map[i].addr, map[i].size, map[i].type, 0});
-  HvmStartInfo info{};
-  info.magic = kPvhStartMagic;
-  info.version = 1;
-  info.cmdline_paddr = layout::kCmdline;
-  info.memmap_paddr = layout::kPvhMemmap;
-  info.memmap_entries = static_cast<uint32_t>(map.size());
-  if (initrd_size) {
-    mem.write_obj(layout::kPvhModlist, HvmModlistEntry{initrd_addr, initrd_size, 0, 0});
-    info.nr_modules = 1;
-    info.modlist_paddr = layout::kPvhModlist;
-  }
-  mem.write_obj(layout::kPvhStartInfo, info);
-}
-
-void write_zero_page(const GuestMemory& mem, const setup_header& hdr, uint64_t initrd_addr,
-                     uint64_t initrd_size) {
-  boot_params zp{};
-  zp.hdr = hdr;
-  zp.hdr.type_of_loader = 0xff;  // "undefined" boot loader
-  zp.hdr.loadflags |= LOADED_HIGH | KEEP_SEGMENTS;
-  zp.hdr.cmd_line_ptr = static_cast<uint32_t>(layout::kCmdline);
-  zp.ext_cmd_line_ptr = 0;
-  zp.hdr.ramdisk_image = static_cast<uint32_t>(initrd_addr);
-  zp.ext_ramdisk_image = static_cast<uint32_t>(initrd_addr >> 32);
-  zp.hdr.ramdisk_size = static_cast<uint32_t>(initrd_size);
-  zp.ext_ramdisk_size = static_cast<uint32_t>(initrd_size >> 32);
-  std::vector<MemoryMapEntry> map = memory_map(mem);
-  if (map.size() > E820_MAX_ENTRIES_ZEROPAGE) fail("memory map has too many entries");
-  for (size_t i = 0; i < map.size(); ++i)
-    zp.e820_table[i] = boot_e820_entry{map[i].addr, map[i].size, map[i].type};
-  zp.e820_entries = static_cast<uint8_t>(map.size());
-  mem.write_obj(layout::kZeroPage, zp);
-}
-
-// A setup header for an ELF vmlinux booted through the 64-bit protocol,
-// which has no header of its own.
-setup_header synthesized_header() {
-  setup_header h{};
-  h.boot_flag = 0xaa55;
-  h.header = 0x53726448;
-  h.version = 0x020f;
-  h.kernel_alignment = 0x1000000;
-  h.initrd_addr_max = kDefaultInitrdMax;
-  h.cmdline_size = layout::kCmdlineMax - 1;
-  return h;
+// Places the initrd as high as allowed: page aligned, in low RAM (below the
+// MMIO hole), at most at `limit`, and above the kernel.
+BootModule place_initrd(const GuestMemory& mem, std::span<const uint8_t> initrd,
+                        uint64_t kernel_end, uint64_t limit) {
+  const uint64_t size = initrd.size();
+  if (size == 0) return {};
+  if (size > mem.size())
+    fail("initrd of {} MiB does not fit in {} MiB of guest RAM", mib_ceil(size), mem.size() >> 20);
+  const uint64_t low_top = mem.regions()[0].size;
+  // limit < 2^32 in practice, but a 64-bit field must not wrap the sum.
+  const uint64_t top = limit >= low_top ? low_top : limit + 1;
+  const uint64_t bottom = (kernel_end + layout::kPage - 1) & ~(layout::kPage - 1);
+  if (bottom > top || size > top - bottom)
+    fail(
+        "initrd of {} MiB does not fit in {} MiB of guest RAM: {} MiB are free between the "
+        "kernel's end and the initrd limit at {:#x}",
+        mib_ceil(size), mem.size() >> 20, bottom > top ? 0 : (top - bottom) >> 20, top);
+  const uint64_t addr = (top - size) & ~(layout::kPage - 1);
+  mem.write(addr, initrd);
+  return {addr, size};
 }
 
 }  // namespace
 
 BootSetup load_kernel(const GuestMemory& mem, const BootConfig& config) {
-  if (config.kernel.empty()) fail("the guest kernel image is empty");
-  write_cmdline(mem, config.cmdline);
-  write_gdt(mem);
+  if (config.kernel.empty()) fail("{} is empty", kernel_label(config));
+  std::vector<MemoryMapEntry> map = memory_map(mem);
   write_mptable(mem, config.cpus);
 
-  BootSetup setup{};
-  uint64_t kernel_end;
-  uint64_t initrd_max = kDefaultInitrdMax;
-  setup_header hdr = synthesized_header();
-  if (is_elf(config.kernel)) {
-    LoadedElf elf = load_elf(mem, config.kernel);
-    kernel_end = elf.end;
-    if (elf.pvh_entry) {
-      setup.mode = BootSetup::Mode::Pvh32;
-      setup.entry = *elf.pvh_entry;
-      setup.boot_info = layout::kPvhStartInfo;
-    } else {
-      setup.mode = BootSetup::Mode::Linux64;
-      setup.entry = elf.entry64;
-    }
-  } else if (is_bzimage(config.kernel)) {
-    LoadedBzImage bz = load_bzimage(mem, config.kernel);
-    kernel_end = bz.end;
-    hdr = bz.header;
-    if (hdr.initrd_addr_max) initrd_max = hdr.initrd_addr_max;
-    setup.mode = BootSetup::Mode::Linux64;
-    setup.entry = bz.entry64;
-  } else {
-    fail("the guest kernel is neither an ELF vmlinux nor a bzImage");
+  if (!is_elf(config.kernel) && !is_bzimage(config.kernel))
+    fail("{} is neither an ELF vmlinux nor a bzImage", kernel_label(config));
+  LoadedKernel kernel;
+  try {
+    kernel = load_image(mem, config);
+  } catch (const Error& e) {
+    fail("{}: {}", kernel_label(config), e.what());
   }
+  write_cmdline(mem, config.cmdline, kernel.cmdline_max_len);
+  BootModule initrd = place_initrd(mem, config.initrd, kernel.end, kernel.initrd_max);
 
-  if (!config.initrd.empty())
-    setup.initrd_addr = place_initrd(mem, config.initrd, kernel_end, initrd_max);
-  if (setup.mode == BootSetup::Mode::Pvh32) {
-    write_pvh_start_info(mem, setup.initrd_addr, config.initrd.size());
+  BootSetup setup{};
+  setup.mode = kernel.mode;
+  setup.entry = kernel.entry;
+  setup.initrd_addr = initrd.addr;
+  setup.initrd_size = initrd.size;
+  setup.rflags = X86_EFLAGS_FIXED;
+  if (kernel.mode == BootSetup::Mode::Pvh32) {
+    setup.boot_info = write_pvh_start_info(mem, map, layout::kCmdline, initrd);
+    setup.gdt = write_gdt(mem, CpuMode::Protected32);
+    setup.cr0 = X86_CR0_PE | X86_CR0_ET;
   } else {
-    setup.boot_info = layout::kZeroPage;
+    boot_params zero_page = make_zero_page(kernel.header, map, layout::kCmdline, initrd);
+    setup.boot_info = write_zero_page(mem, zero_page);
+    setup.gdt = write_gdt(mem, CpuMode::Long64);
     setup.cr3 = write_identity_page_tables(mem);
-    write_zero_page(mem, hdr, setup.initrd_addr, config.initrd.size());
+    setup.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_PG;
+    setup.cr4 = X86_CR4_PAE;
+    setup.efer = kEferLme | kEferLma;
+    setup.rsp = layout::kBootStack;
   }
   return setup;
+}
+
+BootSetup load_kernel_files(const GuestMemory& mem, const BootFiles& files) {
+  std::vector<uint8_t> kernel = read_image_file("guest kernel", files.kernel, mem.size());
+  std::vector<uint8_t> initrd;
+  if (!files.initrd.empty()) initrd = read_image_file("initrd", files.initrd, mem.size());
+  return load_kernel(mem, {kernel, initrd, files.cmdline, files.cpus, files.kernel});
 }
 
 }  // namespace vmrt::vmm::boot

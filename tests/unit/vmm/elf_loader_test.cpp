@@ -2,180 +2,202 @@
 // PVH note, and every malformed header a hostile image could carry.
 #include "vmm/boot/elf_loader.h"
 
-#include <elf.h>
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <limits>
-#include <vector>
 
 #include "common/error.h"
 #include "tests/support/error_text.h"
-#include "vmm/boot/pvh_abi.h"
+#include "tests/unit/vmm/boot_images.h"
 
 namespace vmrt::vmm::boot {
 namespace {
 
-// A minimal vmlinux-like image: one PT_LOAD at 16 MiB (virtual address in
-// the kernel's high half), optionally a PT_NOTE with the PVH entry.
-struct ElfBuilder {
-  Elf64_Ehdr eh{};
-  std::vector<Elf64_Phdr> phdrs;
-  std::vector<uint8_t> payload = std::vector<uint8_t>(64, 0x90);
-
-  ElfBuilder() {
-    std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
-    eh.e_ident[EI_CLASS] = ELFCLASS64;
-    eh.e_ident[EI_DATA] = ELFDATA2LSB;
-    eh.e_type = ET_EXEC;
-    eh.e_machine = EM_X86_64;
-    eh.e_phentsize = sizeof(Elf64_Phdr);
-    eh.e_phoff = sizeof(Elf64_Ehdr);
-    eh.e_entry = 0x1000000;
-    Elf64_Phdr load{};
-    load.p_type = PT_LOAD;
-    load.p_paddr = 0x1000000;
-    load.p_vaddr = 0xffffffff81000000;
-    load.p_filesz = payload.size();
-    load.p_memsz = 0x2000;  // with bss
-    phdrs.push_back(load);
-  }
-  void add_pvh_note(uint32_t entry) {
-    Elf64_Phdr note{};
-    note.p_type = PT_NOTE;
-    phdrs.push_back(note);
-    pvh_entry = entry;
-  }
-  std::vector<uint8_t> build() {
-    eh.e_phnum = static_cast<uint16_t>(phdrs.size());
-    uint64_t data_off = sizeof eh + phdrs.size() * sizeof(Elf64_Phdr);
-    std::vector<uint8_t> note;
-    if (pvh_entry) {
-      Elf64_Nhdr nh{4, 4, kXenElfNotePhys32Entry};
-      note.resize(sizeof nh + 8);
-      std::memcpy(note.data(), &nh, sizeof nh);
-      std::memcpy(note.data() + sizeof nh, "Xen", 4);
-      std::memcpy(note.data() + sizeof nh + 4, &*pvh_entry, 4);
-    }
-    for (auto& ph : phdrs) {
-      if (ph.p_type == PT_LOAD && ph.p_offset == 0) ph.p_offset = data_off;
-      if (ph.p_type == PT_NOTE) {
-        ph.p_offset = data_off + payload.size();
-        ph.p_filesz = note.size();
-      }
-    }
-    std::vector<uint8_t> img(sizeof eh);
-    std::memcpy(img.data(), &eh, sizeof eh);
-    for (auto& ph : phdrs) {
-      auto p = reinterpret_cast<const uint8_t*>(&ph);
-      img.insert(img.end(), p, p + sizeof ph);
-    }
-    img.insert(img.end(), payload.begin(), payload.end());
-    img.insert(img.end(), note.begin(), note.end());
-    return img;
-  }
-  std::optional<uint32_t> pvh_entry;
-};
-
-std::string error_of(const GuestMemory& mem, const std::vector<uint8_t>& img) {
-  return test::error_text([&] { load_elf(mem, img); });
-}
+using test::ElfBuilder;
+using test::kElfLoad;
+using test::kElfVirtual;
+using test::patch_phdr;
+using test::poke;
+constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
 
 struct ElfLoader : ::testing::Test {
   GuestMemory mem = GuestMemory::create(64 << 20);
+  std::string error_of(const std::vector<uint8_t>& img) {
+    return vmrt::test::error_text([&] { load_elf(mem, img); });
+  }
 };
 
+#define EXPECT_ERROR(img, text) EXPECT_PRED_FORMAT2(::testing::IsSubstring, text, error_of(img))
+
 TEST_F(ElfLoader, LoadsSegmentsZeroesBssAndFindsThePvhEntry) {
-  mem.fill(0x1000000, 0x2000, 0xcc);
+  mem.fill(kElfLoad, 0x3000, 0xcc);  // stale bytes where the bss goes
   ElfBuilder b;
-  b.add_pvh_note(0x1000123);
+  b.add_pvh_note(kElfLoad + 0x123);
+  ASSERT_TRUE(is_elf(b.build()));
   LoadedElf elf = load_elf(mem, b.build());
   ASSERT_TRUE(elf.pvh_entry);
-  EXPECT_EQ(*elf.pvh_entry, 0x1000123u);
-  EXPECT_EQ(elf.entry64, 0x1000000u);
-  EXPECT_EQ(elf.end, 0x1002000u);
-  EXPECT_EQ(mem.read_obj<uint8_t>(0x1000000), 0x90);
-  EXPECT_EQ(mem.read_obj<uint8_t>(0x1000000 + 64), 0) << "bss is zeroed";
-  EXPECT_EQ(mem.read_obj<uint8_t>(0x1001fff), 0);
+  EXPECT_EQ(*elf.pvh_entry, kElfLoad + 0x123);
+  EXPECT_EQ(elf.entry64, kElfLoad);
+  EXPECT_EQ(elf.start, kElfLoad);
+  EXPECT_EQ(elf.end, kElfLoad + 0x2000);
+  EXPECT_EQ(mem.read_obj<uint8_t>(kElfLoad), 0x90);
+  EXPECT_EQ(mem.read_obj<uint8_t>(kElfLoad + 63), 0x90);
+  EXPECT_EQ(mem.read_obj<uint8_t>(kElfLoad + 64), 0) << "bss is zeroed";
+  EXPECT_EQ(mem.read_obj<uint8_t>(kElfLoad + 0x1fff), 0);
+  EXPECT_EQ(mem.read_obj<uint8_t>(kElfLoad + 0x2000), 0xcc) << "nothing past memsz";
+}
+
+TEST_F(ElfLoader, ReadsAnEightBytePvhNoteAsLinuxEmitsIt) {
+  ElfBuilder b;
+  b.add_pvh_note(kElfLoad + 0x500, 8);
+  LoadedElf elf = load_elf(mem, b.build());
+  ASSERT_TRUE(elf.pvh_entry);
+  EXPECT_EQ(*elf.pvh_entry, kElfLoad + 0x500);
+}
+
+TEST_F(ElfLoader, LoadsSeveralSegmentsInAnyOrder) {
+  ElfBuilder b;
+  b.add_load(0x1800000, 0xffffffff81800000, std::vector<uint8_t>(16, 0x11), 0x1000);
+  b.add_load(0x1400000, 0, std::vector<uint8_t>(8, 0x22), 8);  // percpu-like: vaddr 0
+  LoadedElf elf = load_elf(mem, b.build());
+  EXPECT_EQ(elf.start, kElfLoad);
+  EXPECT_EQ(elf.end, 0x1801000u);
+  EXPECT_EQ(mem.read_obj<uint8_t>(0x1800000), 0x11);
+  EXPECT_EQ(mem.read_obj<uint8_t>(0x1400007), 0x22);
+  EXPECT_FALSE(elf.pvh_entry);
 }
 
 TEST_F(ElfLoader, WithoutTheNoteTheVirtualEntryMapsToPhysical) {
   ElfBuilder b;
-  b.eh.e_entry = 0xffffffff81000010;
+  b.ehdr.e_entry = kElfVirtual + 0x10;
   LoadedElf elf = load_elf(mem, b.build());
   EXPECT_FALSE(elf.pvh_entry);
-  EXPECT_EQ(elf.entry64, 0x1000010u);
+  EXPECT_EQ(elf.entry64, kElfLoad + 0x10);
 }
 
 TEST_F(ElfLoader, RejectsTruncatedAndForeignImages) {
   auto img = ElfBuilder().build();
-  EXPECT_NE(error_of(mem, std::vector<uint8_t>(img.begin(), img.begin() + 20))
-                .find("shorter than its header"),
-            std::string::npos);
+  EXPECT_ERROR(std::vector<uint8_t>(img.begin(), img.begin() + 20),
+               "ELF image of 20 bytes is shorter than its header (64 bytes)");
+  EXPECT_ERROR(std::vector<uint8_t>(), "shorter than its");
   auto bad_magic = img;
   bad_magic[1] = 'X';
-  EXPECT_NE(error_of(mem, bad_magic).find("bad magic"), std::string::npos);
+  EXPECT_ERROR(bad_magic, "bad magic");
+  EXPECT_FALSE(is_elf(bad_magic));
+  auto elf32 = img;
+  elf32[EI_CLASS] = ELFCLASS32;
+  EXPECT_ERROR(elf32, "not 64-bit");
+  auto big_endian = img;
+  big_endian[EI_DATA] = ELFDATA2MSB;
+  EXPECT_ERROR(big_endian, "not little-endian");
   ElfBuilder arm;
-  arm.eh.e_machine = EM_AARCH64;
-  EXPECT_NE(error_of(mem, arm.build()).find("not x86-64"), std::string::npos);
+  arm.ehdr.e_machine = EM_AARCH64;
+  EXPECT_ERROR(arm.build(), "for machine 183, not x86-64");
   ElfBuilder rel;
-  rel.eh.e_type = ET_REL;
-  EXPECT_NE(error_of(mem, rel.build()).find("not an executable"), std::string::npos);
+  rel.ehdr.e_type = ET_REL;
+  EXPECT_ERROR(rel.build(), "not an executable");
+  ElfBuilder phentsize;
+  phentsize.ehdr.e_phentsize = 32;
+  EXPECT_ERROR(phentsize.build(), "program header size 32");
 }
 
-TEST_F(ElfLoader, RejectsHeadersPointingOutsideTheImage) {
+TEST_F(ElfLoader, RejectsProgramHeadersOutsideTheImage) {
   ElfBuilder phoff;
-  phoff.eh.e_phoff = std::numeric_limits<uint64_t>::max() - 8;
-  EXPECT_NE(error_of(mem, phoff.build()).find("program headers lie outside"), std::string::npos);
-  ElfBuilder many;
-  many.eh.e_phnum = 60000;
-  auto img = many.build();
-  // build() resets e_phnum: patch it back in the bytes.
-  uint16_t n = 60000;
-  std::memcpy(img.data() + offsetof(Elf64_Ehdr, e_phnum), &n, 2);
-  EXPECT_NE(error_of(mem, img).find("program headers"), std::string::npos);
-  ElfBuilder past_eof;
-  past_eof.phdrs[0].p_offset = 1 << 20;
-  EXPECT_NE(error_of(mem, past_eof.build()).find("outside the image"), std::string::npos);
-  ElfBuilder wrap;
-  wrap.phdrs[0].p_offset = std::numeric_limits<uint64_t>::max();
-  wrap.phdrs[0].p_filesz = 16;
-  EXPECT_NE(error_of(mem, wrap.build()).find("outside the image"), std::string::npos);
+  phoff.ehdr.e_phoff = kMax - 8;  // offset + table size would wrap
+  EXPECT_ERROR(phoff.build(), "program headers at offset 0xfffffffffffffff7 lie outside");
+  auto img = ElfBuilder().build();
+  poke<uint16_t>(img, offsetof(Elf64_Ehdr, e_phnum), 3);  // table runs past EOF
+  EXPECT_ERROR(std::vector<uint8_t>(img.begin(), img.begin() + 64 + 2 * 56), "lie outside");
+  poke<uint16_t>(img, offsetof(Elf64_Ehdr, e_phnum), 60000);
+  EXPECT_ERROR(img, "60000 program headers");
+  poke<uint16_t>(img, offsetof(Elf64_Ehdr, e_phnum), 0);
+  EXPECT_ERROR(img, "0 program headers");
+}
+
+TEST_F(ElfLoader, RejectsSegmentsOutsideTheImage) {
+  auto img = ElfBuilder().build();
+  auto past_eof = img;
+  patch_phdr(past_eof, 0, [](Elf64_Phdr& ph) { ph.p_offset = 1 << 20; });
+  EXPECT_ERROR(past_eof, "segment 0 at offset 0x100000+0x40 lies outside");
+  auto too_long = img;
+  patch_phdr(too_long, 0, [](Elf64_Phdr& ph) { ph.p_filesz = 0x1000; });
+  EXPECT_ERROR(too_long, "lies outside");
+  auto wrap = img;
+  patch_phdr(wrap, 0, [](Elf64_Phdr& ph) {
+    ph.p_offset = kMax;
+    ph.p_filesz = 16;
+  });
+  EXPECT_ERROR(wrap, "lies outside");
+  auto huge = img;
+  patch_phdr(huge, 0, [](Elf64_Phdr& ph) {
+    ph.p_offset = 0x100;
+    ph.p_filesz = kMax - 0x80;  // offset + filesz wraps to a small number
+    ph.p_memsz = kMax;
+  });
+  EXPECT_ERROR(huge, "lies outside");
 }
 
 TEST_F(ElfLoader, RejectsSegmentsThatDoNotFitOrOverlap) {
-  ElfBuilder fs;
-  fs.phdrs[0].p_memsz = 8;
-  EXPECT_NE(error_of(mem, fs.build()).find("filesz"), std::string::npos);
+  ElfBuilder filesz;
+  filesz.segments[0].phdr.p_memsz = 8;
+  EXPECT_ERROR(filesz.build(), "filesz 0x40 > memsz 0x8");
   ElfBuilder big;
-  big.phdrs[0].p_memsz = uint64_t{1} << 40;
-  EXPECT_NE(error_of(mem, big.build()).find("does not fit in guest RAM"), std::string::npos);
-  ElfBuilder huge_addr;
-  huge_addr.phdrs[0].p_paddr = std::numeric_limits<uint64_t>::max() - 0x100;
-  EXPECT_NE(error_of(mem, huge_addr.build()).find("does not fit in guest RAM"), std::string::npos);
+  big.segments[0].phdr.p_memsz = uint64_t{1} << 40;
+  EXPECT_ERROR(big.build(), "does not fit in 64 MiB of guest RAM");
+  ElfBuilder past_ram;
+  past_ram.segments[0].phdr.p_paddr = (64 << 20) - 0x1000;  // starts in RAM, ends past it
+  EXPECT_ERROR(past_ram.build(), "does not fit in 64 MiB of guest RAM");
+  ElfBuilder wrap_addr;
+  wrap_addr.segments[0].phdr.p_paddr = kMax - 0x100;
+  EXPECT_ERROR(wrap_addr.build(), "does not fit in");
   ElfBuilder low;
-  low.phdrs[0].p_paddr = 0x7000;
-  EXPECT_NE(error_of(mem, low.build()).find("below 1 MiB"), std::string::npos);
+  low.segments[0].phdr.p_paddr = 0x7000;  // over the zero page
+  EXPECT_ERROR(low.build(), "overlaps the boot area below 1 MiB");
   ElfBuilder overlap;
-  Elf64_Phdr second = overlap.phdrs[0];
-  second.p_paddr = 0x1001000;
-  second.p_vaddr = 0xffffffff81001000;
-  overlap.phdrs.push_back(second);
-  EXPECT_NE(error_of(mem, overlap.build()).find("overlap"), std::string::npos);
+  overlap.add_load(kElfLoad + 0x1000, kElfVirtual + 0x1000, {1, 2, 3}, 0x100);
+  EXPECT_ERROR(overlap.build(), "ELF segments at 0x1000000+0x2000 and 0x1001000 overlap");
+  ElfBuilder none;
+  none.segments[0].phdr.p_type = PT_NULL;
+  EXPECT_ERROR(none.build(), "no loadable segment");
 }
 
-TEST_F(ElfLoader, RejectsAnEntryOutsideEverySegmentAndBadNotes) {
+TEST_F(ElfLoader, RejectsEntryPointsOutsideEverySegment) {
   ElfBuilder entry;
-  entry.eh.e_entry = 0x5000000;
-  EXPECT_NE(error_of(mem, entry.build()).find("entry point"), std::string::npos);
-  ElfBuilder note;
-  note.add_pvh_note(0x1000000);
-  auto img = note.build();
-  // Make the note claim a descriptor far larger than its segment.
-  size_t note_off = img.size() - (sizeof(Elf64_Nhdr) + 8);
-  uint32_t huge = 0xfffffff0;
-  std::memcpy(img.data() + note_off + offsetof(Elf64_Nhdr, n_descsz), &huge, 4);
-  EXPECT_NE(error_of(mem, img).find("note"), std::string::npos);
+  entry.ehdr.e_entry = 0x5000000;
+  EXPECT_ERROR(entry.build(), "entry point 0x5000000 is in no loadable segment");
+  ElfBuilder pvh;
+  pvh.add_pvh_note(0x3000000);
+  EXPECT_ERROR(pvh.build(), "PVH entry point 0x3000000 is in no loadable segment");
+  ElfBuilder pvh_high;
+  pvh_high.add_pvh_note(uint64_t{1} << 33, 8);
+  EXPECT_ERROR(pvh_high.build(), "above 4 GiB");
+}
+
+TEST_F(ElfLoader, RejectsMalformedNotes) {
+  ElfBuilder b;
+  b.add_pvh_note(kElfLoad);
+  const auto img = b.build();
+  // The note segment is last; its Xen note follows a 36-byte GNU note.
+  Elf64_Phdr note;
+  std::memcpy(&note, img.data() + 64 + 56, sizeof note);
+  const size_t xen = note.p_offset + 12 + 4 + 20;
+
+  auto huge_desc = img;
+  poke<uint32_t>(huge_desc, xen + offsetof(Elf64_Nhdr, n_descsz), 0xfffffff0);
+  EXPECT_ERROR(huge_desc, "runs past its segment");
+  auto huge_name = img;
+  poke<uint32_t>(huge_name, note.p_offset + offsetof(Elf64_Nhdr, n_namesz), 0xffffffff);
+  EXPECT_ERROR(huge_name, "runs past its segment");
+  auto odd_size = img;
+  poke<uint32_t>(odd_size, xen + offsetof(Elf64_Nhdr, n_descsz), 2);
+  EXPECT_ERROR(odd_size, "2-byte value");
+  auto outside = img;
+  patch_phdr(outside, 1, [](Elf64_Phdr& ph) { ph.p_offset = kMax - 4; });
+  EXPECT_ERROR(outside, "note segment at offset");
+  // A truncated note header at the end is padding, not an error.
+  auto short_tail = img;
+  patch_phdr(short_tail, 1, [](Elf64_Phdr& ph) { ph.p_filesz = 36 + 8; });
+  EXPECT_FALSE(load_elf(mem, short_tail).pvh_entry);
 }
 
 }  // namespace
