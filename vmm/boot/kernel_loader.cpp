@@ -48,6 +48,11 @@ LoadedKernel load_image(const GuestMemory& mem, const BootConfig& config) {
   k.cmdline_max_len = layout::kCmdlineMax - 1;
   if (is_elf(config.kernel)) {
     LoadedElf elf = load_elf(mem, config.kernel);
+    // Both entries start with only the first 4 GiB in reach: 32-bit code
+    // without paging, or 64-bit code on the identity map.
+    if (elf.end > layout::kIdentityMapped)
+      fail("ELF segments end at {:#x}, above the first 4 GiB the kernel's entry can reach",
+           elf.end);
     k.end = elf.end;
     if (elf.pvh_entry) {
       // PVH has no initrd limit of its own; it must stay in low RAM, where

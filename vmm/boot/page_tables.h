@@ -1,8 +1,8 @@
 #pragma once
-// The identity page tables the 64-bit boot protocol requires ("the range with
-// setup_header.init_size from the kernel's load address, the zero page and
-// the command line must be identity mapped"): here all of the first
-// layout::kIdentityMapped bytes, with 2 MiB pages.
+// The identity page tables the 64-bit boot protocol requires: at entry the
+// kernel's load address plus init_size, the zero page and the command line
+// must be identity mapped. Here all of the first layout::kIdentityMapped
+// bytes are, with 2 MiB pages.
 
 #include <cstdint>
 

@@ -205,6 +205,16 @@ TEST(KernelLoader, NamesTheKernelInItsErrors) {
                   "not 0");
 }
 
+TEST(KernelLoader, RefusesAnElfLoadedAboveFourGiB) {
+  auto mem = GuestMemory::create(uint64_t{5} << 30);
+  ElfBuilder b;
+  b.add_load(uint64_t{4} << 30, 0xffffffff90000000, {1}, 0x1000);
+  EXPECT_CONTAINS(error_text([&] {
+                    load_kernel(mem, {b.build(), {}, "", 1});
+                  }),
+                  "ELF segments end at 0x100001000, above the first 4 GiB");
+}
+
 void write_file(const std::filesystem::path& p, const std::vector<uint8_t>& bytes) {
   std::ofstream(p, std::ios::binary)
       .write(reinterpret_cast<const char*>(bytes.data()),
