@@ -1,7 +1,7 @@
 #include "tests/kvm/payload.h"
 
-#include "vmm/boot/cpu_tables.h"
-#include "vmm/boot/layout.h"
+#include "vmm/boot/kernel_loader.h"
+#include "vmm/machine/boot_registers.h"
 
 namespace vmrt::vmm::test {
 
@@ -68,29 +68,10 @@ void load_real_mode(Machine& m, const std::vector<uint8_t>& code) {
 namespace vmrt::vmm::test {
 
 void load_long_mode(Machine& m, const std::vector<uint8_t>& code) {
-  const GuestMemory& mem = m.memory();
-  mem.write(kPayloadAddr, code);
-  boot::write_gdt(mem);
-  uint64_t cr3 = boot::write_identity_page_tables(mem);
-  Vcpu& cpu = m.vcpu(0);
-  kvm_sregs s = cpu.sregs();
-  s.gdt.base = layout::kGdt;
-  s.gdt.limit = boot::kGdtEntries * 8 - 1;
-  s.idt.base = 0;
-  s.idt.limit = 0;
-  s.cs = boot::gdt_segment(boot::kCode64Selector);
-  s.ds = s.es = s.fs = s.gs = s.ss = boot::gdt_segment(boot::kDataSelector);
-  s.tr = boot::gdt_segment(boot::kTssSelector);
-  s.cr0 = 0x80000011;  // PG | ET | PE
-  s.cr3 = cr3;
-  s.cr4 = 0x20;    // PAE
-  s.efer = 0x500;  // LMA | LME
-  cpu.set_sregs(s);
-  kvm_regs r{};
-  r.rip = kPayloadAddr;
-  r.rsp = 0x8000;
-  r.rflags = 0x2;
-  cpu.set_regs(r);
+  m.memory().write(kPayloadAddr, code);
+  // Started exactly as the loader starts a kernel through the 64-bit protocol.
+  set_boot_registers(m.vcpu(0), boot::entry_cpu_state(m.memory(), boot::BootSetup::Mode::Linux64,
+                                                      kPayloadAddr, /*boot_info=*/0));
 }
 
 }  // namespace vmrt::vmm::test

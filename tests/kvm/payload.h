@@ -31,7 +31,8 @@ std::vector<uint8_t> long_mode_unmapped_read();
 void load_real_mode(Machine& m, const std::vector<uint8_t>& code);
 
 // Copies `code` to kPayloadAddr and starts vCPU 0 on it in 64-bit long mode,
-// with the VMM's own GDT and identity page tables (vmm/boot/cpu_tables).
+// with the CPU state the loader gives a kernel (GDT, null IDT, identity page
+// tables).
 void load_long_mode(Machine& m, const std::vector<uint8_t>& code);
 
 }  // namespace vmrt::vmm::test

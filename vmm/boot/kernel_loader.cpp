@@ -129,19 +129,27 @@ BootSetup load_kernel(const GuestMemory& mem, const BootConfig& config) {
   write_cmdline(mem, config.cmdline, kernel.cmdline_max_len);
   BootModule initrd = place_initrd(mem, config.initrd, kernel.end, kernel.initrd_max);
 
-  BootSetup setup{};
-  setup.mode = kernel.mode;
-  setup.entry = kernel.entry;
+  uint64_t boot_info =
+      kernel.mode == BootSetup::Mode::Pvh32
+          ? write_pvh_start_info(mem, map, layout::kCmdline, initrd)
+          : write_zero_page(mem, make_zero_page(kernel.header, map, layout::kCmdline, initrd));
+  BootSetup setup = entry_cpu_state(mem, kernel.mode, kernel.entry, boot_info);
   setup.initrd_addr = initrd.addr;
   setup.initrd_size = initrd.size;
+  return setup;
+}
+
+BootSetup entry_cpu_state(const GuestMemory& mem, BootSetup::Mode mode, uint64_t entry,
+                          uint64_t boot_info) {
+  BootSetup setup{};
+  setup.mode = mode;
+  setup.entry = entry;
+  setup.boot_info = boot_info;
   setup.rflags = X86_EFLAGS_FIXED;
-  if (kernel.mode == BootSetup::Mode::Pvh32) {
-    setup.boot_info = write_pvh_start_info(mem, map, layout::kCmdline, initrd);
+  if (mode == BootSetup::Mode::Pvh32) {
     setup.gdt = write_gdt(mem, CpuMode::Protected32);
     setup.cr0 = X86_CR0_PE | X86_CR0_ET;
   } else {
-    boot_params zero_page = make_zero_page(kernel.header, map, layout::kCmdline, initrd);
-    setup.boot_info = write_zero_page(mem, zero_page);
     setup.gdt = write_gdt(mem, CpuMode::Long64);
     setup.cr3 = write_identity_page_tables(mem);
     setup.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_PG;

@@ -79,6 +79,13 @@ BootSetup load_kernel(const GuestMemory& mem, const BootConfig& config);
 
 // Reads the kernel and initrd (errors name the file: missing, unreadable,
 // empty, larger than guest RAM) and calls load_kernel.
+// The CPU state for starting at `entry` in `mode` with `boot_info` in
+// EBX/RSI: writes the GDT and null IDT (and, for Linux64, the identity page
+// tables) and fills every register field of BootSetup. load_kernel uses it;
+// so do tests that start small payloads the way a kernel is started.
+BootSetup entry_cpu_state(const GuestMemory& mem, BootSetup::Mode mode, uint64_t entry,
+                          uint64_t boot_info);
+
 BootSetup load_kernel_files(const GuestMemory& mem, const BootFiles& files);
 
 }  // namespace vmrt::vmm::boot
