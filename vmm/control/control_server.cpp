@@ -1,13 +1,12 @@
 #include "vmm/control/control_server.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
-
-#include <cstring>
 
 #include "common/error.h"
+#include "common/unix_socket.h"
 #include "vmm/control/control_protocol.h"
 
 namespace vmrt::vmm {
@@ -15,21 +14,22 @@ namespace vmrt::vmm {
 namespace {
 constexpr size_t kMaxRequest = 4096;
 constexpr size_t kMaxClients = 16;
+
+void set_nonblocking(int fd) {
+  int flags = check_sys(fcntl(fd, F_GETFL), "fcntl F_GETFL");
+  check_sys(fcntl(fd, F_SETFL, flags | O_NONBLOCK), "fcntl F_SETFL");
+}
 }  // namespace
 
 ControlServer::ControlServer(std::string path, Machine& machine)
-    : path_(std::move(path)), machine_(machine) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path_.size() >= sizeof addr.sun_path) fail("control socket path {} is too long", path_);
-  std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
-  listener_ =
-      UniqueFd(check_sys(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), "socket"));
-  if (bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
-    throw_errno("cannot bind the control socket " + path_);
-  if (listen(listener_.get(), 8) < 0) {
-    unlink(path_.c_str());
-    throw_errno("cannot listen on " + path_);
+    : path_(std::move(path)), machine_(machine), listener_(listen_unix(path_, 8)) {
+  // Non-blocking: the epoll loop accepts only when a connection is pending,
+  // and one that died in the queue must not stall the VMM.
+  try {
+    set_nonblocking(listener_.get());
+  } catch (...) {
+    unlink(path_.c_str());  // the destructor does not run for a failed constructor
+    throw;
   }
 }
 
@@ -56,9 +56,14 @@ bool ControlServer::handle(int fd) {
 }
 
 void ControlServer::accept_one() {
-  UniqueFd conn(accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-  if (!conn) return;
+  UniqueFd conn;
+  try {
+    conn = accept_unix(listener_.get());
+  } catch (const Error&) {
+    return;  // nothing pending after all
+  }
   if (clients_.size() >= kMaxClients) return;  // closing refuses the extra client
+  set_nonblocking(conn.get());
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.fd = conn.get();
