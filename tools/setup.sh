@@ -28,11 +28,12 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git clang clang-format lld
   # libraries
   libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
-  libseccomp-dev libfdt-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libseccomp-dev libcap-dev libfdt-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # guest kernel build
   linux-source-6.1 bc bison flex libelf-dev libssl-dev dwarves kmod cpio xz-utils zstd
   # test rig, guest images and peers
   qemu-system-x86 busybox-static python3 time
+  runc umoci bindfs fio attr
 )
 missing=()
 for p in "${packages[@]}"; do
