@@ -1,0 +1,54 @@
+#pragma once
+// What a virtio device (vsock, fs ...) provides to its transport, and what it
+// receives when the driver sets DRIVER_OK. The transport owns register state
+// and feature negotiation; the device owns its queues and threads from
+// activate() until reset().
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vmm/memory/guest_memory.h"
+#include "vmm/virtio/interrupt.h"
+#include "vmm/virtio/queue.h"
+
+namespace vmrt::vmm::virtio {
+
+struct ActivateContext {
+  const GuestMemory& mem;
+  // Configured and checked queues, in queue index order.
+  std::vector<Queue> queues;
+  // queue_events[i] becomes readable (an eventfd) when the driver notifies
+  // queue i. Owned by the transport; valid until reset().
+  std::vector<int> queue_events;
+  Interrupt& interrupt;
+  // The features the driver accepted.
+  uint64_t features;
+  // Puts the device into NEEDS_RESET with `why` logged: for a driver that
+  // broke the rules. The device stops using its queues afterwards.
+  std::function<void(const std::string& why)> fail;
+};
+
+class VirtioDevice {
+ public:
+  virtual ~VirtioDevice() = default;
+  // VIRTIO_ID_* from linux/virtio_ids.h.
+  virtual uint32_t device_type() const = 0;
+  // Device-specific feature bits; the transport adds VIRTIO_F_VERSION_1 and
+  // the ring features it supports.
+  virtual uint64_t device_features() const = 0;
+  // One entry per queue: its maximum size (a power of two).
+  virtual std::vector<uint16_t> queue_max_sizes() const = 0;
+  // The device configuration space (reads past its end return zeros).
+  virtual void read_config(uint64_t offset, std::span<uint8_t> data) const = 0;
+  virtual void write_config(uint64_t /*offset*/, std::span<const uint8_t> /*data*/) {}
+  // The driver set DRIVER_OK: start serving the queues.
+  virtual void activate(ActivateContext context) = 0;
+  // The driver reset the device (or the VM ends): stop serving, drop the
+  // queues, and return once no device thread touches guest memory.
+  virtual void reset() = 0;
+};
+
+}  // namespace vmrt::vmm::virtio

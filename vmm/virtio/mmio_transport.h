@@ -1,0 +1,67 @@
+#pragma once
+// virtio-mmio version 2 (virtio 1.x, section 4.2.2): the register block a
+// driver uses to discover a device, negotiate features, configure queues and
+// drive the status state machine. Registers are 32-bit; any other access is
+// ignored (reads as zero). Queue notifications normally arrive through KVM
+// ioeventfds registered by the machine on QueueNotify; a write that does
+// reach this class is forwarded to the same eventfd.
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "common/fd.h"
+#include "vmm/devices/bus.h"
+#include "vmm/virtio/device.h"
+#include "vmm/virtio/interrupt.h"
+#include "vmm/virtio/queue.h"
+
+namespace vmrt::vmm::virtio {
+
+class MmioTransport : public BusDevice {
+ public:
+  MmioTransport(const GuestMemory& mem, std::shared_ptr<VirtioDevice> device);
+  ~MmioTransport() override;
+
+  void read(uint64_t offset, std::span<uint8_t> data) override;
+  void write(uint64_t offset, std::span<const uint8_t> data) override;
+
+  Interrupt& interrupt() noexcept { return interrupt_; }
+  // One eventfd per queue, signalled on QueueNotify with the queue's index.
+  int queue_event(size_t queue) const { return queue_events_.at(queue).get(); }
+  size_t queue_count() const noexcept { return queues_.size(); }
+  uint32_t status() const noexcept { return status_.load(std::memory_order_acquire); }
+  VirtioDevice& device() noexcept { return *device_; }
+
+  // Stops the device (as a driver reset would), e.g. before the VM's memory
+  // goes away.
+  void shutdown();
+
+ private:
+  uint32_t read_register(uint64_t offset);
+  void write_register(uint64_t offset, uint32_t value);
+  void write_status(uint32_t value);
+  void reset_locked();
+  void fail(const std::string& why);
+  Queue* selected_queue();
+
+  const GuestMemory& mem_;
+  std::shared_ptr<VirtioDevice> device_;
+  const uint64_t offered_features_;
+  Interrupt interrupt_;
+  std::vector<Queue> queues_;
+  std::vector<UniqueFd> queue_events_;
+
+  std::mutex mu_;  // register state; vCPUs may access the block concurrently
+  uint32_t device_features_sel_ = 0;
+  uint32_t driver_features_sel_ = 0;
+  uint64_t driver_features_ = 0;
+  uint32_t queue_sel_ = 0;
+  uint32_t config_generation_ = 0;
+  bool activated_ = false;
+  // Atomic: device threads set NEEDS_RESET without taking mu_.
+  std::atomic<uint32_t> status_{0};
+};
+
+}  // namespace vmrt::vmm::virtio
