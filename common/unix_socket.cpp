@@ -25,8 +25,9 @@ sockaddr_un address(const std::filesystem::path& path) {
   return addr;
 }
 
-UniqueFd new_socket() {
-  return UniqueFd(check_sys(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket(AF_UNIX)"));
+UniqueFd new_socket(int flags = 0) {
+  return UniqueFd(
+      check_sys(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | flags, 0), "socket(AF_UNIX)"));
 }
 
 // Connects `fd` to `addr`; returns 0 or the errno. A retry after EINTR can
@@ -72,6 +73,13 @@ UniqueFd listen_unix(const std::filesystem::path& path, int backlog) {
 UniqueFd connect_unix(const std::filesystem::path& path) {
   sockaddr_un addr = address(path);
   UniqueFd fd = new_socket();
+  if (int err = try_connect(fd.get(), addr)) throw_errno("connect to " + path.string(), err);
+  return fd;
+}
+
+UniqueFd connect_unix_nonblocking(const std::filesystem::path& path) {
+  sockaddr_un addr = address(path);
+  UniqueFd fd = new_socket(SOCK_NONBLOCK);
   if (int err = try_connect(fd.get(), addr)) throw_errno("connect to " + path.string(), err);
   return fd;
 }

@@ -16,6 +16,10 @@ UniqueFd listen_unix(const std::filesystem::path& path, int backlog = 128);
 
 // Connects to the socket at `path`. Throws vmrt::Error naming the path.
 UniqueFd connect_unix(const std::filesystem::path& path);
+// As connect_unix, but the socket is non-blocking and a listener whose
+// backlog is full fails with EAGAIN instead of blocking the caller (an event
+// loop that must not stall). The Error's code() is the errno.
+UniqueFd connect_unix_nonblocking(const std::filesystem::path& path);
 
 // Accepts one connection (close-on-exec), retrying EINTR and the errors
 // accept(2) says to treat like EAGAIN (a connection that died in the queue).

@@ -18,8 +18,10 @@
 #include "vmm/config/vmm_config.h"
 #include "vmm/control/control_server.h"
 #include "vmm/devices/serial/console_output.h"
+#include "vmm/devices/vsock/vsock_device.h"
 #include "vmm/machine/kernel_boot.h"
 #include "vmm/machine/machine.h"
+#include "vmm/machine/virtio_slots.h"
 
 namespace vmrt::vmm {
 namespace {
@@ -56,7 +58,13 @@ int run(const VmmConfig& config) {
   UniqueFd sigfd(check_sys(signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK), "signalfd"));
 
   auto machine = Machine::create(mc);
-  boot_kernel(*machine, {config.kernel, config.initrd, config.cmdline});
+  VirtioSlots slots(*machine);
+  if (!config.vsock_socket.empty())
+    slots.attach(std::make_shared<vsock::VsockDevice>(
+        vsock::VsockConfig{config.vsock_cid, config.vsock_socket}));
+  std::string cmdline = config.cmdline;
+  if (std::string devices = slots.kernel_cmdline(); !devices.empty()) cmdline += " " + devices;
+  boot_kernel(*machine, {config.kernel, config.initrd, cmdline});
 
   UniqueFd ep(check_sys(epoll_create1(EPOLL_CLOEXEC), "epoll_create1"));
   auto add = [&](int fd) {
@@ -143,6 +151,11 @@ int main(int argc, char** argv) {
   auto* console = app.add_option("--console", flags.console, "stdout, none, or a file/FIFO path");
   auto* control = app.add_option("--control-socket", flags.control_socket,
                                  "Unix socket for info/pause/resume/shutdown");
+  auto* vsock_socket =
+      app.add_option("--vsock-socket", flags.vsock_socket,
+                     "add a virtio-vsock device served on this hybrid Unix socket");
+  auto* vsock_cid =
+      app.add_option("--vsock-cid", flags.vsock_cid, "the guest's vsock CID (default 3)");
   auto* huge = app.add_flag("--hugepages", flags.hugepages, "back guest RAM with 2 MiB huge pages");
   auto* level = app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error");
   try {
@@ -161,6 +174,8 @@ int main(int argc, char** argv) {
     if (*cpus) config.cpus = flags.cpus;
     if (*console) config.console = flags.console;
     if (*control) config.control_socket = flags.control_socket;
+    if (*vsock_socket) config.vsock_socket = flags.vsock_socket;
+    if (*vsock_cid) config.vsock_cid = flags.vsock_cid;
     if (*huge) config.hugepages = true;
     if (*level) config.log_level = flags.log_level;
     logging::init("vmrt-vmm", config.log_level);

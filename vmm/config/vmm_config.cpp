@@ -56,8 +56,9 @@ void require_readable_file(const std::string& what, const std::string& path) {
 
 VmmConfig config_from_json(const nlohmann::json& j, const std::string& source, VmmConfig c) {
   if (!j.is_object()) fail("{}: expected a JSON object", source);
-  static const char* kKeys[] = {"kernel",    "initrd",  "cmdline",        "mem_mib",  "cpus",
-                                "hugepages", "console", "control_socket", "log_level"};
+  static const char* kKeys[] = {"kernel",       "initrd",    "cmdline",  "mem_mib",
+                                "cpus",         "hugepages", "console",  "control_socket",
+                                "vsock_socket", "vsock_cid", "log_level"};
   for (const auto& [key, value] : j.items()) {
     bool known = false;
     for (const char* k : kKeys) known |= key == k;
@@ -71,6 +72,8 @@ VmmConfig config_from_json(const nlohmann::json& j, const std::string& source, V
   take(j, "hugepages", source, c.hugepages);
   take(j, "console", source, c.console);
   take(j, "control_socket", source, c.control_socket);
+  take(j, "vsock_socket", source, c.vsock_socket);
+  take(j, "vsock_cid", source, c.vsock_cid);
   take(j, "log_level", source, c.log_level);
   return c;
 }
@@ -98,6 +101,9 @@ void validate(const VmmConfig& c) {
     fail("guest memory of {} MiB is more than this host's {} MiB of RAM", c.mem_mib, host);
   if (c.cpus == 0) fail("a VM needs at least one vCPU (--cpus)");
   if (c.cpus > kMaxCpus) fail("{} vCPUs requested: at most {} are supported", c.cpus, kMaxCpus);
+  // 0-2 name the hypervisor, loopback and host; 2^32-1 is "any".
+  if (!c.vsock_socket.empty() && (c.vsock_cid < 3 || c.vsock_cid >= 0xffffffff))
+    fail("vsock guest CID {} is reserved: use 3 to 4294967294", c.vsock_cid);
   if (c.hugepages && c.mem_mib % 2)
     fail("with huge pages, guest memory must be a multiple of 2 MiB");
 }

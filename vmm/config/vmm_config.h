@@ -20,11 +20,15 @@ struct VmmConfig {
   // "stdout", "none", or a path (regular file, truncated; or a FIFO).
   std::string console = "stdout";
   std::string control_socket;  // optional Unix socket for shutdown/pause/resume/info
+  // virtio-vsock: the VM's hybrid vsock Unix socket (no device when empty)
+  // and the guest's context ID.
+  std::string vsock_socket;
+  uint64_t vsock_cid = 3;
   std::string log_level = "info";
 };
 
 // Reads the keys of `j` (kernel, initrd, cmdline, mem_mib, cpus, hugepages,
-// console, control_socket, log_level) over `base`. Unknown keys and wrong
+// console, control_socket, vsock_socket, vsock_cid, log_level) over `base`. Unknown keys and wrong
 // types are errors naming `source` and the key.
 VmmConfig config_from_json(const nlohmann::json& j, const std::string& source, VmmConfig base = {});
 VmmConfig load_config_file(const std::string& path);

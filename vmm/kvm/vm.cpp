@@ -54,11 +54,16 @@ void Vm::add_irqfd(int eventfd, uint32_t gsi) const {
   check_sys(ioctl(fd(), KVM_IRQFD, &req), "KVM_IRQFD");
 }
 
-void Vm::add_ioeventfd(int eventfd, uint64_t addr, uint32_t len) const {
+void Vm::add_ioeventfd(int eventfd, uint64_t addr, uint32_t len,
+                       std::optional<uint64_t> datamatch) const {
   kvm_ioeventfd req{};
   req.addr = addr;
   req.len = len;
   req.fd = eventfd;
+  if (datamatch) {
+    req.datamatch = *datamatch;
+    req.flags |= KVM_IOEVENTFD_FLAG_DATAMATCH;
+  }
   check_sys(ioctl(fd(), KVM_IOEVENTFD, &req), "KVM_IOEVENTFD");
 }
 

@@ -3,6 +3,7 @@
 // and PIT, interrupt lines, irqfds and ioeventfds.
 
 #include <cstdint>
+#include <optional>
 
 #include "common/fd.h"
 #include "vmm/kvm/kvm.h"
@@ -31,8 +32,10 @@ class Vm {
   // Signalling `eventfd` raises `gsi` without a VMM exit.
   void add_irqfd(int eventfd, uint32_t gsi) const;
   // A guest write of `len` bytes to MMIO `addr` signals `eventfd` in the
-  // kernel instead of exiting to the VMM.
-  void add_ioeventfd(int eventfd, uint64_t addr, uint32_t len) const;
+  // kernel instead of exiting to the VMM; with `datamatch`, only a write of
+  // that value does (one eventfd per virtqueue on a shared notify register).
+  void add_ioeventfd(int eventfd, uint64_t addr, uint32_t len,
+                     std::optional<uint64_t> datamatch = std::nullopt) const;
 
  private:
   UniqueFd fd_;

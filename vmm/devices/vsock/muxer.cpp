@@ -1,0 +1,500 @@
+#include "vmm/devices/vsock/muxer.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+
+#include <charconv>
+#include <cstring>
+
+#include "common/error.h"
+#include "common/unix_socket.h"
+#include "vmm/devices/vsock/hybrid_handshake.h"
+#include "vmm/virtio/chain_io.h"
+
+namespace vmrt::vmm::vsock {
+
+namespace {
+constexpr size_t kRx = 0, kTx = 1, kEvent = 2;
+
+// epoll tags: the kind in the high half, an fd or stream id in the low half.
+enum Kind : uint64_t {
+  kStop = 1,
+  kTxQueue,
+  kRxQueue,
+  kEventQueue,
+  kListener,
+  kTimer,
+  kClient,
+  kStream
+};
+uint64_t tag(Kind k, uint32_t v = 0) { return (uint64_t{k} << 32) | v; }
+
+// A client that has not finished its CONNECT line, or a guest that has not
+// answered a connection request, is dropped after this long.
+constexpr auto kHandshakeTimeout = std::chrono::seconds(5);
+constexpr auto kConnectTimeout = std::chrono::seconds(10);
+
+void drain(int eventfd) {
+  uint64_t v;
+  [[maybe_unused]] ssize_t r = ::read(eventfd, &v, sizeof v);
+}
+}  // namespace
+
+Muxer::Muxer(virtio::ActivateContext context, uint64_t guest_cid, std::string uds_path,
+             int listener)
+    : ctx_(std::move(context)),
+      guest_cid_(guest_cid),
+      uds_path_(std::move(uds_path)),
+      listener_(listener) {
+  ep_ = UniqueFd(check_sys(epoll_create1(EPOLL_CLOEXEC), "epoll_create1"));
+  stop_ = UniqueFd(check_sys(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd"));
+  timer_ = UniqueFd(
+      check_sys(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK), "timerfd_create"));
+  itimerspec every_second{{1, 0}, {1, 0}};
+  check_sys(timerfd_settime(timer_.get(), 0, &every_second, nullptr), "timerfd_settime");
+  watch(stop_.get(), tag(kStop), EPOLLIN, EPOLL_CTL_ADD);
+  watch(ctx_.queue_events.at(kTx), tag(kTxQueue), EPOLLIN, EPOLL_CTL_ADD);
+  watch(ctx_.queue_events.at(kRx), tag(kRxQueue), EPOLLIN, EPOLL_CTL_ADD);
+  watch(ctx_.queue_events.at(kEvent), tag(kEventQueue), EPOLLIN, EPOLL_CTL_ADD);
+  watch(listener_, tag(kListener), EPOLLIN, EPOLL_CTL_ADD);
+  watch(timer_.get(), tag(kTimer), EPOLLIN, EPOLL_CTL_ADD);
+  thread_ = std::thread([this] { run(); });
+}
+
+Muxer::~Muxer() {
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t r = ::write(stop_.get(), &one, sizeof one);
+  if (thread_.joinable()) thread_.join();
+}
+
+void Muxer::watch(int fd, uint64_t t, uint32_t events, int op) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = t;
+  check_sys(epoll_ctl(ep_.get(), op, fd, &ev), "epoll_ctl");
+}
+
+void Muxer::fail(const std::string& why) {
+  failed_ = true;
+  ctx_.fail(why);
+}
+
+void Muxer::service_queues() {
+  try {
+    process_tx();
+    process_rx();
+  } catch (const virtio::QueueError& e) {
+    fail(e.what());
+  }
+}
+
+void Muxer::run() {
+  // The driver may have queued packets before the thread existed.
+  service_queues();
+  for (;;) {
+    epoll_event events[64];
+    int n = epoll_wait(ep_.get(), events, 64, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      SPDLOG_ERROR("vsock: epoll_wait: {}", strerror(errno));
+      return;
+    }
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.u64 == tag(kStop)) return;
+      try {
+        dispatch(events[i].data.u64, events[i].events);
+      } catch (const virtio::QueueError& e) {
+        fail(e.what());
+      } catch (const std::exception& e) {
+        SPDLOG_ERROR("vsock: {}", e.what());
+      }
+    }
+    service_queues();
+  }
+}
+
+void Muxer::dispatch(uint64_t t, uint32_t events) {
+  auto kind = static_cast<Kind>(t >> 32);
+  auto value = static_cast<uint32_t>(t);
+  switch (kind) {
+    case kTxQueue:
+      drain(ctx_.queue_events[kTx]);
+      break;
+    case kRxQueue:
+      drain(ctx_.queue_events[kRx]);
+      break;
+    // The event queue only carries TRANSPORT_RESET, which this device never
+    // sends (no snapshots); the driver's buffers simply wait there.
+    case kEventQueue:
+      drain(ctx_.queue_events[kEvent]);
+      break;
+    case kListener:
+      accept_clients();
+      break;
+    case kTimer:
+      drain(timer_.get());
+      sweep();
+      break;
+    case kClient:
+      on_handshake(static_cast<int>(value));
+      break;
+    case kStream:
+      on_host_event(value, events);
+      break;
+    default:
+      break;
+  }
+}
+
+// --- guest to host ---
+
+void Muxer::process_tx() {
+  if (failed_) return;
+  virtio::Queue& q = ctx_.queues[kTx];
+  if (!q.ready()) return;
+  bool used = false;
+  do {
+    while (auto chain = q.pop()) {
+      TxHeader h = read_tx_header(*chain, guest_cid_);
+      if (!h.error.empty()) {
+        SPDLOG_WARN("vsock: dropped a guest packet: {}", h.error);
+        if (chain->readable_len >= kHeaderSize && h.hdr.op != VIRTIO_VSOCK_OP_RST)
+          queue_control(h.hdr.dst_port, h.hdr.src_port, VIRTIO_VSOCK_OP_RST);
+      } else {
+        handle_packet(h.hdr, *chain);
+      }
+      q.add_used(chain->head, 0);
+      used = true;
+    }
+  } while (q.enable_notification());
+  if (used && q.needs_interrupt()) ctx_.interrupt.signal_used();
+}
+
+void Muxer::handle_packet(const virtio_vsock_hdr& h, const virtio::DescriptorChain& chain) {
+  uint32_t id = 0;
+  Connection* conn = find(h.dst_port, h.src_port, &id);
+  if (h.type != VIRTIO_VSOCK_TYPE_STREAM) {
+    if (h.op != VIRTIO_VSOCK_OP_RST) queue_control(h.dst_port, h.src_port, VIRTIO_VSOCK_OP_RST);
+    return;
+  }
+  if (conn) conn->update_peer_credit(h.buf_alloc, h.fwd_cnt);
+  SPDLOG_TRACE("vsock: guest {} {}:{} len={}", op_name(h.op), h.src_port, h.dst_port, h.len);
+  auto reset = [&] { queue_control(h.dst_port, h.src_port, VIRTIO_VSOCK_OP_RST); };
+  switch (h.op) {
+    case VIRTIO_VSOCK_OP_REQUEST:
+      if (conn) {
+        close_connection(id, true);  // a second request on a live stream
+        return;
+      }
+      connect_to_host(h);
+      return;
+    case VIRTIO_VSOCK_OP_RESPONSE:
+      if (!conn || conn->state != Connection::State::Connecting) return reset();
+      conn->state = Connection::State::Established;
+      conn->host_readable = true;  // the client may have written already
+      try {
+        write_all(conn->fd(), hybrid_ok_line(conn->local_port()));
+      } catch (const Error&) {
+        close_connection(id, true);  // the client went away meanwhile
+      }
+      return;
+    case VIRTIO_VSOCK_OP_RW: {
+      if (!conn || conn->state != Connection::State::Established || conn->guest_shut_send)
+        return reset();
+      auto iov = virtio::segment_iovecs(chain.readable, kHeaderSize, h.len);
+      if (!conn->push(iov)) {
+        SPDLOG_WARN("vsock: guest port {} sent past its credit; resetting the stream", h.src_port);
+        close_connection(id, true);
+        return;
+      }
+      if (conn->credit_update_due()) queue_credit_update(*conn);
+      return;
+    }
+    case VIRTIO_VSOCK_OP_CREDIT_UPDATE:
+      if (!conn) reset();
+      return;  // the new credit is applied above; process_rx uses it
+    case VIRTIO_VSOCK_OP_CREDIT_REQUEST:
+      if (!conn) return reset();
+      queue_credit_update(*conn);
+      return;
+    case VIRTIO_VSOCK_OP_SHUTDOWN:
+      if (!conn) return reset();
+      if (h.flags & VIRTIO_VSOCK_SHUTDOWN_RCV) conn->guest_shut_recv = true;
+      if (h.flags & VIRTIO_VSOCK_SHUTDOWN_SEND) conn->guest_shut_send = true;
+      if (conn->guest_shut_recv && conn->guest_shut_send) conn->state = Connection::State::Closing;
+      after_flush(id);
+      return;
+    case VIRTIO_VSOCK_OP_RST:
+      if (conn) close_connection(id, false);
+      return;
+    default:
+      SPDLOG_WARN("vsock: unknown op {} from guest port {}", h.op, h.src_port);
+      reset();
+  }
+}
+
+void Muxer::connect_to_host(const virtio_vsock_hdr& h) {
+  std::string path = uds_path_ + "_" + std::to_string(h.dst_port);
+  UniqueFd fd;
+  try {
+    fd = connect_unix_nonblocking(path);
+  } catch (const Error& e) {
+    SPDLOG_DEBUG("vsock: guest port {} -> host port {}: {}", h.src_port, h.dst_port, e.what());
+    queue_control(h.dst_port, h.src_port, VIRTIO_VSOCK_OP_RST);
+    return;
+  }
+  auto conn = std::make_unique<Connection>(std::move(fd), h.dst_port, h.src_port,
+                                           Connection::State::Established);
+  conn->update_peer_credit(h.buf_alloc, h.fwd_cnt);
+  add_connection(std::move(conn));
+  queue_control(h.dst_port, h.src_port, VIRTIO_VSOCK_OP_RESPONSE);
+}
+
+// What may happen once kept guest data is written out: credit to return,
+// a half-close or close the guest asked for.
+void Muxer::after_flush(uint32_t id) {
+  Connection& c = *conns_.at(id);
+  if (c.has_pending()) return;
+  if (c.credit_update_due()) queue_credit_update(c);
+  if (c.state == Connection::State::Closing) {
+    close_connection(id, true);
+    return;
+  }
+  if (c.guest_shut_send && !c.shut_wr_done) {
+    ::shutdown(c.fd(), SHUT_WR);
+    c.shut_wr_done = true;
+  }
+}
+
+// --- host sockets ---
+
+void Muxer::accept_clients() {
+  for (;;) {
+    int fd = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        SPDLOG_WARN("vsock: accept on {}: {}", uds_path_, strerror(errno));
+      return;
+    }
+    handshakes_.emplace(fd, Handshake{UniqueFd(fd), std::chrono::steady_clock::now()});
+    // Edge-triggered: a partial line is peeked at, not consumed, so a level
+    // trigger would fire until the rest arrives.
+    watch(fd, tag(kClient, static_cast<uint32_t>(fd)), EPOLLIN | EPOLLRDHUP | EPOLLET,
+          EPOLL_CTL_ADD);
+    on_handshake(fd);
+  }
+}
+
+void Muxer::on_handshake(int fd) {
+  auto it = handshakes_.find(fd);
+  if (it == handshakes_.end()) return;
+  HandshakeResult r = read_connect_line(fd);
+  if (r.status == HandshakeResult::Incomplete) return;
+  if (r.status == HandshakeResult::Invalid) {
+    SPDLOG_WARN("vsock: {}: {}", uds_path_, r.error);
+    handshakes_.erase(it);  // closing it tells the client
+    return;
+  }
+  UniqueFd client = std::move(it->second.fd);
+  handshakes_.erase(it);
+  check_sys(epoll_ctl(ep_.get(), EPOLL_CTL_DEL, client.get(), nullptr), "epoll_ctl");
+  uint32_t local = allocate_local_port();
+  add_connection(std::make_unique<Connection>(std::move(client), local, r.port,
+                                              Connection::State::Connecting));
+  queue_control(local, r.port, VIRTIO_VSOCK_OP_REQUEST);
+}
+
+void Muxer::on_host_event(uint32_t id, uint32_t events) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  Connection& c = *it->second;
+  if (c.state == Connection::State::Connecting && (events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR))) {
+    close_connection(id, true);  // the client gave up before the guest answered
+    return;
+  }
+  if (events & EPOLLERR) {
+    close_connection(id, true);
+    return;
+  }
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) c.host_readable = true;
+  if (events & EPOLLOUT) {
+    if (!c.flush()) {
+      close_connection(id, true);
+      return;
+    }
+    after_flush(id);
+  }
+}
+
+void Muxer::sweep() {
+  auto now = std::chrono::steady_clock::now();
+  std::erase_if(handshakes_, [&](const auto& kv) {
+    bool expired = now - kv.second.since > kHandshakeTimeout;
+    if (expired) SPDLOG_WARN("vsock: {}: no CONNECT line within 5 s; closed", uds_path_);
+    return expired;
+  });
+  std::vector<uint32_t> expired;
+  for (auto& [id, c] : conns_)
+    if (c->state == Connection::State::Connecting && now - c->since > kConnectTimeout)
+      expired.push_back(id);
+  for (uint32_t id : expired) {
+    SPDLOG_WARN("vsock: guest did not answer a connection to port {} within 10 s",
+                conns_.at(id)->peer_port());
+    close_connection(id, true);
+  }
+}
+
+Connection* Muxer::find(uint32_t local_port, uint32_t peer_port, uint32_t* id) {
+  auto it = by_ports_.find({local_port, peer_port});
+  if (it == by_ports_.end()) return nullptr;
+  if (id) *id = it->second;
+  return conns_.at(it->second).get();
+}
+
+uint32_t Muxer::add_connection(std::unique_ptr<Connection> conn) {
+  uint32_t id = next_id_++;
+  int fd = conn->fd();
+  by_ports_[{conn->local_port(), conn->peer_port()}] = id;
+  conns_.emplace(id, std::move(conn));
+  watch(fd, tag(kStream, id), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, EPOLL_CTL_ADD);
+  return id;
+}
+
+void Muxer::close_connection(uint32_t id, bool send_rst) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  Connection& c = *it->second;
+  c.flush();  // best effort: what the guest sent before closing
+  if (send_rst) queue_control(c.local_port(), c.peer_port(), VIRTIO_VSOCK_OP_RST);
+  // Drop control packets still queued for this stream, except the RST.
+  by_ports_.erase({c.local_port(), c.peer_port()});
+  conns_.erase(it);  // closing the fd removes it from epoll
+}
+
+uint32_t Muxer::allocate_local_port() {
+  // Host-side ports for host-initiated streams, from a range guests do not
+  // use for listening; skip any still in use after wrap-around.
+  for (;;) {
+    uint32_t p = next_local_port_++;
+    if (next_local_port_ == 0) next_local_port_ = 1u << 30;
+    bool used = false;
+    for (auto& [ports, id] : by_ports_)
+      if (ports.first == p) used = true;
+    if (!used) return p;
+  }
+}
+
+// --- host to guest ---
+
+void Muxer::queue_control(uint32_t local_port, uint32_t peer_port, uint16_t op, uint32_t flags) {
+  control_.push_back({local_port, peer_port, op, flags});
+}
+
+void Muxer::queue_credit_update(Connection& c) {
+  if (c.credit_update_queued) return;
+  c.credit_update_queued = true;
+  queue_control(c.local_port(), c.peer_port(), VIRTIO_VSOCK_OP_CREDIT_UPDATE);
+}
+
+Connection* Muxer::next_sender() {
+  if (conns_.empty()) return nullptr;
+  // Round robin from the stream after the last one served, so one busy
+  // stream cannot starve the others.
+  auto start = conns_.upper_bound(rr_cursor_);
+  for (int pass = 0; pass < 2; ++pass) {
+    auto begin = pass == 0 ? start : conns_.begin();
+    auto end = pass == 0 ? conns_.end() : start;
+    for (auto it = begin; it != end; ++it) {
+      Connection& c = *it->second;
+      if (c.state == Connection::State::Established && c.host_readable && !c.host_eof &&
+          !c.guest_shut_recv && c.peer_credit() > 0) {
+        rr_cursor_ = it->first;
+        return &c;
+      }
+    }
+  }
+  return nullptr;
+}
+
+void Muxer::process_rx() {
+  if (failed_) return;
+  virtio::Queue& q = ctx_.queues[kRx];
+  if (!q.ready()) return;
+  bool used = false;
+  for (;;) {
+    Connection* sender = control_.empty() ? next_sender() : nullptr;
+    if (control_.empty() && !sender) break;
+    auto chain = q.pop();
+    if (!chain) {
+      if (q.enable_notification()) continue;
+      break;  // wait for the driver to post receive buffers
+    }
+    if (chain->writable_len < kHeaderSize) {
+      q.add_used(chain->head, 0);
+      used = true;
+      fail(fmt::format("receive buffer of {} bytes cannot hold a header", chain->writable_len));
+      break;
+    }
+    virtio_vsock_hdr h;
+    if (!control_.empty()) {
+      Control c = control_.front();
+      control_.pop_front();
+      h = make_header(guest_cid_, c.local_port, c.peer_port, c.op, c.flags);
+      h.buf_alloc = Connection::kBufAlloc;
+      if (Connection* conn = find(c.local_port, c.peer_port)) {
+        h.fwd_cnt = conn->fwd_cnt();
+        conn->told_credit();
+        if (c.op == VIRTIO_VSOCK_OP_CREDIT_UPDATE) conn->credit_update_queued = false;
+      }
+    } else {
+      size_t room =
+          std::min<size_t>({chain->writable_len - kHeaderSize, sender->peer_credit(), kMaxPayload});
+      if (room == 0) {
+        // A buffer with no room past the header cannot carry data; the
+        // stream waits (only a broken driver posts such buffers).
+        q.undo_pop();
+        break;
+      }
+      auto iov = virtio::segment_iovecs(chain->writable, kHeaderSize, room);
+      ssize_t n = ::readv(sender->fd(), iov.data(), static_cast<int>(iov.size()));
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        if (errno != EINTR) sender->host_readable = false;
+        q.undo_pop();
+        continue;
+      }
+      uint32_t id = 0;
+      find(sender->local_port(), sender->peer_port(), &id);
+      if (n < 0) {
+        q.undo_pop();
+        close_connection(id, true);
+        continue;
+      }
+      if (n == 0) {
+        // The host side will send no more: a half close, so the guest can
+        // still answer (the close of a fully closed socket shows up when the
+        // next write to it fails).
+        sender->host_eof = true;
+        h = make_header(guest_cid_, sender->local_port(), sender->peer_port(),
+                        VIRTIO_VSOCK_OP_SHUTDOWN, VIRTIO_VSOCK_SHUTDOWN_SEND);
+      } else {
+        h = make_header(guest_cid_, sender->local_port(), sender->peer_port(), VIRTIO_VSOCK_OP_RW,
+                        0, static_cast<uint32_t>(n));
+        sender->sent(static_cast<uint32_t>(n));
+      }
+      h.buf_alloc = Connection::kBufAlloc;
+      h.fwd_cnt = sender->fwd_cnt();
+      sender->told_credit();
+    }
+    virtio::copy_to_segments(chain->writable, 0,
+                             {reinterpret_cast<const uint8_t*>(&h), kHeaderSize});
+    q.add_used(chain->head, static_cast<uint32_t>(kHeaderSize + h.len));
+    used = true;
+  }
+  if (used && q.needs_interrupt()) ctx_.interrupt.signal_used();
+}
+
+}  // namespace vmrt::vmm::vsock

@@ -1,0 +1,93 @@
+#pragma once
+// The running half of the vsock device: one thread that moves packets
+// between the guest's virtqueues and host Unix sockets (the hybrid vsock
+// scheme, as Firecracker does it):
+//   host -> guest: a host process connects to the VM's socket and writes
+//     "CONNECT <port>\n"; once the guest accepts, it reads "OK <host_port>\n"
+//     and the socket is a byte stream to the guest listener on <port>.
+//   guest -> host: a guest connection to host port P is forwarded to the
+//     Unix socket "<VM socket>_P".
+// A refused or reset stream closes the Unix socket on the host side and
+// reaches the guest as RST.
+//
+// Everything is driven by one epoll loop, so connections need no locks.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "common/fd.h"
+#include "vmm/devices/vsock/connection.h"
+#include "vmm/devices/vsock/packet.h"
+#include "vmm/virtio/device.h"
+
+namespace vmrt::vmm::vsock {
+
+class Muxer {
+ public:
+  // Queues in `context`: 0 rx, 1 tx, 2 event. `listener` (non-blocking) is
+  // the VM's hybrid socket, owned by the device.
+  Muxer(virtio::ActivateContext context, uint64_t guest_cid, std::string uds_path, int listener);
+  // Stops the thread and closes every stream.
+  ~Muxer();
+
+ private:
+  struct Control {
+    uint32_t local_port;
+    uint32_t peer_port;
+    uint16_t op;
+    uint32_t flags;
+  };
+  struct Handshake {
+    UniqueFd fd;
+    std::chrono::steady_clock::time_point since;
+  };
+  using Ports = std::pair<uint32_t, uint32_t>;  // (host port, guest port)
+
+  void run();
+  void service_queues();
+  void dispatch(uint64_t tag, uint32_t events);
+  void process_tx();
+  void process_rx();
+  void handle_packet(const virtio_vsock_hdr& h, const virtio::DescriptorChain& chain);
+  void connect_to_host(const virtio_vsock_hdr& h);
+  void accept_clients();
+  void on_handshake(int fd);
+  void on_host_event(uint32_t id, uint32_t events);
+  void after_flush(uint32_t id);
+  void sweep();
+  Connection* find(uint32_t local_port, uint32_t peer_port, uint32_t* id = nullptr);
+  uint32_t add_connection(std::unique_ptr<Connection> conn);
+  void close_connection(uint32_t id, bool send_rst);
+  void queue_control(uint32_t local_port, uint32_t peer_port, uint16_t op, uint32_t flags = 0);
+  void queue_credit_update(Connection& conn);
+  Connection* next_sender();
+  uint32_t allocate_local_port();
+  void watch(int fd, uint64_t tag, uint32_t events, int op);
+  void fail(const std::string& why);
+
+  virtio::ActivateContext ctx_;
+  const uint64_t guest_cid_;
+  const std::string uds_path_;
+  const int listener_;
+  UniqueFd ep_;
+  UniqueFd stop_;
+  UniqueFd timer_;
+
+  std::map<uint32_t, std::unique_ptr<Connection>> conns_;
+  std::map<Ports, uint32_t> by_ports_;
+  std::map<int, Handshake> handshakes_;
+  std::deque<Control> control_;
+  uint32_t next_id_ = 1;
+  uint32_t next_local_port_ = 1u << 30;
+  uint32_t rr_cursor_ = 0;  // round robin among streams with data for the guest
+  bool failed_ = false;
+
+  std::thread thread_;
+};
+
+}  // namespace vmrt::vmm::vsock

@@ -1,0 +1,34 @@
+#pragma once
+// Puts virtio devices on the machine's virtio-mmio slots (vmm/boot/layout.h):
+// the register block on the MMIO bus, one KVM ioeventfd per queue on
+// QueueNotify (so notifications skip the VMM's vCPU exit path) and a KVM
+// irqfd on the slot's interrupt pin. The guest learns about each slot from
+// the kernel command line.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vmm/machine/machine.h"
+#include "vmm/virtio/device.h"
+#include "vmm/virtio/mmio_transport.h"
+
+namespace vmrt::vmm {
+
+class VirtioSlots {
+ public:
+  explicit VirtioSlots(Machine& machine) : machine_(machine) {}
+
+  // Attaches `device` to the next free slot; returns its transport (the
+  // machine's MMIO bus keeps it alive).
+  std::shared_ptr<virtio::MmioTransport> attach(std::shared_ptr<virtio::VirtioDevice> device);
+
+  // "virtio_mmio.device=4K@0xd0000000:5 ..." for every attached device.
+  std::string kernel_cmdline() const;
+
+ private:
+  Machine& machine_;
+  std::vector<std::string> cmdline_;
+};
+
+}  // namespace vmrt::vmm
