@@ -1,0 +1,152 @@
+#include "vmm/fuse/dev_fuse.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "common/error.h"
+
+namespace vmrt::fuse {
+namespace {
+
+constexpr const char* kFsType = "fuse.vmrt-fs";
+
+// mountinfo writes space, tab, newline and backslash as octal escapes.
+std::string mountinfo_escape(const std::string& path) {
+  std::string out;
+  for (char c : path) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\\') {
+      out += fmt::format("\\{:03o}", static_cast<unsigned char>(c));
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string find_mount(const std::filesystem::path& mountpoint, const std::string& fstype) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string want = mountinfo_escape(mountpoint.string()), line, found;
+  while (std::getline(in, line)) {
+    // id parent major:minor root mountpoint options [optional...] - fstype source super
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, point, word;
+    fields >> id >> parent >> dev >> root >> point;
+    while (fields >> word && word != "-") {
+    }
+    std::string type;
+    fields >> type;
+    if (point == want && type == fstype) found = dev;
+  }
+  return found;
+}
+
+DevFuseMount::DevFuseMount(Server& server, DevFuseOptions options)
+    : server_(server), options_(std::move(options)) {
+  options_.mountpoint = std::filesystem::canonical(options_.mountpoint);
+  int fd = ::open("/dev/fuse", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) throw_errno("cannot open /dev/fuse");
+  fuse_fd_.reset(fd);
+  stop_.reset(check_sys(eventfd(0, EFD_CLOEXEC), "eventfd"));
+  ended_.reset(check_sys(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd"));
+
+  struct stat st;
+  if (stat(server_.config().shared_dir.c_str(), &st) != 0)
+    throw_errno("stat " + server_.config().shared_dir.string());
+  std::string opts = fmt::format("fd={},rootmode={:o},user_id={},group_id={},default_permissions",
+                                 fd, st.st_mode & S_IFMT, getuid(), getgid());
+  if (options_.allow_other) opts += ",allow_other";
+  if (mount(options_.fs_name.c_str(), options_.mountpoint.c_str(), kFsType, MS_NOSUID | MS_NODEV,
+            opts.c_str()) != 0)
+    throw_errno("cannot mount FUSE on " + options_.mountpoint.string());
+  dev_ = find_mount(options_.mountpoint, kFsType);
+  SPDLOG_INFO("fuse: mounted {} on {} ({}), {} threads", server_.config().shared_dir.string(),
+              options_.mountpoint.string(), dev_, options_.threads);
+  unsigned n = std::max(1u, options_.threads);
+  running_ = n;
+  try {
+    for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this] { worker(); });
+  } catch (...) {
+    running_ -= n - static_cast<unsigned>(workers_.size());
+    stop();
+    throw;
+  }
+}
+
+DevFuseMount::~DevFuseMount() { stop(); }
+
+void DevFuseMount::worker() {
+  const size_t size = server_.config().max_write + Server::kMaxHeaderBytes;
+  std::vector<char> in(size), out(size);
+  for (;;) {
+    pollfd fds[2] = {{fuse_fd_.get(), POLLIN, 0}, {stop_.get(), POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      SPDLOG_ERROR("fuse: poll: {}", strerror(errno));
+      break;
+    }
+    if (fds[1].revents) break;
+    ssize_t n = ::read(fuse_fd_.get(), in.data(), in.size());
+    if (n < 0) {
+      // EAGAIN: another worker took it; ENOENT: the request was interrupted
+      // before it could be read.
+      if (errno == EINTR || errno == EAGAIN || errno == ENOENT) continue;
+      if (errno == ENODEV)
+        gone_ = true;  // unmounted: the connection is over
+      else
+        SPDLOG_ERROR("fuse: read /dev/fuse: {}", strerror(errno));
+      break;
+    }
+    iovec iv{in.data(), static_cast<size_t>(n)};
+    iovec ov{out.data(), out.size()};
+    size_t len = server_.handle({&iv, 1}, {&ov, 1});
+    if (len == 0) continue;
+    if (::write(fuse_fd_.get(), out.data(), len) < 0) {
+      // ENOENT: the request was interrupted or aborted meanwhile.
+      if (errno == ENOENT) continue;
+      if (errno == ENODEV) {
+        gone_ = true;
+        break;
+      }
+      SPDLOG_ERROR("fuse: write /dev/fuse: {}", strerror(errno));
+    }
+  }
+  if (--running_ == 0) {
+    uint64_t one = 1;
+    (void)::write(ended_.get(), &one, sizeof one);
+  }
+}
+
+void DevFuseMount::unmount_if_ours() {
+  // The path is checked against mountinfo first: after an unmount from
+  // outside, whatever is mounted there now is not ours to remove.
+  if (dev_.empty() || find_mount(options_.mountpoint, kFsType) != dev_) return;
+  if (umount2(options_.mountpoint.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0)
+    SPDLOG_WARN("fuse: unmount {}: {}", options_.mountpoint.string(), strerror(errno));
+}
+
+void DevFuseMount::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (!gone_) unmount_if_ours();
+  server_.stop();
+  uint64_t one = 1;
+  (void)::write(stop_.get(), &one, sizeof one);
+  for (std::thread& t : workers_) t.join();
+  workers_.clear();
+  // Closing the device ends the connection: a process still inside the
+  // detached tree gets ENOTCONN instead of waiting for a reply.
+  fuse_fd_.reset();
+  SPDLOG_INFO("fuse: {} stopped", options_.mountpoint.string());
+}
+
+}  // namespace vmrt::fuse

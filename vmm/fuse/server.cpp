@@ -1,0 +1,26 @@
+#include "vmm/fuse/server.h"
+
+#include "vmm/fuse/creds.h"
+#include "vmm/fuse/passthrough.h"
+
+namespace vmrt::fuse {
+
+Server::Server(ServerConfig config) : fs_(std::make_unique<Passthrough>(std::move(config))) {}
+Server::~Server() = default;
+
+size_t Server::handle(std::span<const iovec> in, std::span<const iovec> out) {
+  prepare_thread();
+  HeaderError why;
+  uint64_t unique;
+  auto req = parse_request(in, why, unique);
+  Reply reply(out, unique);
+  if (!req) return reply.error(EINVAL);
+  return fs_->dispatch(*req, reply);
+}
+
+void Server::stop() { fs_->stop(); }
+const ServerConfig& Server::config() const { return fs_->config(); }
+size_t Server::inode_count() const { return fs_->inode_count(); }
+size_t Server::handle_count() const { return fs_->handle_count(); }
+
+}  // namespace vmrt::fuse
