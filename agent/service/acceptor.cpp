@@ -1,0 +1,77 @@
+#include "agent/service/acceptor.h"
+
+#include <fcntl.h>
+#include <grpcpp/server_posix.h>
+#include <linux/vm_sockets.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+
+#include "common/error.h"
+#include "common/unix_socket.h"
+
+namespace vmrt::agent {
+namespace {
+
+UniqueFd listen_vsock(uint32_t port) {
+  UniqueFd fd(check_sys(::socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket(AF_VSOCK)"));
+  sockaddr_vm addr{};
+  addr.svm_family = AF_VSOCK;
+  addr.svm_cid = VMADDR_CID_ANY;
+  addr.svm_port = port;
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) < 0)
+    throw_errno(fmt::format("bind vsock port {}", port));
+  check_sys(::listen(fd.get(), 64), fmt::format("listen on vsock port {}", port));
+  return fd;
+}
+
+}  // namespace
+
+UniqueFd listen_on(const ListenAddress& address) {
+  return address.kind == ListenAddress::Kind::Vsock ? listen_vsock(address.port)
+                                                    : listen_unix(address.path);
+}
+
+Acceptor::Acceptor(grpc::Server& server, std::vector<UniqueFd> listeners)
+    : server_(server),
+      listeners_(std::move(listeners)),
+      stop_(check_sys(::eventfd(0, EFD_CLOEXEC), "eventfd")),
+      thread_([this] { run(); }) {}
+
+Acceptor::~Acceptor() {
+  uint64_t one = 1;
+  if (::write(stop_.get(), &one, sizeof one) < 0) spdlog::error("cannot stop the acceptor");
+  thread_.join();
+}
+
+void Acceptor::run() {
+  std::vector<pollfd> fds;
+  fds.push_back({stop_.get(), POLLIN, 0});
+  for (const UniqueFd& l : listeners_) fds.push_back({l.get(), POLLIN, 0});
+  for (;;) {
+    if (::poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      spdlog::critical("acceptor: poll: {}", std::strerror(errno));
+      return;
+    }
+    if (fds[0].revents) return;
+    for (size_t i = 1; i < fds.size(); ++i) {
+      if (!fds[i].revents) continue;
+      try {
+        UniqueFd conn = accept_unix(fds[i].fd);  // accept4 works for any stream socket
+        // gRPC's endpoint expects a non-blocking socket and takes ownership.
+        check_sys(::fcntl(conn.get(), F_SETFL, O_NONBLOCK), "fcntl(O_NONBLOCK)");
+        spdlog::debug("connection accepted (fd {})", conn.get());
+        grpc::AddInsecureChannelFromFd(&server_, conn.release());
+      } catch (const Error& e) {
+        // One failed connection does not end the service.
+        spdlog::warn("acceptor: {}", e.what());
+      }
+    }
+  }
+}
+
+}  // namespace vmrt::agent

@@ -1,0 +1,451 @@
+#include "agent/service/agent_service.h"
+
+#include <poll.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "agent/service/request_error.h"
+#include "agent/service/request_parse.h"
+
+namespace vmrt::agent {
+namespace {
+
+using grpc::ServerContext;
+using grpc::Status;
+using grpc::StatusCode;
+
+// Minor revision of vmrt.agent.v1 this agent serves (HealthResponse).
+constexpr uint32_t kApiVersion = 1;
+// How often blocked calls check for cancellation, and the OOM watcher scans.
+constexpr int kPollMs = 100;
+
+const char* state_name(Container::State s) {
+  switch (s) {
+    case Container::State::Created:
+      return "created";
+    case Container::State::Running:
+      return "running";
+    case Container::State::Paused:
+      return "paused";
+    case Container::State::Stopped:
+      return "stopped";
+  }
+  return "unknown";
+}
+
+// FAILED_PRECONDITION unless `c` is in state `want`; call with its lock held.
+void require_state(Container& c, Container::State want) {
+  Container::State s = c.state();
+  if (s != want)
+    reject(StatusCode::FAILED_PRECONDITION, "container {}: {}, not {}", c.id(), state_name(s),
+           state_name(want));
+}
+
+void copy_stats(const Stats& s, v1::StatsContainerResponse* r) {
+  auto* cpu = r->mutable_cpu();
+  cpu->set_usage_usec(s.cpu.usage_usec);
+  cpu->set_user_usec(s.cpu.user_usec);
+  cpu->set_system_usec(s.cpu.system_usec);
+  cpu->set_nr_periods(s.cpu.nr_periods);
+  cpu->set_nr_throttled(s.cpu.nr_throttled);
+  cpu->set_throttled_usec(s.cpu.throttled_usec);
+  if (s.memory) {
+    auto* m = r->mutable_memory();
+    m->set_current(s.memory->current);
+    m->set_limit(s.memory->max.value_or(0));
+    auto stat = [&](const char* key) {
+      auto it = s.memory->stat.find(key);
+      return it == s.memory->stat.end() ? 0 : it->second;
+    };
+    m->set_anon(stat("anon"));
+    m->set_file(stat("file"));
+    m->set_oom_events(s.memory->oom);
+    m->set_oom_kill(s.memory->oom_kill);
+  }
+  if (s.pids) {
+    r->mutable_pids()->set_current(s.pids->current);
+    r->mutable_pids()->set_limit(s.pids->max.value_or(0));
+  }
+  if (s.io) {
+    for (const auto& d : *s.io) {
+      auto* io = r->add_io();
+      io->set_major(d.major);
+      io->set_minor(d.minor);
+      io->set_read_bytes(d.rbytes);
+      io->set_write_bytes(d.wbytes);
+      io->set_read_ios(d.rios);
+      io->set_write_ios(d.wios);
+    }
+  }
+}
+
+}  // namespace
+
+AgentService::AgentService(AgentOptions options)
+    : options_(std::move(options)), oom_thread_([this] { watch_oom(); }) {}
+
+AgentService::~AgentService() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  oom_thread_.join();
+  destroy_all();
+}
+
+const Sandbox& AgentService::sandbox() {
+  std::lock_guard lock(mu_);
+  if (!sandbox_) reject(StatusCode::FAILED_PRECONDITION, "no sandbox: call CreateSandbox first");
+  return *sandbox_;
+}
+
+std::shared_ptr<AgentService::Entry> AgentService::find(const std::string& id) {
+  check_id("container_id", id);
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end()) reject(StatusCode::NOT_FOUND, "container {}: not found", id);
+  if (!it->second) reject(StatusCode::FAILED_PRECONDITION, "container {}: being created", id);
+  return it->second;
+}
+
+ProcessEntry& AgentService::process(Entry& e, const std::string& container_id,
+                                    const std::string& exec_id) {
+  if (exec_id.empty()) return *e.init;
+  check_id("exec_id", exec_id);
+  std::lock_guard lock(e.mu);
+  auto it = e.execs.find(exec_id);
+  if (it == e.execs.end())
+    reject(StatusCode::NOT_FOUND, "container {}: no process with exec_id {}", container_id,
+           exec_id);
+  return *it->second;  // entries stay until the container's Entry goes
+}
+
+std::optional<ExitStatus> AgentService::try_status(Entry& e, ProcessEntry& p) {
+  std::lock_guard lock(e.mu);
+  if (!p.status) p.status = p.process().try_wait();
+  return p.status;
+}
+
+Status AgentService::Health(ServerContext*, const v1::HealthRequest*, v1::HealthResponse* r) {
+  r->set_status(v1::HealthResponse::SERVING);
+  r->set_agent_version(VMRT_VERSION);
+  r->set_api_version(kApiVersion);
+  std::lock_guard lock(mu_);
+  r->set_sandbox_created(sandbox_ != nullptr);
+  return Status::OK;
+}
+
+Status AgentService::CreateSandbox(ServerContext*, const v1::CreateSandboxRequest* req,
+                                   v1::CreateSandboxResponse* r) {
+  return handle("CreateSandbox", [&] {
+    std::lock_guard lock(mu_);
+    if (sandbox_) reject(StatusCode::ALREADY_EXISTS, "the sandbox exists already");
+    sandbox_ = std::make_unique<Sandbox>(*req, options_);
+    r->set_shared_fs_path(sandbox_->shared_dir().string());
+    spdlog::info("sandbox created (shared fs {})", sandbox_->shared_dir().string());
+  });
+}
+
+Status AgentService::DestroySandbox(ServerContext*, const v1::DestroySandboxRequest*,
+                                    v1::DestroySandboxResponse*) {
+  return handle("DestroySandbox", [&] {
+    sandbox();
+    destroy_all();
+    oom_.close_all();
+    std::lock_guard lock(mu_);
+    sandbox_.reset();
+    spdlog::info("sandbox destroyed");
+  });
+}
+
+Status AgentService::CreateContainer(ServerContext*, const v1::CreateContainerRequest* req,
+                                     v1::CreateContainerResponse* r) {
+  return handle("CreateContainer", [&] {
+    const std::string& id = req->container_id();
+    check_id("container_id", id);
+    ContainerOptions o;
+    o.id = id;
+    o.spec = parse_container_spec(req->oci_spec_json());
+    o.rootfs = resolve_in_share(sandbox().shared_dir(), req->rootfs());
+    if (!std::filesystem::is_directory(o.rootfs))
+      reject(StatusCode::INVALID_ARGUMENT, "rootfs {}: no such directory", o.rootfs.string());
+    o.bundle = o.rootfs.parent_path();
+    o.spec.root.path = o.rootfs.string();
+    if (req->stdio().terminal()) o.spec.process->terminal = true;
+    o.stdio = StdioConfig::for_process(*o.spec.process);
+    o.overlay_rootfs = req->overlay_rootfs();
+    o.state_dir = options_.state_dir / "containers";
+    o.cgroup_root = options_.cgroup_root;
+
+    {
+      std::lock_guard lock(mu_);
+      if (!entries_.emplace(id, nullptr).second)
+        reject(StatusCode::ALREADY_EXISTS, "container {}: exists already", id);
+    }
+    auto e = std::make_shared<Entry>();
+    try {
+      e->container = Container::create(std::move(o));
+      e->init = std::make_unique<ProcessEntry>(e->container->init(), req->stdio().open_stdin());
+    } catch (...) {
+      std::lock_guard lock(mu_);
+      entries_.erase(id);
+      throw;
+    }
+    r->set_pid(e->container->pid());
+    std::lock_guard lock(mu_);
+    entries_[id] = e;
+    spdlog::info("container {} created, init pid {}", id, r->pid());
+  });
+}
+
+Status AgentService::StartContainer(ServerContext*, const v1::StartContainerRequest* req,
+                                    v1::StartContainerResponse*) {
+  return handle("StartContainer", [&] {
+    auto e = find(req->container_id());
+    std::lock_guard lock(e->mu);
+    require_state(*e->container, Container::State::Created);
+    e->container->start();
+    spdlog::info("container {} started", req->container_id());
+  });
+}
+
+void AgentService::remove(const std::string& id, Entry& e) {
+  {
+    std::lock_guard lock(e.mu);
+    e.removed = true;
+    e.container->destroy();
+    // Keep what the processes' waiters need: destroy() reaped them.
+    if (!e.init->status) e.init->status = e.init->process().try_wait();
+    for (auto& [exec_id, p] : e.execs)
+      if (!p->status) p->status = p->process().try_wait();
+  }
+  std::lock_guard lock(mu_);
+  entries_.erase(id);
+  spdlog::info("container {} removed", id);
+}
+
+Status AgentService::RemoveContainer(ServerContext*, const v1::RemoveContainerRequest* req,
+                                     v1::RemoveContainerResponse*) {
+  return handle("RemoveContainer", [&] {
+    auto e = find(req->container_id());
+    if (!req->force()) {
+      std::lock_guard lock(e->mu);
+      auto s = e->container->state();
+      if (s == Container::State::Running || s == Container::State::Paused)
+        reject(StatusCode::FAILED_PRECONDITION, "container {}: {}; stop it or use force",
+               req->container_id(), state_name(s));
+    }
+    remove(req->container_id(), *e);
+  });
+}
+
+void AgentService::destroy_all() {
+  std::map<std::string, std::shared_ptr<Entry>> all;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, e] : entries_)
+      if (e) all.emplace(id, e);
+  }
+  for (auto& [id, e] : all) {
+    try {
+      remove(id, *e);
+    } catch (const std::exception& err) {
+      spdlog::error("destroy container {}: {}", id, err.what());
+    }
+  }
+}
+
+Status AgentService::PauseContainer(ServerContext*, const v1::PauseContainerRequest* req,
+                                    v1::PauseContainerResponse*) {
+  return handle("PauseContainer", [&] {
+    auto e = find(req->container_id());
+    std::lock_guard lock(e->mu);
+    require_state(*e->container, Container::State::Running);
+    e->container->pause();
+  });
+}
+
+Status AgentService::ResumeContainer(ServerContext*, const v1::ResumeContainerRequest* req,
+                                     v1::ResumeContainerResponse*) {
+  return handle("ResumeContainer", [&] {
+    auto e = find(req->container_id());
+    std::lock_guard lock(e->mu);
+    require_state(*e->container, Container::State::Paused);
+    e->container->resume();
+  });
+}
+
+Status AgentService::UpdateContainer(ServerContext*, const v1::UpdateContainerRequest* req,
+                                     v1::UpdateContainerResponse*) {
+  return handle("UpdateContainer", [&] {
+    auto e = find(req->container_id());
+    oci::Resources resources = parse_resources(req->resources_json());
+    std::lock_guard lock(e->mu);
+    e->container->update(resources);
+  });
+}
+
+Status AgentService::StatsContainer(ServerContext*, const v1::StatsContainerRequest* req,
+                                    v1::StatsContainerResponse* r) {
+  return handle("StatsContainer", [&] {
+    auto e = find(req->container_id());
+    std::lock_guard lock(e->mu);
+    copy_stats(e->container->stats(), r);
+  });
+}
+
+Status AgentService::ListProcesses(ServerContext*, const v1::ListProcessesRequest* req,
+                                   v1::ListProcessesResponse* r) {
+  return handle("ListProcesses", [&] {
+    auto e = find(req->container_id());
+    std::lock_guard lock(e->mu);
+    for (pid_t pid : e->container->processes()) r->add_pids(pid);
+  });
+}
+
+Status AgentService::ExecProcess(ServerContext*, const v1::ExecProcessRequest* req,
+                                 v1::ExecProcessResponse* r) {
+  return handle("ExecProcess", [&] {
+    auto e = find(req->container_id());
+    check_id("exec_id", req->exec_id());
+    oci::Process p = parse_exec_process(req->oci_process_json());
+    if (req->stdio().terminal()) p.terminal = true;
+    std::lock_guard lock(e->mu);
+    if (e->execs.count(req->exec_id()))
+      reject(StatusCode::ALREADY_EXISTS, "container {}: exec_id {} exists already",
+             req->container_id(), req->exec_id());
+    require_state(*e->container, Container::State::Running);
+    auto proc = e->container->exec(p, StdioConfig::for_process(p));
+    auto entry = std::make_unique<ProcessEntry>(*proc, req->stdio().open_stdin());
+    r->set_pid(proc->pid());
+    e->exec_processes.emplace(req->exec_id(), std::move(proc));
+    e->execs.emplace(req->exec_id(), std::move(entry));
+    spdlog::info("container {}: exec {} pid {}", req->container_id(), req->exec_id(), r->pid());
+  });
+}
+
+Status AgentService::SignalProcess(ServerContext*, const v1::SignalProcessRequest* req,
+                                   v1::SignalProcessResponse*) {
+  return handle("SignalProcess", [&] {
+    auto e = find(req->container_id());
+    int sig = check_signal(req->signal());
+    if (req->all() && !req->exec_id().empty())
+      reject(StatusCode::INVALID_ARGUMENT, "all: applies to the container, not to exec_id {}",
+             req->exec_id());
+    ProcessEntry& p = process(*e, req->container_id(), req->exec_id());
+    std::lock_guard lock(e->mu);
+    if (req->exec_id().empty())
+      e->container->signal(sig, req->all());
+    else
+      p.process().signal(sig);
+  });
+}
+
+Status AgentService::WaitProcess(ServerContext* ctx, const v1::WaitProcessRequest* req,
+                                 v1::WaitProcessResponse* r) {
+  return handle("WaitProcess", [&] {
+    auto e = find(req->container_id());
+    ProcessEntry& p = process(*e, req->container_id(), req->exec_id());
+    for (;;) {
+      if (auto status = try_status(*e, p)) {
+        *r = to_wait_response(*status);
+        return;
+      }
+      if (ctx->IsCancelled()) reject(StatusCode::CANCELLED, "WaitProcess cancelled");
+      // The pidfd turns readable at exit; the status may reach try_wait()
+      // a moment later (the reaper's turn), hence the loop.
+      pollfd pfd{p.pidfd(), POLLIN, 0};
+      ::poll(&pfd, 1, kPollMs);
+    }
+  });
+}
+
+Status AgentService::WriteStdin(ServerContext* ctx, const v1::WriteStdinRequest* req,
+                                v1::WriteStdinResponse* r) {
+  return handle("WriteStdin", [&] {
+    auto e = find(req->container_id());
+    ProcessEntry& p = process(*e, req->container_id(), req->exec_id());
+    r->set_written(p.write_stdin(req->data(), *ctx));
+  });
+}
+
+Status AgentService::CloseStdin(ServerContext*, const v1::CloseStdinRequest* req,
+                                v1::CloseStdinResponse*) {
+  return handle("CloseStdin", [&] {
+    auto e = find(req->container_id());
+    process(*e, req->container_id(), req->exec_id()).close_stdin();
+  });
+}
+
+Status AgentService::ReadOutput(ServerContext* ctx, const v1::ReadOutputRequest* req,
+                                grpc::ServerWriter<v1::OutputChunk>* writer) {
+  return handle("ReadOutput", [&] {
+    auto e = find(req->container_id());
+    process(*e, req->container_id(), req->exec_id()).stream_output(req->stream(), *writer, *ctx);
+  });
+}
+
+Status AgentService::ResizeTerminal(ServerContext*, const v1::ResizeTerminalRequest* req,
+                                    v1::ResizeTerminalResponse*) {
+  return handle("ResizeTerminal", [&] {
+    auto e = find(req->container_id());
+    ProcessEntry& p = process(*e, req->container_id(), req->exec_id());
+    if (!p.terminal())
+      reject(StatusCode::FAILED_PRECONDITION, "container {}: the process has no terminal",
+             req->container_id());
+    if (req->rows() == 0 || req->cols() == 0 || req->rows() > 0xffff || req->cols() > 0xffff)
+      reject(StatusCode::INVALID_ARGUMENT, "terminal size {}x{}: rows and cols must be 1 to 65535",
+             req->rows(), req->cols());
+    std::lock_guard lock(e->mu);
+    p.process().resize_terminal(req->rows(), req->cols());
+  });
+}
+
+Status AgentService::OomEvents(ServerContext* ctx, const v1::OomEventsRequest*,
+                               grpc::ServerWriter<v1::OomEvent>* writer) {
+  auto sub = oom_.subscribe();
+  v1::OomEvent event;
+  while (!ctx->IsCancelled() && !sub->closed()) {
+    auto id = sub->next(kPollMs);
+    if (!id) continue;
+    event.set_container_id(*id);
+    if (!writer->Write(event)) break;
+  }
+  oom_.unsubscribe(sub);
+  return Status::OK;
+}
+
+// Compares every container's oom_kill count with the last one seen. A scan
+// rather than a poll on the library's inotify descriptors: those belong to
+// containers that RemoveContainer may destroy at any moment, while a scan
+// takes each container's lock and skips removed ones.
+void AgentService::watch_oom() {
+  std::unique_lock lock(mu_);
+  while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(kPollMs), [&] { return stopping_; })) {
+    std::vector<std::pair<std::string, std::shared_ptr<Entry>>> all;
+    for (auto& [id, e] : entries_)
+      if (e) all.emplace_back(id, e);
+    lock.unlock();
+    for (auto& [id, e] : all) {
+      uint64_t kills;
+      {
+        std::lock_guard el(e->mu);
+        if (e->removed) continue;
+        try {
+          kills = e->container->oom_kill_count();
+        } catch (const std::exception& err) {
+          continue;  // the cgroup went away with the container's last process
+        }
+        if (kills <= e->oom_kills) continue;
+        e->oom_kills = kills;
+      }
+      spdlog::info("container {}: OOM kill", id);
+      oom_.publish(id);
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace vmrt::agent

@@ -1,0 +1,4 @@
+# The agent service's request checks (included from CMakeLists.txt here).
+vmrt_gtest(unit_agent_service unit
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_service_request_test.cpp
+  LIBS vmrt_agent_requests)
