@@ -42,6 +42,8 @@
 
 namespace vmrt::agent {
 
+struct ExitSlot;  // internal: where a reaped process's status is kept
+
 // How the standard streams of a container's process reach the caller.
 struct StdioConfig {
   enum class Kind {
@@ -145,7 +147,6 @@ class Process {
 
  private:
   friend class Container;
-  struct ExitSlot;
   Process() = default;
 
   pid_t pid_ = -1;
@@ -212,17 +213,16 @@ class Container {
   void destroy();
 
  private:
-  struct Impl;
+  struct Impl;  // the plan, the cgroup, the sync socket
   explicit Container(ContainerOptions options);
+  static std::unique_ptr<Process> make_process(pid_t pid, UniqueFd pidfd,
+                                               std::shared_ptr<ExitSlot> exit);
 
   ContainerOptions options_;
   std::filesystem::path cgroup_;
-  std::filesystem::path state_;
+  std::unique_ptr<Impl> impl_;
   std::unique_ptr<Process> init_;
-  UniqueFd cgroup_fd_;
   UniqueFd oom_watch_;
-  bool started_ = false;
-  bool destroyed_ = false;
 };
 
 // Reaps every exited child of the calling process (waitpid(-1, WNOHANG)
