@@ -37,9 +37,10 @@ ProcessEntry::ProcessEntry(Process& process, bool open_stdin)
     : process_(process), pidfd_(dup_fd(process.pidfd(), "dup pidfd")) {
   ProcessStdio& io = process.stdio();
   if (io.terminal) {
+    // Duplicates: the master stays with the process for resize_terminal().
     terminal_ = true;
     stdin_ = dup_fd(io.terminal.get(), "dup terminal");
-    stdout_ = std::move(io.terminal);
+    stdout_ = dup_fd(io.terminal.get(), "dup terminal");
   } else {
     stdin_ = std::move(io.in);
     stdout_ = std::move(io.out);

@@ -20,8 +20,8 @@ namespace vmrt::agent {
 
 class ProcessEntry {
  public:
-  // Takes the stdio ends out of `process` (which stays owned by the caller)
-  // and a duplicate of its pidfd. `open_stdin` false closes stdin at once:
+  // Takes the stdio pipe ends out of `process` (which stays owned by the
+  // caller), duplicates of its terminal master and pidfd. `open_stdin` false closes stdin at once:
   // the process reads end of file.
   ProcessEntry(Process& process, bool open_stdin);
 

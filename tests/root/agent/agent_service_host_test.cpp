@@ -1,0 +1,405 @@
+// vmrt-agent on a Unix socket, driven through its gRPC API as the host would
+// drive it over vsock: sandbox, container lifecycle, stdio, exec, signals,
+// terminals, and nothing left behind after remove and destroy.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "tests/root/agent/agent_service_client.h"
+
+namespace vmrt::agent::test {
+namespace {
+
+using ::testing::HasSubstr;
+
+const std::string kBusybox = "/bin/busybox";
+
+std::vector<std::string> sh(const std::string& script) { return {kBusybox, "sh", "-c", script}; }
+
+bool process_exists(pid_t pid) { return ::kill(pid, 0) == 0 || errno != ESRCH; }
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class AgentServiceHost : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+    agent_.emplace();
+    ASSERT_TRUE(agent_->create_sandbox().ok());
+  }
+  AgentUnderTest& agent() { return *agent_; }
+  v1::Agent::Stub& stub() { return agent_->stub(); }
+
+  // Creates and starts `args`; returns the init pid.
+  pid_t run(const std::string& id, const std::vector<std::string>& args, bool terminal = false,
+            bool open_stdin = false) {
+    v1::CreateContainerResponse r;
+    grpc::Status s = agent().create(id, args, terminal, open_stdin, &r);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    s = agent().start(id);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return r.pid();
+  }
+
+  std::optional<AgentUnderTest> agent_;
+};
+
+TEST(AgentServiceHostHealth, AnswersBeforeAndAfterCreateSandbox) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  AgentUnderTest agent;
+  v1::HealthResponse r;
+  ASSERT_TRUE(agent.stub().Health(context().get(), {}, &r).ok());
+  EXPECT_EQ(r.status(), v1::HealthResponse::SERVING);
+  EXPECT_FALSE(r.agent_version().empty());
+  EXPECT_GE(r.api_version(), 1u);
+  EXPECT_FALSE(r.sandbox_created());
+
+  ASSERT_TRUE(agent.create_sandbox("pod-1").ok());
+  ASSERT_TRUE(agent.stub().Health(context().get(), {}, &r).ok());
+  EXPECT_TRUE(r.sandbox_created());
+  // Not PID 1: the hostname and DNS are written to the state directory only.
+  EXPECT_EQ(read_file(agent.state() / "hostname"), "pod-1\n");
+  EXPECT_EQ(read_file(agent.state() / "resolv.conf"), "nameserver 10.0.0.2\n");
+
+  grpc::Status again = agent.create_sandbox();
+  EXPECT_EQ(again.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_TRUE(agent.stop().success());
+}
+
+TEST(AgentServiceHostHealth, ContainerCallsNeedASandbox) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  AgentUnderTest agent;
+  grpc::Status s = agent.create("c1", sh("true"));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(s.error_message(), HasSubstr("CreateSandbox"));
+}
+
+TEST(AgentServiceHostHealth, BadSandboxRequestsAreRejected) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  AgentUnderTest agent;
+  v1::CreateSandboxRequest req;
+  v1::CreateSandboxResponse r;
+  req.set_hostname("bad host");
+  req.mutable_shared_fs()->set_mount_point(agent.shared().string());
+  grpc::Status s = agent.stub().CreateSandbox(context().get(), req, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("hostname"));
+
+  req.set_hostname("ok");
+  req.mutable_shared_fs()->set_mount_point((agent.dir() / "missing").string());
+  s = agent.stub().CreateSandbox(context().get(), req, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("no such directory"));
+
+  // A virtio-fs tag that does not exist (there is no virtio-fs on the host).
+  req.mutable_shared_fs()->set_mount_point((agent.dir() / "mnt").string());
+  req.mutable_shared_fs()->set_mount_tag("no-such-tag");
+  s = agent.stub().CreateSandbox(context().get(), req, &r);
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(s.error_message(), HasSubstr("mount virtiofs no-such-tag"));
+}
+
+TEST_F(AgentServiceHost, StreamsStdoutAndStderrAndReportsExitCodes) {
+  run("c1", sh("echo hello; echo oops >&2; exit 3"));
+  EXPECT_EQ(agent().output("c1"), "hello\n");
+  EXPECT_EQ(agent().output("c1", v1::STDERR), "oops\n");
+  v1::WaitProcessResponse w = agent().wait("c1");
+  EXPECT_TRUE(w.exited());
+  EXPECT_EQ(w.exit_code(), 3);
+  EXPECT_EQ(w.status(), 3);
+  // A second wait gives the same answer.
+  EXPECT_EQ(agent().wait("c1").status(), 3);
+
+  run("c0", {kBusybox, "true"});
+  w = agent().wait("c0");
+  EXPECT_TRUE(w.exited());
+  EXPECT_EQ(w.status(), 0);
+}
+
+TEST_F(AgentServiceHost, ContainerViewFromInside) {
+  run("c1", sh("echo pid=$$ host=$(hostname); grep NoNewPrivs /proc/self/status"));
+  std::string out = agent().output("c1");
+  EXPECT_THAT(out, HasSubstr("pid=1 host=box"));
+  EXPECT_THAT(out, HasSubstr("NoNewPrivs:\t1"));
+  EXPECT_EQ(agent().wait("c1").status(), 0);
+}
+
+TEST_F(AgentServiceHost, ContainerProcessesStartWithCleanSignals) {
+  // The agent catches SIGCHLD and SIGPIPE; its containers must not inherit
+  // blocked or ignored signals.
+  run("c1", sh("grep -E '^Sig(Blk|Ign)' /proc/self/status"));
+  std::string out = agent().output("c1");
+  EXPECT_THAT(out, HasSubstr("SigBlk:\t0000000000000000"));
+  EXPECT_EQ(agent().wait("c1").status(), 0);
+}
+
+TEST_F(AgentServiceHost, SigkillIsReportedAsSignal9) {
+  pid_t pid = run("c1", {kBusybox, "sleep", "100"});
+  EXPECT_TRUE(process_exists(pid));
+  v1::SignalProcessRequest req;
+  req.set_container_id("c1");
+  req.set_signal(SIGKILL);
+  v1::SignalProcessResponse r;
+  ASSERT_TRUE(stub().SignalProcess(context().get(), req, &r).ok());
+  v1::WaitProcessResponse w = agent().wait("c1");
+  EXPECT_FALSE(w.exited());
+  EXPECT_EQ(w.signal(), 9);
+  EXPECT_EQ(w.status(), 137);
+}
+
+TEST_F(AgentServiceHost, SignalsReachTheContainer) {
+  run("c1", sh("trap 'echo got-term; exit 7' TERM; echo ready; while :; do sleep 0.05; done"));
+  // Wait for the trap to be set before signalling.
+  v1::ReadOutputRequest rr;
+  rr.set_container_id("c1");
+  rr.set_stream(v1::STDOUT);
+  auto ctx = context();
+  auto reader = stub().ReadOutput(ctx.get(), rr);
+  v1::OutputChunk chunk;
+  std::string out;
+  while (out.find("ready\n") == std::string::npos && reader->Read(&chunk)) out += chunk.data();
+  v1::SignalProcessRequest req;
+  req.set_container_id("c1");
+  req.set_signal(SIGTERM);
+  v1::SignalProcessResponse r;
+  ASSERT_TRUE(stub().SignalProcess(context().get(), req, &r).ok());
+  while (reader->Read(&chunk)) out += chunk.data();
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(out, "ready\ngot-term\n");
+  EXPECT_EQ(agent().wait("c1").status(), 7);
+}
+
+TEST_F(AgentServiceHost, StdinIsPiped) {
+  run("c1", {kBusybox, "cat"}, false, true);
+  v1::WriteStdinRequest w;
+  w.set_container_id("c1");
+  w.set_data("line one\nline two\n");
+  v1::WriteStdinResponse wr;
+  ASSERT_TRUE(stub().WriteStdin(context().get(), w, &wr).ok());
+  EXPECT_EQ(wr.written(), 18u);
+  v1::CloseStdinRequest c;
+  c.set_container_id("c1");
+  v1::CloseStdinResponse cr;
+  ASSERT_TRUE(stub().CloseStdin(context().get(), c, &cr).ok());
+  EXPECT_EQ(agent().output("c1"), "line one\nline two\n");
+  EXPECT_EQ(agent().wait("c1").status(), 0);
+  // Closed: further writes are refused, not lost silently.
+  EXPECT_EQ(stub().WriteStdin(context().get(), w, &wr).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(AgentServiceHost, StdinNotOpenedReadsEndOfFile) {
+  run("c1", sh("cat; echo eof"));
+  EXPECT_EQ(agent().output("c1"), "eof\n");
+}
+
+TEST_F(AgentServiceHost, ExecIntoARunningContainer) {
+  pid_t init = run("c1", {kBusybox, "sleep", "100"});
+  v1::ExecProcessRequest req;
+  req.set_container_id("c1");
+  req.set_exec_id("e1");
+  req.set_oci_process_json(R"({"args": ["/bin/busybox", "sh", "-c",
+    "echo exec-ok; cat /proc/1/cmdline | tr '\\0' ' '; echo; hostname; exit 5"],
+    "cwd": "/tmp", "env": ["PATH=/bin"]})");
+  v1::ExecProcessResponse r;
+  grpc::Status s = stub().ExecProcess(context(30).get(), req, &r);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_NE(r.pid(), static_cast<uint32_t>(init));
+  EXPECT_EQ(agent().output("c1", v1::STDOUT, "e1"), "exec-ok\n/bin/busybox sleep 100 \nbox\n");
+  v1::WaitProcessResponse w = agent().wait("c1", "e1");
+  EXPECT_EQ(w.status(), 5);
+
+  // The exec'ed process is gone; the container still runs.
+  v1::ListProcessesRequest lr;
+  lr.set_container_id("c1");
+  v1::ListProcessesResponse l;
+  ASSERT_TRUE(stub().ListProcesses(context().get(), lr, &l).ok());
+  EXPECT_THAT(l.pids(), ::testing::ElementsAre(static_cast<uint32_t>(init)));
+
+  // Same exec id twice, unknown exec id.
+  EXPECT_EQ(stub().ExecProcess(context().get(), req, &r).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  v1::WaitProcessRequest wr;
+  wr.set_container_id("c1");
+  wr.set_exec_id("nope");
+  EXPECT_EQ(stub().WaitProcess(context().get(), wr, &w).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(AgentServiceHost, TerminalIsAllocatedAndResized) {
+  ASSERT_TRUE(agent().create("c1", sh("tty; stty size"), true).ok());
+  v1::ResizeTerminalRequest req;
+  req.set_container_id("c1");
+  req.set_rows(30);
+  req.set_cols(100);
+  v1::ResizeTerminalResponse r;
+  grpc::Status s = stub().ResizeTerminal(context().get(), req, &r);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_TRUE(agent().start("c1").ok());
+  std::string out = agent().output("c1");
+  EXPECT_THAT(out, HasSubstr("/dev/pts/0"));
+  EXPECT_THAT(out, HasSubstr("30 100"));
+  // A terminal merges stderr into its output: the stderr stream is empty.
+  EXPECT_EQ(agent().output("c1", v1::STDERR), "");
+  EXPECT_EQ(agent().wait("c1").status(), 0);
+
+  req.set_rows(0);
+  EXPECT_EQ(stub().ResizeTerminal(context().get(), req, &r).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(AgentServiceHost, ResizeWithoutTerminalIsRefused) {
+  run("c1", {kBusybox, "sleep", "100"});
+  v1::ResizeTerminalRequest req;
+  req.set_container_id("c1");
+  req.set_rows(1);
+  req.set_cols(1);
+  v1::ResizeTerminalResponse r;
+  EXPECT_EQ(stub().ResizeTerminal(context().get(), req, &r).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(AgentServiceHost, PauseResumeAndStats) {
+  run("c1", sh("while :; do sleep 0.05; done"));
+  v1::PauseContainerRequest p;
+  p.set_container_id("c1");
+  v1::PauseContainerResponse pr;
+  grpc::Status s = stub().PauseContainer(context().get(), p, &pr);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(stub().PauseContainer(context().get(), p, &pr).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  v1::ResumeContainerRequest q;
+  q.set_container_id("c1");
+  v1::ResumeContainerResponse qr;
+  s = stub().ResumeContainer(context().get(), q, &qr);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+
+  v1::StatsContainerRequest sr;
+  sr.set_container_id("c1");
+  v1::StatsContainerResponse st;
+  s = stub().StatsContainer(context().get(), sr, &st);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_GT(st.cpu().usage_usec(), 0u);
+}
+
+TEST_F(AgentServiceHost, RemoveLeavesNothingBehind) {
+  pid_t pid = run("c1", sh("sleep 100 & sleep 100"));
+  // Removing a running container needs force.
+  grpc::Status s = agent().remove("c1", false);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  v1::ListProcessesRequest lr;
+  lr.set_container_id("c1");
+  v1::ListProcessesResponse l;
+  // The shell forks its background child in its own time.
+  for (int i = 0; i < 200 && l.pids_size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_TRUE(stub().ListProcesses(context().get(), lr, &l).ok());
+  }
+  EXPECT_EQ(l.pids_size(), 2);
+  std::vector<pid_t> pids(l.pids().begin(), l.pids().end());
+
+  s = agent().remove("c1", true);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  for (pid_t p : pids) EXPECT_FALSE(process_exists(p)) << p;
+  EXPECT_FALSE(process_exists(pid));
+  EXPECT_FALSE(std::filesystem::exists(agent().state() / "containers" / "c1"));
+  EXPECT_FALSE(std::filesystem::exists(AgentUnderTest::cgroup_root() / "vmrt" / "c1"));
+  EXPECT_THAT(read_file("/proc/self/mountinfo"),
+              ::testing::Not(HasSubstr((agent().shared() / "c1").string())));
+  EXPECT_EQ(agent().remove("c1").error_code(), grpc::StatusCode::NOT_FOUND);
+  // The id can be used again.
+  run("c1", {kBusybox, "true"});
+  EXPECT_EQ(agent().wait("c1").status(), 0);
+}
+
+TEST_F(AgentServiceHost, DestroySandboxRemovesEveryContainer) {
+  std::vector<pid_t> pids = {run("a", {kBusybox, "sleep", "100"}),
+                             run("b", {kBusybox, "sleep", "100"})};
+  v1::DestroySandboxResponse r;
+  grpc::Status s = stub().DestroySandbox(context().get(), {}, &r);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  for (pid_t p : pids) EXPECT_FALSE(process_exists(p));
+  for (const char* id : {"a", "b"})
+    EXPECT_FALSE(std::filesystem::exists(AgentUnderTest::cgroup_root() / "vmrt" / id));
+  v1::HealthResponse h;
+  ASSERT_TRUE(stub().Health(context().get(), {}, &h).ok());
+  EXPECT_FALSE(h.sandbox_created());
+  // A new sandbox can follow.
+  EXPECT_TRUE(agent().create_sandbox().ok());
+}
+
+TEST_F(AgentServiceHost, OomEventStreamEndsWithTheSandbox) {
+  v1::OomEventsRequest req;
+  auto ctx = context();
+  auto reader = stub().OomEvents(ctx.get(), req);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  v1::DestroySandboxResponse r;
+  ASSERT_TRUE(stub().DestroySandbox(context().get(), {}, &r).ok());
+  v1::OomEvent e;
+  EXPECT_FALSE(reader->Read(&e));
+  EXPECT_TRUE(reader->Finish().ok());
+}
+
+TEST_F(AgentServiceHost, BadContainerRequestsNameTheProblem) {
+  v1::CreateContainerRequest req;
+  v1::CreateContainerResponse r;
+  req.set_container_id("c1");
+  req.set_rootfs(agent().make_bundle("c1"));
+  req.set_oci_spec_json("{not json");
+  grpc::Status s = stub().CreateContainer(context().get(), req, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("oci_spec_json: malformed JSON"));
+
+  req.set_oci_spec_json(spec_json({kBusybox, "true"}));
+  req.set_rootfs("../../etc");
+  s = stub().CreateContainer(context().get(), req, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("would leave the shared filesystem"));
+
+  req.set_rootfs("c1/missing");
+  s = stub().CreateContainer(context().get(), req, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("no such directory"));
+
+  req.set_container_id("../x");
+  s = stub().CreateContainer(context().get(), req, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("container_id"));
+
+  v1::StartContainerRequest st;
+  st.set_container_id("ghost");
+  v1::StartContainerResponse str;
+  s = stub().StartContainer(context().get(), st, &str);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(s.error_message(), HasSubstr("container ghost: not found"));
+
+  // A program that does not exist: start fails and says so.
+  ASSERT_TRUE(agent().create("c2", {"/bin/no-such-program"}).ok());
+  s = agent().start("c2");
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(s.error_message(), HasSubstr("no-such-program"));
+
+  ASSERT_TRUE(agent().create("c3", {kBusybox, "true"}).ok());
+  EXPECT_EQ(agent().create("c3", {kBusybox, "true"}).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  ASSERT_TRUE(agent().start("c3").ok());
+  EXPECT_EQ(agent().start("c3").error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(AgentServiceHost, AgentStopsCleanlyWithContainersRunning) {
+  pid_t pid = run("c1", {kBusybox, "sleep", "100"});
+  ExitStatus st = agent().stop();
+  EXPECT_TRUE(st.success()) << st.to_string();
+  EXPECT_FALSE(process_exists(pid));
+}
+
+}  // namespace
+}  // namespace vmrt::agent::test

@@ -1,0 +1,8 @@
+# vmrt-agent driven through its gRPC API on a Unix socket (included from
+# CMakeLists.txt here): needs root, no KVM.
+vmrt_gtest(root_agent_service root
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_service_client.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/agent_service_host_test.cpp
+  LIBS vmrt_agent_proto vmrt_common)
+target_compile_definitions(root_agent_service PRIVATE VMRT_AGENT_BIN="$<TARGET_FILE:vmrt-agent>")
+add_dependencies(root_agent_service vmrt-agent)
