@@ -11,7 +11,9 @@
 namespace vmrt::fuse {
 
 CallerCreds::CallerCreds(bool enabled, uid_t uid, gid_t gid) {
-  if (!enabled) return;
+  // The common case of a root caller needs no switch: the server's own
+  // filesystem ids are root's.
+  if (!enabled || (uid == 0 && gid == 0)) return;
   old_gid_ = static_cast<gid_t>(setfsgid(gid));
   old_uid_ = static_cast<uid_t>(setfsuid(uid));
   switched_ = true;

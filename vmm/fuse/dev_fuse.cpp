@@ -1,14 +1,17 @@
 #include "vmm/fuse/dev_fuse.h"
 
 #include <fcntl.h>
-#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 #include "common/error.h"
@@ -29,6 +32,19 @@ std::string mountinfo_escape(const std::string& path) {
     }
   }
   return out;
+}
+
+void on_wake(int) {}
+
+// The signal only interrupts a blocking read(2): no SA_RESTART.
+void install_wakeup_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    sa.sa_handler = on_wake;
+    sigemptyset(&sa.sa_mask);
+    sigaction(DevFuseMount::kWakeSignal, &sa, nullptr);
+  });
 }
 
 }  // namespace
@@ -53,10 +69,10 @@ std::string find_mount(const std::filesystem::path& mountpoint, const std::strin
 DevFuseMount::DevFuseMount(Server& server, DevFuseOptions options)
     : server_(server), options_(std::move(options)) {
   options_.mountpoint = std::filesystem::canonical(options_.mountpoint);
-  int fd = ::open("/dev/fuse", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+  int fd = ::open("/dev/fuse", O_RDWR | O_CLOEXEC);
   if (fd < 0) throw_errno("cannot open /dev/fuse");
   fuse_fd_.reset(fd);
-  stop_.reset(check_sys(eventfd(0, EFD_CLOEXEC), "eventfd"));
+  install_wakeup_handler();
   ended_.reset(check_sys(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd"));
 
   struct stat st;
@@ -74,9 +90,19 @@ DevFuseMount::DevFuseMount(Server& server, DevFuseOptions options)
   unsigned n = std::max(1u, options_.threads);
   running_ = n;
   try {
-    for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this] { worker(); });
+    for (unsigned i = 0; i < n; ++i) {
+      auto w = std::make_unique<Worker>();
+      Worker& self = *w;
+      workers_.push_back(std::move(w));
+      self.thread = std::thread([this, &self] { worker(self); });
+    }
   } catch (...) {
-    running_ -= n - static_cast<unsigned>(workers_.size());
+    for (auto& w : workers_) {
+      if (!w->thread.joinable()) {
+        w->done = true;
+        --running_;
+      }
+    }
     stop();
     throw;
   }
@@ -84,21 +110,20 @@ DevFuseMount::DevFuseMount(Server& server, DevFuseOptions options)
 
 DevFuseMount::~DevFuseMount() { stop(); }
 
-void DevFuseMount::worker() {
+void DevFuseMount::worker(Worker& self) {
+  sigset_t wake;
+  sigemptyset(&wake);
+  sigaddset(&wake, kWakeSignal);
+  pthread_sigmask(SIG_UNBLOCK, &wake, nullptr);
   const size_t size = server_.config().max_write + Server::kMaxHeaderBytes;
   std::vector<char> in(size), out(size);
-  for (;;) {
-    pollfd fds[2] = {{fuse_fd_.get(), POLLIN, 0}, {stop_.get(), POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      SPDLOG_ERROR("fuse: poll: {}", strerror(errno));
-      break;
-    }
-    if (fds[1].revents) break;
+  while (!stopping_) {
+    // A blocking read: the kernel wakes one idle worker per request (a
+    // poll() would wake them all).
     ssize_t n = ::read(fuse_fd_.get(), in.data(), in.size());
     if (n < 0) {
-      // EAGAIN: another worker took it; ENOENT: the request was interrupted
-      // before it could be read.
+      // EINTR: woken by stop(); ENOENT: the request was interrupted before
+      // it could be read.
       if (errno == EINTR || errno == EAGAIN || errno == ENOENT) continue;
       if (errno == ENODEV)
         gone_ = true;  // unmounted: the connection is over
@@ -120,6 +145,7 @@ void DevFuseMount::worker() {
       SPDLOG_ERROR("fuse: write /dev/fuse: {}", strerror(errno));
     }
   }
+  self.done = true;
   if (--running_ == 0) {
     uint64_t one = 1;
     (void)::write(ended_.get(), &one, sizeof one);
@@ -139,9 +165,17 @@ void DevFuseMount::stop() {
   stopped_ = true;
   if (!gone_) unmount_if_ours();
   server_.stop();
-  uint64_t one = 1;
-  (void)::write(stop_.get(), &one, sizeof one);
-  for (std::thread& t : workers_) t.join();
+  stopping_ = true;
+  // A worker may be about to enter read() when the signal comes, so signal
+  // until each has ended.
+  for (auto& w : workers_) {
+    if (!w->thread.joinable()) continue;
+    while (!w->done) {
+      pthread_kill(w->thread.native_handle(), kWakeSignal);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    w->thread.join();
+  }
   workers_.clear();
   // Closing the device ends the connection: a process still inside the
   // detached tree gets ENOTCONN instead of waiting for a reply.

@@ -3,15 +3,18 @@
 // requests a Server answers, so the host kernel's FUSE client drives the
 // same server the virtio-fs device does (tests, benchmarks, vmrt-fs-mount).
 //
-// Worker threads each read one request per read(2) into a buffer of
-// max_write + Server::kMaxHeaderBytes, call Server::handle and write the
-// reply. The mount is owned: stop() (and the destructor) detaches it, ends
-// the workers and closes the connection, so nothing outlives the object.
+// Worker threads each read one request per blocking read(2) into a buffer
+// of max_write + Server::kMaxHeaderBytes, call Server::handle and write the
+// reply. stop() interrupts their reads with kWakeSignal (a no-op handler is
+// installed for it, without SA_RESTART). The mount is owned: stop() (and the destructor) detaches
+// it, ends the workers and closes the connection, so nothing outlives the object.
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <atomic>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -32,6 +35,8 @@ struct DevFuseOptions {
 
 class DevFuseMount {
  public:
+  static constexpr int kWakeSignal = SIGUSR2;
+
   // Opens /dev/fuse, mounts and starts the workers. Throws vmrt::Error.
   DevFuseMount(Server& server, DevFuseOptions options);
   ~DevFuseMount();
@@ -49,18 +54,22 @@ class DevFuseMount {
   void stop();
 
  private:
-  void worker();
+  struct Worker {
+    std::thread thread;
+    std::atomic<bool> done{false};
+  };
+  void worker(Worker& self);
   void unmount_if_ours();
 
   Server& server_;
   DevFuseOptions options_;
   UniqueFd fuse_fd_;
-  UniqueFd stop_;    // eventfd: the workers' signal to end
   UniqueFd ended_;   // eventfd: counts ended workers
   std::string dev_;  // the mount's "major:minor" in mountinfo
   std::atomic<unsigned> running_{0};
   std::atomic<bool> gone_{false};
-  std::vector<std::thread> workers_;
+  std::atomic<bool> stopping_{false};
+  std::vector<std::unique_ptr<Worker>> workers_;
   bool stopped_ = false;
 };
 

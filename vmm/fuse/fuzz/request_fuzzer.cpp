@@ -74,14 +74,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t out_size = (static_cast<size_t>(data[2]) << 8 | data[3]) % 70000;
   data += 4;
   size -= 4;
+  std::vector<uint8_t> request(data, data + size);
   if (size >= sizeof(fuse_in_header)) {
     fuse_in_header h;
     std::memcpy(&h, data, sizeof h);
+    // Mostly a consistent length, so that inputs reach the operations; the
+    // raw length otherwise, for the header checks.
+    if (in_seed & 0x80) {
+      h.len = static_cast<uint32_t>(size);
+      h.total_extlen = 0;
+      std::memcpy(request.data(), &h, sizeof h);
+    }
     // Real block allocation would fill the disk; INIT/DESTROY would reset the
     // state the fuzzer builds on.
     if (h.opcode == FUSE_FALLOCATE || h.opcode == FUSE_DESTROY || h.opcode == FUSE_INIT) return 0;
   }
-  auto in = segments(data, size, in_seed);
+  auto in = segments(request.data(), request.size(), in_seed);
   std::vector<iovec> in_iov;
   for (auto& s : in) in_iov.push_back({s.data(), s.size()});
   std::vector<uint8_t> reply(out_size);
