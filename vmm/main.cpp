@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "vmm/config/vmm_config.h"
 #include "vmm/control/control_server.h"
+#include "vmm/devices/fs/fs_device.h"
 #include "vmm/devices/serial/console_output.h"
 #include "vmm/devices/vsock/vsock_device.h"
 #include "vmm/machine/kernel_boot.h"
@@ -62,6 +63,13 @@ int run(const VmmConfig& config) {
   if (!config.vsock_socket.empty())
     slots.attach(std::make_shared<vsock::VsockDevice>(
         vsock::VsockConfig{config.vsock_cid, config.vsock_socket}));
+  if (!config.fs_dir.empty()) {
+    fs::FsConfig fc;
+    fc.tag = config.fs_tag;
+    fc.server.shared_dir = config.fs_dir;
+    fc.server.cache = *fuse::parse_cache_mode(config.fs_cache);
+    slots.attach(std::make_shared<fs::FsDevice>(std::move(fc)));
+  }
   std::string cmdline = config.cmdline;
   if (std::string devices = slots.kernel_cmdline(); !devices.empty()) cmdline += " " + devices;
   boot_kernel(*machine, {config.kernel, config.initrd, cmdline});
@@ -156,6 +164,12 @@ int main(int argc, char** argv) {
                      "add a virtio-vsock device served on this hybrid Unix socket");
   auto* vsock_cid =
       app.add_option("--vsock-cid", flags.vsock_cid, "the guest's vsock CID (default 3)");
+  auto* fs_dir = app.add_option("--fs-dir", flags.fs_dir,
+                                "add a virtio-fs device sharing this host directory");
+  auto* fs_tag =
+      app.add_option("--fs-tag", flags.fs_tag, "the virtio-fs tag the guest mounts (default vmrt)");
+  auto* fs_cache =
+      app.add_option("--fs-cache", flags.fs_cache, "virtio-fs caching: none, auto, always");
   auto* huge = app.add_flag("--hugepages", flags.hugepages, "back guest RAM with 2 MiB huge pages");
   auto* level = app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error");
   try {
@@ -176,6 +190,9 @@ int main(int argc, char** argv) {
     if (*control) config.control_socket = flags.control_socket;
     if (*vsock_socket) config.vsock_socket = flags.vsock_socket;
     if (*vsock_cid) config.vsock_cid = flags.vsock_cid;
+    if (*fs_dir) config.fs_dir = flags.fs_dir;
+    if (*fs_tag) config.fs_tag = flags.fs_tag;
+    if (*fs_cache) config.fs_cache = flags.fs_cache;
     if (*huge) config.hugepages = true;
     if (*level) config.log_level = flags.log_level;
     logging::init("vmrt-vmm", config.log_level);

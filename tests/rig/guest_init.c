@@ -1,8 +1,9 @@
 // /init of the test guests: reports what the guest was given, then does what
 // VMRT_TEST_ACTION (an unknown key=value on the kernel command line, which the
 // kernel hands to init as an environment variable) asks: reboot (default),
-// poweroff, panic (init exits, so the kernel panics), hang, or vsock (the
-// guest half of the vsock tests, then hang). Reboot is the
+// poweroff, panic (init exits, so the kernel panics), hang, vsock (the
+// guest half of the vsock tests, then hang) or virtiofs (a file workload on
+// the virtio-fs share tagged "vmrt", then reboot). Reboot is the
 // default because a micro-VM without ACPI has no poweroff device: as with
 // Firecracker, the guest ends the VM by resetting it (i8042 or triple fault).
 #include <fcntl.h>
@@ -10,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/vm_sockets.h>
+#include <dirent.h>
+#include <errno.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/socket.h>
@@ -87,6 +91,56 @@ static void vsock_tests(void) {
   }
 }
 
+// Prints the first line of `path` after `label`, or the error.
+static void print_file(const char* label, const char* path) {
+  char buf[256] = {0};
+  int fd = open(path, O_RDONLY);
+  ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+  if (n > 0 && buf[n - 1] == '\n') buf[n - 1] = 0;
+  if (n < 0) printf("%s error %s\n", label, strerror(errno));
+  else printf("%s %s\n", label, buf);
+  if (fd >= 0) close(fd);
+}
+
+static int write_file(const char* path, const char* text) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return -1;
+  int ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text) && fsync(fd) == 0;
+  return close(fd) == 0 && ok ? 0 : -1;
+}
+
+// The guest half of the virtio-fs rig test: every step reports on the
+// console; the host checks the tree afterwards.
+static void virtiofs_tests(void) {
+  mkdir("/mnt", 0755);
+  if (mount("vmrt", "/mnt", "virtiofs", 0, NULL) != 0) {
+    printf("VMRT_FS_FAILED mount: %m\n");
+    return;
+  }
+  printf("VMRT_FS_MOUNTED\n");
+  print_file("VMRT_FS_HOST", "/mnt/from_host.txt");
+  int ok = mkdir("/mnt/g", 0755) == 0 && write_file("/mnt/g/a.txt", "guest data\n") == 0;
+  printf("VMRT_FS_WRITE %s\n", ok ? "ok" : strerror(errno));
+  print_file("VMRT_FS_READBACK", "/mnt/g/a.txt");
+  printf("VMRT_FS_RENAME %s\n", rename("/mnt/g/a.txt", "/mnt/g/b.txt") == 0 ? "ok" : strerror(errno));
+  ok = write_file("/mnt/g/c.txt", "temporary\n") == 0 && unlink("/mnt/g/c.txt") == 0;
+  printf("VMRT_FS_UNLINK %s\n", ok ? "ok" : strerror(errno));
+  DIR* d = opendir("/mnt/g");
+  printf("VMRT_FS_LIST");
+  for (struct dirent* e; d && (e = readdir(d));)
+    if (e->d_name[0] != '.') printf(" %s", e->d_name);
+  printf("\n");
+  if (d) closedir(d);
+  printf("VMRT_FS_WORKLOAD_DONE\n");
+  fflush(stdout);
+  // The host now changes the tree behind the guest's back.
+  struct stat st;
+  for (int i = 0; i < 600 && stat("/mnt/host_changed.txt", &st) != 0; ++i) usleep(100000);
+  print_file("VMRT_FS_CHANGED", "/mnt/host_changed.txt");
+  umount("/mnt");
+  fflush(stdout);
+}
+
 int main(void) {
   // No /dev/console in the archive: open it once devtmpfs is up.
   mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
@@ -105,6 +159,7 @@ int main(void) {
   if (action == NULL) action = "reboot";
   if (strcmp(action, "panic") == 0) return 1;
   if (strcmp(action, "vsock") == 0) vsock_tests();
+  if (strcmp(action, "virtiofs") == 0) virtiofs_tests();
   if (strcmp(action, "hang") == 0 || strcmp(action, "vsock") == 0)
     for (;;) pause();
   sync();

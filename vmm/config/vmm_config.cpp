@@ -2,10 +2,12 @@
 
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "common/error.h"
+#include "vmm/fuse/cache_mode.h"
 
 namespace vmrt::vmm {
 
@@ -74,6 +76,9 @@ VmmConfig config_from_json(const nlohmann::json& j, const std::string& source, V
   take(j, "control_socket", source, c.control_socket);
   take(j, "vsock_socket", source, c.vsock_socket);
   take(j, "vsock_cid", source, c.vsock_cid);
+  take(j, "fs_dir", source, c.fs_dir);
+  take(j, "fs_tag", source, c.fs_tag);
+  take(j, "fs_cache", source, c.fs_cache);
   take(j, "log_level", source, c.log_level);
   return c;
 }
@@ -104,6 +109,15 @@ void validate(const VmmConfig& c) {
   // 0-2 name the hypervisor, loopback and host; 2^32-1 is "any".
   if (!c.vsock_socket.empty() && (c.vsock_cid < 3 || c.vsock_cid >= 0xffffffff))
     fail("vsock guest CID {} is reserved: use 3 to 4294967294", c.vsock_cid);
+  if (!c.fs_dir.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(c.fs_dir, ec))
+      fail("virtio-fs shared directory {} does not exist or is not a directory", c.fs_dir);
+    if (c.fs_tag.empty() || c.fs_tag.size() > 36)
+      fail("virtio-fs tag \"{}\" must be 1 to 36 bytes", c.fs_tag);
+    if (!fuse::parse_cache_mode(c.fs_cache))
+      fail("virtio-fs cache mode \"{}\" is not one of none, auto, always", c.fs_cache);
+  }
   if (c.hugepages && c.mem_mib % 2)
     fail("with huge pages, guest memory must be a multiple of 2 MiB");
 }

@@ -24,11 +24,18 @@ struct VmmConfig {
   // and the guest's context ID.
   std::string vsock_socket;
   uint64_t vsock_cid = 3;
+  // virtio-fs: a host directory the guest mounts with
+  // `mount -t virtiofs <fs_tag> <dir>` (no device when fs_dir is empty),
+  // and how much the guest may cache: none, auto or always.
+  std::string fs_dir;
+  std::string fs_tag = "vmrt";
+  std::string fs_cache = "auto";
   std::string log_level = "info";
 };
 
 // Reads the keys of `j` (kernel, initrd, cmdline, mem_mib, cpus, hugepages,
-// console, control_socket, vsock_socket, vsock_cid, log_level) over `base`. Unknown keys and wrong
+// console, control_socket, vsock_socket, vsock_cid, fs_dir, fs_tag, fs_cache,
+// log_level) over `base`. Unknown keys and wrong
 // types are errors naming `source` and the key.
 VmmConfig config_from_json(const nlohmann::json& j, const std::string& source, VmmConfig base = {});
 VmmConfig load_config_file(const std::string& path);
