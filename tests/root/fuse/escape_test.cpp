@@ -57,7 +57,7 @@ std::map<std::string, std::string> snapshot(const std::filesystem::path& dir) {
   return out;
 }
 
-struct EscapeFixture : ::testing::Test {
+struct FuseEscape : ::testing::Test {
   TempDir base{"fuse-escape"};
   std::filesystem::path shared = base.path() / "shared", outside = base.path() / "outside",
                         mnt = base.path() / "mnt";
@@ -84,7 +84,7 @@ struct EscapeFixture : ::testing::Test {
   }
 };
 
-TEST_F(EscapeFixture, SymlinksToEtcAndUpwardsStayInTheShare) {
+TEST_F(FuseEscape, SymlinksToEtcAndUpwardsStayInTheShare) {
   std::string got = in_chroot(mnt, [] {
     std::string r;
     char buf[64];
@@ -119,7 +119,7 @@ TEST_F(EscapeFixture, SymlinksToEtcAndUpwardsStayInTheShare) {
             ".. is root yes\n");
 }
 
-TEST_F(EscapeFixture, HardLinksToOutsideFilesAreRefused) {
+TEST_F(FuseEscape, HardLinksToOutsideFilesAreRefused) {
   // From the host's side of the mount: a cross-file-system link.
   EXPECT_NE(::link((outside / "secret").c_str(), (mnt / "stolen").c_str()), 0);
   EXPECT_EQ(errno, EXDEV);
@@ -131,7 +131,7 @@ TEST_F(EscapeFixture, HardLinksToOutsideFilesAreRefused) {
   EXPECT_FALSE(std::filesystem::exists(shared / "stolen"));
 }
 
-TEST_F(EscapeFixture, RenameRacesNeverLeadOutside) {
+TEST_F(FuseEscape, RenameRacesNeverLeadOutside) {
   // The host swaps a directory in the share with a symlink to the outside
   // directory while the client creates, reads and renames below it.
   std::filesystem::create_directory(shared / "race");

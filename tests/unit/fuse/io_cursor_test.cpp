@@ -10,7 +10,7 @@
 namespace vmrt::fuse {
 namespace {
 
-TEST(IoCursor, ReadsAcrossEverySplit) {
+TEST(FuseIoCursor, ReadsAcrossEverySplit) {
   std::string data = "0123456789abcdef";
   for (size_t chunk = 1; chunk <= data.size(); ++chunk) {
     auto iov = test::split(data, chunk);
@@ -26,7 +26,7 @@ TEST(IoCursor, ReadsAcrossEverySplit) {
   }
 }
 
-TEST(IoCursor, LimitCapsWhatCanBeReached) {
+TEST(FuseIoCursor, LimitCapsWhatCanBeReached) {
   std::string data = "abcdefgh";
   auto iov = test::split(data, 3);
   IoCursor c(iov, 5);
@@ -37,7 +37,7 @@ TEST(IoCursor, LimitCapsWhatCanBeReached) {
   EXPECT_EQ(c.remaining(), 0u);
 }
 
-TEST(IoCursor, EmptySegmentsAreSkipped) {
+TEST(FuseIoCursor, EmptySegmentsAreSkipped) {
   char a[] = "ab", b[] = "cd";
   iovec iov[] = {{nullptr, 0}, {a, 2}, {nullptr, 0}, {nullptr, 0}, {b, 2}, {nullptr, 0}};
   IoCursor c(iov);
@@ -46,7 +46,7 @@ TEST(IoCursor, EmptySegmentsAreSkipped) {
   EXPECT_EQ(std::string(out, 4), "abcd");
 }
 
-TEST(IoCursor, CStringAcrossSegmentsAndLimits) {
+TEST(FuseIoCursor, CStringAcrossSegmentsAndLimits) {
   std::string data = std::string("hello") + '\0' + "rest";
   for (size_t chunk = 1; chunk <= data.size(); ++chunk) {
     auto iov = test::split(data, chunk);
@@ -65,7 +65,7 @@ TEST(IoCursor, CStringAcrossSegmentsAndLimits) {
   EXPECT_EQ(c.remaining(), data.size());
 }
 
-TEST(IoCursor, TakeSlicesWithoutCopying) {
+TEST(FuseIoCursor, TakeSlicesWithoutCopying) {
   std::string data = "0123456789";
   auto iov = test::split(data, 4);
   IoCursor c(iov);
@@ -79,7 +79,7 @@ TEST(IoCursor, TakeSlicesWithoutCopying) {
   EXPECT_EQ(c.take(100).size(), 2u) << "take stops at the end";
 }
 
-TEST(IoCursor, WriteFillsSegmentsInOrder) {
+TEST(FuseIoCursor, WriteFillsSegmentsInOrder) {
   std::string out(6, '.');
   auto iov = test::split(out, 4);
   IoCursor c(iov);
@@ -89,7 +89,7 @@ TEST(IoCursor, WriteFillsSegmentsInOrder) {
   EXPECT_EQ(out, "abcde.");
 }
 
-TEST(IoCursor, HugeLengthsDoNotWrap) {
+TEST(FuseIoCursor, HugeLengthsDoNotWrap) {
   char a[4];
   iovec iov[] = {{a, SIZE_MAX - 1}, {a, 8}};
   IoCursor c(iov);

@@ -31,7 +31,7 @@ std::string slurp(const std::filesystem::path& p) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-struct OpsFixture : ::testing::Test {
+struct FuseOps : ::testing::Test {
   TempDir outside{"fuse-outside"};
   TempDir dir{"fuse-ops"};
   std::unique_ptr<Server> server;
@@ -80,7 +80,7 @@ struct OpsFixture : ::testing::Test {
   }
 };
 
-TEST_F(OpsFixture, CreateWriteReadThroughSplitBuffers) {
+TEST_F(FuseOps, CreateWriteReadThroughSplitBuffers) {
   auto f = create("file");
   std::string data(100000, 'x');
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>('a' + i % 26);
@@ -105,7 +105,7 @@ TEST_F(OpsFixture, CreateWriteReadThroughSplitBuffers) {
   EXPECT_EQ(server->handle_count(), 0u);
 }
 
-TEST_F(OpsFixture, CreateExistingAndExclusive) {
+TEST_F(FuseOps, CreateExistingAndExclusive) {
   create("f");
   auto r = client->create(FUSE_ROOT_ID, "f", O_RDWR | O_EXCL, 0600);
   EXPECT_EQ(r.error(), EEXIST);
@@ -116,7 +116,7 @@ TEST_F(OpsFixture, CreateExistingAndExclusive) {
       << "a host FIFO is never opened (it would block)";
 }
 
-TEST_F(OpsFixture, LookupCountsAndForgetGivesInodesBack) {
+TEST_F(FuseOps, LookupCountsAndForgetGivesInodesBack) {
   create("a");
   ASSERT_EQ(mkdir("d"), 0);
   uint64_t a = client->nodeid(FUSE_ROOT_ID, "a");
@@ -144,7 +144,7 @@ TEST_F(OpsFixture, LookupCountsAndForgetGivesInodesBack) {
       << "the root is never forgotten";
 }
 
-TEST_F(OpsFixture, DotDotAtTheRootIsTheRoot) {
+TEST_F(FuseOps, DotDotAtTheRootIsTheRoot) {
   auto r = client->lookup(FUSE_ROOT_ID, "..");
   ASSERT_EQ(r.error(), 0);
   EXPECT_EQ(r.as<fuse_entry_out>().nodeid, uint64_t{FUSE_ROOT_ID});
@@ -154,7 +154,7 @@ TEST_F(OpsFixture, DotDotAtTheRootIsTheRoot) {
   EXPECT_EQ(client->nodeid(d, "."), d);
 }
 
-TEST_F(OpsFixture, SymlinksAreNeverFollowedOnTheHost) {
+TEST_F(FuseOps, SymlinksAreNeverFollowedOnTheHost) {
   std::ofstream(outside.path() / "secret") << "secret";
   std::filesystem::create_directory_symlink(outside.path(), dir.path() / "out");
   std::filesystem::create_symlink(outside.path() / "secret", dir.path() / "s");
@@ -182,7 +182,7 @@ TEST_F(OpsFixture, SymlinksAreNeverFollowedOnTheHost) {
   EXPECT_FALSE(std::filesystem::exists(outside.path() / "new"));
 }
 
-TEST_F(OpsFixture, DotDotOfADirectoryMovedOutIsRefused) {
+TEST_F(FuseOps, DotDotOfADirectoryMovedOutIsRefused) {
   ASSERT_EQ(mkdir("a"), 0);
   ASSERT_EQ(mkdir("b", client->nodeid(FUSE_ROOT_ID, "a")), 0);
   uint64_t b = client->nodeid(client->nodeid(FUSE_ROOT_ID, "a"), "b");
@@ -191,7 +191,7 @@ TEST_F(OpsFixture, DotDotOfADirectoryMovedOutIsRefused) {
   EXPECT_EQ(client->lookup(b, "..").error(), EACCES);
 }
 
-TEST_F(OpsFixture, SpecialFilesAreNotOpenedOnTheHost) {
+TEST_F(FuseOps, SpecialFilesAreNotOpenedOnTheHost) {
   fuse_mknod_in in{};
   in.mode = S_IFIFO | 0644;
   ASSERT_EQ(client->send(RequestBuilder(FUSE_MKNOD, FUSE_ROOT_ID).arg(in).name("p")).error(), 0);
@@ -204,7 +204,7 @@ TEST_F(OpsFixture, SpecialFilesAreNotOpenedOnTheHost) {
             EINVAL);
 }
 
-TEST_F(OpsFixture, ReaddirInSmallRepliesListsEveryNameOnce) {
+TEST_F(FuseOps, ReaddirInSmallRepliesListsEveryNameOnce) {
   std::multiset<std::string> want = {".", ".."};
   for (int i = 0; i < 300; ++i) {
     std::string name = "file-with-a-longish-name-" + std::to_string(i);
@@ -223,7 +223,7 @@ TEST_F(OpsFixture, ReaddirInSmallRepliesListsEveryNameOnce) {
   EXPECT_EQ(server->inode_count(), 1u);
 }
 
-TEST_F(OpsFixture, RenameFlags) {
+TEST_F(FuseOps, RenameFlags) {
   std::ofstream(dir.path() / "a") << "A";
   std::ofstream(dir.path() / "b") << "B";
   auto rename2 = [&](const char* from, const char* to, uint32_t flags) {
@@ -247,7 +247,7 @@ TEST_F(OpsFixture, RenameFlags) {
       ENOENT);
 }
 
-TEST_F(OpsFixture, LinkUnlinkRmdirSymlink) {
+TEST_F(FuseOps, LinkUnlinkRmdirSymlink) {
   auto f = create("f");
   auto r = client->send(
       RequestBuilder(FUSE_LINK, FUSE_ROOT_ID).arg(fuse_link_in{f.entry.nodeid}).name("g"));
@@ -270,7 +270,7 @@ TEST_F(OpsFixture, LinkUnlinkRmdirSymlink) {
   EXPECT_EQ(mkdir("d"), EEXIST);
 }
 
-TEST_F(OpsFixture, SetattrModeSizeTimes) {
+TEST_F(FuseOps, SetattrModeSizeTimes) {
   auto f = create("f");
   fuse_setattr_in in{};
   in.valid = FATTR_MODE | FATTR_SIZE | FATTR_MTIME | FATTR_ATIME;
@@ -303,7 +303,7 @@ TEST_F(OpsFixture, SetattrModeSizeTimes) {
   EXPECT_EQ(client->send(RequestBuilder(FUSE_SETATTR, FUSE_ROOT_ID).arg(in)).error(), EISDIR);
 }
 
-TEST_F(OpsFixture, Xattrs) {
+TEST_F(FuseOps, Xattrs) {
   auto f = create("f");
   uint64_t n = f.entry.nodeid;
   fuse_setxattr_in s{};
@@ -345,7 +345,7 @@ TEST_F(OpsFixture, Xattrs) {
   EXPECT_EQ(get(0).error(), ENODATA);
 }
 
-TEST_F(OpsFixture, PosixLocksConflictBetweenOwnersOnly) {
+TEST_F(FuseOps, PosixLocksConflictBetweenOwnersOnly) {
   auto f = create("f");
   auto lk = [&](uint32_t op, uint64_t owner, uint32_t type, uint64_t start, uint64_t end) {
     fuse_lk_in in{};
@@ -385,7 +385,7 @@ TEST_F(OpsFixture, PosixLocksConflictBetweenOwnersOnly) {
   close(fd);
 }
 
-TEST_F(OpsFixture, SetlkwWaitersAreBoundedAndStopEndsThem) {
+TEST_F(FuseOps, SetlkwWaitersAreBoundedAndStopEndsThem) {
   auto f = create("f");
   auto lk = [&](Client& c, uint32_t op, uint64_t owner) {
     fuse_lk_in in{};
@@ -409,7 +409,7 @@ TEST_F(OpsFixture, SetlkwWaitersAreBoundedAndStopEndsThem) {
   EXPECT_EQ(interrupted, 4);
 }
 
-TEST_F(OpsFixture, StatfsAccessFsyncFallocateLseek) {
+TEST_F(FuseOps, StatfsAccessFsyncFallocateLseek) {
   EXPECT_EQ(
       client->send(RequestBuilder(FUSE_STATFS, FUSE_ROOT_ID)).as<fuse_statfs_out>().st.namelen,
       255u);
@@ -439,7 +439,7 @@ TEST_F(OpsFixture, StatfsAccessFsyncFallocateLseek) {
   EXPECT_EQ(seek(5, 77).error(), EINVAL);
 }
 
-TEST_F(OpsFixture, CacheModesSetTimeoutsAndOpenFlags) {
+TEST_F(FuseOps, CacheModesSetTimeoutsAndOpenFlags) {
   for (auto [mode, timeout, flags] :
        {std::tuple{CacheMode::kNone, 0u, uint32_t{FOPEN_DIRECT_IO}},
         std::tuple{CacheMode::kAuto, 1u, 0u},
@@ -455,7 +455,7 @@ TEST_F(OpsFixture, CacheModesSetTimeoutsAndOpenFlags) {
   EXPECT_FALSE(parse_cache_mode("sometimes"));
 }
 
-TEST_F(OpsFixture, ConcurrentRequestsFromManyThreads) {
+TEST_F(FuseOps, ConcurrentRequestsFromManyThreads) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&, t] {

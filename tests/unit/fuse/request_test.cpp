@@ -13,14 +13,14 @@ namespace {
 using test::Client;
 using test::RequestBuilder;
 
-struct RequestFixture : ::testing::Test {
+struct FuseRequest : ::testing::Test {
   TempDir dir{"fuse-req"};
   Server server{ServerConfig{dir.path()}};
   Client client{server};
   void SetUp() override { ASSERT_EQ(client.init().error(), 0); }
 };
 
-TEST(RequestBeforeInit, OnlyInitIsServed) {
+TEST(FuseRequestBeforeInit, OnlyInitIsServed) {
   TempDir dir("fuse-req");
   Server server(ServerConfig{dir.path()});
   Client client(server);
@@ -30,7 +30,7 @@ TEST(RequestBeforeInit, OnlyInitIsServed) {
   EXPECT_EQ(client.init().error(), 0);
 }
 
-TEST(RequestInit, NegotiatesVersionAndSizes) {
+TEST(FuseRequestInit, NegotiatesVersionAndSizes) {
   TempDir dir("fuse-req");
   ServerConfig config{dir.path()};
   config.max_write = 128 * 1024;
@@ -49,7 +49,7 @@ TEST(RequestInit, NegotiatesVersionAndSizes) {
   EXPECT_EQ(out.flags & FUSE_WRITEBACK_CACHE, 0u) << "only what the server does is offered";
 }
 
-TEST(RequestInit, NewerMajorGetsOurVersionOlderIsRefused) {
+TEST(FuseRequestInit, NewerMajorGetsOurVersionOlderIsRefused) {
   TempDir dir("fuse-req");
   Server server(ServerConfig{dir.path()});
   Client client(server);
@@ -65,7 +65,7 @@ TEST(RequestInit, NewerMajorGetsOurVersionOlderIsRefused) {
   EXPECT_EQ(client.send(RequestBuilder(FUSE_INIT, 0).bytes("\7\0\0\0", 4)).error(), EINVAL);
 }
 
-TEST_F(RequestFixture, ShortHeaderGetsEinval) {
+TEST_F(FuseRequest, ShortHeaderGetsEinval) {
   std::string req = RequestBuilder(FUSE_GETATTR, 1).build().substr(0, 20);
   auto r = client.send_raw(req);
   EXPECT_EQ(r.error(), EINVAL);
@@ -73,7 +73,7 @@ TEST_F(RequestFixture, ShortHeaderGetsEinval) {
   EXPECT_EQ(client.send_raw("").error(), EINVAL);
 }
 
-TEST_F(RequestFixture, LengthPastTheBuffersOrBelowTheHeader) {
+TEST_F(FuseRequest, LengthPastTheBuffersOrBelowTheHeader) {
   RequestBuilder b(FUSE_LOOKUP, FUSE_ROOT_ID);
   b.name("a");
   b.header().len = 1000;
@@ -87,7 +87,7 @@ TEST_F(RequestFixture, LengthPastTheBuffersOrBelowTheHeader) {
   EXPECT_EQ(client.send(ext).error(), EINVAL);
 }
 
-TEST_F(RequestFixture, LengthShorterThanTheBuffersLimitsTheArguments) {
+TEST_F(FuseRequest, LengthShorterThanTheBuffersLimitsTheArguments) {
   // The name's NUL lies beyond header.len: the name is unterminated.
   RequestBuilder b(FUSE_LOOKUP, FUSE_ROOT_ID);
   b.name("abc");
@@ -95,7 +95,7 @@ TEST_F(RequestFixture, LengthShorterThanTheBuffersLimitsTheArguments) {
   EXPECT_EQ(client.send(b).error(), EINVAL);
 }
 
-TEST_F(RequestFixture, NamesAreChecked) {
+TEST_F(FuseRequest, NamesAreChecked) {
   EXPECT_EQ(client.send(RequestBuilder(FUSE_LOOKUP, 1).bytes("abc", 3)).error(), EINVAL)
       << "no NUL";
   EXPECT_EQ(client.lookup(1, "").error(), EINVAL);
@@ -107,7 +107,7 @@ TEST_F(RequestFixture, NamesAreChecked) {
   EXPECT_EQ(client.send(RequestBuilder(FUSE_UNLINK, 1).name(".")).error(), EINVAL);
 }
 
-TEST_F(RequestFixture, ShortArgumentStructures) {
+TEST_F(FuseRequest, ShortArgumentStructures) {
   for (uint32_t op :
        {FUSE_SETATTR,  FUSE_OPEN,     FUSE_READ,       FUSE_WRITE,   FUSE_MKDIR,     FUSE_MKNOD,
         FUSE_RENAME2,  FUSE_LINK,     FUSE_GETLK,      FUSE_SETLK,   FUSE_FALLOCATE, FUSE_LSEEK,
@@ -118,7 +118,7 @@ TEST_F(RequestFixture, ShortArgumentStructures) {
   }
 }
 
-TEST_F(RequestFixture, UnknownOpcodesAndNodes) {
+TEST_F(FuseRequest, UnknownOpcodesAndNodes) {
   EXPECT_EQ(client.send(RequestBuilder(9999, 1)).error(), ENOSYS);
   EXPECT_EQ(client.send(RequestBuilder(FUSE_IOCTL, 1)).error(), ENOSYS);
   EXPECT_EQ(client.send(RequestBuilder(FUSE_GETATTR, 12345)).error(), ENOENT);
@@ -127,7 +127,7 @@ TEST_F(RequestFixture, UnknownOpcodesAndNodes) {
   EXPECT_EQ(client.read(1, 777, 0, 10, FUSE_READDIR).error(), EBADF);
 }
 
-TEST_F(RequestFixture, HugeForgetCountsStopAtTheData) {
+TEST_F(FuseRequest, HugeForgetCountsStopAtTheData) {
   fuse_batch_forget_in in{};
   in.count = 0xffffffff;
   fuse_forget_one one{FUSE_ROOT_ID, 1};
@@ -136,7 +136,7 @@ TEST_F(RequestFixture, HugeForgetCountsStopAtTheData) {
   EXPECT_EQ(server.inode_count(), 1u);
 }
 
-TEST_F(RequestFixture, WriteSizeBeyondItsDataIsRefused) {
+TEST_F(FuseRequest, WriteSizeBeyondItsDataIsRefused) {
   auto created = client.create(1, "g", O_RDWR, 0644);
   ASSERT_EQ(created.error(), 0);
   struct Out {
@@ -153,7 +153,7 @@ TEST_F(RequestFixture, WriteSizeBeyondItsDataIsRefused) {
   EXPECT_EQ(client.send(RequestBuilder(FUSE_WRITE, out.e.nodeid).arg(in)).error(), EINVAL);
 }
 
-TEST_F(RequestFixture, RepliesNeverPassTheBuffers) {
+TEST_F(FuseRequest, RepliesNeverPassTheBuffers) {
   // Not even room for the header: nothing is written.
   std::string req = RequestBuilder(FUSE_GETATTR, 1).build();
   auto r = client.send_raw(req, 0, 8);
@@ -165,7 +165,7 @@ TEST_F(RequestFixture, RepliesNeverPassTheBuffers) {
   EXPECT_EQ(server.inode_count(), 1u);
 }
 
-TEST_F(RequestFixture, ALookupWhoseReplyDoesNotFitIsNotCounted) {
+TEST_F(FuseRequest, ALookupWhoseReplyDoesNotFitIsNotCounted) {
   ASSERT_EQ(
       client.send(RequestBuilder(FUSE_MKDIR, 1).arg(fuse_mkdir_in{0755, 0}).name("d")).error(), 0);
   client.forget(client.nodeid(1, "d"), 2);  // mkdir's and this lookup's
@@ -175,7 +175,7 @@ TEST_F(RequestFixture, ALookupWhoseReplyDoesNotFitIsNotCounted) {
   EXPECT_EQ(server.inode_count(), 1u);
 }
 
-TEST_F(RequestFixture, EverySplitOfARequestAndReplyGivesTheSameAnswer) {
+TEST_F(FuseRequest, EverySplitOfARequestAndReplyGivesTheSameAnswer) {
   ASSERT_EQ(
       client.send(RequestBuilder(FUSE_MKDIR, 1).arg(fuse_mkdir_in{0755, 0}).name("dir")).error(),
       0);
@@ -193,7 +193,7 @@ TEST_F(RequestFixture, EverySplitOfARequestAndReplyGivesTheSameAnswer) {
   }
 }
 
-TEST_F(RequestFixture, DestroyDropsEverythingAndNeedsANewInit) {
+TEST_F(FuseRequest, DestroyDropsEverythingAndNeedsANewInit) {
   ASSERT_EQ(client.create(1, "f", O_RDWR, 0644).error(), 0);
   EXPECT_EQ(server.inode_count(), 2u);
   EXPECT_EQ(server.handle_count(), 1u);
