@@ -32,10 +32,12 @@ int to_flock(const fuse_file_lock& lk, struct flock& fl) {
 
 // Read-write when possible so that both lock types can be taken; read-only
 // or write-only where the file allows no more (a read-only mount).
-std::shared_ptr<UniqueFd> Passthrough::lock_fd(Inode& inode, uint64_t owner, int& err) const {
+std::shared_ptr<UniqueFd> Passthrough::lock_fd(Inode& inode, uint64_t owner, bool create,
+                                               int& err) const {
   std::lock_guard lock(inode.lock_mu);
   auto it = inode.lock_fds.find(owner);
   if (it != inode.lock_fds.end()) return it->second;
+  if (!create) return nullptr;
   int fd = reopen(inode, O_RDWR);
   if (fd < 0) fd = reopen(inode, O_RDONLY);
   if (fd < 0) fd = reopen(inode, O_WRONLY);
@@ -67,14 +69,16 @@ int Passthrough::lock_request(Request& req, struct flock& fl, std::shared_ptr<Un
   if (inode->type != S_IFREG) return EINVAL;
   if (int err = to_flock(in.lk, fl)) return err;
   int err = 0;
-  fd = lock_fd(*inode, in.owner, err);
-  return fd ? 0 : err;
+  // An unlock by an owner that holds nothing needs no descriptor.
+  fd = lock_fd(*inode, in.owner, fl.l_type != F_UNLCK, err);
+  return err;
 }
 
 size_t Passthrough::getlk(Request& req, Reply& reply) {
   struct flock fl;
   std::shared_ptr<UniqueFd> owned;
   if (int err = lock_request(req, fl, owned)) return reply.error(err);
+  if (!owned) return reply.error(EINVAL);  // GETLK of F_UNLCK asks nothing
   int fd = owned->get();
   if (fcntl(fd, F_OFD_GETLK, &fl) != 0) return reply.error(last_errno());
   fuse_lk_out out{};
@@ -95,6 +99,7 @@ size_t Passthrough::set_lock(Request& req, Reply& reply, bool wait) {
   struct flock fl;
   std::shared_ptr<UniqueFd> owned;
   if (int err = lock_request(req, fl, owned)) return reply.error(err);
+  if (!owned) return reply.ok();
   int fd = owned->get();
   if (fcntl(fd, F_OFD_SETLK, &fl) == 0) return reply.ok();
   if (!wait || (errno != EAGAIN && errno != EACCES)) return reply.error(last_errno());

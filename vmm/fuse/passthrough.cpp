@@ -13,18 +13,14 @@
 namespace vmrt::fuse {
 namespace {
 
-UniqueFd open_root(const std::filesystem::path& dir, struct stat& st) {
+// The shared directory as the inode table's root.
+InodeTable open_root(const std::filesystem::path& dir) {
   int fd = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) throw_errno("cannot open shared directory " + dir.string());
   UniqueFd root(fd);
+  struct stat st;
   check_sys(fstat(fd, &st), "fstat " + dir.string());
-  return root;
-}
-
-struct stat root_stat(const std::filesystem::path& dir, UniqueFd& fd) {
-  struct stat st {};
-  fd = open_root(dir, st);
-  return st;
+  return InodeTable(std::move(root), st.st_dev, st.st_ino);
 }
 
 // One path component below `dirfd`, the component itself not followed if it
@@ -54,13 +50,7 @@ uint32_t encode_dev(dev_t dev) {
 
 Passthrough::Passthrough(ServerConfig config)
     : config_(std::move(config)),
-      inodes_([&] {
-        UniqueFd fd;
-        struct stat st = root_stat(config_.shared_dir, fd);
-        if (!S_ISDIR(st.st_mode))
-          fail("shared directory {} is not a directory", config_.shared_dir.string());
-        return InodeTable(std::move(fd), st.st_dev, st.st_ino);
-      }()),
+      inodes_(open_root(config_.shared_dir)),
       switch_creds_(geteuid() == 0) {
   int fd = ::open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) throw_errno("cannot open /proc/self/fd");

@@ -105,11 +105,13 @@ class Passthrough {
   size_t set_lock(Request&, Reply&, bool wait);
   void drop_locks(Inode& inode, uint64_t owner);
   // Parses a lock request: the lock as a struct flock and the owner's
-  // descriptor. Returns 0 or an errno.
+  // descriptor (null for an unlock by an owner without one). Returns 0 or
+  // an errno.
   int lock_request(Request& req, struct flock& fl, std::shared_ptr<UniqueFd>& fd);
-  // The descriptor carrying `owner`'s locks on `inode`, opened on first use;
-  // null with `err` set when it cannot be opened.
-  std::shared_ptr<UniqueFd> lock_fd(Inode& inode, uint64_t owner, int& err) const;
+  // The descriptor carrying `owner`'s locks on `inode`, opened on first use
+  // when `create`; null with `err` set when it cannot be opened, null alone
+  // when the owner has none and `create` is false.
+  std::shared_ptr<UniqueFd> lock_fd(Inode& inode, uint64_t owner, bool create, int& err) const;
 
   // Helpers (passthrough.cpp).
   // The request's node, or null (the caller answers ENOENT... see node()).

@@ -364,6 +364,8 @@ TEST_F(FuseOps, PosixLocksConflictBetweenOwnersOnly) {
   EXPECT_EQ(got.lk.end, 150u);
   EXPECT_EQ(lk(FUSE_SETLK, 2, F_RDLCK, 200, INT64_MAX).error(), 0);
   EXPECT_EQ(lk(FUSE_SETLK, 1, 77, 0, 1).error(), EINVAL);
+  EXPECT_EQ(lk(FUSE_SETLK, 3, F_UNLCK, 0, INT64_MAX).error(), 0) << "an owner without locks";
+  EXPECT_EQ(lk(FUSE_GETLK, 3, F_UNLCK, 0, INT64_MAX).error(), EINVAL);
   EXPECT_EQ(lk(FUSE_SETLK, 1, F_RDLCK, 10, 5).error(), EINVAL);
   // SETLKW waits for the unlock from another thread.
   std::thread unlock([&] {
