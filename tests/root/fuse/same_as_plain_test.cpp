@@ -3,6 +3,7 @@
 // listings, attributes, contents, xattrs and lock conflicts.
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -207,6 +208,28 @@ std::string workload(const std::filesystem::path& root) {
   }
   waitpid(child, &status, 0);
   log.text("lock after close", std::to_string(WEXITSTATUS(status)));
+  // An unprivileged caller: what it creates is its own, where it may not
+  // write it is refused.
+  log.rc("mkdir pub", ::mkdir(P("pub").c_str(), 0777));
+  log.rc("chmod pub", chmod(P("pub").c_str(), 01777));
+  child = fork();
+  if (child == 0) {
+    if (setgroups(0, nullptr) != 0 || setgid(1000) != 0 || setuid(1000) != 0) _exit(99);
+    umask(022);
+    int r = 0;
+    int f = ::open(P("pub/mine").c_str(), O_CREAT | O_WRONLY, 0666);
+    r |= (f >= 0 ? 0 : 1);
+    r |= (::mkdir(P("pub/mydir").c_str(), 0777) == 0 ? 0 : 2);
+    r |= (::symlink("mine", P("pub/mylink").c_str()) == 0 ? 0 : 4);
+    r |= (::open(P("d/denied").c_str(), O_CREAT | O_WRONLY, 0666) < 0 && errno == EACCES ? 0 : 8);
+    r |= (::unlink(P("d/t2").c_str()) < 0 && errno == EACCES ? 0 : 16);
+    _exit(r);
+  }
+  waitpid(child, &status, 0);
+  log.text("unprivileged", std::to_string(WEXITSTATUS(status)));
+  log.stat("pub/mine");
+  log.stat("pub/mydir");
+  log.stat("pub/mylink");
   // Cleanup paths.
   log.rc("unlink a", ::unlink(P("a").c_str()));
   log.stat("d/hard");
@@ -219,7 +242,12 @@ TEST(FuseSameAsPlain, WorkloadGivesIdenticalResults) {
   TempDir base("fuse-same");
   auto plain = base.path() / "plain", shared = base.path() / "shared", mnt = base.path() / "mnt";
   for (auto& p : {plain, shared, mnt}) std::filesystem::create_directory(p);
+  // The workload's unprivileged caller must reach its directories.
+  std::filesystem::permissions(base.path(), std::filesystem::perms(0755));
   std::string expected = workload(plain);
+  EXPECT_NE(expected.find("unprivileged: 0\n"), std::string::npos) << expected;
+  EXPECT_NE(expected.find("stat pub/mine: mode=100644 size=0 nlink=1 uid=1000 gid=1000"),
+            std::string::npos);
   std::string got;
   {
     test::FuseMount mount(shared, mnt, "auto");
@@ -237,6 +265,7 @@ TEST(FuseSameAsPlain, EveryCacheModeServesTheWorkload) {
     TempDir base("fuse-same");
     auto plain = base.path() / "plain", shared = base.path() / "shared", mnt = base.path() / "mnt";
     for (auto& p : {plain, shared, mnt}) std::filesystem::create_directory(p);
+    std::filesystem::permissions(base.path(), std::filesystem::perms(0755));
     std::string expected = workload(plain);
     test::FuseMount mount(shared, mnt, mode);
     EXPECT_EQ(workload(mnt), expected) << mode;
