@@ -1,5 +1,7 @@
 #include "vmm/fuse/server.h"
 
+#include <spdlog/spdlog.h>
+
 #include "vmm/fuse/creds.h"
 #include "vmm/fuse/passthrough.h"
 
@@ -15,7 +17,14 @@ size_t Server::handle(std::span<const iovec> in, std::span<const iovec> out) {
   auto req = parse_request(in, why, unique);
   Reply reply(out, unique);
   if (!req) return reply.error(EINVAL);
-  return fs_->dispatch(*req, reply);
+  try {
+    return fs_->dispatch(*req, reply);
+  } catch (const std::exception& e) {
+    // Nothing a request does may take the transport down (an allocation
+    // failure, say): the request fails instead.
+    SPDLOG_ERROR("fuse: opcode {} failed: {}", req->header.opcode, e.what());
+    return reply.error(EIO);
+  }
 }
 
 void Server::stop() { fs_->stop(); }
