@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "common/error.h"
@@ -20,6 +22,13 @@ const std::vector<std::string> kDefaultCaps = {
     "CAP_KILL",    "CAP_SYS_CHROOT",   "CAP_NET_BIND_SERVICE", "CAP_AUDIT_WRITE"};
 
 }  // namespace
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
 
 std::unique_ptr<grpc::ClientContext> context(int seconds) {
   auto ctx = std::make_unique<grpc::ClientContext>();

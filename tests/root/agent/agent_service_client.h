@@ -60,6 +60,9 @@ class AgentUnderTest {
 // /dev tmpfs, devpts; the default capabilities.
 std::string spec_json(const std::vector<std::string>& args, bool terminal = false);
 
+// The whole content of a file ("" when it cannot be read).
+std::string read_file(const std::filesystem::path& p);
+
 // Deadline `seconds` from now, for calls that may block.
 std::unique_ptr<grpc::ClientContext> context(int seconds = 10);
 

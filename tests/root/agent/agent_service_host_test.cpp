@@ -22,13 +22,6 @@ std::vector<std::string> sh(const std::string& script) { return {kBusybox, "sh",
 
 bool process_exists(pid_t pid) { return ::kill(pid, 0) == 0 || errno != ESRCH; }
 
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 class AgentServiceHost : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -23,13 +23,6 @@ namespace {
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 class AgentServiceVm : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -68,7 +61,7 @@ class AgentServiceVm : public ::testing::Test {
       }
     }
     ADD_FAILURE() << "no agent on vsock port 1024: " << last << "\nguest console:\n"
-                  << slurp(console_);
+                  << read_file(console_);
     return nullptr;
   }
 
@@ -124,7 +117,7 @@ TEST_F(AgentServiceVm, BusyboxContainerFromTheShareAnswersOverVsock) {
   ASSERT_TRUE(stub);
   v1::HealthResponse h;
   grpc::Status s = stub->Health(context(60).get(), {}, &h);
-  ASSERT_TRUE(s.ok()) << s.error_message() << "\n" << slurp(console_);
+  ASSERT_TRUE(s.ok()) << s.error_message() << "\n" << read_file(console_);
   auto t1 = std::chrono::steady_clock::now();
   std::cout << "boot to agent health: "
             << std::chrono::duration_cast<std::chrono::milliseconds>(t1 - t0).count()
@@ -136,12 +129,12 @@ TEST_F(AgentServiceVm, BusyboxContainerFromTheShareAnswersOverVsock) {
   sb.mutable_shared_fs()->set_mount_tag("vmrt");
   v1::CreateSandboxResponse sbr;
   s = stub->CreateSandbox(context(60).get(), sb, &sbr);
-  ASSERT_TRUE(s.ok()) << s.error_message() << "\n" << slurp(console_);
+  ASSERT_TRUE(s.ok()) << s.error_message() << "\n" << read_file(console_);
 
   int status = -1;
   std::string out = run(
       *stub, "c1", spec_json({"/bin/busybox", "sh", "-c", "echo hello from $(hostname)"}), &status);
-  EXPECT_EQ(out, "hello from box\n") << slurp(console_);
+  EXPECT_EQ(out, "hello from box\n") << read_file(console_);
   EXPECT_EQ(status, 0);
 
   // Without a pid namespace the container's /proc shows the guest's: PID 1
