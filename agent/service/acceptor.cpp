@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
+#include <chrono>
 #include <cstdint>
 
 #include "common/error.h"
@@ -61,14 +62,17 @@ void Acceptor::run() {
     for (size_t i = 1; i < fds.size(); ++i) {
       if (!fds[i].revents) continue;
       try {
-        UniqueFd conn = accept_unix(fds[i].fd);  // accept4 works for any stream socket
+        // accept_unix is plain accept4 with retries: right for vsock too.
+        UniqueFd conn = accept_unix(fds[i].fd);
         // gRPC's endpoint expects a non-blocking socket and takes ownership.
         check_sys(::fcntl(conn.get(), F_SETFL, O_NONBLOCK), "fcntl(O_NONBLOCK)");
         spdlog::debug("connection accepted (fd {})", conn.get());
         grpc::AddInsecureChannelFromFd(&server_, conn.release());
       } catch (const Error& e) {
-        // One failed connection does not end the service.
+        // One failed connection does not end the service; a pause keeps a
+        // persistent failure (out of descriptors) from spinning.
         spdlog::warn("acceptor: {}", e.what());
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
     }
   }
