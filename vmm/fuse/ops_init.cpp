@@ -46,7 +46,7 @@ size_t Passthrough::init(Request& req, Reply& reply) {
   initialized_ = true;
   SPDLOG_DEBUG("fuse: init {}.{} flags={:#x} max_write={}", out.major, out.minor, out.flags,
                out.max_write);
-  return reply.ok(&out, in.minor < 23 ? FUSE_COMPAT_22_INIT_OUT_SIZE : sizeof out);
+  return reply.ok(out);
 }
 
 size_t Passthrough::destroy(Request&, Reply& reply) {

@@ -22,23 +22,17 @@ int Request::read_name(std::string& out) {
   return 0;
 }
 
-std::optional<Request> parse_request(std::span<const iovec> in, HeaderError& error,
-                                     uint64_t& unique) {
+std::optional<Request> parse_request(std::span<const iovec> in, uint64_t& unique) {
   Request req;
   IoCursor cursor(in);
   unique = 0;
-  if (!cursor.read(&req.header, sizeof req.header)) {
-    error = HeaderError::kTooShort;
-    return std::nullopt;
-  }
+  if (!cursor.read(&req.header, sizeof req.header)) return std::nullopt;
   unique = req.header.unique;
   size_t len = req.header.len;
   size_t ext = static_cast<size_t>(req.header.total_extlen) * 8;
   if (len < sizeof req.header || len - sizeof req.header > cursor.remaining() ||
-      ext > len - sizeof req.header) {
-    error = HeaderError::kBadLength;
+      ext > len - sizeof req.header)
     return std::nullopt;
-  }
   req.args = IoCursor(in, len - ext);
   req.args.skip(sizeof req.header);
   return req;

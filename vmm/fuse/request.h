@@ -42,15 +42,12 @@ struct Request {
   int read_string(std::string& out, size_t max);
 };
 
-// Why a request could not even be parsed far enough to dispatch it.
-enum class HeaderError { kTooShort, kBadLength };
-
 // Parses the header from the readable buffers. The header's `len` must cover
 // the header itself and fit in the buffers (which may be longer: virtio-fs
 // buffers are sized by the guest); extension bytes (total_extlen) are cut
-// off the argument cursor. On failure, `unique` gets the request id when the
-// header was readable, so that the error reply can still name it.
-std::optional<Request> parse_request(std::span<const iovec> in, HeaderError& error,
-                                     uint64_t& unique);
+// off the argument cursor. Nullopt when the header is short or its lengths
+// do not fit; `unique` then still gets the request id when the header was
+// readable, so that the error reply can name it.
+std::optional<Request> parse_request(std::span<const iovec> in, uint64_t& unique);
 
 }  // namespace vmrt::fuse

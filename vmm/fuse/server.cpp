@@ -12,9 +12,8 @@ Server::~Server() = default;
 
 size_t Server::handle(std::span<const iovec> in, std::span<const iovec> out) {
   prepare_thread();
-  HeaderError why;
   uint64_t unique;
-  auto req = parse_request(in, why, unique);
+  auto req = parse_request(in, unique);
   Reply reply(out, unique);
   if (!req) return reply.error(EINVAL);
   try {
