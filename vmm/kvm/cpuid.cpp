@@ -7,6 +7,7 @@ namespace vmrt::vmm {
 namespace {
 
 constexpr uint32_t kHypervisorBit = 1u << 31;  // leaf 1 ECX
+constexpr uint32_t kTscDeadline = 1u << 24;    // leaf 1 ECX: TSC-deadline LAPIC timer mode
 constexpr uint32_t kHtt = 1u << 28;            // leaf 1 EDX: more than one logical CPU
 // Leaf 0xB / 0x1F level types.
 constexpr uint32_t kLevelSmt = 1;
@@ -39,11 +40,12 @@ void set_topology_level(kvm_cpuid_entry2& e, uint32_t index, uint32_t count) {
 }  // namespace
 
 std::vector<kvm_cpuid_entry2> vcpu_cpuid(std::vector<kvm_cpuid_entry2> entries, uint32_t index,
-                                         uint32_t count) {
+                                         uint32_t count, EmulatedFeatures emulated) {
   for (kvm_cpuid_entry2& e : entries) {
     switch (e.function) {
       case 0x1:
         e.ecx |= kHypervisorBit;
+        if (emulated.tsc_deadline_timer) e.ecx |= kTscDeadline;
         // EBX[31:24] initial APIC ID, [23:16] logical CPUs per package,
         // [15:8] CLFLUSH line size in quadwords (keep).
         e.ebx = (index << 24) | (std::max(count, 1u) << 16) | (e.ebx & 0xffff);

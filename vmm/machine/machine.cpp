@@ -106,8 +106,10 @@ Machine::~Machine() {
 
 void Machine::init_vcpus_for_boot() {
   std::vector<kvm_cpuid_entry2> supported = kvm_.supported_cpuid();
+  EmulatedFeatures emulated;
+  emulated.tsc_deadline_timer = kvm_.check_extension(KVM_CAP_TSC_DEADLINE_TIMER) > 0;
   for (Vcpu& v : vcpus_) {
-    v.set_cpuid(vcpu_cpuid(supported, v.index(), vcpu_count()));
+    v.set_cpuid(vcpu_cpuid(supported, v.index(), vcpu_count(), emulated));
     v.init_boot_msrs();
     v.init_fpu();
     v.init_lapic_lints();

@@ -27,6 +27,11 @@ TEST(Cpuid, SetsTheHypervisorBitAndApicId) {
   EXPECT_TRUE(l1.edx & (1u << 28));
 }
 
+TEST(Cpuid, AdvertisesTheTscDeadlineTimerOnlyWhenKvmHasIt) {
+  EXPECT_FALSE(find(vcpu_cpuid({leaf(1)}, 0, 1), 1).ecx & (1u << 24));
+  EXPECT_TRUE(find(vcpu_cpuid({leaf(1)}, 0, 1, {.tsc_deadline_timer = true}), 1).ecx & (1u << 24));
+}
+
 TEST(Cpuid, OneVcpuHasNoHyperThreadingFlag) {
   kvm_cpuid_entry2 l1 = leaf(1);
   l1.edx = 1u << 28;
