@@ -3,7 +3,9 @@
 # initramfs, same L1 VM, in one run, alternating. Reports the wall time from
 # process start to the guest's marker line, the VMM process's CPU time and its
 # peak RSS (which includes the guest pages it touched, for both alike), and
-# the vmrt/QEMU ratios.
+# the vmrt/QEMU ratios. Then, with each guest idle in userspace, the VMM's
+# memory outside guest RAM (RSS of every mapping but the guest RAM one), and
+# vmrt-vmm's own CPU time from process start to the first KVM_RUN.
 #
 #   tools/bench/vmm_boot.sh [RUNS]        (as root; boots inside tools/testvm)
 set -euo pipefail
@@ -28,7 +30,11 @@ measure() {
   local t0 t1 line
   t0=$(date +%s%N)
   line=$(/usr/bin/time -f 'TIME %U %S %M' "$@" 2>&1 | while IFS= read -r l; do
-    case "$l" in *VMRT_GUEST_READY*) echo "MARK $(date +%s%N)" ;; TIME*) echo "$l" ;; esac
+    case "$l" in
+      *VMRT_GUEST_READY*) echo "MARK $(date +%s%N)" ;;
+      TIME*) echo "$l" ;;
+      *"first KVM_RUN after"*) echo "SETUP ${l##*after }" ;;
+    esac
   done)
   t1=$(date +%s%N)
   local mark cpu rss
@@ -36,6 +42,32 @@ measure() {
   cpu=$(awk '/^TIME/{printf "%d", ($2+$3)*1000}' <<<"$line")
   rss=$(awk '/^TIME/{print $4}' <<<"$line")
   echo "$name $(((mark - t0) / 1000000)) $(((t1 - t0) / 1000000)) $cpu $rss"
+  [ "$name" != vmrt ] || awk '/^SETUP/{print "setup", $2}' <<<"$line"
+}
+
+# overhead NAME CMD...: boots a guest that stays up, then prints the VMM's
+# RSS in KiB outside the guest RAM mapping (vmrt: the vmrt-guest-ram memfd;
+# QEMU: its largest anonymous mapping, the RAM block).
+overhead() {
+  local name=$1 console
+  shift
+  console=$(mktemp)
+  "$@" >"$console" 2>/dev/null &
+  local pid=$!
+  for _ in $(seq 600); do grep -q VMRT_GUEST_READY "$console" && break; sleep 0.1; done
+  sleep 1
+  awk -v n="$name" '
+    /^[0-9a-f]+-[0-9a-f]+ / { cur = $0; size = 0 }
+    /^Rss:/ { rss[cur] = $2; total += $2; if ($2 > max) { max = $2; maxmap = cur } }
+    END {
+      ram = 0
+      for (m in rss) if (m ~ /vmrt-guest-ram/) ram += rss[m]
+      if (n == "qemu") ram = max
+      printf "%s_outside_guest_ram_kib %d\n", n, total - ram
+    }' "/proc/$pid/smaps"
+  kill "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null || true
+  rm -f "$console"
 }
 
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (package: time)" >&2; exit 1; }
@@ -47,3 +79,12 @@ for name in vmrt qemu; do
 done
 awk '$1=="vmrt"{a+=$2; ac+=$4; ar+=$5; k++} $1=="qemu"{b+=$2; bc+=$4; br+=$5} END {
   printf "ratio vmrt/qemu: boot-to-marker %.2f, cpu %.2f, maxrss %.2f\n", a/b, ac/bc, ar/br}' <<<"$results"
+awk '$1=="setup"{print $2}' <<<"$results" | sort -n | awk '{v[NR]=$1} END {
+  printf "vmrt-vmm start to first KVM_RUN: median %.2f CPU-ms (target <= 5)\n", v[int((NR+1)/2)]}'
+hang=${cmdline/quiet/quiet VMRT_TEST_ACTION=hang}
+o_vmrt=$(overhead vmrt "${vmrt[@]/$cmdline/$hang}")
+o_qemu=$(overhead qemu "${qemu[@]/${cmdline/reboot=k/reboot=t}/${hang/reboot=k/reboot=t}}")
+echo "$o_vmrt (target <= 3072)"
+echo "$o_qemu"
+awk '{v[NR]=$2} END {printf "ratio vmrt/qemu: memory outside guest RAM %.2f\n", v[1]/v[2]}' <<<"$o_vmrt
+$o_qemu"

@@ -10,8 +10,7 @@
 
 namespace vmrt::vmm::boot {
 
-std::vector<uint8_t> read_image_file(const std::string& what, const std::string& path,
-                                     uint64_t max) {
+ImageFile read_image_file(const std::string& what, const std::string& path, uint64_t max) {
   UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) throw_errno(fmt::format("cannot open {} {}", what, path));
   struct stat st;
@@ -22,16 +21,9 @@ std::vector<uint8_t> read_image_file(const std::string& what, const std::string&
   if (size > max)
     fail("{} {} of {} MiB does not fit in {} MiB of guest RAM", what, path, mib_ceil(size),
          max >> 20);
-  std::vector<uint8_t> data(size);
-  size_t done = 0;
-  while (done < size) {
-    ssize_t n = pread(fd.get(), data.data() + done, size - done, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno(fmt::format("cannot read {} {}", what, path));
-    if (n == 0) fail("{} {} shrank while being read", what, path);
-    done += static_cast<size_t>(n);
-  }
-  return data;
+  // MAP_PRIVATE: later changes to the file do not reach the mapping's
+  // already-read pages, and the loader can never write through to it.
+  return ImageFile(Mapping::of_fd(fd.get(), size, 0, PROT_READ, MAP_PRIVATE));
 }
 
 }  // namespace vmrt::vmm::boot

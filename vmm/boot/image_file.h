@@ -1,15 +1,37 @@
 #pragma once
-// Reads a kernel or initrd file whole, with errors that name the file.
+// A kernel or initrd file, mapped read-only rather than read: a loader only
+// touches the headers and the segments it copies into guest RAM (a vmlinux
+// is mostly symbols and debug data), and nothing is copied twice. Errors
+// name the file. The file is the host operator's; it must not be truncated
+// while the VM is being set up (the pages would vanish under the loader).
 
 #include <cstdint>
+#include <span>
 #include <string>
-#include <vector>
+
+#include "common/mapping.h"
 
 namespace vmrt::vmm::boot {
 
 // Throws vmrt::Error for a missing, unreadable, empty or larger-than-`max`
 // file.
-std::vector<uint8_t> read_image_file(const std::string& what, const std::string& path,
-                                     uint64_t max);
+class ImageFile {
+ public:
+  explicit ImageFile(Mapping map) : map_(std::move(map)) {}
+  std::span<const uint8_t> bytes() const noexcept {
+    return {static_cast<const uint8_t*>(map_.data()), map_.size()};
+  }
+  // As a container, so call sites read like a byte vector.
+  const uint8_t* data() const noexcept { return bytes().data(); }
+  size_t size() const noexcept { return map_.size(); }
+  uint8_t operator[](size_t i) const noexcept { return bytes()[i]; }
+  auto begin() const noexcept { return bytes().begin(); }
+  auto end() const noexcept { return bytes().end(); }
+
+ private:
+  Mapping map_;
+};
+
+ImageFile read_image_file(const std::string& what, const std::string& path, uint64_t max);
 
 }  // namespace vmrt::vmm::boot

@@ -4,6 +4,7 @@
 #include <asm/processor-flags.h>
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 #include "common/error.h"
@@ -161,10 +162,11 @@ BootSetup entry_cpu_state(const GuestMemory& mem, BootSetup::Mode mode, uint64_t
 }
 
 BootSetup load_kernel_files(const GuestMemory& mem, const BootFiles& files) {
-  std::vector<uint8_t> kernel = read_image_file("guest kernel", files.kernel, mem.size());
-  std::vector<uint8_t> initrd;
+  ImageFile kernel = read_image_file("guest kernel", files.kernel, mem.size());
+  std::optional<ImageFile> initrd;
   if (!files.initrd.empty()) initrd = read_image_file("initrd", files.initrd, mem.size());
-  return load_kernel(mem, {kernel, initrd, files.cmdline, files.cpus, files.kernel});
+  return load_kernel(mem, {kernel.bytes(), initrd ? initrd->bytes() : std::span<const uint8_t>{},
+                           files.cmdline, files.cpus, files.kernel});
 }
 
 }  // namespace vmrt::vmm::boot

@@ -31,7 +31,7 @@ TEST_F(ImageFile, ReadsTheWholeFile) {
   auto p = file("vmlinux", 100000);
   auto bytes = read_image_file("guest kernel", p, 1 << 20);
   ASSERT_EQ(bytes.size(), 100000u);
-  EXPECT_EQ(bytes.back(), 'k');
+  EXPECT_EQ(bytes[bytes.size() - 1], 'k');
 }
 
 TEST_F(ImageFile, NamesMissingEmptyAndOddFiles) {
