@@ -79,6 +79,10 @@ for name in vmrt qemu; do
 done
 awk '$1=="vmrt"{a+=$2; ac+=$4; ar+=$5; k++} $1=="qemu"{b+=$2; bc+=$4; br+=$5} END {
   printf "ratio vmrt/qemu: boot-to-marker %.2f, cpu %.2f, maxrss %.2f\n", a/b, ac/bc, ar/br}' <<<"$results"
+for name in vmrt qemu; do
+  awk -v n=$name '$1==n {print $2}' <<<"$results" | sort -n | awk -v n=$name '{v[NR]=$1} END {
+    printf "%s boot-to-marker median %d ms\n", n, v[int((NR+1)/2)]}'
+done
 awk '$1=="setup"{print $2}' <<<"$results" | sort -n | awk '{v[NR]=$1} END {
   printf "vmrt-vmm start to first KVM_RUN: median %.2f CPU-ms (target <= 5)\n", v[int((NR+1)/2)]}'
 hang=${cmdline/quiet/quiet VMRT_TEST_ACTION=hang}
