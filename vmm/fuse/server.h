@@ -27,7 +27,10 @@ struct ServerConfig {
   std::filesystem::path shared_dir;
   CacheMode cache = CacheMode::kAuto;
   // Largest READ or WRITE payload (negotiated at INIT as max_write and
-  // max_pages). The transport's buffers must hold it plus kMaxHeaderBytes.
+  // max_pages), rounded down to whole pages within 4 KiB..1 MiB: config()
+  // shows the value in force. The transport's buffers must hold it plus
+  // kMaxHeaderBytes; a virtio-fs device sizes it to what one descriptor
+  // chain of its queue can carry.
   uint32_t max_write = 1u << 20;
   // Offer POSIX locks (GETLK/SETLK/SETLKW) to the kernel; otherwise the
   // guest kernel keeps locks to itself, which is right when only it uses
@@ -57,8 +60,9 @@ class Server {
   // Serves one request: `in` holds the request (fuse_in_header, arguments,
   // data, split at any byte), the reply goes into `out`. Returns the bytes
   // of reply written to `out`: 0 when the request takes no reply (FORGET,
-  // BATCH_FORGET) or when `out` cannot hold even a reply header. READ data is
-  // read straight into `out` and WRITE data written straight from `in`.
+  // BATCH_FORGET) or when `out` cannot hold even a reply header (requests
+  // on the virtio-fs hiprio queue come without writable buffers). READ data
+  // is read straight into `out` and WRITE data written straight from `in`.
   //
   // Safe to call from several threads at once. The first call on a thread
   // gives that thread its own umask (0: the guest kernel has applied the
