@@ -87,7 +87,7 @@ size_t Passthrough::read_directory(Request& req, Reply& reply, bool plus) {
         break;
       }
     }
-    ent.dirent.ino = d->d_ino;
+    ent.dirent.ino = guest_ino(dir->inode->dev, d->d_ino);
     ent.dirent.off = static_cast<uint64_t>(d->d_off);
     ent.dirent.namelen = static_cast<uint32_t>(namelen);
     ent.dirent.type = d->d_type;

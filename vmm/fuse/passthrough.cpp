@@ -73,7 +73,7 @@ void Passthrough::fill_attr_out(const struct stat& st, fuse_attr_out& out) const
   out = {};
   out.attr_valid = cache_timeout_seconds(config_.cache);
   fuse_attr& a = out.attr;
-  a.ino = st.st_ino;
+  a.ino = guest_ino(st.st_dev, st.st_ino);
   a.size = static_cast<uint64_t>(st.st_size);
   a.blocks = static_cast<uint64_t>(st.st_blocks);
   a.atime = static_cast<uint64_t>(st.st_atim.tv_sec);
@@ -88,6 +88,13 @@ void Passthrough::fill_attr_out(const struct stat& st, fuse_attr_out& out) const
   a.gid = st.st_gid;
   a.rdev = encode_dev(st.st_rdev);
   a.blksize = static_cast<uint32_t>(st.st_blksize);
+}
+
+uint64_t Passthrough::guest_ino(dev_t dev, ino_t ino) const {
+  if (dev == inodes_.root()->dev) return ino;
+  std::lock_guard lock(dev_mu_);
+  auto it = dev_index_.try_emplace(dev, dev_index_.size() + 1).first;
+  return (it->second << 48) ^ ino;
 }
 
 int Passthrough::lookup_child(const std::shared_ptr<Inode>& parent, const std::string& name,

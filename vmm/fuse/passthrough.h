@@ -12,6 +12,7 @@
 #include <atomic>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/fd.h"
@@ -122,6 +123,12 @@ class Passthrough {
                    fuse_entry_out& out);
   void fill_entry(const Inode& inode, const struct stat& st, fuse_entry_out& out) const;
   void fill_attr_out(const struct stat& st, fuse_attr_out& out) const;
+  // The inode number the guest sees. The guest sees one file system, but a
+  // share may hold mounts (container rootfs bind mounts), whose inode
+  // numbers repeat those of other file systems: files on the share's own
+  // file system keep their host numbers, those of each other file system
+  // get its index (1, 2 ...) in the top 16 bits.
+  uint64_t guest_ino(dev_t dev, ino_t ino) const;
   // An ordinary descriptor for `inode`, opened afresh through /proc/self/fd
   // with `flags` (the O_PATH descriptor cannot do I/O). Returns -errno.
   int reopen(const Inode& inode, int flags) const;
@@ -142,6 +149,8 @@ class Passthrough {
   std::atomic<bool> initialized_{false};
   std::atomic<bool> stopped_{false};
   std::atomic<unsigned> lock_waiters_{0};
+  mutable std::mutex dev_mu_;
+  mutable std::unordered_map<dev_t, uint64_t> dev_index_;  // other file systems' indexes
 };
 
 // Host errno of the last failed call, never 0 (a reply of error 0 would be

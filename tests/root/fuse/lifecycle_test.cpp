@@ -99,3 +99,42 @@ TEST(FuseLifecycle, MountPointsInsideTheShareAreServed) {
 
 }  // namespace
 }  // namespace vmrt::fuse
+
+namespace vmrt::fuse {
+namespace {
+
+TEST(FuseLifecycle, InodeNumbersStayUniqueAcrossMountsInTheShare) {
+  Dirs d;
+  struct Tmpfs {
+    std::filesystem::path p;
+    explicit Tmpfs(std::filesystem::path at) : p(std::move(at)) {
+      std::filesystem::create_directory(p);
+      if (mount("tmpfs", p.c_str(), "tmpfs", 0, "size=1m") != 0) p.clear();
+    }
+    ~Tmpfs() {
+      if (!p.empty()) umount2(p.c_str(), MNT_DETACH);
+    }
+  } a(d.shared / "a"), b(d.shared / "b");
+  ASSERT_FALSE(a.p.empty() || b.p.empty());
+  std::ofstream(a.p / "f") << "a";
+  std::ofstream(b.p / "f") << "b";
+  struct stat ha, hb, fa, fb;
+  ASSERT_EQ(stat((a.p / "f").c_str(), &ha), 0);
+  ASSERT_EQ(stat((b.p / "f").c_str(), &hb), 0);
+  test::FuseMount mount(d.shared, d.mnt, "none");
+  ASSERT_EQ(stat((d.mnt / "a/f").c_str(), &fa), 0);
+  ASSERT_EQ(stat((d.mnt / "b/f").c_str(), &fb), 0);
+  EXPECT_EQ(fa.st_dev, fb.st_dev) << "one file system for the client";
+  EXPECT_NE(fa.st_ino, fb.st_ino) << "host inode numbers " << ha.st_ino << " and " << hb.st_ino;
+  EXPECT_EQ(slurp(d.mnt / "a/f"), "a");
+  EXPECT_EQ(slurp(d.mnt / "b/f"), "b");
+  // Files on the share's own file system keep their host numbers.
+  std::ofstream(d.shared / "top") << "t";
+  struct stat ht, ft;
+  ASSERT_EQ(stat((d.shared / "top").c_str(), &ht), 0);
+  ASSERT_EQ(stat((d.mnt / "top").c_str(), &ft), 0);
+  EXPECT_EQ(ht.st_ino, ft.st_ino);
+}
+
+}  // namespace
+}  // namespace vmrt::fuse
