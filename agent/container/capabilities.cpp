@@ -8,6 +8,14 @@ namespace vmrt::agent {
 
 namespace {
 
+// libcap's name for `cap` ("cap_chown"), freed.
+std::string cap_name(int cap) {
+  char* name = cap_to_name(static_cast<cap_value_t>(cap));
+  std::string out = name ? name : std::to_string(cap);
+  cap_free(name);
+  return out;
+}
+
 uint64_t set_of(const oci::Strings& names, const char* which, int last_cap) {
   uint64_t bits = 0;
   for (size_t i = 0; i < names.size(); ++i) {
@@ -38,11 +46,17 @@ CapabilityPlan plan_capabilities(const oci::Capabilities& caps) {
   // rather than as EPERM from the child.
   auto missing = [](uint64_t subset, uint64_t of) { return subset & ~of; };
   if (uint64_t m = missing(plan.effective, plan.permitted))
-    fail("process.capabilities.effective: {} is not permitted",
-         cap_to_name(static_cast<cap_value_t>(__builtin_ctzll(m))));
-  if (uint64_t m = missing(plan.ambient, plan.permitted & plan.inheritable))
-    fail("process.capabilities.ambient: {} is not both permitted and inheritable",
-         cap_to_name(static_cast<cap_value_t>(__builtin_ctzll(m))));
+    fail("process.capabilities.effective: {} is not permitted", cap_name(__builtin_ctzll(m)));
+  // An ambient capability must be permitted and inheritable, or the kernel
+  // refuses to raise it; runc's default spec lists ambient ones without
+  // inheritable, so (as runc) they are dropped with a warning, not an error.
+  if (uint64_t m = missing(plan.ambient, plan.permitted & plan.inheritable)) {
+    for (int cap = 0; cap <= plan.last_cap; ++cap)
+      if (m >> cap & 1)
+        spdlog::debug("not raising ambient {}: it is not both permitted and inheritable",
+                      cap_name(cap));
+    plan.ambient &= ~m;
+  }
 
   cap_t state = cap_init();
   if (!state) throw_errno("cap_init");

@@ -1,6 +1,7 @@
 #include "agent/container/container.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/inotify.h>
@@ -28,6 +29,16 @@ struct Container::Impl {
   std::optional<SyncChannel> channel;  // until start
   bool started = false;
   bool destroyed = false;
+  // exec'd processes: their exit slots (shared with the caller's handles) and
+  // a pidfd of ours, to reap them when the caller does not.
+  std::vector<std::pair<std::weak_ptr<ExitSlot>, UniqueFd>> execs;
+
+  void reap_execs() {
+    std::erase_if(execs, [](auto& e) {
+      std::shared_ptr<ExitSlot> slot = e.first.lock();
+      return !slot || collect(*slot, e.second.get());
+    });
+  }
 };
 
 namespace {
@@ -133,8 +144,22 @@ std::unique_ptr<Process> Container::make_process(pid_t pid, UniqueFd pidfd,
   return p;
 }
 
+ExitStatus Container::wait() {
+  for (;;) {
+    impl_->reap_execs();
+    if (auto s = init_->try_wait()) return *s;
+    pollfd p{init_->pidfd(), POLLIN, 0};
+    ::poll(&p, 1, impl_->execs.empty() ? -1 : 50);
+  }
+}
+
+std::optional<ExitStatus> Container::try_wait() {
+  impl_->reap_execs();
+  return init_->try_wait();
+}
+
 Container::State Container::state() {
-  if (!init_ || impl_->destroyed || init_->try_wait()) return State::Stopped;
+  if (!init_ || impl_->destroyed || try_wait()) return State::Stopped;
   if (!impl_->started) return State::Created;
   return impl_->cgroup && impl_->cgroup->frozen() ? State::Paused : State::Running;
 }
@@ -179,6 +204,7 @@ std::unique_ptr<Process> Container::exec(const oci::Process& process, const Stdi
   p->stdio() = std::move(stdio.parent);
   channel.close_child_end();
   await_child(channel, *p, nullptr, plan, false, who);
+  impl_->execs.emplace_back(p->exit_, UniqueFd(::fcntl(p->pidfd(), F_DUPFD_CLOEXEC, 0)));
   return p;
 }
 
@@ -240,7 +266,7 @@ void Container::destroy() {
   attempt([&] {
     if (init_) {
       init_->signal(SIGKILL);
-      init_->wait();
+      wait();
     }
   });
   oom_watch_.reset();

@@ -180,8 +180,11 @@ class Container {
   pid_t pid() const noexcept { return init_->pid(); }
   Process& init() noexcept { return *init_; }
   int pidfd() const noexcept { return init_->pidfd(); }
-  ExitStatus wait() { return init_->wait(); }
-  std::optional<ExitStatus> try_wait() { return init_->try_wait(); }
+  // The init's status. While waiting, exec'd processes that have exited are
+  // reaped too (their handles keep the status): the kernel does not let the
+  // init of a pid namespace finish exiting while one of them is a zombie.
+  ExitStatus wait();
+  std::optional<ExitStatus> try_wait();
 
   // To the init process, or with `all` to every process in the cgroup.
   void signal(int sig, bool all = false);

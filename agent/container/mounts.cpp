@@ -356,6 +356,10 @@ int setup_rootfs(const Child& child, const MountPlan& plan) {
       if (::symlinkat(kDevLinks[i][0], dev, kDevLinks[i][1]) < 0)
         child.fail(Step::DevSymlink, static_cast<int>(i));
     }
+    // As runc: /dev/core where the kernel has /proc/kcore.
+    if (::access("/proc/kcore", F_OK) == 0 && ::symlinkat("/proc/kcore", dev, "core") < 0 &&
+        errno != EEXIST)
+      child.fail(Step::DevSymlink);
     ::close(dev);
   }
   return rootfd;
