@@ -41,6 +41,13 @@ UniqueFd open_console(const std::string& spec) {
   return UniqueFd(fd);
 }
 
+sigset_t stop_signals() {
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&sigs, s);
+  return sigs;
+}
+
 int run(const VmmConfig& config) {
   std::shared_ptr<ConsoleOutput> console;
   if (UniqueFd fd = open_console(config.console))
@@ -51,11 +58,9 @@ int run(const VmmConfig& config) {
   mc.hugepages = config.hugepages;
   if (console) mc.console = [console](std::span<const uint8_t> b) { console->write(b); };
 
-  // Signals are handled in the loop below; block them before any thread starts.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&sigs, s);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  // Stop signals were blocked first thing in main(); one that arrived during
+  // setup is still pending and read from here.
+  sigset_t sigs = stop_signals();
   UniqueFd sigfd(check_sys(signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK), "signalfd"));
 
   auto machine = Machine::create(mc);
@@ -146,6 +151,10 @@ int run(const VmmConfig& config) {
 int main(int argc, char** argv) {
   using namespace vmrt;
   using namespace vmrt::vmm;
+  // Blocked before anything else (and inherited by every thread), so a stop
+  // request during setup is handled in order too, not by the default action.
+  sigset_t sigs = stop_signals();
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   CLI::App app{"vmrt-vmm: run one KVM micro-VM"};
   std::string config_file;
   VmmConfig flags;

@@ -67,6 +67,7 @@ rc=$?
 check "shutdown on the control socket ends the VM with 0 (rc $rc, $reply)" '[ $rc = 0 ]'
 check "the control socket is removed" '[ ! -e "$sock" ]'
 
+rm -f "$work/console"  # the marker of the previous VM must not count
 "$vmm" --kernel "$vmlinux" --initrd "$initramfs" --mem 128 --console "$work/console" \
   --cmdline "console=ttyS0 reboot=k panic=-1 quiet VMRT_TEST_ACTION=hang" 2>"$work/log" &
 pid=$!
@@ -75,6 +76,15 @@ kill -TERM $pid
 wait $pid
 rc=$?
 check "SIGTERM stops the VM in order (rc $rc)" '[ $rc = 0 ] && grep -q "SIGTERM" "$work/log"'
+
+# SIGTERM while the VMM is still setting up is handled in order too.
+"$vmm" --kernel "$vmlinux" --initrd "$initramfs" --mem 128 --console none \
+  --cmdline "console=ttyS0 reboot=k panic=-1 quiet VMRT_TEST_ACTION=hang" 2>"$work/log" &
+pid=$!
+kill -TERM $pid
+wait $pid
+rc=$?
+check "SIGTERM during setup still stops in order (rc $rc)" '[ $rc = 0 ] || [ $rc = 1 ]'
 
 check "no vmrt-vmm process is left" '! pgrep -x vmrt-vmm >/dev/null'
 exit $((failures > 0))
