@@ -6,7 +6,10 @@ set -uo pipefail
 testvm=$(cd "$(dirname "$0")/../../tools" && pwd)/testvm
 failures=0
 check() { if eval "$2"; then echo "ok   - $1"; else echo "FAIL - $1"; failures=$((failures + 1)); fi; }
-before=$(ls -d /tmp/testvm.* 2>/dev/null | sort)
+# This test's VMs keep their control directories in a private TMPDIR, so
+# other rigs running on the machine at the same time do not count.
+export TMPDIR=$(mktemp -d)
+trap 'rm -rf "$TMPDIR"' EXIT
 
 # The L1 console adds CR before LF (a known rig defect); compare the text.
 out=$("$testvm" -- sh -c 'test -c /dev/kvm && echo ok' | tr -d '\r')
@@ -32,8 +35,8 @@ check "the timeout is reported (got '$err')" '[[ "$err" == *"timed out after 15s
 "$testvm" --bogus -- true 2>/dev/null
 check "an unknown option is refused with 2" '[ $? = 2 ]'
 
-after=$(ls -d /tmp/testvm.* 2>/dev/null | sort)
-check "no temporary directory left behind" '[ "$before" = "$after" ]'
-check "no QEMU left running" '! pgrep -f "mount_tag=hostroot" >/dev/null'
+left=$(ls -A "$TMPDIR")
+check "no temporary directory left behind ($left)" '[ -z "$left" ]'
+check "no QEMU left running" '! pgrep -f "path=$TMPDIR/testvm" >/dev/null'
 
 [ "$failures" = 0 ]
