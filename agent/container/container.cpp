@@ -193,7 +193,11 @@ std::unique_ptr<Process> Container::exec(const oci::Process& process, const Stdi
   int flags = CLONE_NEWNS;
   for (int ns : {CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWCGROUP})
     if (impl_->plan.namespaces.is_private(ns)) flags |= ns;
-  ExecContext ctx{&plan, init_->pidfd(), flags, &stdio, &args, channel.child_end()};
+  // The init is alive and not reaped (state() said Running): its pid is its own.
+  UniqueFd root(
+      ::open(fmt::format("/proc/{}/root", init_->pid()).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) throw_errno(who + ": cannot open the container's root");
+  ExecContext ctx{&plan, init_->pidfd(), root.get(), flags, &stdio, &args, channel.child_end()};
   Cloned cloned;
   {
     PidNamespaceForChildren in_pidns(

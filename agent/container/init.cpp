@@ -21,13 +21,14 @@ void reset_signals() {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
-void keep_only(const Child& child, const PreparedStdio& stdio, int extra1,
+void keep_only(const Child& child, const PreparedStdio& stdio, int extra1, int extra2,
                const std::vector<UniqueFd>* more) {
   int keep[16];
   int n = 0;
   keep[n++] = child.channel();
   for (int fd : stdio.source) keep[n++] = fd;
   keep[n++] = extra1;
+  keep[n++] = extra2;
   if (more)
     for (const UniqueFd& fd : *more)
       if (n < 16) keep[n++] = fd.get();
@@ -64,7 +65,7 @@ void container_init(const void* ctx) {
   Child child(c.channel);
   reset_signals();
   ::umask(0);  // device nodes get exactly their modes; the process's umask comes later
-  keep_only(child, *c.stdio, -1, c.namespace_fds);
+  keep_only(child, *c.stdio, -1, -1, c.namespace_fds);
   join_namespaces(child, c.plan->namespaces, *c.namespace_fds);
   int rootfd = setup_rootfs(child, c.plan->mounts);
   enter_rootfs(child, rootfd);
@@ -77,11 +78,15 @@ void exec_child(const void* ctx) {
   const ExecContext& c = *static_cast<const ExecContext*>(ctx);
   Child child(c.channel);
   reset_signals();
-  keep_only(child, *c.stdio, c.init_pidfd, nullptr);
-  // One call enters them all, and the mount namespace puts us at the
-  // container's root.
+  keep_only(child, *c.stdio, c.init_pidfd, c.init_root, nullptr);
+  // One call enters them all. Joining a mount namespace puts us at its
+  // root mount, which is the container's root only when the agent's root
+  // was the namespace's (not so for an agent in a chroot): take the init's.
   if (::setns(c.init_pidfd, c.namespace_flags) < 0) child.fail(Step::JoinNamespace);
+  if (::fchdir(c.init_root) < 0 || ::chroot(".") < 0 || ::chdir("/") < 0)
+    child.fail(Step::JoinNamespace);
   ::close(c.init_pidfd);
+  ::close(c.init_root);
   become_process(child, *c.plan, *c.stdio, *c.exec, false);
 }
 

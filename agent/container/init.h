@@ -20,6 +20,7 @@ struct InitContext {
 struct ExecContext {
   const ProcessPlan* plan;
   int init_pidfd;       // whose namespaces to join
+  int init_root;        // O_PATH of the init's root (/proc/PID/root)
   int namespace_flags;  // CLONE_NEW* the container has of its own
   const PreparedStdio* stdio;
   const ExecArgs* exec;
