@@ -112,6 +112,19 @@ TEST_F(ContainerTest, KilledBySigkill) {
   EXPECT_EQ(s.signal, SIGKILL);  // a caller reports 128 + 9 = 137
 }
 
+TEST_F(ContainerTest, SignalAllReachesEveryProcess) {
+  bundle.set_args({"sh", "-c", "sleep 100 & sleep 101 & echo started; wait"});
+  auto c = Container::create(options());
+  c->start();
+  read_until(c->init().stdio().out.get(), "started");
+  EXPECT_EQ(c->processes().size(), 3u);
+  c->signal(SIGKILL, true);
+  EXPECT_EQ(c->wait().signal, SIGKILL);
+  for (int i = 0; i < 100 && !c->processes().empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(c->processes().empty());
+}
+
 TEST_F(ContainerTest, SignalsAreDelivered) {
   bundle.set_args({"sh", "-c",
                    "trap 'echo got TERM; exit 7' TERM; echo ready; "
