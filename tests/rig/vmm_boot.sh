@@ -81,6 +81,12 @@ check "SIGTERM stops the VM in order (rc $rc)" '[ $rc = 0 ] && grep -q "SIGTERM"
 "$vmm" --kernel "$vmlinux" --initrd "$initramfs" --mem 128 --console none \
   --cmdline "console=ttyS0 reboot=k panic=-1 quiet VMRT_TEST_ACTION=hang" 2>"$work/log" &
 pid=$!
+# As soon as the VMM has blocked its stop signals (SigBlk has SIGTERM, bit
+# 15), i.e. while it is still setting up, not before it has started at all.
+for _ in $(seq 2000); do
+  blk=$(awk '/^SigBlk/{print $2}' /proc/$pid/status 2>/dev/null)
+  [ -n "$blk" ] && (( 0x$blk & 0x4000 )) && break
+done
 kill -TERM $pid
 wait $pid
 rc=$?
