@@ -233,10 +233,16 @@ void MmioTransport::write_status(uint32_t value) {
     status_.store(value, std::memory_order_release);
     std::vector<int> events;
     for (auto& fd : queue_events_) events.push_back(fd.get());
-    device_->activate(ActivateContext{mem_, queues_, std::move(events), interrupt_,
-                                      driver_features_,
-                                      [this](const std::string& why) { fail(why); }});
-    activated_ = true;
+    // A device that cannot start (no thread, shared directory gone) must not
+    // take the vCPU thread that wrote the status down with it.
+    try {
+      device_->activate(ActivateContext{mem_, queues_, std::move(events), interrupt_,
+                                        driver_features_,
+                                        [this](const std::string& why) { fail(why); }});
+      activated_ = true;
+    } catch (const std::exception& e) {
+      fail(fmt::format("cannot start: {}", e.what()));
+    }
     return;
   }
   status_.store(value, std::memory_order_release);

@@ -21,6 +21,7 @@
 #include "common/tempdir.h"
 #include "common/unix_socket.h"
 #include "tests/support/virtio_driver.h"
+#include "tests/support/virtio_mmio_driver.h"
 #include "vmm/devices/vsock/packet.h"
 #include "vmm/virtio/mmio_transport.h"
 
@@ -47,37 +48,20 @@ class VsockDeviceTest : public ::testing::Test {
   }
   void TearDown() override { transport.reset(); }
 
-  uint32_t reg(uint64_t off) {
-    uint32_t v = 0;
-    transport->read(off, {reinterpret_cast<uint8_t*>(&v), 4});
-    return v;
-  }
-  void set(uint64_t off, uint32_t v) { transport->write(off, {reinterpret_cast<uint8_t*>(&v), 4}); }
+  uint32_t reg(uint64_t off) { return test::mmio_read(*transport, off); }
+  void set(uint64_t off, uint32_t v) { test::mmio_write(*transport, off, v); }
 
-  // The driver side of initialization (virtio 1.x, 3.1.1).
+  // The driver side of initialization, with receive buffers posted before
+  // DRIVER_OK as Linux does.
   void bring_up(uint64_t features = 1ull << VIRTIO_F_VERSION_1) {
-    set(VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-    set(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-    set(VIRTIO_MMIO_DRIVER_FEATURES, static_cast<uint32_t>(features));
-    set(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-    set(VIRTIO_MMIO_DRIVER_FEATURES, static_cast<uint32_t>(features >> 32));
-    set(VIRTIO_MMIO_STATUS,
-        VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
-    ASSERT_TRUE(reg(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK);
-    VirtioDriver* drivers[] = {&rx, &tx, &ev};
     for (uint32_t q = 0; q < 3; ++q) {
       set(VIRTIO_MMIO_QUEUE_SEL, q);
       ASSERT_EQ(reg(VIRTIO_MMIO_QUEUE_NUM_MAX), vsock::VsockDevice::kQueueSize);
-      set(VIRTIO_MMIO_QUEUE_NUM, kQueueSize);
-      set(VIRTIO_MMIO_QUEUE_DESC_LOW, static_cast<uint32_t>(drivers[q]->desc_table()));
-      set(VIRTIO_MMIO_QUEUE_AVAIL_LOW, static_cast<uint32_t>(drivers[q]->avail_ring()));
-      set(VIRTIO_MMIO_QUEUE_USED_LOW, static_cast<uint32_t>(drivers[q]->used_ring()));
-      set(VIRTIO_MMIO_QUEUE_READY, 1);
     }
-    post_rx(kQueueSize);
-    set(VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-                                VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
-    ASSERT_FALSE(reg(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET);
+    uint32_t status =
+        test::bring_up(*transport, {&rx, &tx, &ev}, features, [&] { post_rx(kQueueSize); });
+    ASSERT_TRUE(status & VIRTIO_CONFIG_S_FEATURES_OK);
+    ASSERT_FALSE(status & VIRTIO_CONFIG_S_NEEDS_RESET);
   }
 
   // Receive buffers as Linux 6.1 posts them: a header and a 4 KiB page.

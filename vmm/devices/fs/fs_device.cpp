@@ -49,6 +49,9 @@ void FsDevice::read_config(uint64_t offset, std::span<uint8_t> data) const {
 }
 
 void FsDevice::activate(virtio::ActivateContext context) {
+  // Throws when the shared directory is gone; the transport then reports
+  // NEEDS_RESET to the driver.
+  if (!server_) server_ = std::make_unique<fuse::Server>(config_.server);
   ctx_ = std::make_unique<virtio::ActivateContext>(std::move(context));
   stop_ = UniqueFd(check_sys(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd"));
   failed_ = false;
@@ -64,8 +67,9 @@ void FsDevice::reset() {
   for (auto& t : workers_) t.join();
   workers_.clear();
   ctx_.reset();
-  // A new driver starts a new FUSE session: INIT again, inodes from scratch.
-  server_ = std::make_unique<fuse::Server>(config_.server);
+  // A new driver starts a new FUSE session (INIT again, inodes from scratch):
+  // activate() opens the shared directory anew.
+  server_.reset();
 }
 
 void FsDevice::serve(size_t index) {

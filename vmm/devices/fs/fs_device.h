@@ -42,8 +42,6 @@ class FsDevice : public virtio::VirtioDevice {
   void activate(virtio::ActivateContext context) override;
   void reset() override;
 
-  fuse::Server& server() noexcept { return *server_; }
-
  private:
   void serve(size_t queue);
 
