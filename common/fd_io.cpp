@@ -1,5 +1,6 @@
 #include "common/fd_io.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -40,6 +41,11 @@ void write_all(int fd, const void* data, size_t len) {
     p += n;
     len -= static_cast<size_t>(n);
   }
+}
+
+void set_nonblocking(int fd) {
+  int flags = check_sys(::fcntl(fd, F_GETFL), "fcntl(F_GETFL)");
+  check_sys(::fcntl(fd, F_SETFL, flags | O_NONBLOCK), "fcntl(F_SETFL, O_NONBLOCK)");
 }
 
 void write_all(int fd, std::string_view data) { write_all(fd, data.data(), data.size()); }

@@ -12,6 +12,9 @@ namespace vmrt {
 // Writes all of `data`. On a socket, a vanished peer is an EPIPE error rather
 // than a SIGPIPE that kills the process. Throws vmrt::Error.
 void write_all(int fd, const void* data, size_t len);
+// Adds O_NONBLOCK to the fd's status flags (keeping the others). Throws
+// vmrt::Error.
+void set_nonblocking(int fd);
 void write_all(int fd, std::string_view data);
 
 // Fills `buf` with exactly `len` bytes. Returns false when the stream ends

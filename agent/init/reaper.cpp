@@ -10,6 +10,7 @@
 
 #include "agent/container/container.h"
 #include "common/error.h"
+#include "common/event_fd.h"
 
 namespace vmrt::agent::init {
 namespace {
@@ -31,8 +32,7 @@ Reaper::Reaper()
       thread_([this] { run(); }) {}
 
 Reaper::~Reaper() {
-  uint64_t one = 1;
-  if (::write(stop_.get(), &one, sizeof one) < 0) spdlog::error("cannot stop the reaper");
+  if (!signal_eventfd(stop_.get())) spdlog::error("cannot stop the reaper");
   thread_.join();
 }
 

@@ -1,6 +1,5 @@
 #include "agent/service/acceptor.h"
 
-#include <fcntl.h>
 #include <grpcpp/server_posix.h>
 #include <linux/vm_sockets.h>
 #include <poll.h>
@@ -12,6 +11,8 @@
 #include <cstdint>
 
 #include "common/error.h"
+#include "common/event_fd.h"
+#include "common/fd_io.h"
 #include "common/unix_socket.h"
 
 namespace vmrt::agent {
@@ -43,8 +44,7 @@ Acceptor::Acceptor(grpc::Server& server, std::vector<UniqueFd> listeners)
       thread_([this] { run(); }) {}
 
 Acceptor::~Acceptor() {
-  uint64_t one = 1;
-  if (::write(stop_.get(), &one, sizeof one) < 0) spdlog::error("cannot stop the acceptor");
+  if (!signal_eventfd(stop_.get())) spdlog::error("cannot stop the acceptor");
   thread_.join();
 }
 
@@ -65,7 +65,7 @@ void Acceptor::run() {
         // accept_unix is plain accept4 with retries: right for vsock too.
         UniqueFd conn = accept_unix(fds[i].fd);
         // gRPC's endpoint expects a non-blocking socket and takes ownership.
-        check_sys(::fcntl(conn.get(), F_SETFL, O_NONBLOCK), "fcntl(O_NONBLOCK)");
+        set_nonblocking(conn.get());
         spdlog::debug("connection accepted (fd {})", conn.get());
         grpc::AddInsecureChannelFromFd(&server_, conn.release());
       } catch (const Error& e) {

@@ -8,6 +8,7 @@
 
 #include "agent/service/request_error.h"
 #include "common/error.h"
+#include "common/fd_io.h"
 
 namespace vmrt::agent {
 namespace {
@@ -49,7 +50,7 @@ ProcessEntry::ProcessEntry(Process& process, bool open_stdin)
   if (!open_stdin && !terminal_) stdin_.reset();
   // Writes wait in poll() so that a cancelled call does not stay blocked on
   // a process that never reads.
-  if (stdin_) check_sys(::fcntl(stdin_.get(), F_SETFL, O_NONBLOCK), "fcntl(O_NONBLOCK)");
+  if (stdin_) set_nonblocking(stdin_.get());
 }
 
 size_t ProcessEntry::write_stdin(std::string_view data, grpc::ServerContext& ctx) {

@@ -21,12 +21,6 @@ class ImageFile {
   std::span<const uint8_t> bytes() const noexcept {
     return {static_cast<const uint8_t*>(map_.data()), map_.size()};
   }
-  // As a container, so call sites read like a byte vector.
-  const uint8_t* data() const noexcept { return bytes().data(); }
-  size_t size() const noexcept { return map_.size(); }
-  uint8_t operator[](size_t i) const noexcept { return bytes()[i]; }
-  auto begin() const noexcept { return bytes().begin(); }
-  auto end() const noexcept { return bytes().end(); }
 
  private:
   Mapping map_;

@@ -1,11 +1,11 @@
 #include "vmm/control/control_server.h"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include "common/error.h"
+#include "common/fd_io.h"
 #include "common/unix_socket.h"
 #include "vmm/control/control_protocol.h"
 
@@ -14,11 +14,6 @@ namespace vmrt::vmm {
 namespace {
 constexpr size_t kMaxRequest = 4096;
 constexpr size_t kMaxClients = 16;
-
-void set_nonblocking(int fd) {
-  int flags = check_sys(fcntl(fd, F_GETFL), "fcntl F_GETFL");
-  check_sys(fcntl(fd, F_SETFL, flags | O_NONBLOCK), "fcntl F_SETFL");
-}
 }  // namespace
 
 ControlServer::ControlServer(std::string path, Machine& machine)

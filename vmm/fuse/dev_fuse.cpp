@@ -4,7 +4,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/event_fd.h"
 
 namespace vmrt::fuse {
 namespace {
@@ -73,7 +73,7 @@ DevFuseMount::DevFuseMount(Server& server, DevFuseOptions options)
   if (fd < 0) throw_errno("cannot open /dev/fuse");
   fuse_fd_.reset(fd);
   install_wakeup_handler();
-  ended_.reset(check_sys(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd"));
+  ended_ = make_eventfd("the end of the FUSE session");
 
   struct stat st;
   if (stat(server_.config().shared_dir.c_str(), &st) != 0)
@@ -147,8 +147,7 @@ void DevFuseMount::worker(Worker& self) {
   }
   self.done = true;
   if (--running_ == 0) {
-    uint64_t one = 1;
-    (void)::write(ended_.get(), &one, sizeof one);
+    signal_eventfd(ended_.get());
   }
 }
 

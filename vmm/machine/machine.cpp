@@ -2,13 +2,13 @@
 
 #include <pthread.h>
 #include <spdlog/spdlog.h>
-#include <sys/eventfd.h>
 
 #include <csignal>
 #include <cstring>
 #include <ctime>
 
 #include "common/error.h"
+#include "common/event_fd.h"
 #include "vmm/devices/i8042/i8042.h"
 #include "vmm/kvm/cpuid.h"
 
@@ -75,7 +75,7 @@ std::unique_ptr<Machine> Machine::create(MachineConfig config) {
   std::unique_ptr<Machine> m(
       new Machine(std::move(config), std::move(kvm), std::move(mem), std::move(vm)));
 
-  m->end_fd_ = UniqueFd(check_sys(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd"));
+  m->end_fd_ = make_eventfd("the end of the VM");
   for (uint32_t i = 0; i < m->config_.cpus; ++i)
     m->vcpus_.push_back(Vcpu::create(m->kvm_, m->vm_, i));
 
@@ -244,8 +244,7 @@ void Machine::end(ExitKind kind, std::string detail) {
     kick_all();
   }
   cv_.notify_all();
-  uint64_t one = 1;
-  [[maybe_unused]] ssize_t n = ::write(end_fd_.get(), &one, sizeof one);
+  signal_eventfd(end_fd_.get());
 }
 
 void Machine::kick_all() {

@@ -4,7 +4,9 @@
 // and feature negotiation; the device owns its queues and threads from
 // activate() until reset().
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <span>
 #include <string>
@@ -30,6 +32,16 @@ struct ActivateContext {
   // broke the rules. The device stops using its queues afterwards.
   std::function<void(const std::string& why)> fail;
 };
+
+// A read of `data.size()` bytes at `offset` of a device configuration laid
+// out as `config` (a uapi struct); bytes past its end stay as they are (the
+// transport zeroes them).
+template <typename Config>
+void read_config_bytes(const Config& config, uint64_t offset, std::span<uint8_t> data) {
+  if (offset >= sizeof config) return;
+  std::memcpy(data.data(), reinterpret_cast<const uint8_t*>(&config) + offset,
+              std::min<size_t>(data.size(), sizeof config - offset));
+}
 
 class VirtioDevice {
  public:

@@ -3,11 +3,11 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
 #include <spdlog/spdlog.h>
-#include <sys/eventfd.h>
 
 #include <cstring>
 
 #include "common/error.h"
+#include "common/event_fd.h"
 #include "vmm/virtio/virtio_ring_abi.h"
 
 namespace vmrt::vmm::virtio {
@@ -38,8 +38,7 @@ MmioTransport::MmioTransport(const GuestMemory& mem, std::shared_ptr<VirtioDevic
       throw Error(fmt::format("virtio device {}: queue size {} is not a power of two up to 32768",
                               device_->device_type(), max));
     queues_.emplace_back(max);
-    queue_events_.emplace_back(
-        check_sys(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd for a virtio queue"));
+    queue_events_.push_back(make_eventfd("a virtio queue"));
   }
 }
 
@@ -78,8 +77,7 @@ void MmioTransport::write(uint64_t offset, std::span<const uint8_t> data) {
   if (offset == VIRTIO_MMIO_QUEUE_NOTIFY) {
     // Without an ioeventfd the notification lands here; same effect.
     if (value < queue_events_.size()) {
-      uint64_t one = 1;
-      [[maybe_unused]] ssize_t r = ::write(queue_events_[value].get(), &one, sizeof one);
+      signal_eventfd(queue_events_[value].get());
     }
     return;
   }
@@ -258,10 +256,7 @@ void MmioTransport::reset_locked() {
   if (activated_) device_->reset();
   activated_ = false;
   for (Queue& q : queues_) q.reset();
-  for (auto& fd : queue_events_) {
-    uint64_t drained;
-    [[maybe_unused]] ssize_t r = ::read(fd.get(), &drained, sizeof drained);
-  }
+  for (auto& fd : queue_events_) drain_eventfd(fd.get());
   device_features_sel_ = driver_features_sel_ = queue_sel_ = 0;
   driver_features_ = 0;
   ++config_generation_;

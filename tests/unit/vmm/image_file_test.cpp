@@ -29,9 +29,9 @@ struct ImageFile : ::testing::Test {
 
 TEST_F(ImageFile, ReadsTheWholeFile) {
   auto p = file("vmlinux", 100000);
-  auto bytes = read_image_file("guest kernel", p, 1 << 20);
-  ASSERT_EQ(bytes.size(), 100000u);
-  EXPECT_EQ(bytes[bytes.size() - 1], 'k');
+  auto file = read_image_file("guest kernel", p, 1 << 20);
+  ASSERT_EQ(file.bytes().size(), 100000u);
+  EXPECT_EQ(file.bytes().back(), 'k');
 }
 
 TEST_F(ImageFile, NamesMissingEmptyAndOddFiles) {

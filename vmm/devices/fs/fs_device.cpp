@@ -4,11 +4,11 @@
 #include <linux/virtio_ids.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
-#include <sys/eventfd.h>
 
 #include <cstring>
 
 #include "common/error.h"
+#include "common/event_fd.h"
 
 namespace vmrt::vmm::fs {
 
@@ -43,9 +43,7 @@ void FsDevice::read_config(uint64_t offset, std::span<uint8_t> data) const {
   virtio_fs_config cfg{};
   std::memcpy(cfg.tag, config_.tag.data(), config_.tag.size());
   cfg.num_request_queues = config_.request_queues;
-  if (offset >= sizeof cfg) return;
-  std::memcpy(data.data(), reinterpret_cast<const uint8_t*>(&cfg) + offset,
-              std::min<size_t>(data.size(), sizeof cfg - offset));
+  virtio::read_config_bytes(cfg, offset, data);
 }
 
 void FsDevice::activate(virtio::ActivateContext context) {
@@ -53,8 +51,7 @@ void FsDevice::activate(virtio::ActivateContext context) {
   // NEEDS_RESET to the driver.
   if (!server_) server_ = std::make_unique<fuse::Server>(config_.server);
   ctx_ = std::make_unique<virtio::ActivateContext>(std::move(context));
-  stop_ = UniqueFd(check_sys(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd"));
-  failed_ = false;
+  stop_ = make_eventfd("stopping the virtio-fs workers");
   for (size_t q = 0; q < ctx_->queues.size(); ++q)
     if (ctx_->queues[q].ready()) workers_.emplace_back([this, q] { serve(q); });
 }
@@ -62,8 +59,7 @@ void FsDevice::activate(virtio::ActivateContext context) {
 void FsDevice::reset() {
   if (!ctx_) return;
   server_->stop();  // SETLKW waiters give up, so the workers can be joined
-  uint64_t one = 1;
-  [[maybe_unused]] ssize_t r = ::write(stop_.get(), &one, sizeof one);
+  signal_eventfd(stop_.get());
   for (auto& t : workers_) t.join();
   workers_.clear();
   ctx_.reset();
@@ -90,7 +86,6 @@ void FsDevice::serve(size_t index) {
       } while (q.enable_notification());
       if (used && q.needs_interrupt()) ctx_->interrupt.signal_used();
     } catch (const virtio::QueueError& e) {
-      failed_ = true;
       ctx_->fail(e.what());
       return;
     }
@@ -99,8 +94,7 @@ void FsDevice::serve(size_t index) {
       return;
     }
     if (fds[0].revents) return;
-    uint64_t v;
-    [[maybe_unused]] ssize_t r = ::read(event, &v, sizeof v);
+    drain_eventfd(event);
   }
 }
 

@@ -7,7 +7,6 @@
 // worker thread per queue, so a slow request on one queue does not hold up
 // the others.
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -49,7 +48,6 @@ class FsDevice : public virtio::VirtioDevice {
   std::unique_ptr<fuse::Server> server_;
   std::unique_ptr<virtio::ActivateContext> ctx_;
   UniqueFd stop_;
-  std::atomic<bool> failed_{false};
   std::vector<std::thread> workers_;
 };
 

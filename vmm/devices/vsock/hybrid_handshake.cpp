@@ -38,6 +38,4 @@ HandshakeResult read_connect_line(int fd) {
   return {HandshakeResult::Connect, *port, {}};
 }
 
-std::string hybrid_ok_line(uint32_t host_port) { return hybrid_vsock::ok_line(host_port); }
-
 }  // namespace vmrt::vmm::vsock

@@ -15,6 +15,5 @@ struct HandshakeResult {
 };
 
 HandshakeResult read_connect_line(int fd);
-std::string hybrid_ok_line(uint32_t host_port);
 
 }  // namespace vmrt::vmm::vsock

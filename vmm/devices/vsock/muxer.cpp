@@ -2,14 +2,15 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 
-#include <charconv>
 #include <cstring>
 
 #include "common/error.h"
+#include "common/event_fd.h"
+#include "common/fd_io.h"
+#include "common/hybrid_vsock.h"
 #include "common/unix_socket.h"
 #include "vmm/devices/vsock/hybrid_handshake.h"
 #include "vmm/virtio/chain_io.h"
@@ -36,11 +37,6 @@ uint64_t tag(Kind k, uint32_t v = 0) { return (uint64_t{k} << 32) | v; }
 // answered a connection request, is dropped after this long.
 constexpr auto kHandshakeTimeout = std::chrono::seconds(5);
 constexpr auto kConnectTimeout = std::chrono::seconds(10);
-
-void drain(int eventfd) {
-  uint64_t v;
-  [[maybe_unused]] ssize_t r = ::read(eventfd, &v, sizeof v);
-}
 }  // namespace
 
 Muxer::Muxer(virtio::ActivateContext context, uint64_t guest_cid, std::string uds_path,
@@ -50,7 +46,7 @@ Muxer::Muxer(virtio::ActivateContext context, uint64_t guest_cid, std::string ud
       uds_path_(std::move(uds_path)),
       listener_(listener) {
   ep_ = UniqueFd(check_sys(epoll_create1(EPOLL_CLOEXEC), "epoll_create1"));
-  stop_ = UniqueFd(check_sys(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd"));
+  stop_ = make_eventfd("stopping the vsock thread");
   timer_ = UniqueFd(
       check_sys(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK), "timerfd_create"));
   itimerspec every_second{{1, 0}, {1, 0}};
@@ -65,8 +61,7 @@ Muxer::Muxer(virtio::ActivateContext context, uint64_t guest_cid, std::string ud
 }
 
 Muxer::~Muxer() {
-  uint64_t one = 1;
-  [[maybe_unused]] ssize_t r = ::write(stop_.get(), &one, sizeof one);
+  signal_eventfd(stop_.get());
   if (thread_.joinable()) thread_.join();
 }
 
@@ -121,21 +116,21 @@ void Muxer::dispatch(uint64_t t, uint32_t events) {
   auto value = static_cast<uint32_t>(t);
   switch (kind) {
     case kTxQueue:
-      drain(ctx_.queue_events[kTx]);
+      drain_eventfd(ctx_.queue_events[kTx]);
       break;
     case kRxQueue:
-      drain(ctx_.queue_events[kRx]);
+      drain_eventfd(ctx_.queue_events[kRx]);
       break;
     // The event queue only carries TRANSPORT_RESET, which this device never
     // sends (no snapshots); the driver's buffers simply wait there.
     case kEventQueue:
-      drain(ctx_.queue_events[kEvent]);
+      drain_eventfd(ctx_.queue_events[kEvent]);
       break;
     case kListener:
       accept_clients();
       break;
     case kTimer:
-      drain(timer_.get());
+      drain_eventfd(timer_.get());
       sweep();
       break;
     case kClient:
@@ -196,7 +191,7 @@ void Muxer::handle_packet(const virtio_vsock_hdr& h, const virtio::DescriptorCha
       conn->state = Connection::State::Established;
       conn->host_readable = true;  // the client may have written already
       try {
-        write_all(conn->fd(), hybrid_ok_line(conn->local_port()));
+        write_all(conn->fd(), hybrid_vsock::ok_line(conn->local_port()));
       } catch (const Error&) {
         close_connection(id, true);  // the client went away meanwhile
       }
@@ -370,7 +365,8 @@ void Muxer::close_connection(uint32_t id, bool send_rst) {
   Connection& c = *it->second;
   c.flush();  // best effort: what the guest sent before closing
   if (send_rst) queue_control(c.local_port(), c.peer_port(), VIRTIO_VSOCK_OP_RST);
-  // Drop control packets still queued for this stream, except the RST.
+  // Control packets already queued for this stream still go out; a guest
+  // answers those for a stream it no longer has with RST, which is dropped.
   by_ports_.erase({c.local_port(), c.peer_port()});
   conns_.erase(it);  // closing the fd removes it from epoll
 }
@@ -466,8 +462,7 @@ void Muxer::process_rx() {
         q.undo_pop();
         continue;
       }
-      uint32_t id = 0;
-      find(sender->local_port(), sender->peer_port(), &id);
+      uint32_t id = rr_cursor_;  // next_sender() left it on the sender
       if (n < 0) {
         q.undo_pop();
         close_connection(id, true);

@@ -1,14 +1,12 @@
 #include "vmm/devices/vsock/vsock_device.h"
 
-#include <fcntl.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_vsock.h>
 #include <linux/vm_sockets.h>
 #include <spdlog/spdlog.h>
 
-#include <cstring>
-
 #include "common/error.h"
+#include "common/fd_io.h"
 #include "common/unix_socket.h"
 
 namespace vmrt::vmm::vsock {
@@ -19,8 +17,7 @@ VsockDevice::VsockDevice(VsockConfig config) : config_(std::move(config)) {
     fail("vsock: guest CID {} is reserved (use 3 to {})", config_.guest_cid, VMADDR_CID_ANY - 1);
   if (config_.uds_path.empty()) fail("vsock: no Unix socket path for the VM's vsock");
   listener_ = listen_unix(config_.uds_path);
-  int flags = check_sys(fcntl(listener_.get(), F_GETFL), "fcntl");
-  check_sys(fcntl(listener_.get(), F_SETFL, flags | O_NONBLOCK), "fcntl");
+  set_nonblocking(listener_.get());
 }
 
 VsockDevice::~VsockDevice() {
@@ -33,9 +30,7 @@ uint32_t VsockDevice::device_type() const { return VIRTIO_ID_VSOCK; }
 void VsockDevice::read_config(uint64_t offset, std::span<uint8_t> data) const {
   virtio_vsock_config cfg{};
   cfg.guest_cid = config_.guest_cid;
-  if (offset >= sizeof cfg) return;
-  std::memcpy(data.data(), reinterpret_cast<const uint8_t*>(&cfg) + offset,
-              std::min<size_t>(data.size(), sizeof cfg - offset));
+  virtio::read_config_bytes(cfg, offset, data);
 }
 
 void VsockDevice::activate(virtio::ActivateContext context) {
