@@ -38,6 +38,11 @@ struct SpawnOptions {
   // KEY=VALUE entries added to the parent's environment, replacing a
   // variable of the same name.
   std::vector<std::string> extra_env;
+  // The child's environment is extra_env alone (an OCI hook's "env").
+  bool clean_env = false;
+  // The file to execute when it is not argv[0] (an OCI hook's "path", whose
+  // "args" start with whatever argv[0] it wants). Empty: argv[0].
+  std::string program;
   std::filesystem::path cwd;  // empty: the parent's
   // stdin defaults to /dev/null so a child never competes for the caller's
   // terminal or control stream.
@@ -50,6 +55,18 @@ struct SpawnOptions {
   // Descriptors the child keeps, at the same numbers. Every other descriptor
   // above 2 is closed on exec, even one opened without O_CLOEXEC.
   std::vector<int> pass_fds;
+  // Sent to the child when the thread that spawned it exits (PR_SET_PDEATHSIG),
+  // so a child such as a VMM cannot outlive an owner that was SIGKILLed.
+  // Spawn from a thread that lives as long as the owner. 0: none.
+  int parent_death_signal = 0;
+  // CLONE_NEW* flags: the child starts in these new namespaces (a VMM in a
+  // pid namespace of its own). With CLONE_NEWPID the child cannot tell
+  // whether its parent died just before parent_death_signal took effect.
+  uint64_t namespaces = 0;
+  // An O_DIRECTORY fd of a cgroup v2 directory the child starts in
+  // (CLONE_INTO_CGROUP), so that it runs no instruction outside it. -1: the
+  // parent's cgroup.
+  int cgroup_fd = -1;
 };
 
 class Subprocess {

@@ -25,4 +25,14 @@ UniqueFd connect_unix_nonblocking(const std::filesystem::path& path);
 // accept(2) says to treat like EAGAIN (a connection that died in the queue).
 UniqueFd accept_unix(int listen_fd);
 
+// Sends `len` bytes of `data` with descriptor `fd` attached (SCM_RIGHTS) in
+// one message; returns sendmsg's result (retried on EINTR). Allocates
+// nothing and throws nothing: usable in a forked child before exec.
+ssize_t send_with_fd(int sock, const void* data, size_t len, int fd) noexcept;
+
+// Receives one message of at most `len` bytes into `data`, taking the
+// descriptor sent with it (close-on-exec) into `*fd` when there is one;
+// returns the byte count (0 at end of file). Throws vmrt::Error on failure.
+size_t receive_with_fd(int sock, void* data, size_t len, UniqueFd* fd);
+
 }  // namespace vmrt

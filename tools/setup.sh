@@ -4,8 +4,10 @@
 #   tools/setup.sh [--no-example] [--build-dir DIR]
 #
 # Installs every Debian package vmrt needs, configures and builds all binaries,
-# the guest kernel (cached outside the tree) and the testvm L1 bundle, then
-# runs the example: a guest boot inside the test rig.
+# the guest kernel (cached outside the tree) and the testvm L1 bundle,
+# installs them under /usr/local, then runs the example: a busybox OCI bundle
+# in a micro-VM with `vmrt run` (inside the test rig where the host's KVM
+# cannot boot guests).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,13 +29,21 @@ packages=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config git clang clang-format lld
   # libraries
-  libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
+  libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libgtest-dev libgmock-dev
   libseccomp-dev libcap-dev libfdt-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # guest kernel build
   linux-source-6.1 bc bison flex libelf-dev libssl-dev dwarves kmod cpio xz-utils zstd
   # test rig, guest images and peers
   qemu-system-x86 busybox-static python3 time
-  runc umoci bindfs fio attr
+  runc runsc umoci bindfs fio attr containerd
+  # pod networking: CNI bridge + host-local plugins, ip and tc for the tests
+  containernetworking-plugins iproute2 iputils-ping
+  # OCI runtime-tools validation suite (tools/oci-validation), Go build only
+  golang-go golang-github-opencontainers-runtime-tools-dev golang-github-google-uuid-dev
+  # ttrpc interop tests (a Go peer built at test time)
+  golang-github-containerd-ttrpc-dev
+  # containerd's shim v2, events and cgroup metrics protos (proto/containerd, read at build time)
+  golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev golang-github-containerd-cgroups-dev
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -51,13 +61,16 @@ log "building (guest kernel: cached under ${VMRT_CACHE_DIR:-/var/cache/vmrt})"
 cmake -S "$repo" -B "$build" -G Ninja >/dev/null
 ninja -C "$build"
 
+# CNI's state directory (the rig puts a tmpfs on it, so it must exist).
+mkdir -p /var/lib/cni
+
 log "preparing the testvm L1 bundle"
 "$repo/tools/rig/build-l1.sh" >/dev/null
 
+log "installing vmrt, vmrt-vmm, the guest kernel and image under /usr/local"
+cmake --install "$build" --strip >/dev/null
+
 if [ "$example" = 1 ]; then
-  log "example: boot the guest kernel in a micro-VM inside tools/testvm"
-  "$repo/tools/testvm" -- qemu-system-x86_64 -M microvm,isa-serial=on,rtc=off,acpi=off -enable-kvm -cpu host \
-    -m 128 -smp 2 -nodefaults -no-user-config -nographic -no-reboot -serial stdio \
-    -kernel "$build/guest-kernel/vmlinux" -initrd "$build/tests/rig/test-initramfs.cpio" \
-    -append "console=ttyS0 reboot=t panic=-1 quiet"
+  log "example: a busybox OCI bundle run with vmrt in its own micro-VM"
+  "$repo/tools/example.sh" /usr/local/bin/vmrt
 fi

@@ -18,11 +18,16 @@
 #include "vmm/config/vmm_config.h"
 #include "vmm/control/control_server.h"
 #include "vmm/devices/fs/fs_device.h"
+#include "vmm/devices/net/net_device.h"
 #include "vmm/devices/serial/console_output.h"
 #include "vmm/devices/vsock/vsock_device.h"
+#include "vmm/kvm/kvm.h"
 #include "vmm/machine/kernel_boot.h"
 #include "vmm/machine/machine.h"
 #include "vmm/machine/virtio_slots.h"
+#include "vmm/security/confine.h"
+#include "vmm/security/jail.h"
+#include "vmm/security/privileges.h"
 
 namespace vmrt::vmm {
 namespace {
@@ -56,6 +61,7 @@ int run(const VmmConfig& config) {
   mc.mem_bytes = config.mem_mib << 20;
   mc.cpus = config.cpus;
   mc.hugepages = config.hugepages;
+  mc.seccomp = *security::parse_seccomp_mode(config.seccomp);
   if (console) mc.console = [console](std::span<const uint8_t> b) { console->write(b); };
 
   // Stop signals were blocked first thing in main(); one that arrived during
@@ -63,18 +69,44 @@ int run(const VmmConfig& config) {
   sigset_t sigs = stop_signals();
   UniqueFd sigfd(check_sys(signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK), "signalfd"));
 
-  auto machine = Machine::create(mc);
-  VirtioSlots slots(*machine);
+  // What takes privileges to open or create comes first: a jailed VMM
+  // drops them before it starts its first thread (the machine's).
+  std::vector<std::shared_ptr<virtio::VirtioDevice>> devices;
   if (!config.vsock_socket.empty())
-    slots.attach(std::make_shared<vsock::VsockDevice>(
+    devices.push_back(std::make_shared<vsock::VsockDevice>(
         vsock::VsockConfig{config.vsock_cid, config.vsock_socket}));
   if (!config.fs_dir.empty()) {
     fs::FsConfig fc;
     fc.tag = config.fs_tag;
     fc.server.shared_dir = config.fs_dir;
     fc.server.cache = *fuse::parse_cache_mode(config.fs_cache);
-    slots.attach(std::make_shared<fs::FsDevice>(std::move(fc)));
+    devices.push_back(std::make_shared<fs::FsDevice>(std::move(fc)));
   }
+  if (!config.net_tap.empty() || config.net_tap_fd >= 0) {
+    net::NetConfig nc;
+    nc.tap = config.net_tap.empty() ? net::adopt_tap(UniqueFd(config.net_tap_fd))
+                                    : net::open_tap(config.net_tap);
+    nc.mac = config.net_mac.empty() ? net::random_local_mac() : *net::parse_mac(config.net_mac);
+    SPDLOG_INFO("virtio-net tap={} mac={}", nc.tap.name, net::format_mac(nc.mac));
+    devices.push_back(std::make_shared<net::NetDevice>(std::move(nc)));
+  }
+  std::optional<ControlSocket> control_socket;
+  if (!config.control_socket.empty()) control_socket.emplace(config.control_socket);
+  UniqueFd kvm_fd;
+  if (!config.jail.empty()) {
+    kvm_fd = UniqueFd(::open(mc.kvm_path.c_str(), O_RDWR | O_CLOEXEC));
+    if (!kvm_fd) throw_errno("cannot open " + mc.kvm_path);
+    mc.kvm_fd = kvm_fd.get();
+    security::drop_privileges({.uid = static_cast<uid_t>(config.jail_uid),
+                               .gid = static_cast<gid_t>(config.jail_gid),
+                               .file_server = !config.fs_dir.empty()});
+    SPDLOG_INFO("jailed in {} as uid {} gid {}", config.jail, config.jail_uid, config.jail_gid);
+  }
+
+  auto machine = Machine::create(mc);
+  kvm_fd.reset();
+  VirtioSlots slots(*machine);
+  for (auto& d : devices) slots.attach(std::move(d));
   std::string cmdline = config.cmdline;
   if (std::string devices = slots.kernel_cmdline(); !devices.empty()) cmdline += " " + devices;
   boot_kernel(*machine, {config.kernel, config.initrd, cmdline});
@@ -90,7 +122,7 @@ int run(const VmmConfig& config) {
   add(machine->end_fd());
   std::optional<ControlServer> control;
   if (!config.control_socket.empty()) {
-    control.emplace(config.control_socket, *machine);
+    control.emplace(std::move(*control_socket), *machine);
     control->attach(ep.get());
   }
   // Console input: only when there is a console and stdin can be polled
@@ -106,6 +138,10 @@ int run(const VmmConfig& config) {
   SPDLOG_INFO("vm starting cpus={} mem_mib={} kernel={}", config.cpus, config.mem_mib,
               config.kernel);
   machine->start();
+  // Set up: from here the main thread only serves signals, the control
+  // socket and the console, waits for the end and tears down. (vCPU threads
+  // and the device control thread have confined themselves.)
+  security::confine_thread(security::ThreadRole::Control, mc.seccomp);
   for (bool running = true; running;) {
     epoll_event events[16];
     // A short timeout only while console output waits for its line end.
@@ -179,8 +215,24 @@ int main(int argc, char** argv) {
       app.add_option("--fs-tag", flags.fs_tag, "the virtio-fs tag the guest mounts (default vmrt)");
   auto* fs_cache =
       app.add_option("--fs-cache", flags.fs_cache, "virtio-fs caching: none, auto, always");
+  auto* net_tap = app.add_option(
+      "--net-tap", flags.net_tap,
+      "add a virtio-net device on this tap interface (created if missing, in the VMM's netns)");
+  auto* net_tap_fd =
+      app.add_option("--net-tap-fd", flags.net_tap_fd,
+                     "add a virtio-net device on this inherited, already open tap fd");
+  auto* net_mac = app.add_option("--net-mac", flags.net_mac,
+                                 "the guest's MAC address xx:xx:xx:xx:xx:xx (default: random)");
+  auto* seccomp =
+      app.add_option("--seccomp", flags.seccomp,
+                     "per-thread seccomp filters: on (a forbidden call kills the VMM), off, log");
   auto* huge = app.add_flag("--hugepages", flags.hugepages, "back guest RAM with 2 MiB huge pages");
   auto* level = app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error");
+  auto* jail = app.add_option("--jail", flags.jail,
+                              "run jailed in this directory (new mount and IPC namespaces, "
+                              "pivot_root), then as --jail-uid/--jail-gid");
+  auto* jail_uid = app.add_option("--jail-uid", flags.jail_uid, "the jailed VMM's uid (65534)");
+  auto* jail_gid = app.add_option("--jail-gid", flags.jail_gid, "the jailed VMM's gid (65534)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -202,10 +254,21 @@ int main(int argc, char** argv) {
     if (*fs_dir) config.fs_dir = flags.fs_dir;
     if (*fs_tag) config.fs_tag = flags.fs_tag;
     if (*fs_cache) config.fs_cache = flags.fs_cache;
+    if (*net_tap) config.net_tap = flags.net_tap;
+    if (*net_tap_fd) config.net_tap_fd = flags.net_tap_fd;
+    if (*net_mac) config.net_mac = flags.net_mac;
+    if (*seccomp) config.seccomp = flags.seccomp;
     if (*huge) config.hugepages = true;
     if (*level) config.log_level = flags.log_level;
+    if (*jail) config.jail = flags.jail;
+    if (*jail_uid) config.jail_uid = flags.jail_uid;
+    if (*jail_gid) config.jail_gid = flags.jail_gid;
     logging::init("vmrt-vmm", config.log_level);
     validate(config);
+    if (!config.jail.empty()) {
+      Kvm::host_is_pvm();  // while /sys is in reach
+      security::enter_jail(security::plan_jail(config));
+    }
     return run(config);
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/cgroup_files.h"
 #include "common/error.h"
 #include "common/fd_io.h"
 #include "common/log.h"
@@ -23,34 +24,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto kTimeout = std::chrono::seconds(10);
 const std::set<std::string> kControllers = {"cpu", "cpuset", "memory", "pids", "io", "hugetlb"};
-
-std::string read_file(const fs::path& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) throw_errno("cannot read " + path.string());
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("cannot read " + path.string());
-    if (n == 0) return out;
-    out.append(buf, static_cast<size_t>(n));
-  }
-}
-
-void write_file(const fs::path& path, const std::string& value) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  // cgroup files take one value per write(2), and report a bad value there.
-  if (!fd || ::write(fd.get(), value.data(), value.size()) < 0)
-    throw_errno(fmt::format("cannot write \"{}\" to {}", value, path.string()));
-}
-
-std::set<std::string> words(const std::string& s) {
-  std::istringstream in(s);
-  std::set<std::string> out;
-  for (std::string w; in >> w;) out.insert(w);
-  return out;
-}
 
 // "key value" lines (cpu.stat, memory.stat, memory.events, cgroup.events).
 std::map<std::string, uint64_t> key_values(const std::string& s) {
@@ -78,8 +51,8 @@ Cgroup Cgroup::create(const fs::path& root, const std::string& relative,
   fs::path rel(relative);
   for (auto it = rel.begin(); it != rel.end(); ++it) {
     // Enable in the parent what the child may use.
-    std::set<std::string> offered = words(read_file(dir / "cgroup.controllers"));
-    std::set<std::string> enabled = words(read_file(dir / "cgroup.subtree_control"));
+    std::set<std::string> offered = cgroup_words(read_cgroup_file(dir / "cgroup.controllers"));
+    std::set<std::string> enabled = cgroup_words(read_cgroup_file(dir / "cgroup.subtree_control"));
     for (const std::string& c : needed)
       if (!offered.count(c))
         fail("cgroup controller \"{}\" is not available in {} (it offers: {})", c, dir.string(),
@@ -87,7 +60,7 @@ Cgroup Cgroup::create(const fs::path& root, const std::string& relative,
     for (const std::string& c : kControllers)
       if (offered.count(c) && !enabled.count(c)) {
         try {
-          write_file(dir / "cgroup.subtree_control", "+" + c);
+          write_cgroup_file(dir / "cgroup.subtree_control", "+" + c);
         } catch (const Error& e) {
           if (needed.count(c)) throw;
           spdlog::debug("not enabling {}: {}", c, e.what());
@@ -119,14 +92,14 @@ Cgroup::~Cgroup() {
   }
 }
 
-std::string Cgroup::read(const std::string& file) { return read_file(path_ / file); }
+std::string Cgroup::read(const std::string& file) { return read_cgroup_file(path_ / file); }
 
 bool Cgroup::has(const std::string& file) {
   return ::faccessat(dir_.get(), file.c_str(), F_OK, 0) == 0;
 }
 
 void Cgroup::apply(const std::vector<CgroupWrite>& writes) {
-  for (const CgroupWrite& w : writes) write_file(path_ / w.file, w.value);
+  for (const CgroupWrite& w : writes) write_cgroup_file(path_ / w.file, w.value);
 }
 
 void Cgroup::wait_events(const std::string& key, const std::string& value) {
@@ -150,7 +123,7 @@ void Cgroup::wait_events(const std::string& key, const std::string& value) {
 }
 
 void Cgroup::freeze(bool frozen) {
-  write_file(path_ / "cgroup.freeze", frozen ? "1" : "0");
+  write_cgroup_file(path_ / "cgroup.freeze", frozen ? "1" : "0");
   wait_events("frozen", frozen ? "1" : "0");
 }
 
@@ -158,7 +131,7 @@ bool Cgroup::frozen() { return key_values(read("cgroup.events"))["frozen"] == 1;
 
 void Cgroup::kill() {
   if (has("cgroup.kill")) {
-    write_file(path_ / "cgroup.kill", "1");
+    write_cgroup_file(path_ / "cgroup.kill", "1");
     return;
   }
   // Before Linux 5.14: freeze so that nothing forks between listing and

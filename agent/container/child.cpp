@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/unix_socket.h"
+
 namespace vmrt::agent {
 
 namespace {
@@ -43,21 +45,7 @@ void Child::ready_and_wait() const {
 
 void Child::send_fd(int fd, Step step) const {
   ChildReport r{step, -1, 0};
-  iovec iov{&r, sizeof r};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  ssize_t n;
-  do n = ::sendmsg(channel_, &msg, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
+  ssize_t n = send_with_fd(channel_, &r, sizeof r, fd);
   if (n != sizeof r) fail(step);
 }
 

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "common/error.h"
+#include "common/unix_socket.h"
 
 namespace vmrt::agent {
 
@@ -122,26 +123,14 @@ SyncChannel::SyncChannel() {
 
 std::optional<ChildReport> SyncChannel::receive(UniqueFd* fd) {
   ChildReport r;
-  iovec iov{&r, sizeof r};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  do n = ::recvmsg(parent_.get(), &msg, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) throw_errno("reading the container's sync socket");
+  size_t n;
+  try {
+    n = receive_with_fd(parent_.get(), &r, sizeof r, fd);
+  } catch (const Error& e) {
+    fail("reading the container's sync socket: {}", e.what());
+  }
   if (n == 0) return std::nullopt;
   if (n != sizeof r) fail("short report ({} bytes) on the container's sync socket", n);
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      int received;
-      std::memcpy(&received, CMSG_DATA(c), sizeof received);
-      UniqueFd owned(received);
-      if (fd) *fd = std::move(owned);
-    }
   return r;
 }
 

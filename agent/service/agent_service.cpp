@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "agent/network/pod_network.h"
 #include "agent/service/request_error.h"
 #include "agent/service/request_parse.h"
 
@@ -16,7 +17,8 @@ using grpc::Status;
 using grpc::StatusCode;
 
 // Minor revision of vmrt.agent.v1 this agent serves (HealthResponse).
-constexpr uint32_t kApiVersion = 1;
+// 2: CreateSandbox configures interfaces and routes.
+constexpr uint32_t kApiVersion = 2;
 // How often blocked calls check for cancellation, and the OOM watcher scans.
 constexpr int kPollMs = 100;
 
@@ -168,6 +170,7 @@ Status AgentService::CreateContainer(ServerContext*, const v1::CreateContainerRe
     ContainerOptions o;
     o.id = id;
     o.spec = parse_container_spec(req->oci_spec_json());
+    network::join_pod_network(o.spec);
     o.rootfs = resolve_in_share(sandbox().shared_dir(), req->rootfs());
     if (!std::filesystem::is_directory(o.rootfs))
       reject(StatusCode::INVALID_ARGUMENT, "rootfs {}: no such directory", o.rootfs.string());

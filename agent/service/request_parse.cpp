@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/service/request_error.h"
+#include "common/json_text.h"
 
 namespace vmrt::agent {
 namespace {
@@ -13,10 +14,9 @@ constexpr auto kInvalid = grpc::StatusCode::INVALID_ARGUMENT;
 json parse_json(std::string_view field, std::string_view text) {
   if (text.empty()) reject(kInvalid, "{}: empty", field);
   try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    // nlohmann's message names the byte offset of the problem.
-    reject(kInvalid, "{}: malformed JSON: {}", field, e.what());
+    return parse_json_text(text, std::string(field));
+  } catch (const Error& e) {
+    throw RequestError(kInvalid, e.what());
   }
 }
 

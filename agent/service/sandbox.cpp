@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "agent/network/network_config.h"
 #include "agent/service/request_error.h"
 #include "agent/service/request_parse.h"
 
@@ -23,44 +24,56 @@ void write_file(const std::filesystem::path& path, const std::string& text) {
 
 }  // namespace
 
-Sandbox::Sandbox(const v1::CreateSandboxRequest& request, const AgentOptions& options) {
+SandboxPlan plan_sandbox(const v1::CreateSandboxRequest& request) {
+  SandboxPlan plan;
   const auto& fs = request.shared_fs();
   if (!request.hostname().empty()) check_hostname(request.hostname());
-  std::string resolv = resolv_conf({request.dns_servers().begin(), request.dns_servers().end()},
-                                   {request.dns_searches().begin(), request.dns_searches().end()},
-                                   {request.dns_options().begin(), request.dns_options().end()});
-  shared_dir_ = fs.mount_point().empty() ? kDefaultSharedDir : fs.mount_point();
-  if (!shared_dir_.is_absolute())
+  plan.hostname = request.hostname();
+  plan.resolv_conf = resolv_conf({request.dns_servers().begin(), request.dns_servers().end()},
+                                 {request.dns_searches().begin(), request.dns_searches().end()},
+                                 {request.dns_options().begin(), request.dns_options().end()});
+  plan.shared_dir = fs.mount_point().empty() ? kDefaultSharedDir : fs.mount_point();
+  if (!plan.shared_dir.is_absolute())
     reject(grpc::StatusCode::INVALID_ARGUMENT, "shared_fs.mount_point \"{}\": must be absolute",
-           shared_dir_.string());
+           plan.shared_dir.string());
   for (char c : fs.mount_tag())
     if (c == '\0' || c == '\n')
       reject(grpc::StatusCode::INVALID_ARGUMENT, "shared_fs.mount_tag: holds a control character");
+  plan.mount_tag = fs.mount_tag();
+  plan.network = network::parse_network(request);
+  return plan;
+}
+
+Sandbox::Sandbox(const v1::CreateSandboxRequest& request, const AgentOptions& options) {
+  const SandboxPlan plan = plan_sandbox(request);
+  shared_dir_ = plan.shared_dir;
+  if (plan.mount_tag.empty() && !std::filesystem::is_directory(shared_dir_))
+    reject(grpc::StatusCode::INVALID_ARGUMENT,
+           "shared_fs.mount_point {}: no such directory (and no mount_tag to mount there)",
+           shared_dir_.string());
 
   std::filesystem::create_directories(options.state_dir);
-  if (!request.hostname().empty()) {
-    if (options.guest && ::sethostname(request.hostname().data(), request.hostname().size()) < 0)
-      throw_errno("sethostname " + request.hostname());
-    write_file(options.state_dir / "hostname", request.hostname() + "\n");
+  if (!plan.hostname.empty()) {
+    if (options.guest && ::sethostname(plan.hostname.data(), plan.hostname.size()) < 0)
+      throw_errno("sethostname " + plan.hostname);
+    write_file(options.state_dir / "hostname", plan.hostname + "\n");
   }
-  if (!resolv.empty()) {
-    write_file(options.state_dir / "resolv.conf", resolv);
-    if (options.guest) write_file("/etc/resolv.conf", resolv);
+  if (!plan.resolv_conf.empty()) {
+    write_file(options.state_dir / "resolv.conf", plan.resolv_conf);
+    if (options.guest) write_file("/etc/resolv.conf", plan.resolv_conf);
   }
 
-  if (fs.mount_tag().empty()) {
-    if (!std::filesystem::is_directory(shared_dir_))
-      reject(grpc::StatusCode::INVALID_ARGUMENT,
-             "shared_fs.mount_point {}: no such directory (and no mount_tag to mount there)",
-             shared_dir_.string());
-    return;
-  }
+  // The guest always gets its loopback up; elsewhere (host tests) the
+  // agent's namespace is only touched when asked.
+  if (options.guest || !plan.network.empty()) network_.emplace(plan.network);
+
+  if (plan.mount_tag.empty()) return;
   std::filesystem::create_directories(shared_dir_);
-  if (::mount(fs.mount_tag().c_str(), shared_dir_.c_str(), "virtiofs", MS_NOSUID | MS_NODEV,
+  if (::mount(plan.mount_tag.c_str(), shared_dir_.c_str(), "virtiofs", MS_NOSUID | MS_NODEV,
               nullptr) < 0)
-    throw_errno(fmt::format("mount virtiofs {} on {}", fs.mount_tag(), shared_dir_.string()));
+    throw_errno(fmt::format("mount virtiofs {} on {}", plan.mount_tag, shared_dir_.string()));
   mounted_ = true;
-  spdlog::info("shared filesystem {} mounted on {}", fs.mount_tag(), shared_dir_.string());
+  spdlog::info("shared filesystem {} mounted on {}", plan.mount_tag, shared_dir_.string());
 }
 
 Sandbox::~Sandbox() {

@@ -5,24 +5,14 @@
 // v.optional(key, field); it takes T or const T, so the reader fills a spec
 // and the writer walks a const one through the same list.
 
-#include <concepts>
-#include <type_traits>
-
+#include "common/json_fields.h"
 #include "common/oci/spec.h"
 
 namespace vmrt::oci {
 
-template <typename T, typename U>
-concept Is = std::same_as<std::remove_const_t<T>, U>;
-
-// Field types, as the reader and the writer tell them apart.
-template <typename T>
-concept Integer = std::integral<T> && !std::same_as<T, bool>;
-
-template <typename T, template <typename...> typename Template>
-inline constexpr bool IsSpecialization = false;
-template <typename... Args, template <typename...> typename Template>
-inline constexpr bool IsSpecialization<Template<Args...>, Template> = true;
+using json_fields::Integer;
+using json_fields::Is;
+using json_fields::IsSpecialization;
 
 void visit_fields(auto& v, Is<ConsoleSize> auto& c) {
   v.required("height", c.height);

@@ -45,6 +45,14 @@ std::vector<uint8_t> long_mode_unmapped_read() {
           0xf4};                                  // hlt (not reached)
 }
 
+std::vector<uint8_t> long_mode_print_and_halt(std::string_view text) {
+  std::vector<uint8_t> code = {0x66, 0xba, 0xf8, 0x03};  // mov dx, 0x3f8
+  for (char c : text) code.insert(code.end(), {0xb0, static_cast<uint8_t>(c), 0xee});  // out
+  code.insert(code.end(), {0xf4,                                                       // hlt
+                           0xeb, 0xfd});  // jmp back to the hlt
+  return code;
+}
+
 void load_real_mode(Machine& m, const std::vector<uint8_t>& code) {
   m.memory().write(kPayloadAddr, code);
   Vcpu& cpu = m.vcpu(0);

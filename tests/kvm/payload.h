@@ -27,6 +27,10 @@ std::vector<uint8_t> long_mode_mmio_echo(uint32_t addr, uint8_t value);
 // cannot be delivered (#PF, #DF, then a triple fault).
 std::vector<uint8_t> long_mode_unmapped_read();
 
+// 64-bit code that writes `text` to COM1, then halts for good (interrupts
+// stay off, so the vCPU sleeps in KVM_RUN until the host ends the VM).
+std::vector<uint8_t> long_mode_print_and_halt(std::string_view text);
+
 // Copies `code` to kPayloadAddr and points vCPU 0 at it in real mode.
 void load_real_mode(Machine& m, const std::vector<uint8_t>& code);
 

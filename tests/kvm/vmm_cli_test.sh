@@ -37,7 +37,7 @@ expect "absurd memory" "more than this host" --kernel "$work/junk" --mem 1000000
 expect "zero vCPUs" "at least one vCPU" --kernel "$work/junk" --cpus 0
 expect "absurd vCPUs" "at most" --kernel "$work/junk" --cpus 5000
 expect "unknown flag" "--frobnicate" --frobnicate
-expect "malformed config file" "not valid JSON" --config "$work/junk"
+expect "malformed config file" "malformed JSON" --config "$work/junk"
 echo '{"kernel": 5}' >"$work/bad.json"
 expect "config with a wrong type" '"kernel" has the wrong type' --config "$work/bad.json"
 if [ -d /sys/module/kvm_pvm ] && [ -n "$vmlinux" ]; then

@@ -6,18 +6,18 @@
 // the virtio-fs share tagged "vmrt", then reboot). Reboot is the
 // default because a micro-VM without ACPI has no poweroff device: as with
 // Firecracker, the guest ends the VM by resetting it (i8042 or triple fault).
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/vm_sockets.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/vm_sockets.h>
-#include <dirent.h>
-#include <errno.h>
-#include <signal.h>
-#include <sys/stat.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static long mem_total_kib(void) {
@@ -50,7 +50,8 @@ static void echo(int fd) {
 // Guest to host: one line out, one line back, reported on the console.
 static void call_host(void) {
   int fd = vsock_socket();
-  struct sockaddr_vm addr = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST, .svm_port = kHostPort};
+  struct sockaddr_vm addr = {
+      .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST, .svm_port = kHostPort};
   char reply[128] = {0};
   if (fd < 0 || connect(fd, (struct sockaddr*)&addr, sizeof addr) < 0) {
     printf("VMRT_VSOCK_G2H failed connect: %m\n");
@@ -68,7 +69,8 @@ static void call_host(void) {
 static void vsock_tests(void) {
   signal(SIGCHLD, SIG_IGN);  // echo children are reaped by the kernel
   int lfd = vsock_socket();
-  struct sockaddr_vm addr = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = kEchoPort};
+  struct sockaddr_vm addr = {
+      .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = kEchoPort};
   if (lfd < 0 || bind(lfd, (struct sockaddr*)&addr, sizeof addr) < 0 || listen(lfd, 128) < 0) {
     printf("VMRT_VSOCK_FAILED listen: %m\n");
     fflush(stdout);
@@ -97,8 +99,10 @@ static void print_file(const char* label, const char* path) {
   int fd = open(path, O_RDONLY);
   ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
   if (n > 0 && buf[n - 1] == '\n') buf[n - 1] = 0;
-  if (n < 0) printf("%s error %s\n", label, strerror(errno));
-  else printf("%s %s\n", label, buf);
+  if (n < 0)
+    printf("%s error %s\n", label, strerror(errno));
+  else
+    printf("%s %s\n", label, buf);
   if (fd >= 0) close(fd);
 }
 
@@ -122,7 +126,8 @@ static void virtiofs_tests(void) {
   int ok = mkdir("/mnt/g", 0755) == 0 && write_file("/mnt/g/a.txt", "guest data\n") == 0;
   printf("VMRT_FS_WRITE %s\n", ok ? "ok" : strerror(errno));
   print_file("VMRT_FS_READBACK", "/mnt/g/a.txt");
-  printf("VMRT_FS_RENAME %s\n", rename("/mnt/g/a.txt", "/mnt/g/b.txt") == 0 ? "ok" : strerror(errno));
+  printf("VMRT_FS_RENAME %s\n",
+         rename("/mnt/g/a.txt", "/mnt/g/b.txt") == 0 ? "ok" : strerror(errno));
   ok = write_file("/mnt/g/c.txt", "temporary\n") == 0 && unlink("/mnt/g/c.txt") == 0;
   printf("VMRT_FS_UNLINK %s\n", ok ? "ok" : strerror(errno));
   DIR* d = opendir("/mnt/g");

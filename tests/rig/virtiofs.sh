@@ -32,6 +32,14 @@ for cache in none auto; do
   check "[$cache] the host sees the renamed file with the guest's data" '[ "$(cat "$share/g/b.txt" 2>/dev/null)" = "guest data" ]'
   check "[$cache] the host sees neither the old name nor the unlinked file" '[ ! -e "$share/g/a.txt" ] && [ ! -e "$share/g/c.txt" ]'
   echo "changed on the host" >"$share/host_changed.txt"
+  # Bounded: a guest or VMM that hangs fails here with its log and console,
+  # instead of running into the rig's time limit.
+  for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "vmrt-vmm $pid still runs 120 s after the workload; its threads:"
+    for t in /proc/"$pid"/task/*; do echo "  $(cat "$t/comm") $(cat "$t/wchan")"; done
+    kill -KILL "$pid"
+  fi
   wait "$pid"
   rc=$?
   out=$(tr -d '\r' <"$console")

@@ -16,6 +16,7 @@ modules=(
   virtio_pci 9pnet_virtio 9p               # host root and shares over 9p
   virtio_console                           # hvc0, the command's output
   overlay fuse tun veth bridge             # containerd snapshots, FUSE tests, networking
+  sch_ingress cls_u32 act_mirred           # a pod's veth wired to its VM's tap (tc redirect)
   vhost_vsock                              # QEMU reference guests with vsock
 )
 

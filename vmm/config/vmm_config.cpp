@@ -1,13 +1,20 @@
 #include "vmm/config/vmm_config.h"
 
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "common/error.h"
+#include "common/json_text.h"
+#include "vmm/devices/net/mac_address.h"
 #include "vmm/fuse/cache_mode.h"
+#include "vmm/security/roles.h"
 
 namespace vmrt::vmm {
 
@@ -43,6 +50,16 @@ void take(const nlohmann::json& j, const char* key, const std::string& source, u
   out = static_cast<uint32_t>(v);
 }
 
+// An fd number: a non-negative int.
+template <>
+void take(const nlohmann::json& j, const char* key, const std::string& source, int& out) {
+  if (j.find(key) == j.end()) return;
+  uint64_t v = 0;
+  take<uint64_t>(j, key, source, v);
+  if (v > INT_MAX) fail("{}: \"{}\" is too large", source, key);
+  out = static_cast<int>(v);
+}
+
 uint64_t host_mem_mib() {
   long pages = sysconf(_SC_PHYS_PAGES);
   long page = sysconf(_SC_PAGESIZE);
@@ -58,9 +75,11 @@ void require_readable_file(const std::string& what, const std::string& path) {
 
 VmmConfig config_from_json(const nlohmann::json& j, const std::string& source, VmmConfig c) {
   if (!j.is_object()) fail("{}: expected a JSON object", source);
-  static const char* kKeys[] = {"kernel",       "initrd",    "cmdline",  "mem_mib",
-                                "cpus",         "hugepages", "console",  "control_socket",
-                                "vsock_socket", "vsock_cid", "log_level"};
+  static const char* kKeys[] = {
+      "kernel",   "initrd",         "cmdline",      "mem_mib",   "cpus",    "hugepages",
+      "console",  "control_socket", "vsock_socket", "vsock_cid", "fs_dir",  "fs_tag",
+      "fs_cache", "net_tap",        "net_tap_fd",   "net_mac",   "seccomp", "log_level",
+      "jail",     "jail_uid",       "jail_gid"};
   for (const auto& [key, value] : j.items()) {
     bool known = false;
     for (const char* k : kKeys) known |= key == k;
@@ -79,20 +98,22 @@ VmmConfig config_from_json(const nlohmann::json& j, const std::string& source, V
   take(j, "fs_dir", source, c.fs_dir);
   take(j, "fs_tag", source, c.fs_tag);
   take(j, "fs_cache", source, c.fs_cache);
+  take(j, "net_tap", source, c.net_tap);
+  take(j, "net_tap_fd", source, c.net_tap_fd);
+  take(j, "net_mac", source, c.net_mac);
+  take(j, "seccomp", source, c.seccomp);
   take(j, "log_level", source, c.log_level);
+  take(j, "jail", source, c.jail);
+  take(j, "jail_uid", source, c.jail_uid);
+  take(j, "jail_gid", source, c.jail_gid);
   return c;
 }
 
 VmmConfig load_config_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw_errno("cannot read configuration " + path);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    fail("{}: not valid JSON: {}", path, e.what());
-  }
-  return config_from_json(j, path);
+  std::string text(std::istreambuf_iterator<char>(in), {});
+  return config_from_json(parse_json_text(text, path), path);
 }
 
 void validate(const VmmConfig& c) {
@@ -117,6 +138,29 @@ void validate(const VmmConfig& c) {
       fail("virtio-fs tag \"{}\" must be 1 to 36 bytes", c.fs_tag);
     if (!fuse::parse_cache_mode(c.fs_cache))
       fail("virtio-fs cache mode \"{}\" is not one of none, auto, always", c.fs_cache);
+  }
+  if (!c.net_tap.empty() && c.net_tap_fd >= 0)
+    fail("virtio-net: give a tap name (--net-tap) or an open tap fd (--net-tap-fd), not both");
+  if (!c.net_tap.empty() && c.net_tap.size() >= IFNAMSIZ)
+    fail("virtio-net: tap name \"{}\" is longer than {} bytes", c.net_tap, IFNAMSIZ - 1);
+  if (c.net_tap_fd >= 0 && fcntl(c.net_tap_fd, F_GETFD) < 0)
+    throw_errno(fmt::format("virtio-net: tap fd {}", c.net_tap_fd));
+  if (!c.net_mac.empty() && !net::parse_mac(c.net_mac))
+    fail("virtio-net: MAC address \"{}\" is not a unicast xx:xx:xx:xx:xx:xx", c.net_mac);
+  if (!security::parse_seccomp_mode(c.seccomp))
+    fail("seccomp \"{}\" is not one of on, off, log", c.seccomp);
+  if (!c.jail.empty()) {
+    if (!std::filesystem::path(c.jail).is_absolute())
+      fail("jail directory \"{}\" is not an absolute path", c.jail);
+    if (::geteuid() != 0)
+      fail(
+          "a jail (--jail) needs root: vmrt-vmm sets it up and then drops to "
+          "uid {}",
+          c.jail_uid);
+    if (c.jail_uid == 0 || c.jail_gid == 0)
+      fail("the jail's uid and gid must not be root's (0): they are what the VMM drops to");
+    if (c.jail_uid > 0xfffffffe || c.jail_gid > 0xfffffffe)
+      fail("jail uid {} or gid {} is out of range", c.jail_uid, c.jail_gid);
   }
   if (c.hugepages && c.mem_mib % 2)
     fail("with huge pages, guest memory must be a multiple of 2 MiB");

@@ -30,18 +30,35 @@ struct VmmConfig {
   std::string fs_dir;
   std::string fs_tag = "vmrt";
   std::string fs_cache = "auto";
+  // virtio-net: a host tap, either opened by interface name in the VMM's
+  // network namespace or inherited already open (fd number, -1 for none);
+  // at most one of the two. net_mac is the guest's address
+  // (xx:xx:xx:xx:xx:xx); a random locally administered one when empty.
+  std::string net_tap;
+  int net_tap_fd = -1;
+  std::string net_mac;
+  // Per-thread seccomp filters (vmm/security/): on, off, or log (violations
+  // allowed and logged by the kernel, for development).
+  std::string seccomp = "on";
   std::string log_level = "info";
+  // The jail directory (vmm/security/jail.h); empty: no jail. In a jail the
+  // VMM drops to jail_uid/jail_gid once its devices are open.
+  std::string jail;
+  uint64_t jail_uid = 65534;
+  uint64_t jail_gid = 65534;
 };
 
 // Reads the keys of `j` (kernel, initrd, cmdline, mem_mib, cpus, hugepages,
 // console, control_socket, vsock_socket, vsock_cid, fs_dir, fs_tag, fs_cache,
-// log_level) over `base`. Unknown keys and wrong
+// net_tap, net_tap_fd, net_mac, seccomp, log_level, jail, jail_uid, jail_gid)
+// over `base`. Unknown keys and wrong
 // types are errors naming `source` and the key.
 VmmConfig config_from_json(const nlohmann::json& j, const std::string& source, VmmConfig base = {});
 VmmConfig load_config_file(const std::string& path);
 
 // Throws vmrt::Error for missing/unreadable files, 0 or absurd memory and
-// vCPU counts.
+// vCPU counts, two taps, a closed tap fd, a malformed MAC address or an
+// unknown seccomp mode.
 void validate(const VmmConfig& config);
 
 }  // namespace vmrt::vmm

@@ -16,32 +16,30 @@ constexpr size_t kMaxRequest = 4096;
 constexpr size_t kMaxClients = 16;
 }  // namespace
 
-ControlServer::ControlServer(std::string path, Machine& machine)
-    : path_(std::move(path)), machine_(machine), listener_(listen_unix(path_, 8)) {
+ControlSocket::ControlSocket(std::string path) : fd_(listen_unix(path, 8)) {
+  path_ = std::move(path);  // only once there is a file to remove
   // Non-blocking: the epoll loop accepts only when a connection is pending,
   // and one that died in the queue must not stall the VMM.
-  try {
-    set_nonblocking(listener_.get());
-  } catch (...) {
-    unlink(path_.c_str());  // the destructor does not run for a failed constructor
-    throw;
-  }
+  set_nonblocking(fd_.get());
 }
 
-ControlServer::~ControlServer() {
-  if (listener_) unlink(path_.c_str());
+ControlSocket::~ControlSocket() {
+  if (!path_.empty()) unlink(path_.c_str());
 }
+
+ControlServer::ControlServer(ControlSocket socket, Machine& machine)
+    : socket_(std::move(socket)), machine_(machine) {}
 
 void ControlServer::attach(int epoll_fd) {
   epoll_fd_ = epoll_fd;
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.fd = listener_.get();
-  check_sys(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listener_.get(), &ev), "epoll_ctl control socket");
+  ev.data.fd = socket_.fd();
+  check_sys(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, socket_.fd(), &ev), "epoll_ctl control socket");
 }
 
 bool ControlServer::handle(int fd) {
-  if (fd == listener_.get()) {
+  if (fd == socket_.fd()) {
     accept_one();
     return true;
   }
@@ -53,7 +51,7 @@ bool ControlServer::handle(int fd) {
 void ControlServer::accept_one() {
   UniqueFd conn;
   try {
-    conn = accept_unix(listener_.get());
+    conn = accept_unix(socket_.fd());
   } catch (const Error&) {
     return;  // nothing pending after all
   }

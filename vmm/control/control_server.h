@@ -1,24 +1,42 @@
 #pragma once
 // The control socket: a Unix stream socket the VMM listens on; clients send
 // control_protocol request lines and read reply lines. Runs inside the VMM's
-// epoll loop; the socket file is removed when the server is destroyed.
+// epoll loop; the socket file is removed when its ControlSocket goes.
 
 #include <map>
 #include <string>
+#include <utility>
 
 #include "common/fd.h"
 #include "vmm/machine/machine.h"
 
 namespace vmrt::vmm {
 
+// The control socket's listening end: bound early, before a jailed VMM
+// drops the privileges it takes to create it, and its file removed when it
+// goes (after a failed setup too).
+class ControlSocket {
+ public:
+  explicit ControlSocket(std::string path);  // listens, non-blocking
+  ControlSocket(ControlSocket&& other) noexcept
+      : path_(std::exchange(other.path_, {})), fd_(std::move(other.fd_)) {}
+  ControlSocket& operator=(ControlSocket&&) = delete;
+  ~ControlSocket();
+
+  int fd() const noexcept { return fd_.get(); }
+
+ private:
+  std::string path_;
+  UniqueFd fd_;
+};
+
 class ControlServer {
  public:
-  ControlServer(std::string path, Machine& machine);
-  ~ControlServer();
+  ControlServer(ControlSocket socket, Machine& machine);
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
 
-  int listen_fd() const noexcept { return listener_.get(); }
+  int listen_fd() const noexcept { return socket_.fd(); }
   // Registers the listener with `epoll_fd`; connections are added as accepted.
   void attach(int epoll_fd);
   // Handles readiness of `fd`; false when `fd` is not one of ours.
@@ -29,9 +47,8 @@ class ControlServer {
   void serve(int fd);
   void drop(int fd);
 
-  std::string path_;
+  ControlSocket socket_;
   Machine& machine_;
-  UniqueFd listener_;
   int epoll_fd_ = -1;
   struct Client {
     UniqueFd fd;

@@ -12,7 +12,7 @@ namespace vmrt::fuse {
 
 class CallerCreds {
  public:
-  // No switch when `enabled` is false (a server that is not root cannot).
+  // No switch when `enabled` is false (a server that cannot: can_switch_creds).
   CallerCreds(bool enabled, uid_t uid, gid_t gid);
   ~CallerCreds();
   CallerCreds(const CallerCreds&) = delete;
@@ -24,7 +24,12 @@ class CallerCreds {
   gid_t old_gid_ = 0;
 };
 
-// Once per thread: gives the thread its own umask, 0, by unsharing its
+// Whether this thread can switch its filesystem ids to any caller's: it has
+// CAP_SETUID and CAP_SETGID (root, or a jailed VMM that kept them).
+bool can_switch_creds();
+
+// Once per thread: takes root's filesystem ids when the thread can switch
+// (can_switch_creds), and gives the thread its own umask, 0, by unsharing its
 // filesystem attributes (cwd, root, umask) from the rest of the process. The
 // guest kernel has applied the guest caller's umask to every mode it sends,
 // and the host's umask must not take more bits away.

@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "vmm/fuse/cache_mode.h"
+#include "vmm/fuse/creds.h"
 
 namespace vmrt::fuse {
 namespace {
@@ -51,7 +52,7 @@ uint32_t encode_dev(dev_t dev) {
 Passthrough::Passthrough(ServerConfig config)
     : config_(std::move(config)),
       inodes_(open_root(config_.shared_dir)),
-      switch_creds_(geteuid() == 0) {
+      switch_creds_(can_switch_creds()) {
   int fd = ::open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) throw_errno("cannot open /proc/self/fd");
   proc_fd_.reset(fd);

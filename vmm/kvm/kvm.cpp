@@ -29,9 +29,9 @@ constexpr RequiredCap kRequired[] = {
 
 }  // namespace
 
-Kvm Kvm::open(const std::string& path) {
+Kvm Kvm::open(const std::string& path, UniqueFd opened) {
   Kvm kvm;
-  kvm.fd_ = UniqueFd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+  kvm.fd_ = opened ? std::move(opened) : UniqueFd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
   if (!kvm.fd_) {
     int err = errno;
     if (err == ENOENT)
@@ -72,9 +72,12 @@ std::vector<kvm_cpuid_entry2> Kvm::supported_cpuid() const {
 }
 
 bool Kvm::host_is_pvm() {
-  if (const char* force = std::getenv("VMRT_ASSUME_PVM")) return force[0] == '1';
-  struct stat st;
-  return ::stat("/sys/module/kvm_pvm", &st) == 0;
+  static const bool pvm = [] {
+    if (const char* force = std::getenv("VMRT_ASSUME_PVM")) return force[0] == '1';
+    struct stat st;
+    return ::stat("/sys/module/kvm_pvm", &st) == 0;
+  }();
+  return pvm;
 }
 
 }  // namespace vmrt::vmm

@@ -13,9 +13,11 @@ namespace vmrt::vmm {
 
 class Kvm {
  public:
-  // Opens `path` and checks the API version and the capabilities the VMM
-  // relies on; throws vmrt::Error naming what is missing.
-  static Kvm open(const std::string& path = "/dev/kvm");
+  // Opens `path` (or takes `opened`, a /dev/kvm opened earlier, by a VMM
+  // that has dropped the privileges to open it since) and checks the API
+  // version and the capabilities the VMM relies on; throws vmrt::Error
+  // naming what is missing.
+  static Kvm open(const std::string& path = "/dev/kvm", UniqueFd opened = {});
 
   int fd() const noexcept { return fd_.get(); }
   // KVM_CHECK_EXTENSION on the system fd (0 when absent).
@@ -26,7 +28,8 @@ class Kvm {
   std::vector<kvm_cpuid_entry2> supported_cpuid() const;
 
   // True when this host's KVM is PVM, the paravirtual KVM of nested clouds:
-  // small payloads run, but a normal guest kernel cannot boot on it.
+  // small payloads run, but a normal guest kernel cannot boot on it. Found
+  // out once (in a jail, /sys is out of reach later).
   static bool host_is_pvm();
 
  private:

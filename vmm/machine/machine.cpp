@@ -1,5 +1,6 @@
 #include "vmm/machine/machine.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
@@ -11,6 +12,7 @@
 #include "common/event_fd.h"
 #include "vmm/devices/i8042/i8042.h"
 #include "vmm/kvm/cpuid.h"
+#include "vmm/security/confine.h"
 
 namespace vmrt::vmm {
 
@@ -61,11 +63,20 @@ const char* exit_reason_name(uint32_t reason) {
 }  // namespace
 
 Machine::Machine(MachineConfig config, Kvm kvm, GuestMemory mem, Vm vm)
-    : config_(std::move(config)), kvm_(std::move(kvm)), mem_(std::move(mem)), vm_(std::move(vm)) {}
+    : config_(std::move(config)),
+      kvm_(std::move(kvm)),
+      mem_(std::move(mem)),
+      vm_(std::move(vm)),
+      device_control_([mode = config_.seccomp] {
+        security::confine_thread(security::ThreadRole::Device, mode);
+      }) {}
 
 std::unique_ptr<Machine> Machine::create(MachineConfig config) {
   if (config.cpus == 0) fail("a VM needs at least one vCPU");
-  Kvm kvm = Kvm::open(config.kvm_path);
+  UniqueFd opened;
+  if (config.kvm_fd >= 0)
+    opened = UniqueFd(check_sys(::fcntl(config.kvm_fd, F_DUPFD_CLOEXEC, 0), "dup the /dev/kvm fd"));
+  Kvm kvm = Kvm::open(config.kvm_path, std::move(opened));
   // 254: the MP table's APIC IDs are 8-bit and 255 is broadcast.
   uint32_t limit = std::min<uint32_t>(254, static_cast<uint32_t>(std::max(kvm.max_vcpus(), 1)));
   if (config.cpus > limit)
@@ -127,6 +138,7 @@ void Machine::start() {
       block_all_but_kick();
       pthread_setname_np(pthread_self(), fmt::format("vcpu{}", v.index()).c_str());
       try {
+        security::confine_thread(security::ThreadRole::Vcpu, config_.seccomp);
         vcpu_loop(v);
       } catch (const std::exception& e) {
         end(ExitKind::InternalError, e.what());

@@ -23,6 +23,8 @@
 #include "vmm/machine/console_monitor.h"
 #include "vmm/machine/vm_exit.h"
 #include "vmm/memory/guest_memory.h"
+#include "vmm/security/roles.h"
+#include "vmm/virtio/device_control_thread.h"
 
 namespace vmrt::vmm {
 
@@ -33,6 +35,12 @@ struct MachineConfig {
   // Receives the guest's serial output (console).
   std::function<void(std::span<const uint8_t>)> console;
   std::string kvm_path = "/dev/kvm";
+  // A /dev/kvm already open (borrowed, duplicated): a jailed VMM opens it
+  // before it drops its privileges. -1: kvm_path is opened.
+  int kvm_fd = -1;
+  // Each vCPU thread confines itself with the vCPU role's filter before its
+  // first KVM_RUN, the device control thread with the device role's.
+  security::SeccompMode seccomp = security::SeccompMode::Off;
 };
 
 enum class RunState { Created, Running, Paused, Ended };
@@ -52,6 +60,8 @@ class Machine {
   Bus& mmio_bus() noexcept { return mmio_; }
   Serial& serial() noexcept { return *serial_; }
   const ConsoleMonitor& console_monitor() const noexcept { return monitor_; }
+  // Where virtio devices start and stop (vmm/virtio/device_control_thread.h).
+  virtio::DeviceControlThread& device_control_thread() noexcept { return device_control_; }
 
   // CPUID, MSRs, FPU and LAPIC of every vCPU as a kernel expects after
   // firmware. (Register state of the boot vCPU is the loader's business.)
@@ -83,6 +93,8 @@ class Machine {
   Vm vm_;
   std::vector<Vcpu> vcpus_;
   std::vector<std::thread> threads_;
+  // Before the buses: the transports on them stop their devices on it.
+  virtio::DeviceControlThread device_control_;
   Bus pio_{"port I/O"};
   Bus mmio_{"MMIO"};
   std::shared_ptr<Serial> serial_;

@@ -14,7 +14,8 @@ std::shared_ptr<virtio::MmioTransport> VirtioSlots::attach(
   uint64_t base = layout::virtio_mmio_slot_address(slot);
   uint32_t irq = layout::virtio_mmio_slot_irq(slot);
   uint32_t type = device->device_type();
-  auto transport = std::make_shared<virtio::MmioTransport>(machine_.memory(), std::move(device));
+  auto transport = std::make_shared<virtio::MmioTransport>(machine_.memory(), std::move(device),
+                                                           &machine_.device_control_thread());
   for (size_t q = 0; q < transport->queue_count(); ++q)
     machine_.vm().add_ioeventfd(transport->queue_event(q), base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, q);
   machine_.vm().add_irqfd(transport->interrupt().eventfd(), irq);

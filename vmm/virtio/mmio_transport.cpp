@@ -29,9 +29,11 @@ uint64_t set_half(uint64_t whole, uint32_t value, bool high) {
 }
 }  // namespace
 
-MmioTransport::MmioTransport(const GuestMemory& mem, std::shared_ptr<VirtioDevice> device)
+MmioTransport::MmioTransport(const GuestMemory& mem, std::shared_ptr<VirtioDevice> device,
+                             DeviceControlThread* control)
     : mem_(mem),
       device_(std::move(device)),
+      control_(control),
       offered_features_(device_->device_features() | kTransportFeatures) {
   for (uint16_t max : device_->queue_max_sizes()) {
     if (max == 0 || (max & (max - 1)) != 0 || max > 32768)
@@ -234,9 +236,11 @@ void MmioTransport::write_status(uint32_t value) {
     // A device that cannot start (no thread, shared directory gone) must not
     // take the vCPU thread that wrote the status down with it.
     try {
-      device_->activate(ActivateContext{mem_, queues_, std::move(events), interrupt_,
-                                        driver_features_,
-                                        [this](const std::string& why) { fail(why); }});
+      on_control_thread([&] {
+        device_->activate(ActivateContext{mem_, queues_, std::move(events), interrupt_,
+                                          driver_features_,
+                                          [this](const std::string& why) { fail(why); }});
+      });
       activated_ = true;
     } catch (const std::exception& e) {
       fail(fmt::format("cannot start: {}", e.what()));
@@ -252,8 +256,15 @@ void MmioTransport::fail(const std::string& why) {
   interrupt_.signal_config();
 }
 
+void MmioTransport::on_control_thread(const std::function<void()>& job) {
+  if (control_)
+    control_->run(job);
+  else
+    job();
+}
+
 void MmioTransport::reset_locked() {
-  if (activated_) device_->reset();
+  if (activated_) on_control_thread([this] { device_->reset(); });
   activated_ = false;
   for (Queue& q : queues_) q.reset();
   for (auto& fd : queue_events_) drain_eventfd(fd.get());

@@ -14,6 +14,7 @@
 #include "common/fd.h"
 #include "vmm/devices/bus.h"
 #include "vmm/virtio/device.h"
+#include "vmm/virtio/device_control_thread.h"
 #include "vmm/virtio/interrupt.h"
 #include "vmm/virtio/queue.h"
 
@@ -21,7 +22,10 @@ namespace vmrt::vmm::virtio {
 
 class MmioTransport : public BusDevice {
  public:
-  MmioTransport(const GuestMemory& mem, std::shared_ptr<VirtioDevice> device);
+  // The device starts and stops on `control` (which must outlive the
+  // transport), or on the calling thread without one.
+  MmioTransport(const GuestMemory& mem, std::shared_ptr<VirtioDevice> device,
+                DeviceControlThread* control = nullptr);
   ~MmioTransport() override;
 
   void read(uint64_t offset, std::span<uint8_t> data) override;
@@ -45,9 +49,11 @@ class MmioTransport : public BusDevice {
   void reset_locked();
   void fail(const std::string& why);
   Queue* selected_queue();
+  void on_control_thread(const std::function<void()>& job);
 
   const GuestMemory& mem_;
   std::shared_ptr<VirtioDevice> device_;
+  DeviceControlThread* control_;
   const uint64_t offered_features_;
   Interrupt interrupt_;
   std::vector<Queue> queues_;

@@ -153,12 +153,14 @@ void Queue::walk(uint16_t head, DescriptorChain& chain) const {
   chain.writable_len = static_cast<uint32_t>(writable);
 }
 
-void Queue::add_used(uint16_t head, uint32_t len) {
-  uint64_t elem = used_ring_ + kUsedRing + kUsedElemSize * (next_used_ % size_);
-  vring_used_elem e{head, len};
-  std::memcpy(mem_->host_ptr(elem, sizeof e), &e, sizeof e);
-  ++next_used_;
-  // The element must be visible before the index that publishes it.
+void Queue::add_used(std::span<const UsedElem> elems) {
+  for (const UsedElem& u : elems) {
+    uint64_t elem = used_ring_ + kUsedRing + kUsedElemSize * (next_used_ % size_);
+    vring_used_elem e{u.head, u.len};
+    std::memcpy(mem_->host_ptr(elem, sizeof e), &e, sizeof e);
+    ++next_used_;
+  }
+  // The elements must be visible before the index that publishes them.
   std::atomic_thread_fence(std::memory_order_release);
   store16(mem_->host_ptr(used_ring_ + 2, 2), next_used_);
 }

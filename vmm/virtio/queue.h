@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "common/error.h"
@@ -31,6 +32,12 @@ struct Segment {
 
 // A request: device-readable segments followed by device-writable ones, as
 // the spec requires (a readable descriptor after a writable one is refused).
+// A chain given back to the driver with `len` bytes written into it.
+struct UsedElem {
+  uint16_t head;
+  uint32_t len;
+};
+
 struct DescriptorChain {
   uint16_t head = 0;
   std::vector<Segment> readable;
@@ -80,7 +87,14 @@ class Queue {
   bool has_available();
 
   // Returns a chain to the driver with `len` bytes written into it.
-  void add_used(uint16_t head, uint32_t len);
+  void add_used(uint16_t head, uint32_t len) {
+    const UsedElem e{head, len};
+    add_used(std::span<const UsedElem>(&e, 1));
+  }
+  // Returns several chains that the driver must see together (a network
+  // frame in mergeable receive buffers): the used index moves once, past
+  // all of them.
+  void add_used(std::span<const UsedElem> elems);
 
   // Whether the driver wants an interrupt for the used entries added since
   // the last call (VIRTIO_RING_F_EVENT_IDX's used_event, or the avail ring's

@@ -43,15 +43,17 @@ std::filesystem::path AgentUnderTest::cgroup_root() {
   return "/sys/fs/cgroup";
 }
 
-AgentUnderTest::AgentUnderTest() : dir_("agent-test") {
+AgentUnderTest::AgentUnderTest(const std::string& netns) : dir_("agent-test") {
   std::filesystem::create_directories(shared());
   std::string socket = (dir() / "agent.sock").string();
   SpawnOptions o;
   o.err = Stdio::inherit();
-  agent_.emplace(Subprocess::spawn(
-      {VMRT_AGENT_BIN, "--listen", "unix:" + socket, "--state-dir", state().string(),
-       "--cgroup-root", cgroup_root().string(), "--log-level", "debug"},
-      o));
+  std::vector<std::string> argv = {VMRT_AGENT_BIN,         "--listen",       "unix:" + socket,
+                                   "--state-dir",          state().string(), "--cgroup-root",
+                                   cgroup_root().string(), "--log-level",    "debug"};
+  // nsenter execs the agent: the pid stays the agent's.
+  if (!netns.empty()) argv.insert(argv.begin(), {"nsenter", "--net=" + netns, "--"});
+  agent_.emplace(Subprocess::spawn(argv, o));
   for (int i = 0; i < 500 && !std::filesystem::exists(socket); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   auto channel = grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials());

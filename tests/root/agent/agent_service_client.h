@@ -21,7 +21,9 @@ namespace v1 = vmrt::agent::v1;
 
 class AgentUnderTest {
  public:
-  AgentUnderTest();  // starts the agent and connects
+  // Starts the agent and connects; with `netns` (a path), the agent runs in
+  // that network namespace.
+  explicit AgentUnderTest(const std::string& netns = "");
   ~AgentUnderTest();
 
   v1::Agent::Stub& stub() { return *stub_; }

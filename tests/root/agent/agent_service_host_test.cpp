@@ -1,18 +1,23 @@
 // vmrt-agent on a Unix socket, driven through its gRPC API as the host would
 // drive it over vsock: sandbox, container lifecycle, stdio, exec, signals,
-// terminals, and nothing left behind after remove and destroy.
+// terminals, the pod network and the containers' network namespaces, and
+// nothing left behind after remove and destroy.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
 #include "tests/root/agent/agent_service_client.h"
+#include "tests/support/scratch_netns.h"
 
 namespace vmrt::agent::test {
 namespace {
+
+using vmrt::test::ScratchNetns;
 
 using ::testing::HasSubstr;
 
@@ -99,6 +104,87 @@ TEST(AgentServiceHostHealth, BadSandboxRequestsAreRejected) {
   s = agent.stub().CreateSandbox(context().get(), req, &r);
   EXPECT_FALSE(s.ok());
   EXPECT_THAT(s.error_message(), HasSubstr("mount virtiofs no-such-tag"));
+}
+
+// The agent in a scratch network namespace whose veth plays the VM's NIC.
+TEST(AgentServiceHostNetwork, CreateSandboxSetsUpThePodNetworkItsContainersJoin) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  ScratchNetns ns;
+  ns.ip({"link", "add", "nic0", "address", "02:00:0a:58:00:05", "type", "veth", "peer", "name",
+         "peer0"});
+  ns.ip({"link", "set", "peer0", "up"});
+  AgentUnderTest agent(ns.path());
+  v1::HealthResponse h;
+  ASSERT_TRUE(agent.stub().Health(context().get(), {}, &h).ok());
+  EXPECT_GE(h.api_version(), 2u);
+
+  v1::CreateSandboxRequest req;
+  req.mutable_shared_fs()->set_mount_point(agent.shared().string());
+  auto* itf = req.add_interfaces();
+  itf->set_mac("02:00:0a:58:00:05");
+  itf->set_mtu(1450);
+  itf->add_addresses()->set_ip("10.88.0.5");
+  itf->mutable_addresses(0)->set_prefix_len(16);
+  auto* route = req.add_routes();
+  route->set_gateway("10.88.0.1");
+  route->set_device("eth0");
+  v1::CreateSandboxResponse r;
+
+  // Refused requests name the problem and change nothing.
+  v1::CreateSandboxRequest bad = req;
+  bad.mutable_routes(0)->set_device("eth1");
+  grpc::Status s = agent.stub().CreateSandbox(context().get(), bad, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("routes[0].device \"eth1\": unknown device"));
+  bad = req;
+  bad.mutable_interfaces(0)->set_mac("02:00:0a:58:00:99");
+  s = agent.stub().CreateSandbox(context().get(), bad, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(s.error_message(), HasSubstr("no link has MAC 02:00:0a:58:00:99"));
+  EXPECT_EQ(ns.ip_json({"link", "show", "dev", "nic0"})[0]["mtu"], 1500);
+
+  s = agent.stub().CreateSandbox(context().get(), req, &r);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  nlohmann::json eth0 = ns.ip_json({"addr", "show", "dev", "eth0"})[0];
+  EXPECT_EQ(eth0["mtu"], 1450);
+  EXPECT_EQ(eth0["addr_info"][0]["local"], "10.88.0.5");
+  EXPECT_EQ(ns.ip_json({"route", "show", "default"})[0]["gateway"], "10.88.0.1");
+
+  // A network namespace by path (here a host path, as CRI gives the pod's)
+  // is the pod's: the agent's, with eth0. Without a path: a new, empty one.
+  auto spec_with_network = [](const std::string& path) {
+    nlohmann::json spec = nlohmann::json::parse(
+        spec_json({kBusybox, "sh", "-c", "cat /proc/net/dev; cat /proc/net/route"}));
+    nlohmann::json ns = {{"type", "network"}};
+    if (!path.empty()) ns["path"] = path;
+    spec["linux"]["namespaces"].push_back(ns);
+    return spec.dump();
+  };
+  auto run_with_network = [&](const std::string& id, const std::string& path) {
+    v1::CreateContainerRequest c;
+    c.set_container_id(id);
+    c.set_oci_spec_json(spec_with_network(path));
+    c.set_rootfs(agent.make_bundle(id));
+    v1::CreateContainerResponse cr;
+    grpc::Status cs = agent.stub().CreateContainer(context(30).get(), c, &cr);
+    EXPECT_TRUE(cs.ok()) << cs.error_message();
+    EXPECT_TRUE(agent.start(id).ok());
+    std::string out = agent.output(id);
+    EXPECT_EQ(agent.wait(id).status(), 0);
+    return out;
+  };
+  std::string pod = run_with_network("pod", "/var/run/netns/cni-0000");
+  EXPECT_THAT(pod, HasSubstr("eth0:"));
+  EXPECT_THAT(pod, HasSubstr("eth0\t00000000\t0100580A"));  // default via 10.88.0.1
+  std::string own = run_with_network("own", "");
+  EXPECT_THAT(own, HasSubstr("lo:"));
+  EXPECT_THAT(own, ::testing::Not(HasSubstr("eth0")));
+
+  // DestroySandbox takes the configuration back.
+  v1::DestroySandboxResponse dr;
+  ASSERT_TRUE(agent.stub().DestroySandbox(context().get(), {}, &dr).ok());
+  EXPECT_EQ(ns.ip_json({"addr", "show", "dev", "nic0"})[0]["addr_info"].size(), 0u);
+  EXPECT_TRUE(agent.stop().success());
 }
 
 TEST_F(AgentServiceHost, StreamsStdoutAndStderrAndReportsExitCodes) {

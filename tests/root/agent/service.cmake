@@ -3,7 +3,8 @@
 vmrt_gtest(root_agent_service root
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_service_client.cpp
     ${CMAKE_CURRENT_LIST_DIR}/agent_service_host_test.cpp
-  LIBS vmrt_agent_proto vmrt_common)
+    ${PROJECT_SOURCE_DIR}/tests/support/scratch_netns.cpp
+  LIBS vmrt_agent_proto vmrt_common vmrt_test_watchdog)
 target_compile_definitions(root_agent_service PRIVATE VMRT_AGENT_BIN="$<TARGET_FILE:vmrt-agent>")
 add_dependencies(root_agent_service vmrt-agent)
 
@@ -19,7 +20,7 @@ add_dependencies(agent_service_bench vmrt-agent)
 add_executable(agent_service_vm_test ${CMAKE_CURRENT_LIST_DIR}/agent_service_vm_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/agent_service_client.cpp)
 target_link_libraries(agent_service_vm_test PRIVATE vmrt_agent_proto vmrt_common GTest::gtest
-  GTest::gtest_main GTest::gmock)
+  GTest::gtest_main GTest::gmock vmrt_test_watchdog)
 target_compile_definitions(agent_service_vm_test PRIVATE
   VMRT_AGENT_BIN="$<TARGET_FILE:vmrt-agent>"
   VMRT_VMM="$<TARGET_FILE:vmrt-vmm>"

@@ -9,23 +9,14 @@
 #include "agent/service/request_error.h"
 #include "agent/service/request_parse.h"
 #include "tests/support/error_text.h"
+#include "tests/support/request_code.h"
 
 namespace vmrt::agent {
 namespace {
 
+using test::code_of;
 using test::error_text;
 using ::testing::HasSubstr;
-
-// The status code of the RequestError `fn` throws; OK when it throws none.
-template <typename Fn>
-grpc::StatusCode code_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const RequestError& e) {
-    return e.status_code();
-  }
-  return grpc::StatusCode::OK;
-}
 
 TEST(AgentServiceRequest, IdsAcceptTheUsualShapes) {
   for (const char* id : {"c1", "a", "abc-DEF_0.9", "0"})
@@ -100,6 +91,8 @@ TEST(AgentServiceRequest, MalformedExecProcessesNameTheField) {
   EXPECT_THAT(error_text([] { parse_exec_process(R"({"args": ["x"], "cwd": "rel"})"); }),
               HasSubstr("oci_process_json: process.cwd"));
   EXPECT_THAT(error_text([] { parse_exec_process("not json"); }), HasSubstr("malformed JSON"));
+  EXPECT_THAT(error_text([] { parse_exec_process(R"({"args": ["x"], "cwd": "/", "a": -1e999})"); }),
+              HasSubstr("oci_process_json: malformed JSON: number overflow"));
 }
 
 TEST(AgentServiceRequest, ResourcesParse) {

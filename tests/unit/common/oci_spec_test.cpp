@@ -245,6 +245,11 @@ TEST(OciSpec, BundleFileErrorsNameTheFile) {
   std::ofstream(file) << "{\"ociVersion\": \"1.0.0\",\n \"root\": {";
   std::string err = error_text([&] { load_spec(bundle.path()); });
   EXPECT_EQ(err.rfind(file + ": malformed JSON: parse error at line 2, column 11: ", 0), 0u) << err;
+  // nlohmann reports a number beyond a double as out_of_range, not as a
+  // parse_error; it must still be the project's error.
+  std::ofstream(file) << R"({"ociVersion": 1e999})";
+  EXPECT_EQ(error_text([&] { load_spec(bundle.path()); }),
+            file + ": malformed JSON: number overflow parsing '1e999'");
   std::ofstream(file) << R"({"ociVersion": "1.0.0", "root": {"path": "rootfs"}})";
   EXPECT_EQ(error_text([&] { load_spec(bundle.path()); }),
             file + ": missing required field \"process\"");

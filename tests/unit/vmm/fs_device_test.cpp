@@ -1,7 +1,9 @@
 // virtio-fs through its virtio-mmio transport with a simulated driver: the
 // configuration space, a FUSE INIT answered on a request queue, a FORGET on
 // the high-priority queue that takes no reply, and a shared directory that
-// vanished before the driver comes back.
+// vanished before the driver comes back; and the device starting, serving and
+// starting again after a driver reset on a control thread confined with the
+// device role's seccomp filter.
 #include "vmm/devices/fs/fs_device.h"
 
 #include <gtest/gtest.h>
@@ -15,6 +17,7 @@
 
 #include "common/tempdir.h"
 #include "tests/support/virtio_mmio_driver.h"
+#include "vmm/security/confine.h"
 
 namespace vmrt::vmm {
 namespace {
@@ -24,7 +27,7 @@ using test::mmio_read;
 using test::mmio_write;
 
 class FsDeviceTest : public ::testing::Test {
- protected:
+ public:
   void SetUp() override {
     std::filesystem::create_directory(share);
     fs::FsConfig cfg;
@@ -32,6 +35,28 @@ class FsDeviceTest : public ::testing::Test {
     cfg.server.shared_dir = share;
     device = std::make_shared<fs::FsDevice>(cfg);
     transport = std::make_unique<virtio::MmioTransport>(mem, device);
+  }
+
+  // Sends FUSE_INIT on `q` (a request queue) and returns the reply header
+  // and the used length; unique 0 when nothing came back.
+  std::pair<fuse_out_header, uint32_t> send_init(test::VirtioDriver& q, virtio::MmioTransport& t) {
+    struct {
+      fuse_in_header h;
+      fuse_init_in init;
+    } req{};
+    req.h.len = sizeof req;
+    req.h.opcode = FUSE_INIT;
+    req.h.unique = 7;
+    req.init.major = FUSE_KERNEL_VERSION;
+    req.init.minor = FUSE_KERNEL_MINOR_VERSION;
+    req.init.max_readahead = 1 << 20;
+    uint64_t in = q.alloc_bytes({reinterpret_cast<uint8_t*>(&req), sizeof req});
+    init_out = q.alloc(4096);
+    q.add({{in, sizeof req}, {init_out, 4096, true}});
+    mmio_write(t, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+    auto used = wait_used(q);
+    if (used.size() != 1) return {};
+    return {mem.read_obj<fuse_out_header>(init_out), used[0].len};
   }
 
   std::vector<test::Used> wait_used(test::VirtioDriver& q) {
@@ -50,6 +75,7 @@ class FsDeviceTest : public ::testing::Test {
   test::VirtioDriver requests{mem, 16, 0x20000, 0x400000};
   std::shared_ptr<fs::FsDevice> device;
   std::unique_ptr<virtio::MmioTransport> transport;
+  uint64_t init_out = 0;  // where send_init's reply went
 };
 
 TEST_F(FsDeviceTest, ConfigurationSpaceHasTheTagAndQueueCount) {
@@ -71,29 +97,24 @@ TEST_F(FsDeviceTest, RefusesBadTags) {
 
 TEST_F(FsDeviceTest, AnswersFuseInitOnTheRequestQueue) {
   ASSERT_FALSE(test::bring_up(*transport, {&hiprio, &requests}) & VIRTIO_CONFIG_S_NEEDS_RESET);
-  struct {
-    fuse_in_header h;
-    fuse_init_in init;
-  } req{};
-  req.h.len = sizeof req;
-  req.h.opcode = FUSE_INIT;
-  req.h.unique = 7;
-  req.init.major = FUSE_KERNEL_VERSION;
-  req.init.minor = FUSE_KERNEL_MINOR_VERSION;
-  req.init.max_readahead = 1 << 20;
-  uint64_t in = requests.alloc_bytes({reinterpret_cast<uint8_t*>(&req), sizeof req});
-  uint64_t out = requests.alloc(4096);
-  requests.add({{in, sizeof req}, {out, 4096, true}});
-  mmio_write(*transport, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
-  auto used = wait_used(requests);
-  ASSERT_EQ(used.size(), 1u);
-  auto reply = mem.read_obj<fuse_out_header>(out);
+  auto [reply, used_len] = send_init(requests, *transport);
   EXPECT_EQ(reply.unique, 7u);
   EXPECT_EQ(reply.error, 0);
-  EXPECT_EQ(used[0].len, reply.len);
-  auto init = mem.read_obj<fuse_init_out>(out + sizeof(fuse_out_header));
+  EXPECT_EQ(used_len, reply.len);
+  auto init = mem.read_obj<fuse_init_out>(init_out + sizeof(fuse_out_header));
   EXPECT_EQ(init.major, static_cast<uint32_t>(FUSE_KERNEL_VERSION));
   EXPECT_TRUE(mmio_read(*transport, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_VRING);
+}
+
+// The device started and stopped on a control thread confined with the
+// device role, its workers inheriting the filter: INIT is answered before
+// and after a driver reset (a new server). In a child process, since a
+// violation kills it: exit 0 only when both answers came.
+void serve_across_a_reset_confined(FsDeviceTest& t);
+
+TEST_F(FsDeviceTest, ServesAcrossAResetOnAConfinedControlThread) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(serve_across_a_reset_confined(*this), testing::ExitedWithCode(0), "");
 }
 
 TEST_F(FsDeviceTest, ForgetOnTheHighPriorityQueueTakesNoReply) {
@@ -120,6 +141,21 @@ TEST_F(FsDeviceTest, VanishedShareAtReactivationNeedsReset) {
   test::VirtioDriver hiprio2{mem, 16, 0x30000, 0x800000}, requests2{mem, 16, 0x40000, 0xa00000};
   uint32_t status = test::bring_up(*transport, {&hiprio2, &requests2});
   EXPECT_TRUE(status & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+
+void serve_across_a_reset_confined(FsDeviceTest& t) {
+  virtio::DeviceControlThread control(
+      [] { security::confine_thread(security::ThreadRole::Device, security::SeccompMode::On); });
+  virtio::MmioTransport confined(t.mem, t.device, &control);
+  bool ok = !(test::bring_up(confined, {&t.hiprio, &t.requests}) & VIRTIO_CONFIG_S_NEEDS_RESET);
+  ok = ok && t.send_init(t.requests, confined).first.unique == 7;
+  mmio_write(confined, VIRTIO_MMIO_STATUS, 0);  // driver reset: the server goes
+  test::VirtioDriver hiprio2{t.mem, 16, 0x30000, 0x800000};
+  test::VirtioDriver requests2{t.mem, 16, 0x40000, 0xa00000};
+  ok = ok && !(test::bring_up(confined, {&hiprio2, &requests2}) & VIRTIO_CONFIG_S_NEEDS_RESET);
+  ok = ok && t.send_init(requests2, confined).first.unique == 7;
+  confined.shutdown();
+  std::_Exit(ok ? 0 : 1);
 }
 
 }  // namespace

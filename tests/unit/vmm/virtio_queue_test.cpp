@@ -144,6 +144,23 @@ TEST_F(VirtioQueueTest, UndoPopReturnsTheChain) {
 
 // --- configuration checks at DRIVER_OK ---
 
+TEST_F(VirtioQueueTest, AddsSeveralUsedEntriesAtOnce) {
+  driver.configure(q);
+  std::vector<virtio::UsedElem> used;
+  for (int i = 0; i < 3; ++i) {
+    driver.add({{driver.alloc(64), 64, true}});
+    used.push_back({q.pop()->head, static_cast<uint32_t>(10 + i)});
+  }
+  q.add_used(used);
+  auto got = driver.take_used();
+  ASSERT_EQ(got.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(got[i].id, used[i].head);
+    EXPECT_EQ(got[i].len, used[i].len);
+  }
+  EXPECT_EQ(q.next_used(), 3u);
+}
+
 TEST_F(VirtioQueueTest, RefusesASizeThatIsNotAPowerOfTwo) {
   q.set_size(12);
   q.set_desc_table(driver.desc_table());

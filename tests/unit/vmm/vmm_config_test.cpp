@@ -61,12 +61,57 @@ TEST(VmmConfig, ValidationNamesTheProblem) {
   EXPECT_EQ(error_text([&] { validate(c); }), "");
 }
 
+TEST(VmmConfig, SeccompIsOnByDefaultAndTakesOnOffOrLog) {
+  EXPECT_EQ(VmmConfig{}.seccomp, "on");
+  auto c = config_from_json(nlohmann::json::parse(R"({"seccomp":"log"})"), "c.json");
+  EXPECT_EQ(c.seccomp, "log");
+  c.kernel = "/proc/self/exe";
+  EXPECT_EQ(error_text([&] { validate(c); }), "");
+  c.seccomp = "strict";
+  EXPECT_NE(error_text([&] { validate(c); }).find("seccomp \"strict\" is not one of on, off, log"),
+            std::string::npos);
+}
+
 TEST(VmmConfig, MissingOrMalformedFileIsAClearError) {
   EXPECT_NE(
       error_text([] { load_config_file("/nonexistent/vmm.json"); }).find("/nonexistent/vmm.json"),
       std::string::npos);
-  EXPECT_NE(error_text([] { load_config_file("/proc/self/status"); }).find("not valid JSON"),
+  EXPECT_NE(error_text([] { load_config_file("/proc/self/status"); }).find("malformed JSON"),
             std::string::npos);
+}
+
+TEST(VmmConfig, ReadsTheDeviceKeys) {
+  auto c = config_from_json(nlohmann::json::parse(R"({"fs_dir":"/d","fs_tag":"t","fs_cache":"none",
+      "net_tap":"tap0","net_mac":"02:00:00:00:00:01"})"),
+                            "test.json");
+  EXPECT_EQ(c.fs_dir, "/d");
+  EXPECT_EQ(c.fs_cache, "none");
+  EXPECT_EQ(c.net_tap, "tap0");
+  EXPECT_EQ(c.net_mac, "02:00:00:00:00:01");
+  EXPECT_EQ(c.net_tap_fd, -1);
+  c = config_from_json(nlohmann::json::parse(R"({"net_tap_fd":5})"), "test.json");
+  EXPECT_EQ(c.net_tap_fd, 5);
+  EXPECT_NE(error_text([] {
+              config_from_json(nlohmann::json::parse(R"({"net_tap_fd":-1})"), "c.json");
+            }).find("net_tap_fd"),
+            std::string::npos);
+}
+
+TEST(VmmConfig, RefusesTwoTapsAClosedFdAndBadMacs) {
+  VmmConfig c;
+  c.kernel = "/proc/self/exe";
+  c.net_tap = "tap0";
+  c.net_tap_fd = 0;
+  EXPECT_NE(error_text([&] { validate(c); }).find("not both"), std::string::npos);
+  c.net_tap.clear();
+  c.net_tap_fd = 1000000;
+  EXPECT_NE(error_text([&] { validate(c); }).find("tap fd 1000000"), std::string::npos);
+  c.net_tap_fd = -1;
+  c.net_tap = "tap0";
+  c.net_mac = "01:00:00:00:00:01";  // multicast
+  EXPECT_NE(error_text([&] { validate(c); }).find("MAC address"), std::string::npos);
+  c.net_mac = "02:00:00:00:00:01";
+  EXPECT_NO_THROW(validate(c));
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_mmio.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <chrono>
@@ -227,6 +229,36 @@ TEST_F(VsockDeviceTest, MalformedConnectLineIsClosed) {
   char b;
   EXPECT_EQ(::read(c.get(), &b, 1), 0);
   EXPECT_FALSE(receive(200ms));  // nothing reached the guest
+}
+
+// A host flood of connections that never finish their handshake: the
+// streams past the limit are refused at once (closed), those before it
+// wait, and once they are gone the device serves a client as before.
+TEST_F(VsockDeviceTest, ConnectionsPastTheLimitAreRefusedAndTheDeviceKeepsServing) {
+  rlimit files{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &files), 0);
+  if (files.rlim_max < 2 * vsock::kMaxStreams + 64) GTEST_SKIP() << "too few descriptors allowed";
+  files.rlim_cur = files.rlim_max;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &files), 0);
+  bring_up();
+  std::vector<UniqueFd> clients;
+  for (size_t i = 0; i < vsock::kMaxStreams; ++i) clients.push_back(connect_unix(sock));
+  UniqueFd refused = connect_unix(sock);
+  pollfd p{.fd = refused.get(), .events = POLLIN};
+  ASSERT_EQ(::poll(&p, 1, 5000), 1) << "the client past the limit was not refused";
+  char c;
+  EXPECT_LE(::read(refused.get(), &c, 1), 0);
+  // The ones within the limit are still waiting for their CONNECT line.
+  p = {.fd = clients.back().get(), .events = POLLIN};
+  EXPECT_EQ(::poll(&p, 1, 0), 0);
+  clients.clear();
+  refused.reset();
+  std::this_thread::sleep_for(200ms);  // the device sees them go
+  uint32_t host_port = 0;
+  UniqueFd client = connect_from_host(1024, &host_port);
+  ASSERT_TRUE(client);
+  write_all(client.get(), "after the flood");
+  EXPECT_EQ(expect(VIRTIO_VSOCK_OP_RW).payload, "after the flood");
 }
 
 TEST_F(VsockDeviceTest, GuestToHostStreamReachesTheUnixSocket) {

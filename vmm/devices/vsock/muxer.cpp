@@ -39,6 +39,8 @@ constexpr auto kHandshakeTimeout = std::chrono::seconds(5);
 constexpr auto kConnectTimeout = std::chrono::seconds(10);
 }  // namespace
 
+size_t Muxer::open_streams() const { return conns_.size() + handshakes_.size(); }
+
 Muxer::Muxer(virtio::ActivateContext context, uint64_t guest_cid, std::string uds_path,
              int listener)
     : ctx_(std::move(context)),
@@ -232,6 +234,12 @@ void Muxer::handle_packet(const virtio_vsock_hdr& h, const virtio::DescriptorCha
 }
 
 void Muxer::connect_to_host(const virtio_vsock_hdr& h) {
+  if (open_streams() >= kMaxStreams) {
+    SPDLOG_DEBUG("vsock: guest port {} -> host port {}: {} streams open already", h.src_port,
+                 h.dst_port, kMaxStreams);
+    queue_control(h.dst_port, h.src_port, VIRTIO_VSOCK_OP_RST);
+    return;
+  }
   std::string path = uds_path_ + "_" + std::to_string(h.dst_port);
   UniqueFd fd;
   try {
@@ -274,6 +282,13 @@ void Muxer::accept_clients() {
       if (errno != EAGAIN && errno != EWOULDBLOCK)
         SPDLOG_WARN("vsock: accept on {}: {}", uds_path_, strerror(errno));
       return;
+    }
+    if (open_streams() >= kMaxStreams) {
+      // Accepted only to be closed: the client sees its refusal at once,
+      // and the listener does not stay readable (and the loop busy).
+      SPDLOG_DEBUG("vsock: {}: {} streams open already; refusing a client", uds_path_, kMaxStreams);
+      UniqueFd refused(fd);
+      continue;
     }
     handshakes_.emplace(fd, Handshake{UniqueFd(fd), std::chrono::steady_clock::now()});
     // Edge-triggered: a partial line is peeked at, not consumed, so a level

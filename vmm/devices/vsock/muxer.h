@@ -27,6 +27,11 @@
 
 namespace vmrt::vmm::vsock {
 
+// Streams one VM may have open at once, both directions and handshakes
+// included: a guest (or host client) that opens more is refused, so that a
+// flood of connections cannot take the VMM's descriptors, or its memory.
+inline constexpr size_t kMaxStreams = 512;
+
 class Muxer {
  public:
   // Queues in `context`: 0 rx, 1 tx, 2 event. `listener` (non-blocking) is
@@ -57,6 +62,7 @@ class Muxer {
   void connect_to_host(const virtio_vsock_hdr& h);
   void accept_clients();
   void on_handshake(int fd);
+  size_t open_streams() const;
   void on_host_event(uint32_t id, uint32_t events);
   void after_flush(uint32_t id);
   void sweep();

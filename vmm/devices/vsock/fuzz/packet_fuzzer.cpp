@@ -8,26 +8,16 @@
 
 #include "common/hybrid_vsock.h"
 #include "vmm/devices/vsock/packet.h"
+#include "vmm/virtio/fuzz/chain_from_input.h"
 
 using namespace vmrt::vmm;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
-  // Segment lengths come from the first byte; the data is copied so that
-  // each segment is its own allocation (ASan catches reads past any one).
-  std::vector<std::vector<uint8_t>> storage;
-  virtio::DescriptorChain chain;
-  size_t pos = 1, step = 1 + (data[0] % 61);
-  while (pos < size) {
-    size_t n = std::min(step, size - pos);
-    storage.emplace_back(data + pos, data + pos + n);
-    pos += n;
-    step = step * 3 % 67 + 1;
-  }
-  for (auto& s : storage) {
-    chain.readable.push_back({s.data(), static_cast<uint32_t>(s.size())});
-    chain.readable_len += static_cast<uint32_t>(s.size());
-  }
+  // Segment lengths come from the first byte.
+  virtio::fuzz::ChainFromInput in;
+  virtio::fuzz::fill_readable(in, data + 1, size - 1, data[0]);
+  const virtio::DescriptorChain& chain = in.chain;
   vsock::TxHeader h = vsock::read_tx_header(chain, 3);
   if (h.error.empty() &&
       (h.hdr.len > chain.readable_len - vsock::kHeaderSize || h.hdr.src_cid != 3))

@@ -1,0 +1,405 @@
+// The runtime configuration: TOML file -> RuntimeConfig, narrowed by
+// annotations, checked before a VMM is started. Every rule a value must meet
+// is stated once (the Int and Enum constants below) and used by the file
+// parser, the annotation parser and validate() alike.
+#include "sandbox/config.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <toml++/toml.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <functional>
+#include <sstream>
+#include <vector>
+
+#include "common/error.h"
+#include "common/fd.h"
+
+namespace vmrt::sandbox {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// An integer key and the values it accepts.
+struct Int {
+  const char* key;  // as in the file: "hypervisor.vcpus"
+  int64_t min, max;
+};
+constexpr Int kVcpus{"hypervisor.vcpus", 1, 64};
+constexpr Int kMemory{"hypervisor.memory_mib", 64, int64_t{1} << 20};
+constexpr Int kBootTimeout{"hypervisor.boot_timeout_s", 1, 3600};
+constexpr Int kJailUid{"jail.uid", 1, 4294967294};
+constexpr Int kJailGid{"jail.gid", 1, 4294967294};
+
+// A string key that takes one of a few names.
+struct Enum {
+  const char* key;
+  std::vector<std::string_view> names;
+};
+const Enum kFsCache{"virtiofs.cache", {"none", "auto", "always"}};
+// The names common/log.h accepts (spdlog also takes aliases such as "err";
+// the file sticks to one spelling).
+const Enum kLogLevel{"log.level", {"trace", "debug", "info", "warn", "error", "critical", "off"}};
+
+std::string expected(const Int& r) {
+  return fmt::format("expected an integer from {} to {}", r.min, r.max);
+}
+std::string expected(const Enum& e) {
+  return fmt::format("expected one of {}", fmt::join(e.names, ", "));
+}
+
+bool in(const Enum& e, std::string_view value) {
+  return std::find(e.names.begin(), e.names.end(), value) != e.names.end();
+}
+
+// The kernel command line is one line of space-separated words; a control
+// character would end or corrupt it.
+bool printable(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) { return c >= 0x20 && c < 0x7f; });
+}
+constexpr const char* kExpectedParams = "expected printable ASCII (no control characters)";
+
+// "the file" in messages about a configuration that may be the defaults.
+std::string origin(const RuntimeConfig& c) {
+  return c.source.empty() ? std::string("built-in configuration") : c.source.string();
+}
+
+std::string type_name(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    default:
+      return "a date or time";
+  }
+}
+
+// One value of the file, with what messages about it need.
+class Field {
+ public:
+  Field(const toml::node& node, std::string key, std::string at)
+      : node_(node), key_(std::move(key)), at_(std::move(at)) {}
+
+  [[noreturn]] void error(const std::string& what) const { fail("{}: {}: {}", at_, key_, what); }
+
+  std::string string(const std::string& what = "expected a string") const {
+    const auto* s = node_.as_string();
+    if (!s) error(fmt::format("{}, got {}", what, type_name(node_)));
+    return s->get();
+  }
+  // Relative paths would depend on the caller's working directory.
+  fs::path path() const {
+    std::string p = string("expected an absolute path");
+    if (p.empty() || p[0] != '/') error(fmt::format("expected an absolute path, got \"{}\"", p));
+    return p;
+  }
+  bool boolean() const {
+    const auto* b = node_.as_boolean();
+    if (!b) error(fmt::format("expected true or false, got {}", type_name(node_)));
+    return b->get();
+  }
+  // A cgroup below the cgroup2 root: relative, no "." or ".." steps.
+  std::string cgroup() const {
+    std::string p = string("expected a cgroup path");
+    fs::path path(p);
+    bool ok = path.is_relative();
+    for (const auto& step : path) ok &= step != "." && step != ".." && !step.empty();
+    if (!ok || !printable(p))
+      error(
+          fmt::format("expected a cgroup path relative to the cgroup2 root such as \"vmrt\", "
+                      "got \"{}\"",
+                      p));
+    return p;
+  }
+  std::string params() const {
+    std::string p = string();
+    if (!printable(p)) error(kExpectedParams);
+    return p;
+  }
+  int64_t integer(const Int& r) const {
+    const auto* i = node_.as_integer();
+    if (!i) error(fmt::format("{}, got {}", expected(r), type_name(node_)));
+    if (i->get() < r.min || i->get() > r.max)
+      error(fmt::format("{}, got {}", expected(r), i->get()));
+    return i->get();
+  }
+  std::string one_of(const Enum& e) const {
+    std::string v = string(expected(e));
+    if (!in(e, v)) error(fmt::format("{}, got \"{}\"", expected(e), v));
+    return v;
+  }
+
+ private:
+  const toml::node& node_;
+  std::string key_;
+  std::string at_;
+};
+
+std::string position(const std::string& source, const toml::source_region& r) {
+  return fmt::format("{}:{}:{}", source, r.begin.line, r.begin.column);
+}
+
+using Keys = std::map<std::string_view, std::function<void(const Field&)>>;
+
+// Reads the entries of table `name` through `keys`; anything else is an error,
+// so that a misspelt key does not silently leave its default in place.
+void read_table(const toml::node& node, const toml::key& name, const std::string& source,
+                const Keys& keys) {
+  const toml::table* table = node.as_table();
+  if (!table)
+    fail("{}: {}: expected a table, got {}", position(source, name.source()), name.str(),
+         type_name(node));
+  for (auto&& [key, value] : *table) {
+    std::string full = fmt::format("{}.{}", name.str(), key.str());
+    auto it = keys.find(key.str());
+    if (it == keys.end()) fail("{}: unknown key \"{}\"", position(source, key.source()), full);
+    it->second(Field(value, full, position(source, value.source())));
+  }
+}
+
+// A decimal number without sign, spaces or suffix, within `r`.
+int64_t annotation_integer(const std::string& name, const std::string& value, const Int& r) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  bool digits = !value.empty() && value[0] != '-';
+  if (!digits || ec != std::errc() || end != value.data() + value.size() || v < r.min || v > r.max)
+    fail("annotation {}: {}, got \"{}\"", name, expected(r), value);
+  return v;
+}
+
+// A TOML basic string holding `s`.
+std::string toml_string(std::string_view s) {
+  std::ostringstream out;
+  out << toml::value<std::string>(std::string(s));
+  return out.str();
+}
+
+// A file validate() accepts: a regular file, executable when `exec`.
+void check_file(const RuntimeConfig& c, const char* key, const fs::path& path, bool exec) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) < 0)
+    throw_errno(fmt::format("{}: {}: cannot use {}", origin(c), key, path.string()));
+  if (!S_ISREG(st.st_mode)) fail("{}: {}: {} is not a regular file", origin(c), key, path.string());
+  if (::access(path.c_str(), exec ? X_OK : R_OK) < 0)
+    throw_errno(fmt::format("{}: {}: cannot {} {}", origin(c), key, exec ? "execute" : "read",
+                            path.string()));
+}
+
+}  // namespace
+
+RuntimeConfig default_config() {
+  RuntimeConfig c;
+  c.vmm = VMRT_DEFAULT_VMM;
+  c.kernel = VMRT_DEFAULT_KERNEL;
+  c.image = VMRT_DEFAULT_IMAGE;
+  return c;
+}
+
+RuntimeConfig parse_config(std::string_view text, const std::string& source, RuntimeConfig base) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    fail("{}: {}", position(source, e.source()), e.description());
+  }
+  RuntimeConfig& c = base;
+  const Keys hypervisor = {
+      {"vmm", [&](const Field& f) { c.vmm = f.path(); }},
+      {"kernel", [&](const Field& f) { c.kernel = f.path(); }},
+      {"image", [&](const Field& f) { c.image = f.path(); }},
+      {"kernel_params", [&](const Field& f) { c.kernel_params = f.params(); }},
+      {"vcpus", [&](const Field& f) { c.vcpus = static_cast<uint32_t>(f.integer(kVcpus)); }},
+      {"memory_mib", [&](const Field& f) { c.memory_mib = f.integer(kMemory); }},
+      {"boot_timeout_s",
+       [&](const Field& f) { c.boot_timeout = std::chrono::seconds(f.integer(kBootTimeout)); }},
+  };
+  const Keys virtiofs = {{"cache", [&](const Field& f) { c.fs_cache = f.one_of(kFsCache); }}};
+  const Keys log = {{"level", [&](const Field& f) { c.log_level = f.one_of(kLogLevel); }}};
+  const Keys jail = {
+      {"enabled", [&](const Field& f) { c.jail = f.boolean(); }},
+      {"uid", [&](const Field& f) { c.jail_uid = static_cast<uint32_t>(f.integer(kJailUid)); }},
+      {"gid", [&](const Field& f) { c.jail_gid = static_cast<uint32_t>(f.integer(kJailGid)); }},
+      {"cgroup_parent", [&](const Field& f) { c.cgroup_parent = f.cgroup(); }},
+  };
+  const std::map<std::string_view, const Keys*> tables = {
+      {"hypervisor", &hypervisor}, {"virtiofs", &virtiofs}, {"log", &log}, {"jail", &jail}};
+
+  for (auto&& [key, value] : root) {
+    auto it = tables.find(key.str());
+    if (it == tables.end())
+      fail("{}: unknown {} \"{}\"", position(source, key.source()),
+           value.is_table() ? "table" : "key", key.str());
+    read_table(value, key, source, *it->second);
+  }
+  c.source = source;
+  return c;
+}
+
+RuntimeConfig load_config(const fs::path& path, bool must_exist) {
+  // open(2) rather than a stream: the errno decides between "no file, use
+  // the defaults" and an error, and a stream does not promise to keep it.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd && errno == ENOENT && !must_exist) return default_config();
+  std::string what = "cannot read the runtime configuration " + path.string();
+  if (!fd) throw_errno(what);
+  std::string text;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_errno(what);
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  return parse_config(text, path.string());
+}
+
+RuntimeConfig apply_annotations(RuntimeConfig c,
+                                const std::map<std::string, std::string>& annotations) {
+  const std::string_view prefix = kAnnotationPrefix;
+  for (const auto& [name, value] : annotations) {
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    std::string key = name.substr(prefix.size());
+    if (key == "vcpus") {
+      c.vcpus = static_cast<uint32_t>(annotation_integer(name, value, kVcpus));
+    } else if (key == "memory_mib") {
+      c.memory_mib = annotation_integer(name, value, kMemory);
+    } else if (key == "boot_timeout_s") {
+      c.boot_timeout = std::chrono::seconds(annotation_integer(name, value, kBootTimeout));
+    } else if (key == "kernel_params") {
+      if (!printable(value)) fail("annotation {}: {}", name, kExpectedParams);
+      // Added to the host's parameters, which the pod must not be able to drop.
+      if (!value.empty())
+        c.kernel_params = c.kernel_params.empty() ? value : c.kernel_params + " " + value;
+    } else if (key == "fs_cache") {
+      if (!in(kFsCache, value))
+        fail("annotation {}: {}, got \"{}\"", name, expected(kFsCache), value);
+      c.fs_cache = value;
+    } else if (key == "vmm" || key == "kernel" || key == "image" || key == "log_level") {
+      fail("annotation {}: only the runtime configuration file sets {}", name, key);
+    } else {
+      fail(
+          "annotation {}: unknown key \"{}\" (known: vcpus, memory_mib, kernel_params, "
+          "fs_cache, boot_timeout_s)",
+          name, key);
+    }
+  }
+  return c;
+}
+
+void validate(const RuntimeConfig& c) {
+  auto range = [&](const Int& r, int64_t v) {
+    if (v < r.min || v > r.max) fail("{}: {}: {}, got {}", origin(c), r.key, expected(r), v);
+  };
+  range(kVcpus, c.vcpus);
+  // Compared as unsigned: a value above INT64_MAX must not wrap into range.
+  if (c.memory_mib < uint64_t(kMemory.min) || c.memory_mib > uint64_t(kMemory.max))
+    fail("{}: {}: {}, got {}", origin(c), kMemory.key, expected(kMemory), c.memory_mib);
+  range(kBootTimeout, c.boot_timeout.count());
+  for (const auto& [e, v] : {std::pair{&kFsCache, &c.fs_cache}, {&kLogLevel, &c.log_level}})
+    if (!in(*e, *v)) fail("{}: {}: {}, got \"{}\"", origin(c), e->key, expected(*e), *v);
+  if (!printable(c.kernel_params))
+    fail("{}: hypervisor.kernel_params: {}", origin(c), kExpectedParams);
+  check_file(c, "hypervisor.vmm", c.vmm, true);
+  check_file(c, "hypervisor.kernel", c.kernel, false);
+  check_file(c, "hypervisor.image", c.image, false);
+}
+
+std::string default_config_toml() {
+  RuntimeConfig d = default_config();
+  return fmt::format(
+      R"(# vmrt runtime configuration (by default {path}), read by the vmrt CLI
+# and containerd-shim-vmrt-v1. Every key is optional: a missing key keeps the
+# default shown here. Unknown keys are errors.
+# Per sandbox, the annotations io.vmrt.config.<key> may set vcpus, memory_mib,
+# fs_cache and boot_timeout_s and add to kernel_params; the paths and the log
+# level come from this file only.
+
+[hypervisor]
+# The VMM binary (absolute path).
+vmm = {vmm}
+# The guest kernel: ELF vmlinux or bzImage (absolute path).
+kernel = {kernel}
+# The guest image: an initramfs with vmrt-agent as /init (absolute path).
+image = {image}
+# Appended to the guest kernel command line.
+kernel_params = {params}
+# Virtual CPUs of a sandbox VM ({vcpus_min} to {vcpus_max}).
+vcpus = {vcpus}
+# Guest memory in MiB ({mem_min} to {mem_max}).
+memory_mib = {mem}
+# Seconds from starting the VMM to the guest agent answering ({boot_min} to {boot_max}).
+boot_timeout_s = {boot}
+
+[virtiofs]
+# How much the guest may cache of the shared container rootfs:
+#   none: nothing, host changes are seen at once; auto: names and attributes
+#   for a second, data while the file is unchanged; always: everything for a
+#   day (fastest, for trees only the guest changes).
+cache = {cache}
+
+[log]
+# trace, debug, info, warn, error, critical or off.
+level = {level}
+
+[jail]
+# Confine each VMM: its own mount, IPC and pid namespaces with a root that
+# holds only its kernel, image, sockets and shared directory; then running
+# as uid/gid below with no capabilities but the file ones virtio-fs needs,
+# and inside a cgroup of its own whose memory and CPU limits follow the VM's
+# size. false only for debugging.
+enabled = {jail}
+# The unprivileged uid and gid a VMM drops to ({id_min} to {id_max}). A uid
+# of its own keeps other processes of that uid from signalling the VMMs.
+uid = {uid}
+gid = {gid}
+# Where the VMMs' cgroups go, below the cgroup2 root: <cgroup_parent>/<sandbox>.
+# "" keeps each VMM in its runtime's cgroup, without limits.
+cgroup_parent = {cgroup}
+)",
+      fmt::arg("path", kDefaultConfigPath), fmt::arg("vmm", toml_string(d.vmm.string())),
+      fmt::arg("kernel", toml_string(d.kernel.string())),
+      fmt::arg("image", toml_string(d.image.string())),
+      fmt::arg("params", toml_string(d.kernel_params)), fmt::arg("vcpus_min", kVcpus.min),
+      fmt::arg("vcpus_max", kVcpus.max), fmt::arg("vcpus", d.vcpus),
+      fmt::arg("mem_min", kMemory.min), fmt::arg("mem_max", kMemory.max),
+      fmt::arg("mem", d.memory_mib), fmt::arg("boot_min", kBootTimeout.min),
+      fmt::arg("boot_max", kBootTimeout.max), fmt::arg("boot", d.boot_timeout.count()),
+      fmt::arg("cache", toml_string(d.fs_cache)), fmt::arg("level", toml_string(d.log_level)),
+      fmt::arg("jail", d.jail ? "true" : "false"), fmt::arg("id_min", kJailUid.min),
+      fmt::arg("id_max", kJailUid.max), fmt::arg("uid", d.jail_uid), fmt::arg("gid", d.jail_gid),
+      fmt::arg("cgroup", toml_string(d.cgroup_parent)));
+}
+
+nlohmann::json to_json(const RuntimeConfig& c) {
+  return {{"vmm", c.vmm.string()},
+          {"kernel", c.kernel.string()},
+          {"image", c.image.string()},
+          {"kernel_params", c.kernel_params},
+          {"vcpus", c.vcpus},
+          {"memory_mib", c.memory_mib},
+          {"boot_timeout_s", c.boot_timeout.count()},
+          {"fs_cache", c.fs_cache},
+          {"log_level", c.log_level},
+          {"jail", c.jail},
+          {"jail_uid", c.jail_uid},
+          {"jail_gid", c.jail_gid},
+          {"cgroup_parent", c.cgroup_parent},
+          {"source", c.source.string()}};
+}
+
+}  // namespace vmrt::sandbox

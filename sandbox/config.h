@@ -1,0 +1,97 @@
+#pragma once
+// The runtime configuration shared by the vmrt CLI and the shim: which VMM,
+// guest kernel and guest image to use and how large a sandbox VM is. Read
+// from a TOML file (default /etc/vmrt/config.toml), then narrowed per
+// sandbox by OCI annotations io.vmrt.config.*.
+//
+// File layout (every key optional; a missing key keeps the built-in default):
+//
+//   [hypervisor]
+//   vmm = "/usr/local/bin/vmrt-vmm"
+//   kernel = "/usr/local/share/vmrt/vmlinux"
+//   image = "/usr/local/share/vmrt/initramfs.cpio.gz"
+//   kernel_params = ""          # appended to the guest kernel command line
+//   vcpus = 1
+//   memory_mib = 256
+//   boot_timeout_s = 30         # VMM start to agent ready
+//   [virtiofs]
+//   cache = "auto"              # none | auto | always
+//   [log]
+//   level = "info"              # trace|debug|info|warn|error|critical|off
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+namespace vmrt::sandbox {
+
+inline constexpr const char* kDefaultConfigPath = "/etc/vmrt/config.toml";
+inline constexpr const char* kAnnotationPrefix = "io.vmrt.config.";
+
+struct RuntimeConfig {
+  std::filesystem::path vmm;
+  std::filesystem::path kernel;
+  std::filesystem::path image;
+  std::string kernel_params;
+  uint32_t vcpus = 1;
+  uint64_t memory_mib = 256;
+  std::chrono::seconds boot_timeout{30};
+  std::string fs_cache = "auto";
+  std::string log_level = "info";
+  // The VMM's confinement (vmm/security/jail.h): on unless turned off for
+  // debugging; the uid/gid it drops to; the cgroup (below the cgroup2 root)
+  // its per-VM cgroup goes in, "" for none.
+  bool jail = true;
+  uint32_t jail_uid = 65534;
+  uint32_t jail_gid = 65534;
+  std::string cgroup_parent = "vmrt";
+  // The file the values came from; empty for the built-in defaults.
+  std::filesystem::path source;
+};
+
+// Built-in defaults: the paths `cmake --install` puts the VMM, kernel and
+// image at (under the configured install prefix).
+RuntimeConfig default_config();
+
+// Parses TOML `text` over `base`. Errors are vmrt::Error naming `source`,
+// the line and the key, e.g.
+//   /etc/vmrt/config.toml:4:9: hypervisor.vcpus: expected an integer from 1 to 64, got 65
+//   /etc/vmrt/config.toml:3:7: unknown key "hypervisor.vcpu"
+// Unknown tables and keys are errors (a typo must not silently fall back to
+// a default). Paths must be absolute; the result's `source` is `source`.
+RuntimeConfig parse_config(std::string_view text, const std::string& source,
+                           RuntimeConfig base = default_config());
+
+// Reads `path`. A missing file is an error when `must_exist` (the user named
+// it); otherwise it yields default_config() (source stays empty).
+RuntimeConfig load_config(const std::filesystem::path& path, bool must_exist);
+
+// Applies the io.vmrt.config.* annotations of a sandbox's OCI spec:
+// vcpus, memory_mib, kernel_params, fs_cache, boot_timeout_s (decimal
+// integers or names, the file's ranges). kernel_params is appended to the
+// file's parameters, never replaces them. Paths (vmm, kernel, image) and
+// log_level cannot be chosen by annotations: a pod spec is less trusted
+// than the host's configuration file. Other annotations are ignored; an
+// unknown io.vmrt.config.* key or a bad value is an error naming the
+// annotation.
+RuntimeConfig apply_annotations(RuntimeConfig config,
+                                const std::map<std::string, std::string>& annotations);
+
+// Throws vmrt::Error naming the key and the file for values out of range and
+// for missing vmm/kernel/image files (checked here, before a VMM is started,
+// so the message names the configuration rather than the VMM's own error).
+void validate(const RuntimeConfig& config);
+
+// The documented default file: every key with its default and a comment.
+std::string default_config_toml();
+
+// For `vmrt features` and logs: every key with its value and "source".
+// The keys are the annotation names: vmm, kernel, image, kernel_params,
+// vcpus, memory_mib, boot_timeout_s, fs_cache, log_level, source.
+nlohmann::json to_json(const RuntimeConfig& config);
+
+}  // namespace vmrt::sandbox

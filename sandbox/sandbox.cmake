@@ -1,0 +1,15 @@
+add_library(vmrt_sandbox STATIC
+  agent_client.cpp
+  file_tail.cpp
+  host_kvm.cpp
+  io_relay.cpp
+  network/netns_thread.cpp
+  network/pod_attachment.cpp
+  network/rtnl_links.cpp
+  network/tc_redirect.cpp
+  share_mount.cpp
+  sandbox.cpp
+  vmm_cgroup.cpp
+  vmm_command.cpp
+)
+target_link_libraries(vmrt_sandbox PUBLIC vmrt_sandbox_config vmrt_agent_proto vmrt_common)

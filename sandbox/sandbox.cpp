@@ -1,0 +1,255 @@
+#include "sandbox/sandbox.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/mount.h>
+
+#include <thread>
+
+#include "common/error.h"
+#include "sandbox/file_tail.h"
+
+namespace vmrt::sandbox {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// The virtio-fs tag vmrt-vmm gives the share unless told otherwise.
+constexpr const char* kShareTag = "vmrt";
+// The agent's api_version that configures CreateSandbox's network; an
+// older one would ignore the fields and leave the pod without a network.
+constexpr uint32_t kAgentApiNetwork = 2;
+// How long a VMM gets to end after SIGTERM before SIGKILL.
+constexpr auto kStopGrace = 5s;
+
+}  // namespace
+
+void enter_private_mount_namespace() {
+  check_sys(::unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS) for the sandbox's mounts");
+  // Slave: host mounts made later (a rootfs containerd mounts for the next
+  // container) still appear here; ours never reach the host.
+  check_sys(::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr),
+            "make the sandbox's mount namespace a slave of the host's");
+}
+
+std::filesystem::path network_namespace_of(const oci::Spec& spec) {
+  for (const auto& ns : spec.linux.namespaces)
+    if (ns.type == "network" && !ns.path.empty()) return ns.path;
+  return {};
+}
+
+Sandbox::Sandbox(SandboxOptions options) : options_(std::move(options)), paths_(options_.dir) {}
+
+std::unique_ptr<Sandbox> Sandbox::start(SandboxOptions options) {
+  std::unique_ptr<Sandbox> sb(new Sandbox(std::move(options)));
+  try {
+    if (!sb->options_.network_namespace.empty()) {
+      sb->attachment_ = network::PodAttachment::attach(sb->options_.network_namespace);
+      if (sb->attachment_) sb->options_.network = sb->attachment_->guest_network();
+    }
+    sb->launch();
+    sb->wait_for_agent();
+    v1::CreateSandboxRequest req;
+    req.set_hostname(sb->options_.hostname);
+    req.mutable_shared_fs()->set_mount_tag(kShareTag);
+    if (!sb->options_.network.empty() && sb->agent_api_version_ < kAgentApiNetwork)
+      fail("sandbox {}: the guest agent (api_version {}) cannot set up the pod network", sb->id(),
+           sb->agent_api_version_);
+    add_pod_network(sb->options_.network, req);
+    auto r = sb->agent_->call<v1::CreateSandboxResponse>(&v1::Agent::Stub::CreateSandbox,
+                                                         "CreateSandbox", req);
+    sb->guest_share_ = r.shared_fs_path();
+    sb->times_.sandbox_ready = sb->since_spawn();
+  } catch (...) {
+    sb->stop();
+    throw;
+  }
+  return sb;
+}
+
+void Sandbox::launch() {
+  const RuntimeConfig& config = options_.config;
+  std::filesystem::create_directories(paths_.shared_dir());
+  std::filesystem::create_directories(paths_.vm_dir());
+  std::vector<std::string> argv = vmm_argv(config, paths_);
+  SpawnOptions o;
+  if (config.jail) {
+    share_root_.emplace(paths_.shared_dir(), paths_.shared_dir());
+    check_sys(::mount(nullptr, paths_.shared_dir().c_str(), nullptr, MS_SHARED, nullptr),
+              "make " + paths_.shared_dir().string() + " a shared mount");
+    // The VMM's own pid namespace; it makes its mount and IPC ones itself.
+    o.namespaces = CLONE_NEWPID;
+    if (!config.cgroup_parent.empty()) {
+      cgroup_.emplace(VmmCgroup::create(config.cgroup_parent, "vmm-" + id(),
+                                        limits_for(config.vcpus, config.memory_mib)));
+      o.cgroup_fd = cgroup_->fd();
+      record_cgroup(paths_.dir, cgroup_->path());
+    }
+  }
+  if (attachment_) {
+    // The VMM takes the tap at the same number; ours is closed right after,
+    // so the tap lives exactly as long as the VMM.
+    int tap = attachment_->tap_fd();
+    argv.insert(argv.end(),
+                {"--net-tap-fd", std::to_string(tap), "--net-mac", attachment_->guest_mac()});
+    o.pass_fds.push_back(tap);
+  }
+  UniqueFd log(
+      check_sys(::open(paths_.vmm_log().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600),
+                "create " + paths_.vmm_log().string()));
+  o.out = Stdio::to_fd(log.get());
+  o.err = Stdio::to_fd(log.get());
+  // Its own process group: a terminal's ^C reaches the container through
+  // the runtime, not the VMM directly.
+  o.new_process_group = true;
+  o.parent_death_signal = SIGKILL;
+  spawned_ = std::chrono::steady_clock::now();
+  vmm_.emplace(Subprocess::spawn(argv, o));
+  if (attachment_) attachment_->release_tap();
+  spdlog::debug("sandbox {}: vmrt-vmm pid {}: {}", id(), vmm_->pid(), fmt::join(argv, " "));
+}
+
+std::string Sandbox::last_words() const {
+  std::string out;
+  std::string vmm = file_tail(paths_.vmm_log(), 10);
+  if (!vmm.empty()) out += "\nvmrt-vmm log (last lines):\n" + vmm;
+  std::string console = file_tail(paths_.console_log(), 20);
+  if (!console.empty()) out += "\nguest console (last lines):\n" + console;
+  return out;
+}
+
+void Sandbox::wait_for_agent() {
+  auto deadline = std::chrono::steady_clock::now() + options_.config.boot_timeout;
+  std::string last = "the VM socket did not appear";
+  for (;;) {
+    if (auto status = vmm_exited())
+      fail("sandbox {}: vmrt-vmm {} before the guest agent answered{}", id(), status->to_string(),
+           last_words());
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    if (std::filesystem::exists(paths_.vm_socket())) {
+      if (times_.vmm_ready.count() == 0) times_.vmm_ready = since_spawn();
+      try {
+        AgentClient client = AgentClient::connect(paths_.vm_socket(), 2s);
+        auto h = client.call<v1::HealthResponse>(&v1::Agent::Stub::Health, "Health",
+                                                 v1::HealthRequest{}, 5s);
+        if (h.status() == v1::HealthResponse::SERVING) {
+          agent_.emplace(std::move(client));
+          agent_api_version_ = h.api_version();
+          times_.agent_ready = since_spawn();
+          return;
+        }
+        last = "the agent is not serving yet";
+      } catch (const Error& e) {
+        last = e.what();
+      }
+    }
+    // Short: the agent's readiness is the critical path of a container start.
+    std::this_thread::sleep_for(10ms);
+  }
+  fail("sandbox {}: the guest agent did not answer within {} s (last attempt: {}){}", id(),
+       options_.config.boot_timeout.count(), last, last_words());
+}
+
+namespace {
+
+// A bind mount whose source the guest can only see through the share: what
+// the spec binds from the host. Other mounts (proc, tmpfs...) are made by
+// the guest kernel.
+bool binds_host_path(const oci::Mount& m) {
+  bool bind = m.type == "bind";
+  for (const auto& o : m.options) bind = bind || o == "bind" || o == "rbind";
+  return bind && !m.source.empty() && m.source.front() == '/';
+}
+
+}  // namespace
+
+uint32_t Sandbox::create_container(const std::string& id, const oci::Spec& spec,
+                                   const std::filesystem::path& rootfs, ContainerStdio stdio) {
+  if (mounts_.count(id)) fail("container {} exists already in sandbox {}", id, this->id());
+  if (!std::filesystem::is_directory(rootfs)) fail("rootfs {}: no such directory", rootfs.string());
+  std::filesystem::path relative = std::filesystem::path(id) / "rootfs";
+  auto [it, inserted] = mounts_.emplace(id, ContainerMounts{});
+  try {
+    it->second.rootfs.emplace(rootfs, paths_.shared_dir() / relative);
+    oci::Spec guest_spec = spec;
+    for (size_t i = 0; i < guest_spec.mounts.size(); ++i) {
+      oci::Mount& m = guest_spec.mounts[i];
+      if (!binds_host_path(m) || !std::filesystem::exists(m.source)) continue;
+      // One flat directory for all containers' binds: its name cannot clash
+      // with a container id (ids never start with a dot).
+      std::filesystem::path name = std::filesystem::path(".binds") / fmt::format("{}-{}", id, i);
+      it->second.binds.emplace_back(m.source, paths_.shared_dir() / name);
+      m.source = (guest_share_ / name).string();
+    }
+    v1::CreateContainerRequest req;
+    req.set_container_id(id);
+    req.set_oci_spec_json(oci::to_json(guest_spec).dump());
+    req.set_rootfs(relative.string());
+    req.mutable_stdio()->set_terminal(stdio.terminal);
+    req.mutable_stdio()->set_open_stdin(stdio.open_stdin);
+    auto r = agent_->call<v1::CreateContainerResponse>(&v1::Agent::Stub::CreateContainer,
+                                                       "CreateContainer", req);
+    return r.pid();
+  } catch (...) {
+    mounts_.erase(it);
+    throw;
+  }
+}
+
+void Sandbox::remove_container(const std::string& id, bool force) {
+  v1::RemoveContainerRequest req;
+  req.set_container_id(id);
+  req.set_force(force);
+  agent_->call<v1::RemoveContainerResponse>(&v1::Agent::Stub::RemoveContainer, "RemoveContainer",
+                                            req);
+  mounts_.erase(id);
+}
+
+std::optional<ExitStatus> Sandbox::vmm_exited() {
+  if (!vmm_status_ && vmm_) vmm_status_ = vmm_->wait_for(0ms);
+  return vmm_status_;
+}
+
+void Sandbox::stop() noexcept {
+  try {
+    if (agent_ && !vmm_exited()) {
+      // Containers get their SIGKILL from the agent, which also unmounts the
+      // share cleanly; a hung guest only costs the short deadline.
+      v1::DestroySandboxResponse r;
+      auto ctx = deadline_context(3s);
+      agent_->stub().DestroySandbox(ctx.get(), {}, &r);
+    }
+    agent_.reset();
+    if (vmm_ && !vmm_exited()) {
+      vmm_->kill(SIGTERM);
+      vmm_status_ =
+          vmm_->wait_for(std::chrono::duration_cast<std::chrono::milliseconds>(kStopGrace));
+      if (!vmm_status_) {
+        spdlog::warn("sandbox {}: vmrt-vmm ignored SIGTERM for {} s; killing it", id(),
+                     kStopGrace.count());
+        vmm_->kill(SIGKILL);
+        vmm_status_ = vmm_->wait();
+      }
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("sandbox {}: stop: {}", id(), e.what());
+  }
+  if (!vmm_ || vmm_status_) {
+    attachment_.reset();
+    cgroup_.reset();
+  }
+  mounts_.clear();
+  share_root_.reset();
+}
+
+Sandbox::~Sandbox() { stop(); }
+
+std::chrono::milliseconds Sandbox::since_spawn() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               spawned_);
+}
+
+}  // namespace vmrt::sandbox

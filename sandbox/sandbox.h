@@ -1,0 +1,141 @@
+#pragma once
+// One sandbox: a vmrt-vmm micro-VM whose PID 1 is the agent, the directory
+// it shares with the guest over virtio-fs, and the containers created in it.
+// The vmrt CLI runs one container per sandbox; the shim runs a pod's
+// containers in one. Everything a Sandbox starts (the VMM, rootfs mounts,
+// the sandbox directory's sockets) is stopped or removed when it goes away,
+// after a failure as much as after success.
+//
+// Rootfs bind mounts are made in the caller's mount namespace, which must be
+// a private one (enter_private_mount_namespace): the mounts then exist only
+// for the owner and its VMM and vanish with them, even if both are killed.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/oci/spec.h"
+#include "common/process.h"
+#include "sandbox/agent_client.h"
+#include "sandbox/config.h"
+#include "sandbox/network/pod_attachment.h"
+#include "sandbox/share_mount.h"
+#include "sandbox/vmm_cgroup.h"
+#include "sandbox/vmm_command.h"
+
+namespace vmrt::sandbox {
+
+// Moves the calling process into a new mount namespace that receives the
+// host's mounts (slave propagation) but shows its own to nobody. Must run
+// while the process has one thread (unshare refuses CLONE_NEWNS otherwise).
+void enter_private_mount_namespace();
+
+struct SandboxOptions {
+  std::string id;
+  RuntimeConfig config;  // annotations already applied, validated
+  // An existing, empty directory the sandbox may fill (sockets, logs, the
+  // shared directory); the caller removes it.
+  std::filesystem::path dir;
+  std::string hostname;  // the guest's
+  // Set up by the agent before the sandbox is ready; the containers whose
+  // spec joins a network namespace by path share it.
+  PodNetwork network;
+  // A host network namespace (CNI's for a pod) whose interface the VM takes
+  // over (network::PodAttachment); `network` is then read from it. Empty:
+  // the VM gets no NIC.
+  std::filesystem::path network_namespace;
+};
+
+// The host network namespace a spec joins by path (what
+// SandboxOptions::network_namespace takes), or empty.
+std::filesystem::path network_namespace_of(const oci::Spec& spec);
+
+// Where the time of a sandbox start went, measured from the VMM's spawn: for
+// logs and the start-up benchmark.
+struct StartTimes {
+  std::chrono::milliseconds vmm_ready{0};      // the VM socket exists: devices set up
+  std::chrono::milliseconds agent_ready{0};    // the guest booted and the agent answered
+  std::chrono::milliseconds sandbox_ready{0};  // CreateSandbox done (share mounted)
+};
+
+struct ContainerStdio {
+  bool terminal = false;    // a pseudo-terminal in the guest
+  bool open_stdin = false;  // stdin reaches the process through WriteStdin
+};
+
+class Sandbox {
+ public:
+  // Starts the VMM and waits until the agent answers and has set up the
+  // sandbox, at most config.boot_timeout. Throws vmrt::Error saying what went
+  // wrong, with the VMM's log and the guest console's last lines; nothing is
+  // left running then.
+  static std::unique_ptr<Sandbox> start(SandboxOptions options);
+  ~Sandbox();  // stop()
+  Sandbox(const Sandbox&) = delete;
+  Sandbox& operator=(const Sandbox&) = delete;
+
+  const std::string& id() const noexcept { return options_.id; }
+  const SandboxPaths& paths() const noexcept { return paths_; }
+  pid_t vmm_pid() const noexcept { return vmm_->pid(); }
+  AgentClient& agent() { return *agent_; }
+
+  // Shows `rootfs` to the guest (bind mount at shared/<id>/rootfs) and
+  // creates container `id` in the guest. Returns the guest pid of its init
+  // process. The mount is writable even for root.readonly: as with runc,
+  // mount points are created in the rootfs before the agent makes the
+  // container's root read-only. The spec's bind mounts of host paths (a
+  // volume, containerd's /etc/hosts and /dev/shm of a pod) are shared too and
+  // their sources rewritten to the guest's view of the share.
+  uint32_t create_container(const std::string& id, const oci::Spec& spec,
+                            const std::filesystem::path& rootfs, ContainerStdio stdio);
+  // Removes the container from the guest (killing it when `force`) and its
+  // rootfs mount.
+  void remove_container(const std::string& id, bool force);
+
+  // The VMM's exit status once it has ended; never blocks.
+  std::optional<ExitStatus> vmm_exited();
+  const StartTimes& start_times() const noexcept { return times_; }
+
+  // What the VMM and the guest said last: for messages about a dead VM.
+  std::string last_words() const;
+
+  // Asks the agent to end every container, stops the VMM (SIGTERM, then
+  // SIGKILL after a grace period) and removes the rootfs mounts. Idempotent.
+  void stop() noexcept;
+
+ private:
+  explicit Sandbox(SandboxOptions options);
+  void launch();
+  void wait_for_agent();
+  std::chrono::milliseconds since_spawn() const;
+
+  SandboxOptions options_;
+  SandboxPaths paths_;
+  // Before vmm_: stop() ends the VMM first, then removes the wiring.
+  std::unique_ptr<network::PodAttachment> attachment_;
+  // The shared directory as a shared mount of its own, so that the rootfs
+  // mounts made in it after the VMM started reach the jailed VMM's copy.
+  std::optional<ShareMount> share_root_;
+  // Before vmm_: removed once the VMM has been reaped.
+  std::optional<VmmCgroup> cgroup_;
+  std::optional<Subprocess> vmm_;
+  std::optional<ExitStatus> vmm_status_;
+  std::optional<AgentClient> agent_;
+  uint32_t agent_api_version_ = 0;  // from Health
+  struct ContainerMounts {
+    std::optional<ShareMount> rootfs;
+    std::vector<ShareMount> binds;
+  };
+  std::map<std::string, ContainerMounts> mounts_;
+  std::filesystem::path guest_share_;  // the shared directory, as the guest sees it
+  std::chrono::steady_clock::time_point spawned_;
+  StartTimes times_;
+};
+
+}  // namespace vmrt::sandbox

@@ -1,0 +1,37 @@
+#pragma once
+// How a sandbox VM is started: the files of one sandbox's directory and the
+// vmrt-vmm command line built from the runtime configuration.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "sandbox/config.h"
+
+namespace vmrt::sandbox {
+
+// A sandbox's directory and what lives in it while its VM runs.
+struct SandboxPaths {
+  explicit SandboxPaths(std::filesystem::path d) : dir(std::move(d)) {}
+  std::filesystem::path dir;
+  // What the VMM writes: its sockets and the guest console. The only
+  // directory of the sandbox a jailed VMM can write to.
+  std::filesystem::path vm_dir() const { return dir / "vm"; }
+  std::filesystem::path vm_socket() const { return vm_dir() / "vm.sock"; }  // hybrid vsock
+  std::filesystem::path console_log() const { return vm_dir() / "console.log"; }
+  // The jailed VMM's root (vmm/security/jail.h).
+  std::filesystem::path jail_dir() const { return dir / "jail"; }
+  std::filesystem::path vmm_log() const { return dir / "vmm.log"; }
+  // Shared with the guest over virtio-fs: container rootfs mounts go here.
+  std::filesystem::path shared_dir() const { return dir / "shared"; }
+};
+
+// The guest kernel command line: serial console, no reboot on panic (the VM
+// ends instead), quiet boot, then the configuration's kernel_params.
+std::string guest_cmdline(const RuntimeConfig& config);
+
+// vmrt-vmm's argv for a sandbox. Throws vmrt::Error when the VM socket path
+// is too long for a Unix socket (it and "<socket>_<port>" must fit).
+std::vector<std::string> vmm_argv(const RuntimeConfig& config, const SandboxPaths& paths);
+
+}  // namespace vmrt::sandbox

@@ -1,0 +1,54 @@
+#pragma once
+// Task events to containerd: each is wrapped in an Envelope (topic,
+// namespace, time) and forwarded over ttrpc to
+// containerd.services.events.ttrpc.v1.Events/Forward at TTRPC_ADDRESS. A
+// thread of its own sends them in order, reconnecting and retrying a few
+// times, so that a slow or restarting containerd never blocks a task call.
+
+#include <google/protobuf/message.h>
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/ttrpc/client.h"
+
+namespace vmrt::shim {
+
+class EventPublisher {
+ public:
+  // `address`: containerd's ttrpc socket; empty: events are logged only.
+  EventPublisher(std::string address, std::string ns);
+  // Sends what is queued (at most a few seconds), then stops.
+  ~EventPublisher();
+  EventPublisher(const EventPublisher&) = delete;
+  EventPublisher& operator=(const EventPublisher&) = delete;
+
+  // topic: "/tasks/exit" ...; event: a containerd.events message.
+  void publish(const std::string& topic, const google::protobuf::Message& event);
+
+ private:
+  struct Queued {
+    std::string topic;
+    std::string forward_request;  // serialized ForwardRequest
+  };
+  void run();
+  bool send(const Queued& q);
+
+  const std::string address_, ns_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Queued> queue_;
+  bool stopping_ = false;
+  std::unique_ptr<ttrpc::Client> client_;
+  std::thread thread_;
+};
+
+// "containerd.events.TaskExit" for a TaskExit: how containerd's typeurl names
+// protobuf messages.
+std::string type_url_of(const google::protobuf::Message& m);
+
+}  // namespace vmrt::shim

@@ -1,0 +1,16 @@
+# CRI end to end: kubelet's calls (through the project's CRI client) against
+# containerd's CRI plugin with the runtime handlers vmrt and runc.
+if(TARGET vmrt_cri_client AND TARGET vmrt_containerd_harness)
+  vmrt_rig_test(cri_test
+    SOURCES cri_test.cpp
+    LIBS vmrt_containerd_harness vmrt_cri_client GTest::gmock
+    TIMEOUT 1200)
+endif()
+
+# Pod networking through CNI (bridge + host-local) for vmrt and runc pods.
+if(TARGET vmrt_cri_client AND TARGET vmrt_containerd_harness)
+  vmrt_rig_test(cri_network_test
+    SOURCES cri_network_test.cpp
+    LIBS vmrt_containerd_harness vmrt_cri_client GTest::gmock
+    TIMEOUT 1200)
+endif()

@@ -1,0 +1,3 @@
+vmrt_gtest(unit_sandbox unit
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/sandbox_unit_test.cpp
+  LIBS vmrt_sandbox)

@@ -1,0 +1,127 @@
+// The sandbox library's pure logic: the VMM command line, log tails and the
+// pod network's translation into CreateSandbox.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "common/error.h"
+#include "common/tempdir.h"
+#include "sandbox/agent_client.h"
+#include "sandbox/file_tail.h"
+#include "sandbox/vmm_cgroup.h"
+#include "sandbox/vmm_command.h"
+
+namespace vmrt::sandbox {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+RuntimeConfig config() {
+  RuntimeConfig c;
+  c.vmm = "/opt/vmrt-vmm";
+  c.kernel = "/k/vmlinux";
+  c.image = "/k/initramfs";
+  c.vcpus = 2;
+  c.memory_mib = 512;
+  c.fs_cache = "none";
+  c.kernel_params = "loglevel=7";
+  return c;
+}
+
+TEST(VmmCommand, PassesEverySandboxSettingToTheVmm) {
+  SandboxPaths p("/run/vmrt/c1");
+  auto argv = vmm_argv(config(), p);
+  auto value = [&](const std::string& flag) {
+    auto it = std::find(argv.begin(), argv.end(), flag);
+    return it == argv.end() || it + 1 == argv.end() ? std::string("<missing>") : *(it + 1);
+  };
+  EXPECT_EQ(argv[0], "/opt/vmrt-vmm");
+  EXPECT_EQ(value("--kernel"), "/k/vmlinux");
+  EXPECT_EQ(value("--initrd"), "/k/initramfs");
+  EXPECT_EQ(value("--cpus"), "2");
+  EXPECT_EQ(value("--mem"), "512");
+  EXPECT_EQ(value("--vsock-socket"), "/run/vmrt/c1/vm/vm.sock");
+  EXPECT_EQ(value("--fs-dir"), "/run/vmrt/c1/shared");
+  EXPECT_EQ(value("--fs-cache"), "none");
+  EXPECT_EQ(value("--console"), "/run/vmrt/c1/vm/console.log");
+  EXPECT_EQ(value("--jail"), "/run/vmrt/c1/jail");
+  EXPECT_EQ(value("--jail-uid"), "65534");
+  EXPECT_EQ(value("--jail-gid"), "65534");
+  EXPECT_EQ(value("--cmdline"), "console=ttyS0 reboot=k panic=-1 quiet loglevel=7");
+}
+
+TEST(VmmCommand, NoJailWhenTurnedOff) {
+  RuntimeConfig c = config();
+  c.jail = false;
+  auto argv = vmm_argv(c, SandboxPaths("/run/vmrt/c1"));
+  EXPECT_EQ(std::find(argv.begin(), argv.end(), "--jail"), argv.end());
+}
+
+TEST(VmmLimits, FollowTheVmSize) {
+  VmmLimits l = limits_for(2, 512);
+  EXPECT_EQ(l.memory_bytes, (512ull + 64 + 64) << 20);
+  EXPECT_EQ(l.cpu_quota_us, 300'000u);
+  EXPECT_GT(l.max_tasks, 2u + 8);
+}
+
+TEST(VmmCommand, RefusesAStateDirectoryTooDeepForTheSocket) {
+  SandboxPaths p("/run/" + std::string(100, 'd'));
+  try {
+    vmm_argv(config(), p);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("too deep"));
+    EXPECT_THAT(e.what(), HasSubstr("--root"));
+  }
+}
+
+TEST(FileTail, KeepsTheLastLinesWithoutCarriageReturns) {
+  TempDir d;
+  auto f = d.path() / "log";
+  std::ofstream(f) << "one\r\ntwo\r\nthree\r\nfour\n\n";
+  EXPECT_EQ(file_tail(f, 2), "three\nfour");
+  EXPECT_EQ(file_tail(f, 10), "one\ntwo\nthree\nfour");
+  EXPECT_EQ(file_tail(f, 0), "");
+  EXPECT_EQ(file_tail(d.path() / "missing", 5), "");
+}
+
+TEST(FileTail, ReadsOnlyTheEndOfALargeFile) {
+  TempDir d;
+  auto f = d.path() / "log";
+  {
+    std::ofstream out(f);
+    for (int i = 0; i < 100000; ++i) out << "line " << i << "\n";
+  }
+  EXPECT_EQ(file_tail(f, 1), "line 99999");
+}
+
+TEST(SandboxPodNetwork, EveryFieldReachesCreateSandbox) {
+  PodNetwork n;
+  n.interfaces.push_back({"eth0", "02:00:0a:58:00:05", 1450, {{"10.88.0.5", 16}, {"fd00::5", 64}}});
+  n.routes.push_back({"", "10.88.0.1", "eth0", 0, ""});
+  n.routes.push_back({"10.88.0.0/16", "", "eth0", 253, "10.88.0.5"});
+  v1::CreateSandboxRequest r;
+  add_pod_network(n, r);
+  ASSERT_EQ(r.interfaces_size(), 1);
+  EXPECT_EQ(r.interfaces(0).name(), "eth0");
+  EXPECT_EQ(r.interfaces(0).mac(), "02:00:0a:58:00:05");
+  EXPECT_EQ(r.interfaces(0).mtu(), 1450u);
+  ASSERT_EQ(r.interfaces(0).addresses_size(), 2);
+  EXPECT_EQ(r.interfaces(0).addresses(1).ip(), "fd00::5");
+  EXPECT_EQ(r.interfaces(0).addresses(1).prefix_len(), 64u);
+  ASSERT_EQ(r.routes_size(), 2);
+  EXPECT_EQ(r.routes(0).gateway(), "10.88.0.1");
+  EXPECT_EQ(r.routes(0).destination(), "");
+  EXPECT_EQ(r.routes(1).destination(), "10.88.0.0/16");
+  EXPECT_EQ(r.routes(1).device(), "eth0");
+  EXPECT_EQ(r.routes(1).scope(), 253u);
+  EXPECT_EQ(r.routes(1).source(), "10.88.0.5");
+  EXPECT_FALSE(n.empty());
+  EXPECT_TRUE(PodNetwork{}.empty());
+}
+
+}  // namespace
+}  // namespace vmrt::sandbox

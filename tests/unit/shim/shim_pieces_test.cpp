@@ -1,0 +1,181 @@
+// The shim's pure parts: containerd's command line, pod grouping and socket
+// placement, rootfs mount options, stdio FIFOs, metrics conversion.
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/tempdir.h"
+#include "shim/metrics.h"
+#include "shim/pod_location.h"
+#include "shim/rootfs_mounts.h"
+#include "shim/shim_args.h"
+#include "shim/stdio_fifos.h"
+
+namespace vmrt::shim {
+namespace {
+
+TEST(ShimArgs, ParsesWhatContainerdPasses) {
+  ShimArgs a =
+      parse_shim_args({"-namespace", "k8s.io", "-address", "/run/c.sock", "-publish-binary",
+                       "/usr/bin/containerd", "-id", "abc", "-debug", "start"});
+  EXPECT_EQ(a.namespace_, "k8s.io");
+  EXPECT_EQ(a.address, "/run/c.sock");
+  EXPECT_EQ(a.publish_binary, "/usr/bin/containerd");
+  EXPECT_EQ(a.id, "abc");
+  EXPECT_TRUE(a.debug);
+  EXPECT_EQ(a.action, "start");
+  ShimArgs d = parse_shim_args({"--id=x", "-bundle=/b", "delete"});
+  EXPECT_EQ(d.id, "x");
+  EXPECT_EQ(d.bundle, "/b");
+  EXPECT_EQ(d.action, "delete");
+  EXPECT_EQ(parse_shim_args({"-id", "x"}).action, "");
+}
+
+TEST(ShimArgs, ServeArgsRoundTrip) {
+  ShimArgs a = parse_shim_args(
+      {"-namespace", "default", "-address", "/a", "-publish-binary", "/p", "-id", "i", "start"});
+  ShimArgs b = parse_shim_args(serve_args(a));
+  EXPECT_EQ(b.namespace_, a.namespace_);
+  EXPECT_EQ(b.address, a.address);
+  EXPECT_EQ(b.id, a.id);
+  EXPECT_EQ(b.action, "");
+}
+
+TEST(ShimArgs, BadInputIsNamed) {
+  auto msg = [](std::vector<std::string> v) {
+    try {
+      parse_shim_args(v);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(msg({"-bogus", "1"}).find("unknown flag -bogus"), std::string::npos);
+  EXPECT_NE(msg({"-id"}).find("-id needs a value"), std::string::npos);
+  EXPECT_NE(msg({"run"}).find("unknown action run"), std::string::npos);
+  EXPECT_NE(msg({"start", "delete"}).find("unexpected argument"), std::string::npos);
+}
+
+TEST(PodLocation, CriContainersJoinTheirSandbox) {
+  oci::StringMap sandbox = {{kContainerTypeAnnotation, "sandbox"}, {kSandboxIdAnnotation, "pod1"}};
+  oci::StringMap container = {{kContainerTypeAnnotation, "container"},
+                              {kSandboxIdAnnotation, "pod1"}};
+  EXPECT_EQ(pod_of("pod1", sandbox), "pod1");
+  EXPECT_EQ(pod_of("c1", container), "pod1");
+  EXPECT_EQ(pod_of("plain", {}), "plain");
+}
+
+TEST(PodLocation, OneShortSocketPerContainerdNamespaceAndPod) {
+  auto a = locate_pod("/run/containerd/containerd.sock", "k8s.io", std::string(64, 'f'), "/r");
+  EXPECT_EQ(a.dir.parent_path(), "/r");
+  EXPECT_EQ(a.socket, a.dir / "shim.sock");
+  EXPECT_EQ(a.address(), "unix://" + a.socket.string());
+  EXPECT_LT(a.sandbox_dir().string().size() + sizeof("/vm.sock"), 108u);
+  EXPECT_EQ(
+      a.dir,
+      locate_pod("/run/containerd/containerd.sock", "k8s.io", std::string(64, 'f'), "/r").dir);
+  EXPECT_NE(a.dir, locate_pod("/other.sock", "k8s.io", std::string(64, 'f'), "/r").dir);
+  EXPECT_NE(
+      a.dir,
+      locate_pod("/run/containerd/containerd.sock", "default", std::string(64, 'f'), "/r").dir);
+  EXPECT_NE(locate_pod("a", "bc", "d", "/r").dir, locate_pod("ab", "c", "d", "/r").dir);
+}
+
+TEST(RootfsMounts, OptionsBecomeFlagsAndData) {
+  MountArgs o = mount_args(
+      {"overlay", "overlay", {"index=off", "lowerdir=/l1:/l2", "upperdir=/u", "workdir=/w"}});
+  EXPECT_EQ(o.flags, 0u);
+  EXPECT_EQ(o.data, "index=off,lowerdir=/l1:/l2,upperdir=/u,workdir=/w");
+  MountArgs b = mount_args({"bind", "/src", {"rbind", "ro", "nosuid"}});
+  EXPECT_EQ(b.flags, static_cast<unsigned long>(MS_BIND | MS_REC | MS_RDONLY | MS_NOSUID));
+  EXPECT_EQ(b.data, "");
+  EXPECT_EQ(mount_args({"tmpfs", "tmpfs", {"ro", "rw"}}).flags, 0u);
+}
+
+TEST(StdioFifos, StdinSeesWritersDataThenEndOfFile) {
+  TempDir d("shim-fifo");
+  std::string in = (d.path() / "stdin").string(), out = (d.path() / "stdout").string();
+  ASSERT_EQ(::mkfifo(in.c_str(), 0600), 0);
+  ASSERT_EQ(::mkfifo(out.c_str(), 0600), 0);
+  // containerd holds the reading end of stdout before it creates the task.
+  UniqueFd out_reader(::open(out.c_str(), O_RDONLY | O_NONBLOCK));
+  HostStdio s = open_stdio({in, out, "", false});
+  ASSERT_TRUE(s.in && s.out);
+  EXPECT_FALSE(s.err);
+  // No writer yet: the relay's poll must not wake up (a premature EOF).
+  pollfd p{s.in.get(), POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 50), 0);
+  {
+    UniqueFd w(::open(in.c_str(), O_WRONLY));
+    ASSERT_EQ(::write(w.get(), "hi", 2), 2);
+  }
+  ASSERT_EQ(::poll(&p, 1, 1000), 1);
+  char buf[8];
+  EXPECT_EQ(::read(s.in.get(), buf, sizeof buf), 2);
+  EXPECT_EQ(::read(s.in.get(), buf, sizeof buf), 0);
+  ASSERT_EQ(::write(s.out.get(), "x", 1), 1);
+  EXPECT_EQ(::read(out_reader.get(), buf, sizeof buf), 1);
+}
+
+TEST(StdioFifos, CloseIoEndsStdinThatNobodyOpened) {
+  TempDir d("shim-fifo");
+  std::string in = (d.path() / "stdin").string();
+  ASSERT_EQ(::mkfifo(in.c_str(), 0600), 0);
+  HostStdio s = open_stdio({in, "", "", false});
+  close_stdin_fifo(in);
+  pollfd p{s.in.get(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 1000), 1);
+  char c;
+  EXPECT_EQ(::read(s.in.get(), &c, 1), 0);
+}
+
+TEST(StdioFifos, OutputFifoWithoutReaderDoesNotBlockAndFilesAppend) {
+  TempDir d("shim-fifo");
+  std::string out = (d.path() / "stdout").string();
+  ASSERT_EQ(::mkfifo(out.c_str(), 0600), 0);
+  HostStdio s = open_stdio({"", out, "file://" + (d.path() / "err.log").string(), false});
+  ASSERT_TRUE(s.out && s.err);
+  ASSERT_EQ(::write(s.err.get(), "e", 1), 1);
+  EXPECT_TRUE(std::filesystem::exists(d.path() / "err.log"));
+}
+
+TEST(StdioFifos, UnsupportedSchemeIsNamed) {
+  try {
+    open_stdio({"", "binary:///usr/bin/logger?x=1", "", false});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("binary scheme is not supported"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Metrics, GuestStatsBecomeCgroupV2Metrics) {
+  vmrt::agent::v1::StatsContainerResponse s;
+  s.mutable_cpu()->set_usage_usec(10);
+  s.mutable_cpu()->set_nr_throttled(2);
+  s.mutable_memory()->set_current(4096);
+  s.mutable_memory()->set_oom_kill(1);
+  s.mutable_pids()->set_current(3);
+  auto* io = s.add_io();
+  io->set_major(254);
+  io->set_read_bytes(512);
+  auto m = to_metrics(s);
+  EXPECT_EQ(m.GetDescriptor()->full_name(), "io.containerd.cgroups.v2.Metrics");
+  EXPECT_EQ(m.cpu().usage_usec(), 10u);
+  EXPECT_EQ(m.cpu().nr_throttled(), 2u);
+  EXPECT_EQ(m.memory().usage(), 4096u);
+  EXPECT_EQ(m.memory().usage_limit(), UINT64_MAX);  // no limit, as containerd reports it
+  EXPECT_EQ(m.memory_events().oom_kill(), 1u);
+  EXPECT_EQ(m.pids().current(), 3u);
+  ASSERT_EQ(m.io().usage_size(), 1);
+  EXPECT_EQ(m.io().usage(0).major(), 254u);
+  EXPECT_EQ(m.io().usage(0).rbytes(), 512u);
+}
+
+}  // namespace
+}  // namespace vmrt::shim

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Pods through containerd's CRI plugin, vmrt beside runc on one private
+# containerd: pod start latency (RunPodSandbox sent -> StartContainer
+# answered, median of RUNS one-container pods after a warm-up pod) with the
+# vmrt/runc ratio, then the PSS of the shims (and of the VMMs) per pod with
+# 1, 5 and 10 pods running at once.
+#
+# vmrt needs a KVM that boots guests: on these hosts that is tools/testvm,
+# so the whole comparison runs inside it (runc too, same L1 VM). Absolute
+# times there are inflated by the emulated CPU; compare the ratio.
+#
+#   tools/bench/containerd_pods.sh [RUNS] [POD_COUNTS]     (as root; e.g. 5 1,5,10)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+runs=${1:-5}
+counts=${2:-1,5,10}
+bench=$repo/build/tools/bench/containerd_pods
+[ -x "$bench" ] || { echo "build first: cmake --build build --target containerd_pods" >&2; exit 1; }
+. "$repo/tools/rig/host_kvm.sh"
+if [ "${VMRT_BENCH_INSIDE:-}" != 1 ] && ! host_kvm_boots_guests; then
+  exec "$repo/tools/testvm" --timeout 5400 --env VMRT_BENCH_INSIDE=1 -- "$0" "$runs" "$counts"
+fi
+exec "$bench" --runs "$runs" --pods "$counts"

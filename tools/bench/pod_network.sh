@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# TCP between the host and a pod on CNI's bridge, a vmrt pod beside a runc
+# pod on one private containerd: median round trip of 1-byte messages to an
+# echo server in the pod, and host -> pod throughput into a sink, with the
+# vmrt/runc ratios.
+#
+# vmrt needs a KVM that boots guests: on these hosts that is tools/testvm,
+# so the whole comparison runs inside it (runc too, same L1 VM). Absolute
+# figures there are those of an emulated CPU; compare the ratios.
+#
+#   tools/bench/pod_network.sh [MESSAGES] [MIB]     (as root; e.g. 2000 256)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+messages=${1:-2000}
+mib=${2:-256}
+bench=$repo/build/tools/bench/pod_network
+[ -x "$bench" ] || { echo "build first: cmake --build build --target pod_network" >&2; exit 1; }
+. "$repo/tools/rig/host_kvm.sh"
+if [ "${VMRT_BENCH_INSIDE:-}" != 1 ] && ! host_kvm_boots_guests; then
+  exec "$repo/tools/testvm" --timeout 3600 --env VMRT_BENCH_INSIDE=1 -- "$0" "$messages" "$mib"
+fi
+exec "$bench" --messages "$messages" --mib "$mib"

@@ -1,0 +1,27 @@
+add_library(vmrt_cli STATIC
+  cmd_create.cpp
+  cmd_exec.cpp
+  cmd_lifecycle.cpp
+  cmd_query.cpp
+  container_access.cpp
+  detached_worker.cpp
+  exec_process.cpp
+  forwarded_signals.cpp
+  globals.cpp
+  hooks.cpp
+  keeper.cpp
+  log_setup.cpp
+  pid_file.cpp
+  process_watch.cpp
+  resources_flags.cpp
+  terminal.cpp
+)
+target_link_libraries(vmrt_cli PUBLIC vmrt_sandbox vmrt_cli_state vmrt_cli_spec)
+target_compile_definitions(vmrt_cli PRIVATE VMRT_VERSION="${PROJECT_VERSION}")
+
+add_executable(vmrt main.cpp)
+target_link_libraries(vmrt PRIVATE vmrt_cli)
+target_compile_definitions(vmrt PRIVATE VMRT_VERSION="${PROJECT_VERSION}")
+# Tests and the README find the binaries the rig and the shim use.
+add_dependencies(vmrt vmrt-vmm rootfs-image)
+install(TARGETS vmrt)

@@ -1,0 +1,146 @@
+#include "tools/vmrt/keeper.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "sandbox/io_relay.h"
+#include "sandbox/sandbox.h"
+#include "tools/vmrt/forwarded_signals.h"
+#include "tools/vmrt/hooks.h"
+#include "tools/vmrt/pid_file.h"
+#include "tools/vmrt/process_watch.h"
+#include "tools/vmrt/terminal.h"
+
+namespace vmrt::cli {
+namespace {
+
+using namespace std::chrono_literals;
+namespace v1 = sandbox::v1;
+
+void record_exit(const KeeperPlan& plan, int status, const std::string& error) {
+  try {
+    LockedContainer c = StateStore(plan.state_root).lock(plan.id);
+    ContainerRecord r = c.read();
+    r.status = Status::Stopped;
+    r.exit_status = status;
+    r.error = error;
+    c.write(r);
+  } catch (const Error& e) {
+    // Deleted meanwhile (delete --force): nothing left to record in.
+    spdlog::info("container {}: exit status not recorded: {}", plan.id, e.what());
+  }
+}
+
+}  // namespace
+
+std::filesystem::path keeper_log(const std::filesystem::path& container_dir) {
+  return container_dir / "keeper.log";
+}
+
+int run_keeper(const KeeperPlan& plan, LockedContainer container, ContainerRecord record,
+               WorkerReport& report) {
+  ::signal(SIGPIPE, SIG_IGN);
+  // Before any thread exists: unshare and the signal mask need that.
+  sandbox::enter_private_mount_namespace();
+  SignalReader signals(forwarded_signals());
+
+  std::unique_ptr<sandbox::Sandbox> sb;
+  std::optional<Pty> pty;
+  sandbox::RelayFds fds{STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO};
+  bool terminal = plan.spec.process->terminal;
+  auto t0 = std::chrono::steady_clock::now();
+  auto ms = [&t0] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 t0)
+        .count();
+  };
+  long spawned = 0, created = 0, started = 0;
+  try {
+    sandbox::SandboxOptions o;
+    o.id = plan.id;
+    o.config = plan.config;
+    o.dir = container.dir();
+    o.hostname = plan.spec.hostname.empty() ? plan.id : plan.spec.hostname;
+    // As runc joins a network namespace given by path, the VM takes over
+    // its interface.
+    o.network_namespace = sandbox::network_namespace_of(plan.spec);
+    spawned = ms();
+    sb = sandbox::Sandbox::start(std::move(o));
+    if (!plan.console_socket.empty()) {
+      pty = Pty::for_console_socket(plan.console_socket);
+      fds = {pty->slave.get(), pty->slave.get(), -1};
+      detach_stdio();
+    }
+    if (terminal) fds.err = -1;  // a terminal has no separate stderr
+    record.init_pid = sb->create_container(plan.id, plan.spec, plan.rootfs, {terminal, true});
+    record.keeper = ProcessId::of(::getpid());
+    record.vmm = ProcessId::of(sb->vmm_pid());
+    record.vm_socket = sb->paths().vm_socket();
+    record.console_log = sb->paths().console_log();
+    record.status = Status::Created;
+    created = ms();
+    if (!plan.pid_file.empty()) write_pid_file(plan.pid_file, ::getpid());
+    container.write(record);
+    warn_unsupported_hooks(plan.spec);
+    auto state = oci_state_json(record);
+    run_hooks(plan.spec.hooks.create_runtime, "createRuntime", state, HookFailure::Fail);
+    run_hooks(plan.spec.hooks.prestart, "prestart", state, HookFailure::Fail);
+  } catch (const std::exception& e) {
+    spdlog::error("container {}: create: {}", plan.id, e.what());
+    sb.reset();
+    try {
+      std::move(container).remove();
+    } catch (const std::exception& rm) {
+      spdlog::error("container {}: {}", plan.id, rm.what());
+    }
+    report.fail(e.what());
+    return 1;
+  }
+
+  if (plan.start) {
+    try {
+      v1::StartContainerRequest req;
+      req.set_container_id(plan.id);
+      sb->agent().call<v1::StartContainerResponse>(&v1::Agent::Stub::StartContainer,
+                                                   "StartContainer", req);
+      record.status = Status::Running;
+      container.write(record);
+      started = ms();
+      run_hooks(plan.spec.hooks.poststart, "poststart", oci_state_json(record), HookFailure::Warn);
+    } catch (const std::exception& e) {
+      sb.reset();
+      std::move(container).remove();
+      report.fail(e.what());
+      return 1;
+    }
+  }
+  { LockedContainer released = std::move(container); }
+  report.ok();
+
+  WatchResult outcome =
+      watch_process(sb->agent(), plan.id, "", fds, terminal, pty ? pty->slave.get() : STDIN_FILENO,
+                    signals, [&]() -> std::optional<std::string> {
+                      auto vmm = sb->vmm_exited();
+                      if (!vmm) return std::nullopt;
+                      return "vmrt-vmm " + vmm->to_string() + sb->last_words();
+                    });
+  long exited = ms();
+  sandbox::StartTimes boot = sb->start_times();
+  // The VM goes first, then the record: once `state` says stopped, nothing
+  // of the sandbox runs any more.
+  sb.reset();
+  // One line for tools/bench/cli_run.sh: where a container's life went.
+  spdlog::info(
+      "container {}: timing ms: keeper {} vmm_ready {} agent_ready {} sandbox_ready {} created {} "
+      "started {} exited {} vm_stopped {}",
+      plan.id, spawned, spawned + boot.vmm_ready.count(), spawned + boot.agent_ready.count(),
+      spawned + boot.sandbox_ready.count(), created, started, exited, ms());
+  record_exit(plan, outcome.status, outcome.error);
+  if (!outcome.error.empty()) spdlog::error("container {}: {}", plan.id, outcome.error);
+  spdlog::info("container {}: exit status {}", plan.id, outcome.status);
+  return outcome.status & 0xff;
+}
+
+}  // namespace vmrt::cli

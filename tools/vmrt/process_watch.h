@@ -1,0 +1,39 @@
+#pragma once
+// Following one guest process to its end from a host process: its stdio
+// relayed to host descriptors, the signals the host process receives passed
+// on to it (SIGWINCH as a terminal resize), its exit status returned. The
+// keeper does this for a container's init, `vmrt exec` for an exec'ed
+// process.
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "sandbox/agent_client.h"
+#include "sandbox/io_relay.h"
+#include "tools/vmrt/forwarded_signals.h"
+
+namespace vmrt::cli {
+
+// The status reported when the VM ended before the process did (runc
+// reports 255 for a container whose state was lost).
+inline constexpr int kVmLost = 255;
+
+struct WatchResult {
+  int status = kVmLost;  // shell convention: code, or 128 + signal
+  std::string error;     // why the process was lost, when it was
+};
+
+// `vm_gone` is polled a few times a second: a reason when the VM has ended.
+// Empty when the caller does not own the VM (exec): nothing is polled then.
+// `tty` is the terminal whose window size the process gets (terminal only).
+WatchResult watch_process(sandbox::AgentClient& agent, const std::string& id,
+                          const std::string& exec_id, sandbox::RelayFds fds, bool terminal, int tty,
+                          SignalReader& signals,
+                          const std::function<std::optional<std::string>()>& vm_gone);
+
+// Resizes the process's terminal to `tty`'s window size (if it has one).
+void resize_terminal(sandbox::AgentClient& agent, const std::string& id, const std::string& exec_id,
+                     int tty);
+
+}  // namespace vmrt::cli

@@ -1,0 +1,67 @@
+#pragma once
+// The running half of the virtio-net device: one thread and one epoll loop
+// over the tap, the two queue notifications and a stop eventfd.
+//
+//   transmit: each guest chain is checked (tx_frame.h) and written to the
+//     tap with one writev; when the tap pushes back (EAGAIN) the chain is
+//     given back to the ring and the loop waits for the tap to be writable.
+//   receive: frames are read from the tap straight into guest buffers
+//     (rx_buffers.h). With no guest buffers the tap is not polled at all
+//     until the driver notifies the receive queue, so frames wait in the
+//     tap's queue rather than being read and dropped.
+//
+// Each direction handles a bounded batch per wake-up, so a guest that never
+// stops sending cannot keep the loop from seeing the stop request.
+
+#include <cstdint>
+#include <optional>
+#include <thread>
+
+#include "common/fd.h"
+#include "vmm/devices/net/counters.h"
+#include "vmm/devices/net/rx_buffers.h"
+#include "vmm/devices/net/tap.h"
+#include "vmm/devices/net/tx_frame.h"
+#include "vmm/virtio/device.h"
+
+namespace vmrt::vmm::net {
+
+class NetWorker {
+ public:
+  // Queues in `context`: 0 receive, 1 transmit. The tap and the counters
+  // outlive the worker.
+  NetWorker(virtio::ActivateContext context, const TapFd& tap, NetCounters& counters);
+  // Stops the thread; no guest memory is touched afterwards.
+  ~NetWorker();
+
+ private:
+  void run();
+  // Both directions once; true when a batch ran out with work left.
+  bool service();
+  bool process_tx();
+  bool process_rx();
+  bool send(const TxFrame& frame);
+  void watch_tap();
+  void fail(const std::string& why);
+
+  virtio::ActivateContext ctx_;
+  const TapFd& tap_;
+  NetCounters& counters_;
+  const uint64_t features_;
+  std::optional<RxBuffers> rx_;
+  UniqueFd ep_;
+  UniqueFd stop_;
+
+  // The receive path waits for the driver's buffers (no tap polling).
+  bool rx_waiting_ = false;
+  // The tap refused a write with EAGAIN: wait for EPOLLOUT.
+  bool tx_blocked_ = false;
+  // The tap (or the socket standing in) is gone or broken for reading.
+  bool tap_closed_ = false;
+  uint32_t tap_events_ = 0;  // what epoll watches on the tap now
+  bool failed_ = false;
+
+  std::thread thread_;
+};
+
+}  // namespace vmrt::vmm::net
