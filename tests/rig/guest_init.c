@@ -2,7 +2,8 @@
 // VMRT_TEST_ACTION (an unknown key=value on the kernel command line, which the
 // kernel hands to init as an environment variable) asks: reboot (default),
 // poweroff, panic (init exits, so the kernel panics), hang, vsock (the
-// guest half of the vsock tests, then hang) or virtiofs (a file workload on
+// guest half of the vsock tests, then hang), attack (the hostile driver of
+// guest_attack.c, then as vsock) or virtiofs (a file workload on
 // the virtio-fs share tagged "vmrt", then reboot). Reboot is the
 // default because a micro-VM without ACPI has no poweroff device: as with
 // Firecracker, the guest ends the VM by resetting it (i8042 or triple fault).
@@ -19,6 +20,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "guest_attack.h"
 
 static long mem_total_kib(void) {
   FILE* f = fopen("/proc/meminfo", "r");
@@ -163,9 +166,15 @@ int main(void) {
   const char* action = getenv("VMRT_TEST_ACTION");
   if (action == NULL) action = "reboot";
   if (strcmp(action, "panic") == 0) return 1;
+  if (strcmp(action, "attack") == 0) {
+    attack_tests();
+    printf("VMRT_ATTACK_DONE\n");
+    fflush(stdout);
+    vsock_tests();
+  }
   if (strcmp(action, "vsock") == 0) vsock_tests();
   if (strcmp(action, "virtiofs") == 0) virtiofs_tests();
-  if (strcmp(action, "hang") == 0 || strcmp(action, "vsock") == 0)
+  if (strcmp(action, "hang") == 0 || strcmp(action, "vsock") == 0 || strcmp(action, "attack") == 0)
     for (;;) pause();
   sync();
   reboot(strcmp(action, "poweroff") == 0 ? RB_POWER_OFF : RB_AUTOBOOT);
