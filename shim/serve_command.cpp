@@ -1,3 +1,4 @@
+#include <malloc.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -25,6 +26,11 @@ int serve_command(const ShimArgs& args) {
   // Rootfs and share mounts then stay in the shim (and its VMM) and vanish
   // with them; SIGTERM/SIGINT are taken by sigtimedwait below.
   sandbox::enter_private_mount_namespace();
+  // One shim per pod, mostly idle, with a dozen threads (ttrpc connections,
+  // process waiters, gRPC's own): glibc would give each thread its own heap
+  // arena, each holding freed memory; one arena keeps the shim's memory
+  // close to what it uses, and it has no allocation-heavy threads to contend.
+  ::mallopt(M_ARENA_MAX, 1);
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);

@@ -249,7 +249,7 @@ static void descriptor_attacks(int indirect_offered) {
 // Waits for the device to put a packet for `port` with op `op` on the rx
 // queue (recycling every buffer it reads). Returns 1 when it came.
 static int wait_rx(uint16_t* seen_used, uint32_t port, uint16_t op, int ms) {
-  for (int t = 0; t < ms; ++t) {
+  for (int t = 0; t <= ms; ++t) {  // looks at least once
     struct vring_used* u = rx_used();
     while (*seen_used != u->idx) {
       __sync_synchronize();

@@ -9,13 +9,17 @@
 // the flood must stop at the VMM's stream limit, and through all of it the
 // VMM must stay up, inside its memory bound, and keep serving the guest.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
 #include <regex>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -106,6 +110,10 @@ TEST(VsockAttack, HostileDriverIsContainedAndTheVmmKeepsServing) {
   std::string log = read_text(dir.path() / "vmm.log");
   ASSERT_THAT(console, HasSubstr("VMRT_ATTACK_DONE")) << console << "\nvmm log:\n" << log;
   ASSERT_EQ(outcome(console, "setup"), "driving") << console;
+  // The guest's report, for the record.
+  std::istringstream lines(console);
+  for (std::string l; std::getline(lines, l);)
+    if (l.rfind("VMRT_ATTACK", 0) == 0) std::printf("guest: %s\n", l.c_str());
 
   // Every malformed ring is refused by asking for a reset, and the device
   // takes a new driver session after each.
