@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -23,12 +24,40 @@ namespace {
 using namespace std::chrono_literals;
 using namespace vmrt;
 
+// Where one process's PSS lies: KiB per mapped file (anonymous memory and
+// copied-on-write pages of a file count under the file's name or "[anon]").
+std::vector<std::pair<long, std::string>> pss_by_mapping(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/smaps");
+  std::map<std::string, long> kib;
+  std::string current = "[anon]";
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream f(line);
+    std::string first;
+    f >> first;
+    if (first == "Pss:") {
+      long v = 0;
+      f >> v;
+      kib[current] += v;
+    } else if (first.find('-') != std::string::npos && first.find(':') == std::string::npos) {
+      std::string perms, offset, dev, inode, path;
+      f >> perms >> offset >> dev >> inode;
+      std::getline(f >> std::ws, path);
+      current = path.empty() ? "[anon]" : path;
+    }
+  }
+  std::vector<std::pair<long, std::string>> out;
+  for (const auto& [path, v] : kib) out.emplace_back(v, path);
+  std::sort(out.rbegin(), out.rend());
+  return out;
+}
+
 struct Pss {
   long shim_kib = 0;
   long shim_anon_kib = 0;  // the shims' own memory; the rest is shared files
   long vmm_kib = 0;
   int shims = 0;
   int vmms = 0;
+  std::string first_shim;
 };
 
 // A smaps_rollup field ("Pss:", "Pss_Anon:") of `pid`, in KiB.
@@ -56,6 +85,7 @@ Pss measure(const std::string& shim_name) {
       p.shim_kib += smaps_kib(pid, "Pss:");
       p.shim_anon_kib += smaps_kib(pid, "Pss_Anon:");
       ++p.shims;
+      if (p.first_shim.empty()) p.first_shim = pid;
     } else if (exe == "vmrt-vmm") {
       p.vmm_kib += smaps_kib(pid, "Pss:");
       ++p.vmms;
@@ -79,6 +109,9 @@ cri::PodStartBenchOptions options_for(const std::string& handler, int count) {
 
 }  // namespace
 
+int measure_all(containerd_test::Containerd& containerd, int runs,
+                const std::vector<int>& pod_counts, const std::vector<std::string>& handlers);
+
 int main(int argc, char** argv) {
   CLI::App app{"pod start latency and shim memory per pod, vmrt beside runc"};
   int runs = 5;
@@ -92,6 +125,16 @@ int main(int argc, char** argv) {
 
   try {
     containerd_test::Containerd containerd;
+    return measure_all(containerd, runs, pod_counts, handlers);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "containerd_pods: {}\n", e.what());
+    return 1;
+  }
+}
+
+int measure_all(containerd_test::Containerd& containerd, int runs,
+                const std::vector<int>& pod_counts, const std::vector<std::string>& handlers) {
+  try {
     containerd.import_images(containerd_test::kCriNamespace);
     cri::Client client(containerd.cri_endpoint(), 600s);
     client.wait_ready(60s);
@@ -113,7 +156,7 @@ int main(int argc, char** argv) {
     fmt::print("\n");
 
     fmt::print("{:>8} {:>6} {:>6} {:>14} {:>14} {:>6} {:>14}\n", "handler", "pods", "shims",
-               "shim PSS/pod", "of it anon", "VMMs", "VMM PSS/pod");
+               "PSS per shim", "of it anon", "VMMs", "PSS per VMM");
     for (int n : pod_counts) {
       for (const auto& h : handlers) {
         auto o = options_for(h, n);
@@ -121,9 +164,20 @@ int main(int argc, char** argv) {
         auto r = cri::bench_pod_start(client, o, {});
         std::this_thread::sleep_for(2s);  // let start-up allocations settle
         Pss p = measure(shim_of(h));
+        // Per shim: a pod whose shim is gone (it failed after starting) must
+        // not make the others look smaller.
+        int shims = std::max(p.shims, 1);
         fmt::print("{:>8} {:>6} {:>6} {:>10.2f} MiB {:>10.2f} MiB {:>6} {:>10.2f} MiB\n", h, n,
-                   p.shims, p.shim_kib / 1024.0 / n, p.shim_anon_kib / 1024.0 / n, p.vmms,
-                   p.vmm_kib / 1024.0 / n);
+                   p.shims, p.shim_kib / 1024.0 / shims, p.shim_anon_kib / 1024.0 / shims, p.vmms,
+                   p.vmm_kib / 1024.0 / std::max(p.vmms, 1));
+        if (p.shims != n)
+          fmt::print(stderr, "{}: {} pods started, {} shims running\n", h, n, p.shims);
+        if (n == pod_counts.front() && !p.first_shim.empty()) {
+          fmt::print("  {} shim {}: PSS by mapping\n", h, p.first_shim);
+          auto top = pss_by_mapping(p.first_shim);
+          for (size_t i = 0; i < top.size() && i < 12; ++i)
+            fmt::print("  {:>8} KiB  {}\n", top[i].first, top[i].second);
+        }
         std::fflush(stdout);
         for (const auto& pod : r.pods) {
           client.stop_pod_sandbox(pod.pod_id);
@@ -135,7 +189,8 @@ int main(int argc, char** argv) {
     for (const auto& l : left) fmt::print(stderr, "left behind: {}\n", l);
     return left.empty() ? 0 : 1;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "containerd_pods: {}\n", e.what());
+    // What the pod's shim and VM said: a benchmark that fails must say why.
+    fmt::print(stderr, "containerd_pods: {}\n{}\n", e.what(), containerd.hang_report());
     return 1;
   }
 }

@@ -18,6 +18,7 @@ bench=$repo/build/tools/bench/containerd_pods
 [ -x "$bench" ] || { echo "build first: cmake --build build --target containerd_pods" >&2; exit 1; }
 . "$repo/tools/rig/host_kvm.sh"
 if [ "${VMRT_BENCH_INSIDE:-}" != 1 ] && ! host_kvm_boots_guests; then
-  exec "$repo/tools/testvm" --timeout 5400 --env VMRT_BENCH_INSIDE=1 -- "$0" "$runs" "$counts"
+  # Ten pods, each with its guest RAM, need more than the rig's default memory.
+  exec "$repo/tools/testvm" --mem 6144 --timeout 5400 --env VMRT_BENCH_INSIDE=1 -- "$0" "$runs" "$counts"
 fi
 exec "$bench" --runs "$runs" --pods "$counts"
