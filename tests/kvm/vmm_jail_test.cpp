@@ -27,6 +27,7 @@
 #include "common/unix_socket.h"
 #include "tests/kvm/payload.h"
 #include "tests/kvm/vmm_process.h"
+#include "tests/support/proc_status.h"
 #include "tests/support/syscall_injection.h"
 #include "tests/unit/vmm/boot_images.h"
 #include "vmm/security/privileges.h"
@@ -39,14 +40,6 @@ using test::control;
 using test::slurp;
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-
-// The value of `key` in /proc/<pid>/status ("Uid", "CapEff" ...).
-std::string status_of(pid_t pid, const std::string& key) {
-  std::istringstream status(slurp(fs::path("/proc") / std::to_string(pid) / "status"));
-  for (std::string line; std::getline(status, line);)
-    if (line.starts_with(key + ":\t")) return line.substr(key.size() + 2);
-  return "<no " + key + ">";
-}
 
 std::string ns_of(pid_t pid, const char* ns) {
   return fs::read_symlink(fs::path("/proc") / std::to_string(pid) / "ns" / ns).string();
@@ -117,19 +110,19 @@ TEST_F(VmmJail, RunsUnprivilegedWithOnlyTheFileCapabilities) {
   Subprocess vmm = start(true);
   ASSERT_THAT(slurp(vm_dir() / "console"), HasSubstr("ready")) << log();
   pid_t pid = vmm.pid();
-  EXPECT_EQ(status_of(pid, "Uid"), "65534\t65534\t65534\t65534");
-  EXPECT_EQ(status_of(pid, "Gid"), "65533\t65533\t65533\t65533");
-  EXPECT_THAT(status_of(pid, "Groups"), ::testing::MatchesRegex(" *"));
+  EXPECT_EQ(vmrt::test::proc_status_value(pid, "Uid"), "65534\t65534\t65534\t65534");
+  EXPECT_EQ(vmrt::test::proc_status_value(pid, "Gid"), "65533\t65533\t65533\t65533");
+  EXPECT_THAT(vmrt::test::proc_status_value(pid, "Groups"), ::testing::MatchesRegex(" *"));
   std::string file_caps = fmt::format("{:016x}", security::file_server_capabilities());
-  EXPECT_EQ(status_of(pid, "CapEff"), file_caps);
-  EXPECT_EQ(status_of(pid, "CapPrm"), file_caps);
-  EXPECT_EQ(status_of(pid, "CapBnd"), file_caps);
-  EXPECT_EQ(status_of(pid, "CapInh"), "0000000000000000");
-  EXPECT_EQ(status_of(pid, "CapAmb"), "0000000000000000");
-  EXPECT_EQ(status_of(pid, "NoNewPrivs"), "1");
-  EXPECT_EQ(status_of(pid, "Seccomp"), "2");
+  EXPECT_EQ(vmrt::test::proc_status_value(pid, "CapEff"), file_caps);
+  EXPECT_EQ(vmrt::test::proc_status_value(pid, "CapPrm"), file_caps);
+  EXPECT_EQ(vmrt::test::proc_status_value(pid, "CapBnd"), file_caps);
+  EXPECT_EQ(vmrt::test::proc_status_value(pid, "CapInh"), "0000000000000000");
+  EXPECT_EQ(vmrt::test::proc_status_value(pid, "CapAmb"), "0000000000000000");
+  EXPECT_EQ(vmrt::test::proc_status_value(pid, "NoNewPrivs"), "1");
+  EXPECT_EQ(vmrt::test::proc_status_value(pid, "Seccomp"), "2");
   // Pid 1 of its own pid namespace; its own mount and IPC namespaces.
-  EXPECT_EQ(status_of(pid, "NSpid"), fmt::format("{}\t1", pid));
+  EXPECT_EQ(vmrt::test::proc_status_value(pid, "NSpid"), fmt::format("{}\t1", pid));
   for (const char* ns : {"mnt", "ipc", "pid"})
     EXPECT_NE(ns_of(pid, ns), ns_of(::getpid(), ns)) << ns;
   stop(vmm);
@@ -138,8 +131,8 @@ TEST_F(VmmJail, RunsUnprivilegedWithOnlyTheFileCapabilities) {
 TEST_F(VmmJail, WithoutAShareItHasNoCapabilityAtAll) {
   Subprocess vmm = start(false);
   ASSERT_THAT(slurp(vm_dir() / "console"), HasSubstr("ready")) << log();
-  EXPECT_EQ(status_of(vmm.pid(), "CapEff"), "0000000000000000");
-  EXPECT_EQ(status_of(vmm.pid(), "CapBnd"), "0000000000000000");
+  EXPECT_EQ(vmrt::test::proc_status_value(vmm.pid(), "CapEff"), "0000000000000000");
+  EXPECT_EQ(vmrt::test::proc_status_value(vmm.pid(), "CapBnd"), "0000000000000000");
   stop(vmm);
 }
 

@@ -29,6 +29,7 @@
 #include "common/tempdir.h"
 #include "common/unix_socket.h"
 #include "tests/rig/support/host_state.h"
+#include "tests/support/proc_status.h"
 
 namespace vmrt {
 namespace {
@@ -72,13 +73,6 @@ std::string outcome(const std::string& console, const std::string& name) {
   std::smatch m;
   std::regex line("VMRT_ATTACK " + name + " ([^\r\n]*)");
   return std::regex_search(console, m, line) ? m[1].str() : "";
-}
-
-uint64_t status_kib(pid_t pid, const std::string& field) {
-  std::smatch m;
-  std::string status = read_text(fmt::format("/proc/{}/status", pid));
-  std::regex line(field + ":\\s+(\\d+) kB");
-  return std::regex_search(status, m, line) ? std::stoull(m[1].str()) : 0;
 }
 
 TEST(VsockAttack, HostileDriverIsContainedAndTheVmmKeepsServing) {
@@ -153,8 +147,8 @@ TEST(VsockAttack, HostileDriverIsContainedAndTheVmmKeepsServing) {
 
   // What the VMM ever held: guest RAM plus a bounded overhead, the same
   // bound its jail's cgroup enforces (sandbox/vmm_cgroup).
-  uint64_t peak_mib = status_kib(vmm.pid(), "VmHWM") / 1024;
-  EXPECT_GT(peak_mib, 0u);
+  long peak_mib = vmrt::test::proc_status_kib(vmm.pid(), "VmHWM") / 1024;
+  EXPECT_GT(peak_mib, 0);
   EXPECT_LE(peak_mib, kGuestMib + 64 + kGuestMib / 8);
 
   vmm.kill(SIGTERM);

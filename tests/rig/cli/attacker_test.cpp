@@ -45,7 +45,9 @@ class VmrtAttacker : public ::testing::Test {
     std::ofstream(cli_.dir() / "secret") << kSecret;
   }
   void TearDown() override {
-    if (!HasFailure()) EXPECT_THAT(cli_.leftovers(), IsEmpty());
+    if (!HasFailure()) {
+      EXPECT_THAT(cli_.leftovers(), IsEmpty());
+    }
   }
   VmrtCli cli_;
 };
@@ -98,7 +100,7 @@ echo DONE)sh";
 // reclaimable, so the test writes less of it than the limit.)
 TEST_F(VmrtAttacker, FillingGuestMemoryStaysWithinTheVmmsLimit) {
   auto b = cli_.bundle("b", {"sleep", "1000"}, make_privileged);
-  ASSERT_TRUE(cli_.run_detached({"run", "-d", "-b", b.string(), "f"}).status.success());
+  ASSERT_TRUE(cli_.detached_ok({"run", "-d", "-b", b.string(), "f"}));
   fs::path cg = "/sys/fs/cgroup/vmrt/vmm-f";
   uint64_t limit = std::stoull(read_text(cg / "memory.max"));
   // Two processes that each touch 200 MiB of a 256 MiB guest: the guest's

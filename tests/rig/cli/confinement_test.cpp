@@ -18,6 +18,7 @@
 #include "sandbox/vmm_cgroup.h"
 #include "tests/rig/cli/vmrt_cli.h"
 #include "tests/rig/support/host_state.h"
+#include "tests/support/proc_status.h"
 #include "tests/support/syscall_injection.h"
 #include "vmm/security/privileges.h"
 
@@ -29,17 +30,12 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using vmrt::test::read_text;
 
-std::string status_line(const fs::path& status_file, const std::string& key) {
-  std::istringstream status(read_text(status_file));
-  for (std::string line; std::getline(status, line);)
-    if (line.starts_with(key + ":\t")) return line.substr(key.size() + 2);
-  return "<no " + key + ">";
-}
-
 class VmrtConfinement : public ::testing::Test {
  protected:
   void TearDown() override {
-    if (!HasFailure()) EXPECT_THAT(cli_.leftovers(), IsEmpty());
+    if (!HasFailure()) {
+      EXPECT_THAT(cli_.leftovers(), IsEmpty());
+    }
   }
   VmrtCli cli_;
 };
@@ -51,22 +47,22 @@ TEST_F(VmrtConfinement, TheVmmRunsJailedUnprivilegedAndLimited) {
     for (const char* set : {"bounding", "effective", "permitted"})
       spec["process"]["capabilities"][set].push_back("CAP_CHOWN");
   });
-  ASSERT_TRUE(cli_.run_detached({"run", "-d", "-b", b.string(), "j"}).status.success());
+  ASSERT_TRUE(cli_.detached_ok({"run", "-d", "-b", b.string(), "j"}));
   pid_t vmm = cli_.recorded_pid("j", "vmm");
   fs::path proc = fs::path("/proc") / std::to_string(vmm);
 
   std::string file_caps = fmt::format("{:016x}", vmm::security::file_server_capabilities());
-  EXPECT_EQ(status_line(proc / "status", "Uid"), "65534\t65534\t65534\t65534");
-  EXPECT_EQ(status_line(proc / "status", "CapEff"), file_caps);
-  EXPECT_EQ(status_line(proc / "status", "CapBnd"), file_caps);
-  EXPECT_EQ(status_line(proc / "status", "NoNewPrivs"), "1");
-  EXPECT_EQ(status_line(proc / "status", "NSpid"), fmt::format("{}\t1", vmm));
+  EXPECT_EQ(vmrt::test::proc_status_value(proc / "status", "Uid"), "65534\t65534\t65534\t65534");
+  EXPECT_EQ(vmrt::test::proc_status_value(proc / "status", "CapEff"), file_caps);
+  EXPECT_EQ(vmrt::test::proc_status_value(proc / "status", "CapBnd"), file_caps);
+  EXPECT_EQ(vmrt::test::proc_status_value(proc / "status", "NoNewPrivs"), "1");
+  EXPECT_EQ(vmrt::test::proc_status_value(proc / "status", "NSpid"), fmt::format("{}\t1", vmm));
   int threads = 0;
   for (const auto& task : fs::directory_iterator(proc / "task")) {
     std::string name = read_text(task.path() / "comm");
     if (name.starts_with("kvm-")) continue;  // KVM's kernel workers
     ++threads;
-    EXPECT_EQ(status_line(task.path() / "status", "Seccomp"), "2") << name;
+    EXPECT_EQ(vmrt::test::proc_status_value(task.path() / "status", "Seccomp"), "2") << name;
   }
   EXPECT_GE(threads, 3);  // main, vCPU, device control at least
 
@@ -110,7 +106,7 @@ TEST_F(VmrtConfinement, TheVmmRunsJailedUnprivilegedAndLimited) {
 
 TEST_F(VmrtConfinement, AForbiddenSystemCallEndsTheVmmAndIsLogged) {
   auto b = cli_.bundle("b", {"sleep", "1000"});
-  ASSERT_TRUE(cli_.run_detached({"run", "-d", "-b", b.string(), "s"}).status.success());
+  ASSERT_TRUE(cli_.detached_ok({"run", "-d", "-b", b.string(), "s"}));
   fs::path log = cli_.root() / "s" / "vmm.log";
   vmrt::test::inject_syscall(cli_.recorded_pid("s", "vmm"), SYS_acct);
   EXPECT_EQ(cli_.wait_status("s", "stopped"), "stopped");

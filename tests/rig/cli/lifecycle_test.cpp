@@ -148,7 +148,7 @@ TEST_F(VmrtRun, CreateStartStateKillDeleteAsRuncReportsThem) {
 
 TEST_F(VmrtRun, DeleteForceEndsARunningContainer) {
   auto b = cli_.bundle("b", {"sleep", "1000"});
-  ASSERT_TRUE(cli_.run_detached({"run", "-d", "-b", b.string(), "f"}).status.success());
+  ASSERT_TRUE(cli_.detached_ok({"run", "-d", "-b", b.string(), "f"}));
   EXPECT_EQ(cli_.state("f").value("status", ""), "running");
   RunResult r = cli_.run({"delete", "--force", "f"});
   EXPECT_TRUE(r.status.success()) << r.err;
@@ -158,7 +158,7 @@ TEST_F(VmrtRun, ListAndStateCarryTheOciStateFields) {
   auto b = cli_.bundle("b", {"sleep", "1000"}, [](nlohmann::json& j) {
     j["annotations"] = {{"org.example.key", "value"}};
   });
-  ASSERT_TRUE(cli_.run_detached({"create", "-b", b.string(), "l1"}).status.success());
+  ASSERT_TRUE(cli_.detached_ok({"create", "-b", b.string(), "l1"}));
   RunResult r = cli_.run({"list", "--format", "json"});
   ASSERT_TRUE(r.status.success()) << r.err;
   nlohmann::json list = nlohmann::json::parse(r.out);
@@ -205,7 +205,7 @@ TEST_F(VmrtRun, RunsOciHooksOnTheHostWithTheState) {
     j["hooks"]["poststart"] = {hook_writing(d / "poststart.json")};
     j["hooks"]["poststop"] = {hook_writing(d / "poststop.json")};
   });
-  ASSERT_TRUE(cli_.run_detached({"create", "-b", b.string(), "h"}).status.success());
+  ASSERT_TRUE(cli_.detached_ok({"create", "-b", b.string(), "h"}));
   EXPECT_EQ(hook_status(d / "create-runtime.json"), "created");
   EXPECT_EQ(hook_status(d / "prestart.json"), "created");
   ASSERT_TRUE(cli_.run({"start", "h"}).status.success());
@@ -233,7 +233,7 @@ namespace {
 
 TEST_F(VmrtRun, AContainerWhoseVmmDiedIsReportedStopped) {
   auto b = cli_.bundle("b", {"sleep", "1000"});
-  ASSERT_TRUE(cli_.run_detached({"run", "-d", "-b", b.string(), "v"}).status.success());
+  ASSERT_TRUE(cli_.detached_ok({"run", "-d", "-b", b.string(), "v"}));
   ASSERT_EQ(::kill(cli_.recorded_pid("v", "vmm"), SIGKILL), 0);
   EXPECT_EQ(cli_.wait_status("v", "stopped"), "stopped");
   std::ifstream in(cli_.root() / "v" / "state.json");
@@ -246,7 +246,7 @@ TEST_F(VmrtRun, AContainerWhoseVmmDiedIsReportedStopped) {
 
 TEST_F(VmrtRun, AContainerWhoseKeeperDiedIsReportedStoppedAndItsVmGoesToo) {
   auto b = cli_.bundle("b", {"sleep", "1000"});
-  ASSERT_TRUE(cli_.run_detached({"run", "-d", "-b", b.string(), "k"}).status.success());
+  ASSERT_TRUE(cli_.detached_ok({"run", "-d", "-b", b.string(), "k"}));
   pid_t vmm = cli_.recorded_pid("k", "vmm");
   ASSERT_EQ(::kill(cli_.recorded_pid("k", "keeper"), SIGKILL), 0);
   EXPECT_EQ(cli_.wait_status("k", "stopped"), "stopped");

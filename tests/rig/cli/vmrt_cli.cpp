@@ -47,6 +47,16 @@ RunResult VmrtCli::run(const std::vector<std::string>& args, const std::string& 
   return run_capture(argv, timeout, o);
 }
 
+::testing::AssertionResult VmrtCli::detached_ok(const std::vector<std::string>& args) const {
+  RunResult r = run_detached(args);
+  if (r.status.success()) return ::testing::AssertionSuccess();
+  std::string command;
+  for (const auto& a : args) command += " " + a;
+  return ::testing::AssertionFailure()
+         << "vmrt" << command << ": " << (r.timed_out ? "timed out" : r.status.to_string())
+         << "\nstdout: " << r.out << "\nstderr: " << r.err;
+}
+
 RunResult VmrtCli::run_detached(const std::vector<std::string>& args,
                                 std::chrono::seconds timeout) const {
   static int serial = 0;

@@ -4,6 +4,7 @@
 // checks that nothing a container had (VMM, keeper, state directory, mount)
 // is left behind.
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -41,6 +42,10 @@ class VmrtCli {
   // its applets linked in /bin.
   std::filesystem::path bundle(const std::string& name, const std::vector<std::string>& args,
                                const std::function<void(nlohmann::json&)>& edit = {}) const;
+
+  // run_detached() as a gtest assertion: on failure it says what the
+  // command printed (a VM that failed to boot says why on stderr).
+  ::testing::AssertionResult detached_ok(const std::vector<std::string>& args) const;
 
   // `vmrt state ID` parsed; fails the test when the command fails.
   nlohmann::json state(const std::string& id) const;

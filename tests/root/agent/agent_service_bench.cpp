@@ -9,17 +9,10 @@
 
 #include "common/error.h"
 #include "tests/root/agent/agent_service_client.h"
+#include "tests/support/proc_status.h"
 
 namespace vmrt::agent::test {
 namespace {
-
-long status_kib(pid_t pid, const std::string& key) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.starts_with(key + ":")) return std::stol(line.substr(key.size() + 1));
-  return -1;
-}
 
 int bench(int runs, const std::filesystem::path& runc_bundle) {
   std::vector<std::string> args = {"/bin/busybox", "true"};
@@ -44,8 +37,8 @@ int bench(int runs, const std::filesystem::path& runc_bundle) {
     s = agent.remove(id);
     if (!s.ok()) fail("remove {}: {}", id, s.error_message());
   }
-  std::cout << "agent_rss_kib " << status_kib(agent.pid(), "VmRSS") << "\n";
-  std::cout << "agent_hwm_kib " << status_kib(agent.pid(), "VmHWM") << "\n";
+  std::cout << "agent_rss_kib " << vmrt::test::proc_status_kib(agent.pid(), "VmRSS") << "\n";
+  std::cout << "agent_hwm_kib " << vmrt::test::proc_status_kib(agent.pid(), "VmHWM") << "\n";
   return 0;
 }
 

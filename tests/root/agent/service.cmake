@@ -11,7 +11,7 @@ add_dependencies(root_agent_service vmrt-agent)
 # The client side of tools/bench/agent.sh (not a test).
 add_executable(agent_service_bench ${CMAKE_CURRENT_LIST_DIR}/agent_service_bench.cpp
   ${CMAKE_CURRENT_LIST_DIR}/agent_service_client.cpp)
-target_link_libraries(agent_service_bench PRIVATE vmrt_agent_proto vmrt_common)
+target_link_libraries(agent_service_bench PRIVATE vmrt_agent_proto vmrt_common vmrt_test_proc_status)
 target_compile_definitions(agent_service_bench PRIVATE VMRT_AGENT_BIN="$<TARGET_FILE:vmrt-agent>")
 add_dependencies(agent_service_bench vmrt-agent)
 
