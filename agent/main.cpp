@@ -2,7 +2,6 @@
 // orphans, and serves vmrt.agent.v1.Agent on vsock port 1024 so that the host
 // can create and run containers in the VM. Run elsewhere (host tests) it
 // skips the PID-1 duties and serves on the addresses given with --listen.
-#include <grpcpp/server_builder.h>
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -55,15 +54,16 @@ int serve(const Flags& flags) {
   AgentOptions options = flags.options;
   options.guest = pid1;
   AgentService service(options);
-  grpc::ServerBuilder builder;
-  builder.RegisterService(&service);
-  // Container rootfs specs and stdin chunks are small; this bounds what a
-  // confused client can make the agent buffer.
-  builder.SetMaxReceiveMessageSize(16 << 20);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server) fail("cannot start the gRPC server");
+  // ttrpc's 4 MiB message limit bounds what a confused client can make the
+  // agent buffer; container specs and stdin chunks are far smaller.
+  ttrpc::ServerOptions server_options;
+  // Calls that wait (output, OOM events, exits) end within this once the
+  // agent stops.
+  server_options.shutdown_grace = std::chrono::seconds(2);
+  ttrpc::Server server(server_options);
+  service.register_methods(server);
   {
-    Acceptor acceptor(*server, std::move(listeners));
+    Acceptor acceptor(server, std::move(listeners));
     spdlog::info("vmrt-agent {} serving on {}{}", VMRT_VERSION, fmt::join(names, ", "),
                  pid1 ? " as PID 1" : "");
     if (!stop)
@@ -73,8 +73,7 @@ int serve(const Flags& flags) {
     }
     spdlog::info("stopping on signal {}", stop->drain());
   }
-  // Ends streaming calls still open (output, OOM events) within the deadline.
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  server.shutdown();
   return 0;
 }
 

@@ -1,20 +1,16 @@
 #include "sandbox/agent_client.h"
 
-#include <grpcpp/create_channel_posix.h>
-
-#include "common/fd_io.h"
 #include "common/hybrid_vsock.h"
 
 namespace vmrt::sandbox {
 
-void check(const grpc::Status& s, std::string_view call) {
-  if (s.ok()) return;
-  std::string message = s.error_message();
-  // A VM that went away mid-call shows up as a transport error; say so in
+AgentError agent_error(std::string_view method, const ttrpc::StatusError& e) {
+  std::string message = e.message();
+  // A VM that went away mid-call shows up as a lost connection; say so in
   // words a user can act on.
-  if (s.error_code() == grpc::StatusCode::UNAVAILABLE)
+  if (e.status_code() == ttrpc::Code::Unavailable)
     message = "the sandbox VM is not reachable (" + message + ")";
-  throw AgentError(fmt::format("agent: {}: {}", call, message), s.error_code());
+  return AgentError(fmt::format("agent: {}: {}", method, message), e.status_code());
 }
 
 void add_pod_network(const PodNetwork& network, v1::CreateSandboxRequest& request) {
@@ -39,21 +35,12 @@ void add_pod_network(const PodNetwork& network, v1::CreateSandboxRequest& reques
   }
 }
 
-std::unique_ptr<grpc::ClientContext> deadline_context(std::chrono::milliseconds timeout) {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() + timeout);
-  return ctx;
-}
-
-AgentClient::AgentClient(std::shared_ptr<grpc::Channel> channel)
-    : channel_(std::move(channel)), stub_(v1::Agent::NewStub(channel_)) {}
+AgentClient::AgentClient(UniqueFd connection)
+    : client_(std::make_unique<ttrpc::Client>(std::move(connection))) {}
 
 AgentClient AgentClient::connect(const std::filesystem::path& vm_socket,
                                  std::chrono::milliseconds timeout) {
-  UniqueFd fd = hybrid_vsock::connect_vsock(vm_socket, kAgentPort, timeout);
-  // gRPC's event engine expects a non-blocking socket it then owns.
-  set_nonblocking(fd.get());
-  return AgentClient(grpc::CreateInsecureChannelFromFd("vmrt-agent", fd.release()));
+  return AgentClient(hybrid_vsock::connect_vsock(vm_socket, kAgentPort, timeout));
 }
 
 }  // namespace vmrt::sandbox

@@ -1,19 +1,22 @@
 #pragma once
-// The host's client of one sandbox VM's agent: gRPC (vmrt.agent.v1) over one
-// hybrid vsock connection to guest port 1024. Every vmrt process that works
-// on a sandbox opens its own connection; the agent serves them side by side.
-
-#include <grpcpp/grpcpp.h>
+// The host's client of one sandbox VM's agent: vmrt.agent.v1 over ttrpc on
+// one hybrid vsock connection to guest port 1024. Every vmrt process that
+// works on a sandbox opens its own connection; the agent serves them side
+// by side, and calls from several threads share one connection.
 
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/error.h"
-#include "proto/agent.grpc.pb.h"
+#include "common/ttrpc/client.h"
+#include "common/ttrpc/typed.h"
+#include "proto/agent.pb.h"
+#include "proto/agent_methods.h"
 
 namespace vmrt::sandbox {
 
@@ -22,14 +25,14 @@ namespace v1 = vmrt::agent::v1;
 inline constexpr uint32_t kAgentPort = 1024;
 
 // A failed agent call: the message names the call and carries the agent's
-// own message; grpc_code() tells NOT_FOUND from FAILED_PRECONDITION etc.
+// own message; code() tells NOT_FOUND from FAILED_PRECONDITION etc.
 class AgentError : public Error {
  public:
-  AgentError(const std::string& what, grpc::StatusCode code) : Error(what), code_(code) {}
-  grpc::StatusCode grpc_code() const noexcept { return code_; }
+  AgentError(const std::string& what, ttrpc::Code code) : Error(what), code_(code) {}
+  ttrpc::Code code() const noexcept { return code_; }
 
  private:
-  grpc::StatusCode code_;
+  ttrpc::Code code_;
 };
 
 // The pod network the agent sets up in CreateSandbox (agent api_version 2),
@@ -61,11 +64,12 @@ struct PodNetwork {
 // Adds `network` to a CreateSandbox request.
 void add_pod_network(const PodNetwork& network, v1::CreateSandboxRequest& request);
 
-// Throws AgentError "agent: <call>: <message>" unless `s` is OK.
-void check(const grpc::Status& s, std::string_view call);
+// The AgentError for a failed call `method`: "agent: <method>: <message>".
+AgentError agent_error(std::string_view method, const ttrpc::StatusError& e);
 
-// A call context with a deadline `timeout` from now.
-std::unique_ptr<grpc::ClientContext> deadline_context(std::chrono::milliseconds timeout);
+// For call()'s timeout: the call waits as long as the agent takes (a
+// process's exit). It still ends when the connection does.
+inline constexpr std::chrono::milliseconds kNoDeadline{0};
 
 class AgentClient {
  public:
@@ -73,24 +77,28 @@ class AgentClient {
   // or the agent's port does not answer within `timeout`.
   static AgentClient connect(const std::filesystem::path& vm_socket,
                              std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Over a socket already connected to an agent (host tests: a Unix socket).
+  explicit AgentClient(UniqueFd connection);
 
-  v1::Agent::Stub& stub() { return *stub_; }
-
-  // Typed shorthands for the unary calls, with a deadline of `timeout` and
-  // AgentError on failure.
-  template <typename Response, typename Request, typename Method>
-  Response call(Method method, std::string_view name, const Request& request,
-                std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
-    Response response;
-    auto ctx = deadline_context(timeout);
-    check(((*stub_).*method)(ctx.get(), request, &response), name);
-    return response;
+  // Calls `method` (a name of proto/agent_methods.h) with `request`; gives
+  // up after `timeout` or when `cancel` is requested. Throws AgentError.
+  template <typename Response, typename Request>
+  Response call(std::string_view method, const Request& request,
+                std::chrono::milliseconds timeout = std::chrono::seconds(60),
+                std::stop_token cancel = {}) {
+    ttrpc::CallOptions o;
+    o.timeout = timeout;
+    o.cancel = std::move(cancel);
+    try {
+      return ttrpc::call_typed<Response>(*client_, agent::kAgentService, std::string(method),
+                                         request, o);
+    } catch (const ttrpc::StatusError& e) {
+      throw agent_error(method, e);
+    }
   }
 
  private:
-  explicit AgentClient(std::shared_ptr<grpc::Channel> channel);
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::Agent::Stub> stub_;
+  std::unique_ptr<ttrpc::Client> client_;
 };
 
 }  // namespace vmrt::sandbox

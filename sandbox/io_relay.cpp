@@ -26,10 +26,7 @@ IoRelay::IoRelay(AgentClient& agent, std::string container_id, std::string exec_
 IoRelay::~IoRelay() {
   stopping_ = true;
   signal_eventfd(stop_.get());
-  {
-    std::lock_guard lock(mu_);
-    for (auto& ctx : calls_) ctx->TryCancel();
-  }
+  stop_calls_.request_stop();
   for (auto& t : threads_) t.join();
 }
 
@@ -45,24 +42,23 @@ void IoRelay::finish_stream() {
 }
 
 void IoRelay::pump_output(v1::OutputStream stream, int fd) {
-  auto ctx = std::make_shared<grpc::ClientContext>();
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_) {
-      --streams_open_;
-      cv_.notify_all();
-      return;
-    }
-    calls_.push_back(ctx);
-  }
   v1::ReadOutputRequest req;
   req.set_container_id(container_id_);
   req.set_exec_id(exec_id_);
   req.set_stream(stream);
-  auto reader = agent_.stub().ReadOutput(ctx.get(), req);
-  v1::OutputChunk chunk;
+  // The agent answers within wait_ms; the deadline is only for a VM that
+  // stopped answering, and leaves the agent ample time to reply first.
+  req.set_wait_ms(1000);
   bool writable = fd >= 0;
-  while (reader->Read(&chunk)) {
+  while (!stopping_) {
+    v1::ReadOutputResponse chunk;
+    try {
+      chunk = agent_.call<v1::ReadOutputResponse>("ReadOutput", req, 30s, stop_calls_.get_token());
+    } catch (const AgentError& e) {
+      if (!stopping_) spdlog::debug("{}: ReadOutput ended: {}", container_id_, e.what());
+      break;
+    }
+    if (chunk.eof()) break;
     if (!writable) continue;  // keep draining so the process never blocks on a full pipe
     try {
       write_all(fd, chunk.data());
@@ -72,9 +68,6 @@ void IoRelay::pump_output(v1::OutputStream stream, int fd) {
       writable = false;
     }
   }
-  grpc::Status s = reader->Finish();
-  if (!s.ok() && !stopping_)
-    spdlog::debug("{}: ReadOutput ended: {}", container_id_, s.error_message());
   finish_stream();
 }
 
@@ -84,13 +77,16 @@ bool IoRelay::send_stdin(const char* data, size_t size) {
     req.set_container_id(container_id_);
     req.set_exec_id(exec_id_);
     req.set_data(data, size);
-    v1::WriteStdinResponse r;
     // Short deadlines: a process that stops reading must not pin this
-    // thread past the relay's end.
-    auto ctx = deadline_context(2s);
-    grpc::Status s = agent_.stub().WriteStdin(ctx.get(), req, &r);
-    if (!s.ok() && s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) return false;
-    size_t n = s.ok() ? std::min<size_t>(r.written(), size) : 0;
+    // thread past the relay's end. The agent answers by half of it with
+    // what it wrote so far.
+    size_t n = 0;
+    try {
+      auto r = agent_.call<v1::WriteStdinResponse>("WriteStdin", req, 2s, stop_calls_.get_token());
+      n = std::min<size_t>(r.written(), size);
+    } catch (const AgentError& e) {
+      if (e.code() != ttrpc::Code::DeadlineExceeded) return false;
+    }
     data += n;
     size -= n;
   }
@@ -114,9 +110,11 @@ void IoRelay::pump_input(int fd) {
   v1::CloseStdinRequest req;
   req.set_container_id(container_id_);
   req.set_exec_id(exec_id_);
-  v1::CloseStdinResponse r;
-  auto ctx = deadline_context(5s);
-  agent_.stub().CloseStdin(ctx.get(), req, &r);
+  try {
+    agent_.call<v1::CloseStdinResponse>("CloseStdin", req, 5s, stop_calls_.get_token());
+  } catch (const AgentError& e) {
+    spdlog::debug("{}: CloseStdin: {}", container_id_, e.what());
+  }
 }
 
 }  // namespace vmrt::sandbox

@@ -1,6 +1,7 @@
 #pragma once
 // Carries one guest process's standard streams to host descriptors: its
-// stdout and stderr (agent ReadOutput streams) are written to host fds, and
+// stdout and stderr (read with repeated agent ReadOutput calls) are written
+// to host fds, and
 // what a host fd yields is sent to its stdin (WriteStdin, then CloseStdin at
 // end of file). Used for a container's init process and for exec'ed ones,
 // by the CLI (the caller's own stdio, a terminal) and the shim (FIFOs).
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,7 +52,7 @@ class IoRelay {
   std::mutex mu_;
   std::condition_variable cv_;
   int streams_open_ = 2;
-  std::vector<std::shared_ptr<grpc::ClientContext>> calls_;  // cancelled on destruction
+  std::stop_source stop_calls_;  // ends the calls still waiting on destruction
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;
 };

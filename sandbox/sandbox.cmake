@@ -12,4 +12,4 @@ add_library(vmrt_sandbox STATIC
   vmm_cgroup.cpp
   vmm_command.cpp
 )
-target_link_libraries(vmrt_sandbox PUBLIC vmrt_sandbox_config vmrt_agent_proto vmrt_common)
+target_link_libraries(vmrt_sandbox PUBLIC vmrt_sandbox_config vmrt_agent_proto vmrt_ttrpc vmrt_common)

@@ -59,8 +59,7 @@ std::unique_ptr<Sandbox> Sandbox::start(SandboxOptions options) {
       fail("sandbox {}: the guest agent (api_version {}) cannot set up the pod network", sb->id(),
            sb->agent_api_version_);
     add_pod_network(sb->options_.network, req);
-    auto r = sb->agent_->call<v1::CreateSandboxResponse>(&v1::Agent::Stub::CreateSandbox,
-                                                         "CreateSandbox", req);
+    auto r = sb->agent_->call<v1::CreateSandboxResponse>("CreateSandbox", req);
     sb->guest_share_ = r.shared_fs_path();
     sb->times_.sandbox_ready = sb->since_spawn();
   } catch (...) {
@@ -133,8 +132,7 @@ void Sandbox::wait_for_agent() {
       if (times_.vmm_ready.count() == 0) times_.vmm_ready = since_spawn();
       try {
         AgentClient client = AgentClient::connect(paths_.vm_socket(), 2s);
-        auto h = client.call<v1::HealthResponse>(&v1::Agent::Stub::Health, "Health",
-                                                 v1::HealthRequest{}, 5s);
+        auto h = client.call<v1::HealthResponse>("Health", v1::HealthRequest{}, 5s);
         if (h.status() == v1::HealthResponse::SERVING) {
           agent_.emplace(std::move(client));
           agent_api_version_ = h.api_version();
@@ -190,8 +188,7 @@ uint32_t Sandbox::create_container(const std::string& id, const oci::Spec& spec,
     req.set_rootfs(relative.string());
     req.mutable_stdio()->set_terminal(stdio.terminal);
     req.mutable_stdio()->set_open_stdin(stdio.open_stdin);
-    auto r = agent_->call<v1::CreateContainerResponse>(&v1::Agent::Stub::CreateContainer,
-                                                       "CreateContainer", req);
+    auto r = agent_->call<v1::CreateContainerResponse>("CreateContainer", req);
     return r.pid();
   } catch (...) {
     mounts_.erase(it);
@@ -203,8 +200,7 @@ void Sandbox::remove_container(const std::string& id, bool force) {
   v1::RemoveContainerRequest req;
   req.set_container_id(id);
   req.set_force(force);
-  agent_->call<v1::RemoveContainerResponse>(&v1::Agent::Stub::RemoveContainer, "RemoveContainer",
-                                            req);
+  agent_->call<v1::RemoveContainerResponse>("RemoveContainer", req);
   mounts_.erase(id);
 }
 
@@ -218,9 +214,11 @@ void Sandbox::stop() noexcept {
     if (agent_ && !vmm_exited()) {
       // Containers get their SIGKILL from the agent, which also unmounts the
       // share cleanly; a hung guest only costs the short deadline.
-      v1::DestroySandboxResponse r;
-      auto ctx = deadline_context(3s);
-      agent_->stub().DestroySandbox(ctx.get(), {}, &r);
+      try {
+        agent_->call<v1::DestroySandboxResponse>("DestroySandbox", v1::DestroySandboxRequest{}, 3s);
+      } catch (const AgentError& e) {
+        spdlog::debug("sandbox {}: {}", id(), e.what());
+      }
     }
     agent_.reset();
     if (vmm_ && !vmm_exited()) {

@@ -71,12 +71,12 @@ struct ProcessRecord {
   Timestamp exited_at;
   HostStdio fds;  // before relay: the relay goes first
   std::unique_ptr<sandbox::IoRelay> relay;
-  grpc::ClientContext wait_call;
+  std::stop_source wait_call;  // ends the WaitProcess call
   std::thread waiter;
 
   ~ProcessRecord() {
     if (waiter.joinable()) {
-      wait_call.TryCancel();
+      wait_call.request_stop();
       waiter.join();
     }
     relay.reset();
@@ -193,9 +193,8 @@ void TaskService::start_sandbox(const std::string& pod, const oci::Spec& spec) {
   auto t = sandbox_->start_times();
   spdlog::info("pod {}: VM up: vmm ready {} ms, agent ready {} ms, sandbox ready {} ms", pod,
                t.vmm_ready.count(), t.agent_ready.count(), t.sandbox_ready.count());
-  oom_call_ = std::make_shared<grpc::ClientContext>();
-  oom_thread_ = std::thread(
-      [this, agent = &sandbox_->agent(), call = oom_call_] { watch_oom(*agent, call); });
+  oom_thread_ = std::jthread(
+      [this, agent = &sandbox_->agent()](std::stop_token stop) { watch_oom(*agent, stop); });
 }
 
 // CRI puts a pod's containers into the pod sandbox's namespaces by path:
@@ -302,8 +301,7 @@ task::StartResponse TaskService::start(const task::StartRequest& r) {
     if (r.exec_id().empty()) {
       v1::StartContainerRequest req;
       req.set_container_id(r.id());
-      sandbox_->agent().call<v1::StartContainerResponse>(&v1::Agent::Stub::StartContainer,
-                                                         "StartContainer", req);
+      sandbox_->agent().call<v1::StartContainerResponse>("StartContainer", req);
     } else {
       v1::ExecProcessRequest req;
       req.set_container_id(r.id());
@@ -311,8 +309,7 @@ task::StartResponse TaskService::start(const task::StartRequest& r) {
       req.set_oci_process_json(p->process_json);
       req.mutable_stdio()->set_terminal(p->stdio.terminal);
       req.mutable_stdio()->set_open_stdin(!p->stdio.in.empty());
-      sandbox_->agent().call<v1::ExecProcessResponse>(&v1::Agent::Stub::ExecProcess, "ExecProcess",
-                                                      req);
+      sandbox_->agent().call<v1::ExecProcessResponse>("ExecProcess", req);
     }
   } catch (...) {
     // The agent has ended it (a missing program, say): it never ran, and
@@ -351,10 +348,16 @@ void TaskService::watch(const std::shared_ptr<ProcessRecord>& p) {
     req.set_container_id(raw->id);
     req.set_exec_id(raw->exec_id);
     v1::WaitProcessResponse resp;
-    grpc::Status s = agent->stub().WaitProcess(&raw->wait_call, req, &resp);
-    if (s.error_code() == grpc::StatusCode::CANCELLED) return;  // the record is going away
+    std::optional<std::string> lost;  // why the wait failed
+    try {
+      resp = agent->call<v1::WaitProcessResponse>("WaitProcess", req, sandbox::kNoDeadline,
+                                                  raw->wait_call.get_token());
+    } catch (const sandbox::AgentError& e) {
+      if (e.code() == Code::Cancelled) return;  // the record is going away
+      lost = e.what();
+    }
     uint32_t status = kVmLost;
-    if (s.ok()) {
+    if (!lost) {
       status = static_cast<uint32_t>(resp.status());
       if (raw->relay->wait_outputs(kOutputDrain)) {
         // containerd's readers see end of file once the output is all there.
@@ -365,7 +368,7 @@ void TaskService::watch(const std::shared_ptr<ProcessRecord>& p) {
                      kOutputDrain.count());
       }
     } else {
-      spdlog::error("{}: lost the process: {}", name_of(*raw), s.error_message());
+      spdlog::error("{}: lost the process: {}", name_of(*raw), *lost);
       // A VMM that died closes its socket a moment before it can be reaped:
       // wait for that, so that the log says why.
       for (int i = 0; i < 20; ++i) {
@@ -466,8 +469,7 @@ task::PidsResponse TaskService::pids(const task::PidsRequest& r) {
   task_of(r.id());
   v1::ListProcessesRequest req;
   req.set_container_id(r.id());
-  auto l = sandbox_->agent().call<v1::ListProcessesResponse>(&v1::Agent::Stub::ListProcesses,
-                                                             "ListProcesses", req);
+  auto l = sandbox_->agent().call<v1::ListProcessesResponse>("ListProcesses", req);
   task::PidsResponse resp;
   for (uint32_t pid : l.pids()) resp.add_processes()->set_pid(pid);
   return resp;
@@ -478,8 +480,7 @@ Empty TaskService::pause(const task::PauseRequest& r) {
   TaskRecord& t = task_of(r.id());
   v1::PauseContainerRequest req;
   req.set_container_id(r.id());
-  sandbox_->agent().call<v1::PauseContainerResponse>(&v1::Agent::Stub::PauseContainer,
-                                                     "PauseContainer", req);
+  sandbox_->agent().call<v1::PauseContainerResponse>("PauseContainer", req);
   t.paused = true;
   events::TaskPaused e;
   e.set_container_id(r.id());
@@ -492,8 +493,7 @@ Empty TaskService::resume(const task::ResumeRequest& r) {
   TaskRecord& t = task_of(r.id());
   v1::ResumeContainerRequest req;
   req.set_container_id(r.id());
-  sandbox_->agent().call<v1::ResumeContainerResponse>(&v1::Agent::Stub::ResumeContainer,
-                                                      "ResumeContainer", req);
+  sandbox_->agent().call<v1::ResumeContainerResponse>("ResumeContainer", req);
   t.paused = false;
   events::TaskResumed e;
   e.set_container_id(r.id());
@@ -517,8 +517,7 @@ Empty TaskService::kill(const task::KillRequest& r) {
   req.set_exec_id(r.exec_id());
   req.set_signal(r.signal());
   req.set_all(r.all());
-  sandbox_->agent().call<v1::SignalProcessResponse>(&v1::Agent::Stub::SignalProcess,
-                                                    "SignalProcess", req);
+  sandbox_->agent().call<v1::SignalProcessResponse>("SignalProcess", req);
   // A created init waits for start with default dispositions: a signal that
   // terminates by default ends it, and nobody watches it yet but us (as
   // with runc, whose waiting init dies the same way).
@@ -559,8 +558,7 @@ Empty TaskService::resize_pty(const task::ResizePtyRequest& r) {
   req.set_exec_id(r.exec_id());
   req.set_rows(r.height());
   req.set_cols(r.width());
-  sandbox_->agent().call<v1::ResizeTerminalResponse>(&v1::Agent::Stub::ResizeTerminal,
-                                                     "ResizeTerminal", req);
+  sandbox_->agent().call<v1::ResizeTerminalResponse>("ResizeTerminal", req);
   return {};
 }
 
@@ -581,8 +579,7 @@ Empty TaskService::update(const task::UpdateTaskRequest& r) {
   v1::UpdateContainerRequest req;
   req.set_container_id(r.id());
   req.set_resources_json(r.resources().value());
-  sandbox_->agent().call<v1::UpdateContainerResponse>(&v1::Agent::Stub::UpdateContainer,
-                                                      "UpdateContainer", req);
+  sandbox_->agent().call<v1::UpdateContainerResponse>("UpdateContainer", req);
   return {};
 }
 
@@ -603,8 +600,7 @@ task::StatsResponse TaskService::stats(const task::StatsRequest& r) {
   task_of(r.id());
   v1::StatsContainerRequest req;
   req.set_container_id(r.id());
-  auto s = sandbox_->agent().call<v1::StatsContainerResponse>(&v1::Agent::Stub::StatsContainer,
-                                                              "StatsContainer", req);
+  auto s = sandbox_->agent().call<v1::StatsContainerResponse>("StatsContainer", req);
   task::StatsResponse resp;
   auto m = to_metrics(s);
   resp.mutable_stats()->set_type_url(type_url_of(m));
@@ -629,34 +625,47 @@ Empty TaskService::shutdown(const task::ShutdownRequest& r) {
   return {};
 }
 
-void TaskService::watch_oom(sandbox::AgentClient& agent,
-                            std::shared_ptr<grpc::ClientContext> call) {
-  auto reader = agent.stub().OomEvents(call.get(), v1::OomEventsRequest{});
-  v1::OomEvent ev;
-  while (reader->Read(&ev)) {
-    events::TaskOOM e;
-    e.set_container_id(ev.container_id());
-    events_.publish("/tasks/oom", e);
+void TaskService::watch_oom(sandbox::AgentClient& agent, std::stop_token stop) {
+  v1::OomEventsRequest req;
+  req.set_wait_ms(1000);
+  while (!stop.stop_requested()) {
+    v1::OomEventsResponse r;
+    try {
+      r = agent.call<v1::OomEventsResponse>("OomEvents", req, 30s, stop);
+    } catch (const sandbox::AgentError& e) {
+      if (!stop.stop_requested()) spdlog::debug("OOM events: {}", e.what());
+      return;
+    }
+    if (r.last() > req.after() &&
+        r.last() - req.after() > static_cast<uint64_t>(r.container_ids_size()))
+      spdlog::warn("OOM events: missed {}", r.last() - req.after() - r.container_ids_size());
+    for (const auto& id : r.container_ids()) {
+      events::TaskOOM e;
+      e.set_container_id(id);
+      events_.publish("/tasks/oom", e);
+    }
+    req.set_after(r.last());
+    if (r.closed()) return;
   }
-  reader->Finish();
 }
 
 // Takes no lock: the watcher never does either.
 void TaskService::stop_oom_watch() {
-  if (oom_call_) oom_call_->TryCancel();
-  if (oom_thread_.joinable()) oom_thread_.join();
-  oom_call_.reset();
+  if (oom_thread_.joinable()) {
+    oom_thread_.request_stop();
+    oom_thread_.join();
+  }
 }
 
 namespace {
 
-// The agent's failures keep their gRPC code (the same numbers as ttrpc's).
+// The agent's failures keep their status code.
 template <typename Fn>
 auto with_agent_codes(Fn fn) {
   try {
     return fn();
   } catch (const sandbox::AgentError& e) {
-    throw ttrpc::StatusError(static_cast<Code>(e.grpc_code()), e.what());
+    throw ttrpc::StatusError(e.code(), e.what());
   }
 }
 

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string>
 #include <thread>
 
@@ -78,7 +79,7 @@ class TaskService {
   // mark_exited for a process that was never started, whose FIFOs close too.
   containerd::events::TaskExit end_unstarted(ProcessRecord& p, uint32_t status);
   void on_exit(ProcessRecord* p, uint32_t status);
-  void watch_oom(sandbox::AgentClient& agent, std::shared_ptr<grpc::ClientContext> call);
+  void watch_oom(sandbox::AgentClient& agent, std::stop_token stop);
   void stop_oom_watch();
 
   const ShimArgs args_;
@@ -94,8 +95,7 @@ class TaskService {
   uint32_t pod_guest_pid_ = 0;  // the pod sandbox task's init, in the guest
   bool shutdown_ = false;
   bool stopped_ = false;
-  std::shared_ptr<grpc::ClientContext> oom_call_;  // to cancel the OomEvents call
-  std::thread oom_thread_;
+  std::jthread oom_thread_;  // its stop token ends the OomEvents calls
 };
 
 }  // namespace vmrt::shim

@@ -15,17 +15,16 @@
 namespace vmrt::agent::network {
 namespace {
 
-using grpc::StatusCode;
 using Link = NetlinkLink;
 
 }  // namespace
 
 namespace {
 
-StatusCode status_for(int err) {
+Code status_for(int err) {
   switch (err) {
     case EEXIST:
-      return StatusCode::ALREADY_EXISTS;
+      return Code::AlreadyExists;
     case EINVAL:
     case ERANGE:
     case ENETUNREACH:
@@ -33,14 +32,14 @@ StatusCode status_for(int err) {
     case EAFNOSUPPORT:
     case EOPNOTSUPP:
     case ENODEV:
-      return StatusCode::INVALID_ARGUMENT;
+      return Code::InvalidArgument;
     case EBUSY:
-      return StatusCode::FAILED_PRECONDITION;
+      return Code::FailedPrecondition;
     case EPERM:
     case EACCES:
-      return StatusCode::PERMISSION_DENIED;
+      return Code::PermissionDenied;
     default:
-      return StatusCode::INTERNAL;
+      return Code::Internal;
   }
 }
 
@@ -130,14 +129,14 @@ void NetworkSetup::apply(const NetworkConfig& config) {
              std::equal(l.mac.begin(), l.mac.end(), itf.mac.begin());
     });
     if (it == links.end())
-      reject(StatusCode::NOT_FOUND, "interface {}: no link has MAC {} (links: {})", itf.name,
+      reject(Code::NotFound, "interface {}: no link has MAC {} (links: {})", itf.name,
              itf.mac_str(), describe_links(links));
     configure_interface(itf, *it);
   }
 
   // Containers sharing this namespace talk to each other over localhost.
   auto lo = std::find_if(links.begin(), links.end(), [](const Link& l) { return l.name == "lo"; });
-  if (lo == links.end()) reject(StatusCode::INTERNAL, "no loopback device");
+  if (lo == links.end()) reject(Code::Internal, "no loopback device");
   index_["lo"] = lo->index;
   if (!(lo->flags & IFF_UP)) check(set_link(nl_, lo->index, true, "", 0), "bring lo up");
 

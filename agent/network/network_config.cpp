@@ -12,7 +12,7 @@
 namespace vmrt::agent::network {
 namespace {
 
-constexpr auto kInvalid = grpc::StatusCode::INVALID_ARGUMENT;
+constexpr auto kInvalid = Code::InvalidArgument;
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';

@@ -1,6 +1,5 @@
 #include "agent/service/acceptor.h"
 
-#include <grpcpp/server_posix.h>
 #include <linux/vm_sockets.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
@@ -12,7 +11,6 @@
 
 #include "common/error.h"
 #include "common/event_fd.h"
-#include "common/fd_io.h"
 #include "common/unix_socket.h"
 
 namespace vmrt::agent {
@@ -37,7 +35,7 @@ UniqueFd listen_on(const ListenAddress& address) {
                                                     : listen_unix(address.path);
 }
 
-Acceptor::Acceptor(grpc::Server& server, std::vector<UniqueFd> listeners)
+Acceptor::Acceptor(ttrpc::Server& server, std::vector<UniqueFd> listeners)
     : server_(server),
       listeners_(std::move(listeners)),
       stop_(check_sys(::eventfd(0, EFD_CLOEXEC), "eventfd")),
@@ -64,10 +62,8 @@ void Acceptor::run() {
       try {
         // accept_unix is plain accept4 with retries: right for vsock too.
         UniqueFd conn = accept_unix(fds[i].fd);
-        // gRPC's endpoint expects a non-blocking socket and takes ownership.
-        set_nonblocking(conn.get());
         spdlog::debug("connection accepted (fd {})", conn.get());
-        grpc::AddInsecureChannelFromFd(&server_, conn.release());
+        server_.serve_connection(std::move(conn));
       } catch (const Error& e) {
         // One failed connection does not end the service; a pause keeps a
         // persistent failure (out of descriptors) from spinning.

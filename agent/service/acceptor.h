@@ -1,18 +1,14 @@
 #pragma once
-// Accepts connections on the agent's sockets and hands each one to the gRPC
-// server. gRPC 1.51 cannot listen on AF_VSOCK itself (its "vsock:" URIs came
-// later), but it can serve an already connected socket
-// (grpc::AddInsecureChannelFromFd): so the agent owns the listening sockets,
-// vsock and Unix alike, and host tests on a Unix socket run the very path a
-// VM uses.
-
-#include <grpcpp/server.h>
+// Accepts connections on the agent's sockets, vsock and Unix alike, and
+// hands each one to the ttrpc server: host tests on a Unix socket run the
+// very path a VM uses.
 
 #include <thread>
 #include <vector>
 
 #include "agent/service/listen_address.h"
 #include "common/fd.h"
+#include "common/ttrpc/server.h"
 
 namespace vmrt::agent {
 
@@ -22,7 +18,7 @@ UniqueFd listen_on(const ListenAddress& address);
 class Acceptor {
  public:
   // Takes listening sockets (from listen_on) and starts accepting on them.
-  Acceptor(grpc::Server& server, std::vector<UniqueFd> listeners);
+  Acceptor(ttrpc::Server& server, std::vector<UniqueFd> listeners);
   Acceptor(const Acceptor&) = delete;
   Acceptor& operator=(const Acceptor&) = delete;
   // Stops accepting and closes the listening sockets; connections already
@@ -32,7 +28,7 @@ class Acceptor {
  private:
   void run();
 
-  grpc::Server& server_;
+  ttrpc::Server& server_;
   std::vector<UniqueFd> listeners_;
   UniqueFd stop_;  // eventfd: written once to end run()
   std::thread thread_;

@@ -8,19 +8,34 @@
 #include "agent/network/pod_network.h"
 #include "agent/service/request_error.h"
 #include "agent/service/request_parse.h"
+#include "common/ttrpc/typed.h"
 
 namespace vmrt::agent {
 namespace {
-
-using grpc::ServerContext;
-using grpc::Status;
-using grpc::StatusCode;
 
 // Minor revision of vmrt.agent.v1 this agent serves (HealthResponse).
 // 2: CreateSandbox configures interfaces and routes.
 constexpr uint32_t kApiVersion = 2;
 // How often blocked calls check for cancellation, and the OOM watcher scans.
 constexpr int kPollMs = 100;
+// How long ReadOutput and OomEvents wait for something by default, at most.
+constexpr uint32_t kDefaultWaitMs = 1000, kMaxWaitMs = 10000;
+
+// When a call that waits gives up and answers: after `wait_ms` (nullopt: no
+// limit of its own; 0: the default), and by half the time left before the
+// caller's deadline, so that the answer reaches the caller while it still
+// waits. An answer it has given up on would be lost output or stdin it
+// sends again.
+std::chrono::steady_clock::time_point wait_until(const ttrpc::Context& ctx,
+                                                 std::optional<uint32_t> wait_ms) {
+  auto now = std::chrono::steady_clock::now();
+  auto until = std::chrono::steady_clock::time_point::max();
+  if (wait_ms)
+    until = now + std::chrono::milliseconds(*wait_ms == 0 ? kDefaultWaitMs
+                                                          : std::min(*wait_ms, kMaxWaitMs));
+  if (ctx.deadline) until = std::min(until, now + (*ctx.deadline - now) / 2);
+  return until;
+}
 
 const char* state_name(Container::State s) {
   switch (s) {
@@ -40,12 +55,12 @@ const char* state_name(Container::State s) {
 void require_state(Container& c, Container::State want) {
   Container::State s = c.state();
   if (s != want)
-    reject(StatusCode::FAILED_PRECONDITION, "container {}: {}, not {}", c.id(), state_name(s),
+    reject(Code::FailedPrecondition, "container {}: {}, not {}", c.id(), state_name(s),
            state_name(want));
 }
 
-void copy_stats(const Stats& s, v1::StatsContainerResponse* r) {
-  auto* cpu = r->mutable_cpu();
+void copy_stats(const Stats& s, v1::StatsContainerResponse& r) {
+  auto* cpu = r.mutable_cpu();
   cpu->set_usage_usec(s.cpu.usage_usec);
   cpu->set_user_usec(s.cpu.user_usec);
   cpu->set_system_usec(s.cpu.system_usec);
@@ -53,7 +68,7 @@ void copy_stats(const Stats& s, v1::StatsContainerResponse* r) {
   cpu->set_nr_throttled(s.cpu.nr_throttled);
   cpu->set_throttled_usec(s.cpu.throttled_usec);
   if (s.memory) {
-    auto* m = r->mutable_memory();
+    auto* m = r.mutable_memory();
     m->set_current(s.memory->current);
     m->set_limit(s.memory->max.value_or(0));
     auto stat = [&](const char* key) {
@@ -66,12 +81,12 @@ void copy_stats(const Stats& s, v1::StatsContainerResponse* r) {
     m->set_oom_kill(s.memory->oom_kill);
   }
   if (s.pids) {
-    r->mutable_pids()->set_current(s.pids->current);
-    r->mutable_pids()->set_limit(s.pids->max.value_or(0));
+    r.mutable_pids()->set_current(s.pids->current);
+    r.mutable_pids()->set_limit(s.pids->max.value_or(0));
   }
   if (s.io) {
     for (const auto& d : *s.io) {
-      auto* io = r->add_io();
+      auto* io = r.add_io();
       io->set_major(d.major);
       io->set_minor(d.minor);
       io->set_read_bytes(d.rbytes);
@@ -83,6 +98,15 @@ void copy_stats(const Stats& s, v1::StatsContainerResponse* r) {
 }
 
 }  // namespace
+
+void AgentService::register_methods(ttrpc::Server& server) {
+#define VMRT_AGENT_REGISTER(Name)                                 \
+  ttrpc::add_typed_method<v1::Name##Request, v1::Name##Response>( \
+      server, kAgentService, #Name,                               \
+      [this](const ttrpc::Context& c, const v1::Name##Request& r) { return Name(c, r); });
+  VMRT_AGENT_METHODS(VMRT_AGENT_REGISTER)
+#undef VMRT_AGENT_REGISTER
+}
 
 AgentService::AgentService(AgentOptions options)
     : options_(std::move(options)), oom_thread_([this] { watch_oom(); }) {}
@@ -99,7 +123,7 @@ AgentService::~AgentService() {
 
 const Sandbox& AgentService::sandbox() {
   std::lock_guard lock(mu_);
-  if (!sandbox_) reject(StatusCode::FAILED_PRECONDITION, "no sandbox: call CreateSandbox first");
+  if (!sandbox_) reject(Code::FailedPrecondition, "no sandbox: call CreateSandbox first");
   return *sandbox_;
 }
 
@@ -107,8 +131,8 @@ std::shared_ptr<AgentService::Entry> AgentService::find(const std::string& id) {
   check_id("container_id", id);
   std::lock_guard lock(mu_);
   auto it = entries_.find(id);
-  if (it == entries_.end()) reject(StatusCode::NOT_FOUND, "container {}: not found", id);
-  if (!it->second) reject(StatusCode::FAILED_PRECONDITION, "container {}: being created", id);
+  if (it == entries_.end()) reject(Code::NotFound, "container {}: not found", id);
+  if (!it->second) reject(Code::FailedPrecondition, "container {}: being created", id);
   return it->second;
 }
 
@@ -119,8 +143,7 @@ ProcessEntry& AgentService::process(Entry& e, const std::string& container_id,
   std::lock_guard lock(e.mu);
   auto it = e.execs.find(exec_id);
   if (it == e.execs.end())
-    reject(StatusCode::NOT_FOUND, "container {}: no process with exec_id {}", container_id,
-           exec_id);
+    reject(Code::NotFound, "container {}: no process with exec_id {}", container_id, exec_id);
   return *it->second;  // entries stay until the container's Entry goes
 }
 
@@ -130,88 +153,98 @@ std::optional<ExitStatus> AgentService::try_status(Entry& e, ProcessEntry& p) {
   return p.status;
 }
 
-Status AgentService::Health(ServerContext*, const v1::HealthRequest*, v1::HealthResponse* r) {
-  r->set_status(v1::HealthResponse::SERVING);
-  r->set_agent_version(VMRT_VERSION);
-  r->set_api_version(kApiVersion);
+v1::HealthResponse AgentService::Health(const ttrpc::Context&, const v1::HealthRequest&) {
+  v1::HealthResponse r;
+  r.set_status(v1::HealthResponse::SERVING);
+  r.set_agent_version(VMRT_VERSION);
+  r.set_api_version(kApiVersion);
   std::lock_guard lock(mu_);
-  r->set_sandbox_created(sandbox_ != nullptr);
-  return Status::OK;
+  r.set_sandbox_created(sandbox_ != nullptr);
+  return r;
 }
 
-Status AgentService::CreateSandbox(ServerContext*, const v1::CreateSandboxRequest* req,
-                                   v1::CreateSandboxResponse* r) {
-  return handle("CreateSandbox", [&] {
+v1::CreateSandboxResponse AgentService::CreateSandbox(const ttrpc::Context&,
+                                                      const v1::CreateSandboxRequest& req) {
+  v1::CreateSandboxResponse r;
+  handle("CreateSandbox", [&] {
     std::lock_guard lock(mu_);
-    if (sandbox_) reject(StatusCode::ALREADY_EXISTS, "the sandbox exists already");
-    sandbox_ = std::make_unique<Sandbox>(*req, options_);
-    r->set_shared_fs_path(sandbox_->shared_dir().string());
+    if (sandbox_) reject(Code::AlreadyExists, "the sandbox exists already");
+    sandbox_ = std::make_unique<Sandbox>(req, options_);
+    oom_.reopen();
+    r.set_shared_fs_path(sandbox_->shared_dir().string());
     spdlog::info("sandbox created (shared fs {})", sandbox_->shared_dir().string());
   });
+  return r;
 }
 
-Status AgentService::DestroySandbox(ServerContext*, const v1::DestroySandboxRequest*,
-                                    v1::DestroySandboxResponse*) {
-  return handle("DestroySandbox", [&] {
+v1::DestroySandboxResponse AgentService::DestroySandbox(const ttrpc::Context&,
+                                                        const v1::DestroySandboxRequest&) {
+  v1::DestroySandboxResponse r;
+  handle("DestroySandbox", [&] {
     sandbox();
     destroy_all();
-    oom_.close_all();
+    oom_.close();
     std::lock_guard lock(mu_);
     sandbox_.reset();
     spdlog::info("sandbox destroyed");
   });
+  return r;
 }
 
-Status AgentService::CreateContainer(ServerContext*, const v1::CreateContainerRequest* req,
-                                     v1::CreateContainerResponse* r) {
-  return handle("CreateContainer", [&] {
-    const std::string& id = req->container_id();
+v1::CreateContainerResponse AgentService::CreateContainer(const ttrpc::Context&,
+                                                          const v1::CreateContainerRequest& req) {
+  v1::CreateContainerResponse r;
+  handle("CreateContainer", [&] {
+    const std::string& id = req.container_id();
     check_id("container_id", id);
     ContainerOptions o;
     o.id = id;
-    o.spec = parse_container_spec(req->oci_spec_json());
+    o.spec = parse_container_spec(req.oci_spec_json());
     network::join_pod_network(o.spec);
-    o.rootfs = resolve_in_share(sandbox().shared_dir(), req->rootfs());
+    o.rootfs = resolve_in_share(sandbox().shared_dir(), req.rootfs());
     if (!std::filesystem::is_directory(o.rootfs))
-      reject(StatusCode::INVALID_ARGUMENT, "rootfs {}: no such directory", o.rootfs.string());
+      reject(Code::InvalidArgument, "rootfs {}: no such directory", o.rootfs.string());
     o.bundle = o.rootfs.parent_path();
     o.spec.root.path = o.rootfs.string();
-    if (req->stdio().terminal()) o.spec.process->terminal = true;
+    if (req.stdio().terminal()) o.spec.process->terminal = true;
     o.stdio = StdioConfig::for_process(*o.spec.process);
-    o.overlay_rootfs = req->overlay_rootfs();
+    o.overlay_rootfs = req.overlay_rootfs();
     o.state_dir = options_.state_dir / "containers";
     o.cgroup_root = options_.cgroup_root;
 
     {
       std::lock_guard lock(mu_);
       if (!entries_.emplace(id, nullptr).second)
-        reject(StatusCode::ALREADY_EXISTS, "container {}: exists already", id);
+        reject(Code::AlreadyExists, "container {}: exists already", id);
     }
     auto e = std::make_shared<Entry>();
     try {
       e->container = Container::create(std::move(o));
-      e->init = std::make_unique<ProcessEntry>(e->container->init(), req->stdio().open_stdin());
+      e->init = std::make_unique<ProcessEntry>(e->container->init(), req.stdio().open_stdin());
     } catch (...) {
       std::lock_guard lock(mu_);
       entries_.erase(id);
       throw;
     }
-    r->set_pid(e->container->pid());
+    r.set_pid(e->container->pid());
     std::lock_guard lock(mu_);
     entries_[id] = e;
-    spdlog::info("container {} created, init pid {}", id, r->pid());
+    spdlog::info("container {} created, init pid {}", id, r.pid());
   });
+  return r;
 }
 
-Status AgentService::StartContainer(ServerContext*, const v1::StartContainerRequest* req,
-                                    v1::StartContainerResponse*) {
-  return handle("StartContainer", [&] {
-    auto e = find(req->container_id());
+v1::StartContainerResponse AgentService::StartContainer(const ttrpc::Context&,
+                                                        const v1::StartContainerRequest& req) {
+  v1::StartContainerResponse r;
+  handle("StartContainer", [&] {
+    auto e = find(req.container_id());
     std::lock_guard lock(e->mu);
     require_state(*e->container, Container::State::Created);
     e->container->start();
-    spdlog::info("container {} started", req->container_id());
+    spdlog::info("container {} started", req.container_id());
   });
+  return r;
 }
 
 void AgentService::remove(const std::string& id, Entry& e) {
@@ -229,19 +262,21 @@ void AgentService::remove(const std::string& id, Entry& e) {
   spdlog::info("container {} removed", id);
 }
 
-Status AgentService::RemoveContainer(ServerContext*, const v1::RemoveContainerRequest* req,
-                                     v1::RemoveContainerResponse*) {
-  return handle("RemoveContainer", [&] {
-    auto e = find(req->container_id());
-    if (!req->force()) {
+v1::RemoveContainerResponse AgentService::RemoveContainer(const ttrpc::Context&,
+                                                          const v1::RemoveContainerRequest& req) {
+  v1::RemoveContainerResponse r;
+  handle("RemoveContainer", [&] {
+    auto e = find(req.container_id());
+    if (!req.force()) {
       std::lock_guard lock(e->mu);
       auto s = e->container->state();
       if (s == Container::State::Running || s == Container::State::Paused)
-        reject(StatusCode::FAILED_PRECONDITION, "container {}: {}; stop it or use force",
-               req->container_id(), state_name(s));
+        reject(Code::FailedPrecondition, "container {}: {}; stop it or use force",
+               req.container_id(), state_name(s));
     }
-    remove(req->container_id(), *e);
+    remove(req.container_id(), *e);
   });
+  return r;
 }
 
 void AgentService::destroy_all() {
@@ -260,164 +295,187 @@ void AgentService::destroy_all() {
   }
 }
 
-Status AgentService::PauseContainer(ServerContext*, const v1::PauseContainerRequest* req,
-                                    v1::PauseContainerResponse*) {
-  return handle("PauseContainer", [&] {
-    auto e = find(req->container_id());
+v1::PauseContainerResponse AgentService::PauseContainer(const ttrpc::Context&,
+                                                        const v1::PauseContainerRequest& req) {
+  v1::PauseContainerResponse r;
+  handle("PauseContainer", [&] {
+    auto e = find(req.container_id());
     std::lock_guard lock(e->mu);
     require_state(*e->container, Container::State::Running);
     e->container->pause();
   });
+  return r;
 }
 
-Status AgentService::ResumeContainer(ServerContext*, const v1::ResumeContainerRequest* req,
-                                     v1::ResumeContainerResponse*) {
-  return handle("ResumeContainer", [&] {
-    auto e = find(req->container_id());
+v1::ResumeContainerResponse AgentService::ResumeContainer(const ttrpc::Context&,
+                                                          const v1::ResumeContainerRequest& req) {
+  v1::ResumeContainerResponse r;
+  handle("ResumeContainer", [&] {
+    auto e = find(req.container_id());
     std::lock_guard lock(e->mu);
     require_state(*e->container, Container::State::Paused);
     e->container->resume();
   });
+  return r;
 }
 
-Status AgentService::UpdateContainer(ServerContext*, const v1::UpdateContainerRequest* req,
-                                     v1::UpdateContainerResponse*) {
-  return handle("UpdateContainer", [&] {
-    auto e = find(req->container_id());
-    oci::Resources resources = parse_resources(req->resources_json());
+v1::UpdateContainerResponse AgentService::UpdateContainer(const ttrpc::Context&,
+                                                          const v1::UpdateContainerRequest& req) {
+  v1::UpdateContainerResponse r;
+  handle("UpdateContainer", [&] {
+    auto e = find(req.container_id());
+    oci::Resources resources = parse_resources(req.resources_json());
     std::lock_guard lock(e->mu);
     e->container->update(resources);
   });
+  return r;
 }
 
-Status AgentService::StatsContainer(ServerContext*, const v1::StatsContainerRequest* req,
-                                    v1::StatsContainerResponse* r) {
-  return handle("StatsContainer", [&] {
-    auto e = find(req->container_id());
+v1::StatsContainerResponse AgentService::StatsContainer(const ttrpc::Context&,
+                                                        const v1::StatsContainerRequest& req) {
+  v1::StatsContainerResponse r;
+  handle("StatsContainer", [&] {
+    auto e = find(req.container_id());
     std::lock_guard lock(e->mu);
     copy_stats(e->container->stats(), r);
   });
+  return r;
 }
 
-Status AgentService::ListProcesses(ServerContext*, const v1::ListProcessesRequest* req,
-                                   v1::ListProcessesResponse* r) {
-  return handle("ListProcesses", [&] {
-    auto e = find(req->container_id());
+v1::ListProcessesResponse AgentService::ListProcesses(const ttrpc::Context&,
+                                                      const v1::ListProcessesRequest& req) {
+  v1::ListProcessesResponse r;
+  handle("ListProcesses", [&] {
+    auto e = find(req.container_id());
     std::lock_guard lock(e->mu);
-    for (pid_t pid : e->container->processes()) r->add_pids(pid);
+    for (pid_t pid : e->container->processes()) r.add_pids(pid);
   });
+  return r;
 }
 
-Status AgentService::ExecProcess(ServerContext*, const v1::ExecProcessRequest* req,
-                                 v1::ExecProcessResponse* r) {
-  return handle("ExecProcess", [&] {
-    auto e = find(req->container_id());
-    check_id("exec_id", req->exec_id());
-    oci::Process p = parse_exec_process(req->oci_process_json());
-    if (req->stdio().terminal()) p.terminal = true;
+v1::ExecProcessResponse AgentService::ExecProcess(const ttrpc::Context&,
+                                                  const v1::ExecProcessRequest& req) {
+  v1::ExecProcessResponse r;
+  handle("ExecProcess", [&] {
+    auto e = find(req.container_id());
+    check_id("exec_id", req.exec_id());
+    oci::Process p = parse_exec_process(req.oci_process_json());
+    if (req.stdio().terminal()) p.terminal = true;
     std::lock_guard lock(e->mu);
-    if (e->execs.count(req->exec_id()))
-      reject(StatusCode::ALREADY_EXISTS, "container {}: exec_id {} exists already",
-             req->container_id(), req->exec_id());
+    if (e->execs.count(req.exec_id()))
+      reject(Code::AlreadyExists, "container {}: exec_id {} exists already", req.container_id(),
+             req.exec_id());
     require_state(*e->container, Container::State::Running);
     auto proc = e->container->exec(p, StdioConfig::for_process(p));
-    auto entry = std::make_unique<ProcessEntry>(*proc, req->stdio().open_stdin());
-    r->set_pid(proc->pid());
-    e->exec_processes.emplace(req->exec_id(), std::move(proc));
-    e->execs.emplace(req->exec_id(), std::move(entry));
-    spdlog::info("container {}: exec {} pid {}", req->container_id(), req->exec_id(), r->pid());
+    auto entry = std::make_unique<ProcessEntry>(*proc, req.stdio().open_stdin());
+    r.set_pid(proc->pid());
+    e->exec_processes.emplace(req.exec_id(), std::move(proc));
+    e->execs.emplace(req.exec_id(), std::move(entry));
+    spdlog::info("container {}: exec {} pid {}", req.container_id(), req.exec_id(), r.pid());
   });
+  return r;
 }
 
-Status AgentService::SignalProcess(ServerContext*, const v1::SignalProcessRequest* req,
-                                   v1::SignalProcessResponse*) {
-  return handle("SignalProcess", [&] {
-    auto e = find(req->container_id());
-    int sig = check_signal(req->signal());
-    if (req->all() && !req->exec_id().empty())
-      reject(StatusCode::INVALID_ARGUMENT, "all: applies to the container, not to exec_id {}",
-             req->exec_id());
-    ProcessEntry& p = process(*e, req->container_id(), req->exec_id());
+v1::SignalProcessResponse AgentService::SignalProcess(const ttrpc::Context&,
+                                                      const v1::SignalProcessRequest& req) {
+  v1::SignalProcessResponse r;
+  handle("SignalProcess", [&] {
+    auto e = find(req.container_id());
+    int sig = check_signal(req.signal());
+    if (req.all() && !req.exec_id().empty())
+      reject(Code::InvalidArgument, "all: applies to the container, not to exec_id {}",
+             req.exec_id());
+    ProcessEntry& p = process(*e, req.container_id(), req.exec_id());
     std::lock_guard lock(e->mu);
-    if (req->exec_id().empty())
-      e->container->signal(sig, req->all());
+    if (req.exec_id().empty())
+      e->container->signal(sig, req.all());
     else
       p.process().signal(sig);
   });
+  return r;
 }
 
-Status AgentService::WaitProcess(ServerContext* ctx, const v1::WaitProcessRequest* req,
-                                 v1::WaitProcessResponse* r) {
-  return handle("WaitProcess", [&] {
-    auto e = find(req->container_id());
-    ProcessEntry& p = process(*e, req->container_id(), req->exec_id());
+v1::WaitProcessResponse AgentService::WaitProcess(const ttrpc::Context& ctx,
+                                                  const v1::WaitProcessRequest& req) {
+  v1::WaitProcessResponse r;
+  handle("WaitProcess", [&] {
+    auto e = find(req.container_id());
+    ProcessEntry& p = process(*e, req.container_id(), req.exec_id());
     for (;;) {
       if (auto status = try_status(*e, p)) {
-        *r = to_wait_response(*status);
+        r = to_wait_response(*status);
         return;
       }
-      if (ctx->IsCancelled()) reject(StatusCode::CANCELLED, "WaitProcess cancelled");
+      // The caller went away (its connection ended) or gave up.
+      if (ctx.stop.stop_requested()) reject(Code::Cancelled, "WaitProcess cancelled");
+      if (ctx.expired()) reject(Code::DeadlineExceeded, "WaitProcess: the process still runs");
       // The pidfd turns readable at exit; the status may reach try_wait()
       // a moment later (the reaper's turn), hence the loop.
       pollfd pfd{p.pidfd(), POLLIN, 0};
       ::poll(&pfd, 1, kPollMs);
     }
   });
+  return r;
 }
 
-Status AgentService::WriteStdin(ServerContext* ctx, const v1::WriteStdinRequest* req,
-                                v1::WriteStdinResponse* r) {
-  return handle("WriteStdin", [&] {
-    auto e = find(req->container_id());
-    ProcessEntry& p = process(*e, req->container_id(), req->exec_id());
-    r->set_written(p.write_stdin(req->data(), *ctx));
+v1::WriteStdinResponse AgentService::WriteStdin(const ttrpc::Context& ctx,
+                                                const v1::WriteStdinRequest& req) {
+  v1::WriteStdinResponse r;
+  handle("WriteStdin", [&] {
+    auto e = find(req.container_id());
+    ProcessEntry& p = process(*e, req.container_id(), req.exec_id());
+    r.set_written(p.write_stdin(req.data(), wait_until(ctx, std::nullopt), ctx.stop));
   });
+  return r;
 }
 
-Status AgentService::CloseStdin(ServerContext*, const v1::CloseStdinRequest* req,
-                                v1::CloseStdinResponse*) {
-  return handle("CloseStdin", [&] {
-    auto e = find(req->container_id());
-    process(*e, req->container_id(), req->exec_id()).close_stdin();
+v1::CloseStdinResponse AgentService::CloseStdin(const ttrpc::Context&,
+                                                const v1::CloseStdinRequest& req) {
+  v1::CloseStdinResponse r;
+  handle("CloseStdin", [&] {
+    auto e = find(req.container_id());
+    process(*e, req.container_id(), req.exec_id()).close_stdin();
   });
+  return r;
 }
 
-Status AgentService::ReadOutput(ServerContext* ctx, const v1::ReadOutputRequest* req,
-                                grpc::ServerWriter<v1::OutputChunk>* writer) {
-  return handle("ReadOutput", [&] {
-    auto e = find(req->container_id());
-    process(*e, req->container_id(), req->exec_id()).stream_output(req->stream(), *writer, *ctx);
+v1::ReadOutputResponse AgentService::ReadOutput(const ttrpc::Context& ctx,
+                                                const v1::ReadOutputRequest& req) {
+  v1::ReadOutputResponse r;
+  handle("ReadOutput", [&] {
+    auto e = find(req.container_id());
+    r = process(*e, req.container_id(), req.exec_id())
+            .read_output(req.stream(), wait_until(ctx, req.wait_ms()), ctx.stop);
   });
+  return r;
 }
 
-Status AgentService::ResizeTerminal(ServerContext*, const v1::ResizeTerminalRequest* req,
-                                    v1::ResizeTerminalResponse*) {
-  return handle("ResizeTerminal", [&] {
-    auto e = find(req->container_id());
-    ProcessEntry& p = process(*e, req->container_id(), req->exec_id());
+v1::ResizeTerminalResponse AgentService::ResizeTerminal(const ttrpc::Context&,
+                                                        const v1::ResizeTerminalRequest& req) {
+  v1::ResizeTerminalResponse r;
+  handle("ResizeTerminal", [&] {
+    auto e = find(req.container_id());
+    ProcessEntry& p = process(*e, req.container_id(), req.exec_id());
     if (!p.terminal())
-      reject(StatusCode::FAILED_PRECONDITION, "container {}: the process has no terminal",
-             req->container_id());
-    if (req->rows() == 0 || req->cols() == 0 || req->rows() > 0xffff || req->cols() > 0xffff)
-      reject(StatusCode::INVALID_ARGUMENT, "terminal size {}x{}: rows and cols must be 1 to 65535",
-             req->rows(), req->cols());
+      reject(Code::FailedPrecondition, "container {}: the process has no terminal",
+             req.container_id());
+    if (req.rows() == 0 || req.cols() == 0 || req.rows() > 0xffff || req.cols() > 0xffff)
+      reject(Code::InvalidArgument, "terminal size {}x{}: rows and cols must be 1 to 65535",
+             req.rows(), req.cols());
     std::lock_guard lock(e->mu);
-    p.process().resize_terminal(req->rows(), req->cols());
+    p.process().resize_terminal(req.rows(), req.cols());
   });
+  return r;
 }
 
-Status AgentService::OomEvents(ServerContext* ctx, const v1::OomEventsRequest*,
-                               grpc::ServerWriter<v1::OomEvent>* writer) {
-  auto sub = oom_.subscribe();
-  v1::OomEvent event;
-  while (!ctx->IsCancelled() && !sub->closed()) {
-    auto id = sub->next(kPollMs);
-    if (!id) continue;
-    event.set_container_id(*id);
-    if (!writer->Write(event)) break;
-  }
-  oom_.unsubscribe(sub);
-  return Status::OK;
+v1::OomEventsResponse AgentService::OomEvents(const ttrpc::Context& ctx,
+                                              const v1::OomEventsRequest& req) {
+  OomLog::Read read = oom_.read_after(req.after(), wait_until(ctx, req.wait_ms()), ctx.stop);
+  v1::OomEventsResponse r;
+  for (auto& id : read.container_ids) r.add_container_ids(std::move(id));
+  r.set_last(read.last);
+  r.set_closed(read.closed);
+  return r;
 }
 
 // Compares every container's oom_kill count with the last one seen. A scan

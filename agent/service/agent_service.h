@@ -1,10 +1,11 @@
 #pragma once
-// The gRPC service vmrt.agent.v1.Agent: one sandbox, its containers and
-// their processes. Handlers run on gRPC's threads; each container has a lock
+// The ttrpc service vmrt.agent.v1.Agent: one sandbox, its containers and
+// their processes. Handlers run on the ttrpc server's threads, one per
+// request; each container has a lock
 // that serializes calls into the container library (which wants one thread
 // per container at a time), while blocking waits (process exit, output,
-// stdin) poll descriptors of their own and check for cancellation, so they
-// never hold a lock while they wait.
+// stdin) poll descriptors of their own and check the call's stop token (its
+// connection ended) and deadline, so they never hold a lock while they wait.
 
 #include <map>
 #include <memory>
@@ -13,55 +14,32 @@
 
 #include "agent/container/container.h"
 #include "agent/service/agent_options.h"
-#include "agent/service/oom_broadcast.h"
+#include "agent/service/oom_log.h"
 #include "agent/service/process_entry.h"
 #include "agent/service/sandbox.h"
-#include "proto/agent.grpc.pb.h"
+#include "common/ttrpc/server.h"
+#include "proto/agent.pb.h"
+#include "proto/agent_methods.h"
 
 namespace vmrt::agent {
 
-class AgentService final : public v1::Agent::Service {
+class AgentService {
  public:
   explicit AgentService(AgentOptions options);
-  ~AgentService() override;  // destroys every container
+  ~AgentService();  // destroys every container
+  AgentService(const AgentService&) = delete;
+  AgentService& operator=(const AgentService&) = delete;
 
-  grpc::Status Health(grpc::ServerContext*, const v1::HealthRequest*, v1::HealthResponse*) override;
-  grpc::Status CreateSandbox(grpc::ServerContext*, const v1::CreateSandboxRequest*,
-                             v1::CreateSandboxResponse*) override;
-  grpc::Status DestroySandbox(grpc::ServerContext*, const v1::DestroySandboxRequest*,
-                              v1::DestroySandboxResponse*) override;
-  grpc::Status CreateContainer(grpc::ServerContext*, const v1::CreateContainerRequest*,
-                               v1::CreateContainerResponse*) override;
-  grpc::Status StartContainer(grpc::ServerContext*, const v1::StartContainerRequest*,
-                              v1::StartContainerResponse*) override;
-  grpc::Status RemoveContainer(grpc::ServerContext*, const v1::RemoveContainerRequest*,
-                               v1::RemoveContainerResponse*) override;
-  grpc::Status PauseContainer(grpc::ServerContext*, const v1::PauseContainerRequest*,
-                              v1::PauseContainerResponse*) override;
-  grpc::Status ResumeContainer(grpc::ServerContext*, const v1::ResumeContainerRequest*,
-                               v1::ResumeContainerResponse*) override;
-  grpc::Status UpdateContainer(grpc::ServerContext*, const v1::UpdateContainerRequest*,
-                               v1::UpdateContainerResponse*) override;
-  grpc::Status StatsContainer(grpc::ServerContext*, const v1::StatsContainerRequest*,
-                              v1::StatsContainerResponse*) override;
-  grpc::Status ListProcesses(grpc::ServerContext*, const v1::ListProcessesRequest*,
-                             v1::ListProcessesResponse*) override;
-  grpc::Status ExecProcess(grpc::ServerContext*, const v1::ExecProcessRequest*,
-                           v1::ExecProcessResponse*) override;
-  grpc::Status SignalProcess(grpc::ServerContext*, const v1::SignalProcessRequest*,
-                             v1::SignalProcessResponse*) override;
-  grpc::Status WaitProcess(grpc::ServerContext*, const v1::WaitProcessRequest*,
-                           v1::WaitProcessResponse*) override;
-  grpc::Status WriteStdin(grpc::ServerContext*, const v1::WriteStdinRequest*,
-                          v1::WriteStdinResponse*) override;
-  grpc::Status CloseStdin(grpc::ServerContext*, const v1::CloseStdinRequest*,
-                          v1::CloseStdinResponse*) override;
-  grpc::Status ReadOutput(grpc::ServerContext*, const v1::ReadOutputRequest*,
-                          grpc::ServerWriter<v1::OutputChunk>*) override;
-  grpc::Status ResizeTerminal(grpc::ServerContext*, const v1::ResizeTerminalRequest*,
-                              v1::ResizeTerminalResponse*) override;
-  grpc::Status OomEvents(grpc::ServerContext*, const v1::OomEventsRequest*,
-                         grpc::ServerWriter<v1::OomEvent>*) override;
+  // Registers every method of proto/agent_methods.h on `server`, which must
+  // stop (shutdown) before this service goes.
+  void register_methods(ttrpc::Server& server);
+
+  // One handler per method: `NameResponse Name(context, NameRequest)`,
+  // throwing RequestError to answer with a status.
+#define VMRT_AGENT_HANDLER(Name) \
+  v1::Name##Response Name(const ttrpc::Context& context, const v1::Name##Request& request);
+  VMRT_AGENT_METHODS(VMRT_AGENT_HANDLER)
+#undef VMRT_AGENT_HANDLER
 
  private:
   // One container: the library's object and the agent's process records.
@@ -91,7 +69,7 @@ class AgentService final : public v1::Agent::Service {
   std::unique_ptr<Sandbox> sandbox_;
   // nullptr: the id is reserved by a CreateContainer in progress.
   std::map<std::string, std::shared_ptr<Entry>> entries_;
-  OomBroadcast oom_;
+  OomLog oom_;
   bool stopping_ = false;
   std::condition_variable stop_cv_;
   std::thread oom_thread_;

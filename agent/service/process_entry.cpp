@@ -13,22 +13,29 @@
 namespace vmrt::agent {
 namespace {
 
-// How often a blocked stream checks whether its call was cancelled.
-constexpr int kCancelCheckMs = 100;
+// How often a blocked call checks whether its connection ended.
+constexpr int kStopCheckMs = 100;
+// The most one ReadOutput answer carries.
+constexpr size_t kMaxChunk = 64 * 1024;
 
 UniqueFd dup_fd(int fd, const char* what) {
   return UniqueFd(check_sys(::fcntl(fd, F_DUPFD_CLOEXEC, 0), what));
 }
 
-// Waits until `fd` is ready for `events` or the call is cancelled; false
-// when cancelled.
-bool wait_ready(int fd, short events, grpc::ServerContext& ctx) {
+// Waits until `fd` is ready for `events`; false when `until` passes or a
+// stop is requested first.
+bool wait_ready(int fd, short events, std::chrono::steady_clock::time_point until,
+                const std::stop_token& stop) {
+  using namespace std::chrono;
   for (;;) {
-    if (ctx.IsCancelled()) return false;
+    if (stop.stop_requested()) return false;
+    auto left =
+        std::max<int64_t>(0, duration_cast<milliseconds>(until - steady_clock::now()).count());
     pollfd p{fd, events, 0};
-    int n = ::poll(&p, 1, kCancelCheckMs);
+    int n = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, kStopCheckMs)));
     if (n < 0 && errno != EINTR) throw_errno("poll");
     if (n > 0) return true;
+    if (left == 0) return false;  // looked once more after the time was up
   }
 }
 
@@ -53,9 +60,10 @@ ProcessEntry::ProcessEntry(Process& process, bool open_stdin)
   if (stdin_) set_nonblocking(stdin_.get());
 }
 
-size_t ProcessEntry::write_stdin(std::string_view data, grpc::ServerContext& ctx) {
+size_t ProcessEntry::write_stdin(std::string_view data, std::chrono::steady_clock::time_point until,
+                                 std::stop_token stop) {
   std::lock_guard lock(stdin_mu_);
-  if (!stdin_) reject(grpc::StatusCode::FAILED_PRECONDITION, "stdin is closed or was not opened");
+  if (!stdin_) reject(Code::FailedPrecondition, "stdin is closed or was not opened");
   size_t done = 0;
   while (done < data.size()) {
     ssize_t n = ::write(stdin_.get(), data.data() + done, data.size() - done);
@@ -64,10 +72,9 @@ size_t ProcessEntry::write_stdin(std::string_view data, grpc::ServerContext& ctx
       continue;
     }
     if (errno == EINTR) continue;
-    if (errno == EPIPE)
-      reject(grpc::StatusCode::FAILED_PRECONDITION, "stdin: the process closed it");
+    if (errno == EPIPE) reject(Code::FailedPrecondition, "stdin: the process closed it");
     if (errno != EAGAIN) throw_errno("write stdin");
-    if (!wait_ready(stdin_.get(), POLLOUT, ctx)) break;
+    if (!wait_ready(stdin_.get(), POLLOUT, until, stop)) break;
   }
   return done;
 }
@@ -85,37 +92,56 @@ void ProcessEntry::close_stdin() {
   stdin_.reset();
 }
 
-void ProcessEntry::stream_output(v1::OutputStream which,
-                                 grpc::ServerWriter<v1::OutputChunk>& writer,
-                                 grpc::ServerContext& ctx) {
+v1::ReadOutputResponse ProcessEntry::read_output(v1::OutputStream which,
+                                                 std::chrono::steady_clock::time_point until,
+                                                 std::stop_token stop) {
   if (which != v1::STDOUT && which != v1::STDERR)
-    reject(grpc::StatusCode::INVALID_ARGUMENT, "stream: must be STDOUT or STDERR");
-  UniqueFd& fd = which == v1::STDOUT ? stdout_ : stderr_;
-  std::atomic<bool>& busy = which == v1::STDOUT ? stdout_busy_ : stderr_busy_;
+    reject(Code::InvalidArgument, "stream: must be STDOUT or STDERR");
+  bool out = which == v1::STDOUT;
+  UniqueFd& fd = out ? stdout_ : stderr_;
+  std::atomic<bool>& busy = out ? stdout_busy_ : stderr_busy_;
+  bool& eof = out ? stdout_eof_ : stderr_eof_;
+  v1::ReadOutputResponse r;
   // A process with a terminal has no stderr: its stream is empty.
-  if (!fd) return;
+  if (!fd) {
+    r.set_eof(true);
+    return r;
+  }
   if (busy.exchange(true))
-    reject(grpc::StatusCode::ALREADY_EXISTS, "{} is being read by another call",
-           which == v1::STDOUT ? "stdout" : "stderr");
+    reject(Code::AlreadyExists, "{} is being read by another call", out ? "stdout" : "stderr");
   struct Release {
     std::atomic<bool>& b;
     ~Release() { b = false; }
   } release{busy};
+  if (eof) {
+    r.set_eof(true);
+    return r;
+  }
 
-  std::array<char, 32 * 1024> buf;
-  v1::OutputChunk chunk;
-  while (wait_ready(fd.get(), POLLIN, ctx)) {
-    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+  std::string& data = *r.mutable_data();
+  data.resize(kMaxChunk);
+  size_t got = 0;
+  // Waits only for the first bytes; then takes what else is there at once.
+  auto deadline = until;
+  while (got < kMaxChunk && wait_ready(fd.get(), POLLIN, deadline, stop)) {
+    ssize_t n = ::read(fd.get(), data.data() + got, kMaxChunk - got);
     if (n < 0 && errno == EINTR) continue;
     // A terminal master reads EIO once the last slave is closed: its end of file.
-    if (n == 0 || (n < 0 && errno == EIO && terminal_)) return;
+    if (n == 0 || (n < 0 && errno == EIO && terminal_)) {
+      eof = true;
+      break;
+    }
     if (n < 0) {
       if (errno == EAGAIN) continue;
       throw_errno("read output");
     }
-    chunk.set_data(buf.data(), n);
-    if (!writer.Write(chunk)) return;  // the client went away
+    got += n;
+    deadline = std::chrono::steady_clock::now();
   }
+  data.resize(got);
+  // End of file is told once the data before it has been taken.
+  r.set_eof(eof && got == 0);
+  return r;
 }
 
 v1::WaitProcessResponse to_wait_response(const ExitStatus& status) {

@@ -4,12 +4,11 @@
 // read and written without holding the container's lock, and its exit
 // status once known.
 
-#include <grpcpp/server_context.h>
-#include <grpcpp/support/sync_stream.h>
-
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string_view>
 
 #include "agent/container/container.h"
@@ -30,14 +29,18 @@ class ProcessEntry {
   int pidfd() const noexcept { return pidfd_.get(); }
   bool terminal() const noexcept { return terminal_; }
 
-  // Writes `data` to stdin, waiting while the pipe is full until the call
-  // is cancelled. Returns the bytes written.
-  size_t write_stdin(std::string_view data, grpc::ServerContext& ctx);
+  // Writes `data` to stdin, waiting while the pipe is full until `until`
+  // or a stop is requested (the call's connection ended). Returns the bytes
+  // written.
+  size_t write_stdin(std::string_view data, std::chrono::steady_clock::time_point until,
+                     std::stop_token stop);
   void close_stdin();
-  // Streams STDOUT or STDERR to `writer` until end of file, the call is
-  // cancelled or the client goes away.
-  void stream_output(v1::OutputStream which, grpc::ServerWriter<v1::OutputChunk>& writer,
-                     grpc::ServerContext& ctx);
+  // What STDOUT or STDERR has, up to 64 KiB, waiting until `until` for some;
+  // eof once every writer closed it (and from then on). Empty when the wait
+  // ends or a stop is requested first.
+  v1::ReadOutputResponse read_output(v1::OutputStream which,
+                                     std::chrono::steady_clock::time_point until,
+                                     std::stop_token stop);
 
   // The cached exit status (set by the service once try_wait() gave it).
   std::optional<ExitStatus> status;
@@ -50,6 +53,8 @@ class ProcessEntry {
   UniqueFd stdin_;            // pipe write end or a duplicate of the terminal master
   UniqueFd stdout_, stderr_;  // read ends; stdout is the terminal master for a terminal
   std::atomic<bool> stdout_busy_{false}, stderr_busy_{false};
+  // Set once a stream reached end of file (guarded by its busy flag).
+  bool stdout_eof_ = false, stderr_eof_ = false;
 };
 
 // WaitProcessResponse for `status`: code, or signal and 128 + signal.

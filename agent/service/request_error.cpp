@@ -4,18 +4,18 @@
 
 namespace vmrt::agent {
 
-grpc::Status status_from_exception(const char* rpc, std::exception_ptr e) {
+RequestError error_from_exception(const char* method, std::exception_ptr e) {
   try {
     std::rethrow_exception(e);
   } catch (const RequestError& err) {
-    spdlog::info("{}: {}", rpc, err.what());
-    return grpc::Status(err.status_code(), err.what());
+    spdlog::info("{}: {}", method, err.message());
+    return err;
   } catch (const std::exception& err) {
-    spdlog::warn("{}: {}", rpc, err.what());
-    return grpc::Status(grpc::StatusCode::UNKNOWN, err.what());
+    spdlog::warn("{}: {}", method, err.what());
+    return RequestError(Code::Unknown, err.what());
   } catch (...) {
-    spdlog::error("{}: unknown exception", rpc);
-    return grpc::Status(grpc::StatusCode::INTERNAL, std::string(rpc) + ": unknown exception");
+    spdlog::error("{}: unknown exception", method);
+    return RequestError(Code::Internal, std::string(method) + ": unknown exception");
   }
 }
 

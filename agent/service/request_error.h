@@ -1,40 +1,36 @@
 #pragma once
-// Errors that become gRPC statuses: a request that names an unknown
+// Errors that become the answer's status: a request that names an unknown
 // container is NOT_FOUND, a malformed one INVALID_ARGUMENT, and so on. Any
 // other vmrt::Error (a failed system call while setting a container up) is
 // reported as UNKNOWN with its message; nothing escapes as a crash.
 
-#include <grpcpp/support/status.h>
-
 #include "common/error.h"
+#include "common/ttrpc/status.h"
 
 namespace vmrt::agent {
 
-class RequestError : public Error {
- public:
-  RequestError(grpc::StatusCode code, const std::string& what) : Error(what), code_(code) {}
-  grpc::StatusCode status_code() const noexcept { return code_; }
-
- private:
-  grpc::StatusCode code_;
-};
+using ttrpc::Code;
+// A request the agent refuses, with the status code to answer.
+using RequestError = ttrpc::StatusError;
 
 template <typename... Args>
-[[noreturn]] void reject(grpc::StatusCode code, fmt::format_string<Args...> f, Args&&... args) {
+[[noreturn]] void reject(Code code, fmt::format_string<Args...> f, Args&&... args) {
   throw RequestError(code, fmt::format(f, std::forward<Args>(args)...));
 }
 
-// The status for what an RPC handler threw; logged under the RPC's name.
-grpc::Status status_from_exception(const char* rpc, std::exception_ptr e);
+// The RequestError to answer for what a handler threw, logged under the
+// method's name: RequestErrors as they are, anything else UNKNOWN (INTERNAL
+// when it is not even a std::exception).
+RequestError error_from_exception(const char* method, std::exception_ptr e);
 
-// Runs `handler`, turning what it throws into the RPC's status.
+// Runs `handler` and returns what it returns, turning what it throws into
+// a RequestError.
 template <typename F>
-grpc::Status handle(const char* rpc, F&& handler) {
+auto handle(const char* method, F&& handler) {
   try {
-    handler();
-    return grpc::Status::OK;
+    return handler();
   } catch (...) {
-    return status_from_exception(rpc, std::current_exception());
+    throw error_from_exception(method, std::current_exception());
   }
 }
 

@@ -9,7 +9,7 @@ namespace vmrt::agent {
 namespace {
 
 using nlohmann::json;
-constexpr auto kInvalid = grpc::StatusCode::INVALID_ARGUMENT;
+constexpr auto kInvalid = Code::InvalidArgument;
 
 json parse_json(std::string_view field, std::string_view text) {
   if (text.empty()) reject(kInvalid, "{}: empty", field);

@@ -34,11 +34,11 @@ SandboxPlan plan_sandbox(const v1::CreateSandboxRequest& request) {
                                  {request.dns_options().begin(), request.dns_options().end()});
   plan.shared_dir = fs.mount_point().empty() ? kDefaultSharedDir : fs.mount_point();
   if (!plan.shared_dir.is_absolute())
-    reject(grpc::StatusCode::INVALID_ARGUMENT, "shared_fs.mount_point \"{}\": must be absolute",
+    reject(Code::InvalidArgument, "shared_fs.mount_point \"{}\": must be absolute",
            plan.shared_dir.string());
   for (char c : fs.mount_tag())
     if (c == '\0' || c == '\n')
-      reject(grpc::StatusCode::INVALID_ARGUMENT, "shared_fs.mount_tag: holds a control character");
+      reject(Code::InvalidArgument, "shared_fs.mount_tag: holds a control character");
   plan.mount_tag = fs.mount_tag();
   plan.network = network::parse_network(request);
   return plan;
@@ -48,7 +48,7 @@ Sandbox::Sandbox(const v1::CreateSandboxRequest& request, const AgentOptions& op
   const SandboxPlan plan = plan_sandbox(request);
   shared_dir_ = plan.shared_dir;
   if (plan.mount_tag.empty() && !std::filesystem::is_directory(shared_dir_))
-    reject(grpc::StatusCode::INVALID_ARGUMENT,
+    reject(Code::InvalidArgument,
            "shared_fs.mount_point {}: no such directory (and no mount_tag to mount there)",
            shared_dir_.string());
 

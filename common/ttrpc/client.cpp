@@ -11,7 +11,7 @@ namespace vmrt::ttrpc {
 
 // One call waiting for its response, on the caller's stack; guarded by mu_.
 struct Client::Pending {
-  std::condition_variable cv;
+  std::condition_variable_any cv;  // _any: waits on a stop token too
   bool done = false;
   std::optional<std::string> failure;  // the connection closed first
   wire::Response response;
@@ -100,15 +100,17 @@ std::string Client::call(const std::string& service, const std::string& method,
 
   std::unique_lock lock(mu_);
   // (Unlocked before `leave` runs: destroyed in reverse order.)
-  if (options.timeout.count() > 0) {
-    if (!pending.cv.wait_until(lock, deadline, [&] { return pending.done; })) {
-      pending_.erase(stream_id);  // a late response is dropped by the reader
-      fail_status(Code::DeadlineExceeded, "ttrpc call {}/{} exceeded its deadline of {} ms",
-                  service, method,
-                  std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout).count());
-    }
-  } else {
-    pending.cv.wait(lock, [&] { return pending.done; });
+  std::stop_token cancel = options.cancel;
+  bool done = options.timeout.count() > 0
+                  ? pending.cv.wait_until(lock, cancel, deadline, [&] { return pending.done; })
+                  : pending.cv.wait(lock, cancel, [&] { return pending.done; });
+  if (!done) {
+    pending_.erase(stream_id);  // a late response is dropped by the reader
+    if (cancel.stop_requested())
+      fail_status(Code::Cancelled, "ttrpc call {}/{} cancelled", service, method);
+    fail_status(Code::DeadlineExceeded, "ttrpc call {}/{} exceeded its deadline of {} ms", service,
+                method,
+                std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout).count());
   }
   if (pending.failure)
     fail_status(Code::Unavailable, "ttrpc connection closed: {}", *pending.failure);

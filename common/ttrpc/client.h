@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -25,6 +26,9 @@ struct CallOptions {
   // with DEADLINE_EXCEEDED when it passes. Zero means no deadline.
   std::chrono::nanoseconds timeout{0};
   Metadata metadata;
+  // Requesting a stop ends the wait with CANCELLED. ttrpc cannot tell the
+  // server: its handler runs on, and its answer is dropped when it comes.
+  std::stop_token cancel;
 };
 
 class Client {
@@ -42,7 +46,8 @@ class Client {
   // Returns the response payload. Throws StatusError: the server's status
   // when it is not OK; DEADLINE_EXCEEDED when options.timeout passes;
   // UNAVAILABLE when the connection is or becomes closed; RESOURCE_EXHAUSTED
-  // for a request over the message size limit.
+  // for a request over the message size limit; CANCELLED when
+  // options.cancel is requested first.
   std::string call(const std::string& service, const std::string& method, std::string_view payload,
                    const CallOptions& options = {});
 

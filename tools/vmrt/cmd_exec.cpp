@@ -35,7 +35,7 @@ int exec_and_follow(const ExecArgs& a, const ContainerRecord& r, const nlohmann:
   req.set_oci_process_json(process.dump());
   req.mutable_stdio()->set_terminal(terminal);
   req.mutable_stdio()->set_open_stdin(true);
-  agent.call<v1::ExecProcessResponse>(&v1::Agent::Stub::ExecProcess, "ExecProcess", req);
+  agent.call<v1::ExecProcessResponse>("ExecProcess", req);
 
   sandbox::RelayFds fds{STDIN_FILENO, STDOUT_FILENO, terminal ? -1 : STDERR_FILENO};
   std::optional<Pty> pty;

@@ -61,8 +61,7 @@ int cmd_start(const Globals& g, const std::string& id) {
   LockedContainer c = g.store().lock(id);
   ContainerRecord r = c.read();
   require_status(r, "start", {Status::Created});
-  connect_agent(r).call<v1::StartContainerResponse>(&v1::Agent::Stub::StartContainer,
-                                                    "StartContainer",
+  connect_agent(r).call<v1::StartContainerResponse>("StartContainer",
                                                     for_container<v1::StartContainerRequest>(id));
   r.status = Status::Running;
   c.write(r);
@@ -77,8 +76,7 @@ int cmd_kill(const Globals& g, const KillArgs& a) {
   auto req = for_container<v1::SignalProcessRequest>(a.id);
   req.set_signal(sig);
   req.set_all(a.all);
-  connect_agent(r).call<v1::SignalProcessResponse>(&v1::Agent::Stub::SignalProcess, "SignalProcess",
-                                                   req);
+  connect_agent(r).call<v1::SignalProcessResponse>("SignalProcess", req);
   return 0;
 }
 
@@ -86,8 +84,7 @@ int cmd_pause(const Globals& g, const std::string& id) {
   LockedContainer c = g.store().lock(id);
   ContainerRecord r = c.read();
   require_status(r, "pause", {Status::Running});
-  connect_agent(r).call<v1::PauseContainerResponse>(&v1::Agent::Stub::PauseContainer,
-                                                    "PauseContainer",
+  connect_agent(r).call<v1::PauseContainerResponse>("PauseContainer",
                                                     for_container<v1::PauseContainerRequest>(id));
   r.status = Status::Paused;
   c.write(r);
@@ -98,8 +95,7 @@ int cmd_resume(const Globals& g, const std::string& id) {
   LockedContainer c = g.store().lock(id);
   ContainerRecord r = c.read();
   require_status(r, "resume", {Status::Paused});
-  connect_agent(r).call<v1::ResumeContainerResponse>(&v1::Agent::Stub::ResumeContainer,
-                                                     "ResumeContainer",
+  connect_agent(r).call<v1::ResumeContainerResponse>("ResumeContainer",
                                                      for_container<v1::ResumeContainerRequest>(id));
   r.status = Status::Running;
   c.write(r);

@@ -82,8 +82,7 @@ int cmd_ps(const Globals& g, const std::string& id, const std::string& format) {
   require_status(r, "list the processes of", {Status::Created, Status::Running, Status::Paused});
   v1::ListProcessesRequest req;
   req.set_container_id(id);
-  auto resp = connect_agent(r).call<v1::ListProcessesResponse>(&v1::Agent::Stub::ListProcesses,
-                                                               "ListProcesses", req);
+  auto resp = connect_agent(r).call<v1::ListProcessesResponse>("ListProcesses", req);
   std::vector<uint32_t> pids(resp.pids().begin(), resp.pids().end());
   std::sort(pids.begin(), pids.end());
   if (format == "json") {
@@ -105,8 +104,7 @@ int cmd_update(const Globals& g, const UpdateArgs& a) {
   v1::UpdateContainerRequest req;
   req.set_container_id(a.id);
   req.set_resources_json(resources.dump());
-  connect_agent(r).call<v1::UpdateContainerResponse>(&v1::Agent::Stub::UpdateContainer,
-                                                     "UpdateContainer", req);
+  connect_agent(r).call<v1::UpdateContainerResponse>("UpdateContainer", req);
   return 0;
 }
 

@@ -103,8 +103,7 @@ int run_keeper(const KeeperPlan& plan, LockedContainer container, ContainerRecor
     try {
       v1::StartContainerRequest req;
       req.set_container_id(plan.id);
-      sb->agent().call<v1::StartContainerResponse>(&v1::Agent::Stub::StartContainer,
-                                                   "StartContainer", req);
+      sb->agent().call<v1::StartContainerResponse>("StartContainer", req);
       record.status = Status::Running;
       container.write(record);
       started = ms();

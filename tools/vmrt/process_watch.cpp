@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <spdlog/spdlog.h>
 
+#include <stop_token>
 #include <thread>
 
 #include "common/event_fd.h"
@@ -29,14 +30,18 @@ class ProcessWaiter {
       v1::WaitProcessRequest req;
       req.set_container_id(id);
       req.set_exec_id(exec_id);
-      grpc::Status s = agent.stub().WaitProcess(&ctx_, req, &response_);
-      ok_ = s.ok();
-      if (!ok_) error_ = s.error_message();
+      try {
+        response_ = agent.call<v1::WaitProcessResponse>("WaitProcess", req, sandbox::kNoDeadline,
+                                                        cancel_.get_token());
+        ok_ = true;
+      } catch (const sandbox::AgentError& e) {
+        error_ = e.what();
+      }
       signal_eventfd(done_.get());
     });
   }
   ~ProcessWaiter() {
-    ctx_.TryCancel();
+    cancel_.request_stop();
     thread_.join();
   }
   int fd() const { return done_.get(); }
@@ -46,7 +51,7 @@ class ProcessWaiter {
 
  private:
   UniqueFd done_;
-  grpc::ClientContext ctx_;
+  std::stop_source cancel_;
   v1::WaitProcessResponse response_;
   bool ok_ = false;
   std::string error_;
@@ -59,10 +64,11 @@ void forward_signal(sandbox::AgentClient& agent, const std::string& id, const st
   req.set_container_id(id);
   req.set_exec_id(exec_id);
   req.set_signal(sig);
-  v1::SignalProcessResponse r;
-  auto ctx = sandbox::deadline_context(10s);
-  grpc::Status s = agent.stub().SignalProcess(ctx.get(), req, &r);
-  if (!s.ok()) spdlog::warn("forward signal {} to {}: {}", sig, id, s.error_message());
+  try {
+    agent.call<v1::SignalProcessResponse>("SignalProcess", req, 10s);
+  } catch (const sandbox::AgentError& e) {
+    spdlog::warn("forward signal {} to {}: {}", sig, id, e.what());
+  }
 }
 
 }  // namespace
@@ -76,9 +82,11 @@ void resize_terminal(sandbox::AgentClient& agent, const std::string& id, const s
   req.set_exec_id(exec_id);
   req.set_rows(ws->ws_row);
   req.set_cols(ws->ws_col);
-  v1::ResizeTerminalResponse r;
-  auto ctx = sandbox::deadline_context(5s);
-  agent.stub().ResizeTerminal(ctx.get(), req, &r);
+  try {
+    agent.call<v1::ResizeTerminalResponse>("ResizeTerminal", req, 5s);
+  } catch (const sandbox::AgentError& e) {
+    spdlog::debug("resize the terminal of {}: {}", id, e.what());
+  }
 }
 
 WatchResult watch_process(sandbox::AgentClient& agent, const std::string& id,

@@ -22,7 +22,7 @@ int bench(int runs, const std::filesystem::path& runc_bundle) {
   std::ofstream(runc_bundle / "config.json") << spec_json(args);
 
   AgentUnderTest agent;
-  grpc::Status s = agent.create_sandbox();
+  CallStatus s = agent.create_sandbox();
   if (!s.ok()) fail("CreateSandbox: {}", s.error_message());
   for (int i = 0; i < runs; ++i) {
     std::string id = "bench" + std::to_string(i);

@@ -10,6 +10,8 @@
 #include <thread>
 
 #include "common/error.h"
+#include "common/ttrpc/typed.h"
+#include "common/unix_socket.h"
 
 namespace vmrt::agent::test {
 namespace {
@@ -30,10 +32,40 @@ std::string read_file(const std::filesystem::path& p) {
   return s.str();
 }
 
-std::unique_ptr<grpc::ClientContext> context(int seconds) {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
-  return ctx;
+AgentStub::AgentStub(UniqueFd connection) : client_(std::move(connection)) {}
+
+#define VMRT_TEST_AGENT_CALL(Name)                                                                \
+  CallStatus AgentStub::Name(std::chrono::milliseconds timeout, const v1::Name##Request& request, \
+                             v1::Name##Response* response) {                                      \
+    try {                                                                                         \
+      *response = ttrpc::call_typed<v1::Name##Response>(client_, kAgentService, #Name, request,   \
+                                                        {.timeout = timeout});                    \
+      return {};                                                                                  \
+    } catch (const ttrpc::StatusError& e) {                                                       \
+      return {e.status_code(), e.message()};                                                      \
+    }                                                                                             \
+  }
+VMRT_AGENT_METHODS(VMRT_TEST_AGENT_CALL)
+#undef VMRT_TEST_AGENT_CALL
+
+std::string read_all_output(AgentStub& stub, const std::string& id, v1::OutputStream stream,
+                            const std::string& exec_id, std::chrono::milliseconds timeout) {
+  v1::ReadOutputRequest req;
+  req.set_container_id(id);
+  req.set_exec_id(exec_id);
+  req.set_stream(stream);
+  req.set_wait_ms(500);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string all;
+  for (;;) {
+    if (std::chrono::steady_clock::now() > deadline)
+      fail("ReadOutput {}: no end of file within {} ms", id, timeout.count());
+    v1::ReadOutputResponse chunk;
+    CallStatus s = stub.ReadOutput(10s, req, &chunk);
+    if (!s.ok()) fail("ReadOutput {}: {}", id, s.error_message());
+    all += chunk.data();
+    if (chunk.eof()) return all;
+  }
 }
 
 std::filesystem::path AgentUnderTest::cgroup_root() {
@@ -56,10 +88,15 @@ AgentUnderTest::AgentUnderTest(const std::string& netns) : dir_("agent-test") {
   agent_.emplace(Subprocess::spawn(argv, o));
   for (int i = 0; i < 500 && !std::filesystem::exists(socket); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  auto channel = grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials());
-  if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(5)))
-    fail("vmrt-agent did not accept a connection on {}", socket);
-  stub_ = v1::Agent::NewStub(channel);
+  for (int i = 0;; ++i) {
+    try {
+      stub_ = std::make_unique<AgentStub>(connect_unix(socket));
+      break;
+    } catch (const Error& e) {
+      if (i == 500) fail("vmrt-agent did not accept a connection on {}: {}", socket, e.what());
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
 }
 
 AgentUnderTest::~AgentUnderTest() {
@@ -78,13 +115,13 @@ ExitStatus AgentUnderTest::stop() {
   return *status;
 }
 
-grpc::Status AgentUnderTest::create_sandbox(const std::string& hostname) {
+CallStatus AgentUnderTest::create_sandbox(const std::string& hostname) {
   v1::CreateSandboxRequest req;
   req.set_hostname(hostname);
   req.add_dns_servers("10.0.0.2");
   req.mutable_shared_fs()->set_mount_point(shared().string());
   v1::CreateSandboxResponse r;
-  return stub_->CreateSandbox(context().get(), req, &r);
+  return stub_->CreateSandbox(10s, req, &r);
 }
 
 std::string AgentUnderTest::make_bundle(const std::string& id) {
@@ -96,39 +133,28 @@ std::string AgentUnderTest::make_bundle(const std::string& id) {
   return id + "/rootfs";
 }
 
-grpc::Status AgentUnderTest::create(const std::string& id, const std::vector<std::string>& args,
-                                    bool terminal, bool open_stdin,
-                                    v1::CreateContainerResponse* response) {
+CallStatus AgentUnderTest::create(const std::string& id, const std::vector<std::string>& args,
+                                  bool terminal, bool open_stdin,
+                                  v1::CreateContainerResponse* response) {
   v1::CreateContainerRequest req;
   req.set_container_id(id);
   req.set_oci_spec_json(spec_json(args, terminal));
   req.set_rootfs(make_bundle(id));
   req.mutable_stdio()->set_open_stdin(open_stdin);
   v1::CreateContainerResponse r;
-  return stub_->CreateContainer(context(30).get(), req, response ? response : &r);
+  return stub_->CreateContainer(30s, req, response ? response : &r);
 }
 
-grpc::Status AgentUnderTest::start(const std::string& id) {
+CallStatus AgentUnderTest::start(const std::string& id) {
   v1::StartContainerRequest req;
   req.set_container_id(id);
   v1::StartContainerResponse r;
-  return stub_->StartContainer(context().get(), req, &r);
+  return stub_->StartContainer(10s, req, &r);
 }
 
 std::string AgentUnderTest::output(const std::string& id, v1::OutputStream stream,
                                    const std::string& exec_id) {
-  v1::ReadOutputRequest req;
-  req.set_container_id(id);
-  req.set_exec_id(exec_id);
-  req.set_stream(stream);
-  auto ctx = context();
-  auto reader = stub_->ReadOutput(ctx.get(), req);
-  std::string all;
-  v1::OutputChunk chunk;
-  while (reader->Read(&chunk)) all += chunk.data();
-  grpc::Status s = reader->Finish();
-  if (!s.ok()) fail("ReadOutput {}: {}", id, s.error_message());
-  return all;
+  return read_all_output(*stub_, id, stream, exec_id, 10s);
 }
 
 v1::WaitProcessResponse AgentUnderTest::wait(const std::string& id, const std::string& exec_id) {
@@ -136,17 +162,17 @@ v1::WaitProcessResponse AgentUnderTest::wait(const std::string& id, const std::s
   req.set_container_id(id);
   req.set_exec_id(exec_id);
   v1::WaitProcessResponse r;
-  grpc::Status s = stub_->WaitProcess(context().get(), req, &r);
+  CallStatus s = stub_->WaitProcess(10s, req, &r);
   if (!s.ok()) fail("WaitProcess {}: {}", id, s.error_message());
   return r;
 }
 
-grpc::Status AgentUnderTest::remove(const std::string& id, bool force) {
+CallStatus AgentUnderTest::remove(const std::string& id, bool force) {
   v1::RemoveContainerRequest req;
   req.set_container_id(id);
   req.set_force(force);
   v1::RemoveContainerResponse r;
-  return stub_->RemoveContainer(context().get(), req, &r);
+  return stub_->RemoveContainer(10s, req, &r);
 }
 
 std::string spec_json(const std::vector<std::string>& args, bool terminal) {

@@ -35,13 +35,13 @@ class AgentServiceHost : public ::testing::Test {
     ASSERT_TRUE(agent_->create_sandbox().ok());
   }
   AgentUnderTest& agent() { return *agent_; }
-  v1::Agent::Stub& stub() { return agent_->stub(); }
+  AgentStub& stub() { return agent_->stub(); }
 
   // Creates and starts `args`; returns the init pid.
   pid_t run(const std::string& id, const std::vector<std::string>& args, bool terminal = false,
             bool open_stdin = false) {
     v1::CreateContainerResponse r;
-    grpc::Status s = agent().create(id, args, terminal, open_stdin, &r);
+    CallStatus s = agent().create(id, args, terminal, open_stdin, &r);
     EXPECT_TRUE(s.ok()) << s.error_message();
     s = agent().start(id);
     EXPECT_TRUE(s.ok()) << s.error_message();
@@ -55,29 +55,29 @@ TEST(AgentServiceHostHealth, AnswersBeforeAndAfterCreateSandbox) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root";
   AgentUnderTest agent;
   v1::HealthResponse r;
-  ASSERT_TRUE(agent.stub().Health(context().get(), {}, &r).ok());
+  ASSERT_TRUE(agent.stub().Health(10s, {}, &r).ok());
   EXPECT_EQ(r.status(), v1::HealthResponse::SERVING);
   EXPECT_FALSE(r.agent_version().empty());
   EXPECT_GE(r.api_version(), 1u);
   EXPECT_FALSE(r.sandbox_created());
 
   ASSERT_TRUE(agent.create_sandbox("pod-1").ok());
-  ASSERT_TRUE(agent.stub().Health(context().get(), {}, &r).ok());
+  ASSERT_TRUE(agent.stub().Health(10s, {}, &r).ok());
   EXPECT_TRUE(r.sandbox_created());
   // Not PID 1: the hostname and DNS are written to the state directory only.
   EXPECT_EQ(read_file(agent.state() / "hostname"), "pod-1\n");
   EXPECT_EQ(read_file(agent.state() / "resolv.conf"), "nameserver 10.0.0.2\n");
 
-  grpc::Status again = agent.create_sandbox();
-  EXPECT_EQ(again.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  CallStatus again = agent.create_sandbox();
+  EXPECT_EQ(again.error_code(), Code::AlreadyExists);
   EXPECT_TRUE(agent.stop().success());
 }
 
 TEST(AgentServiceHostHealth, ContainerCallsNeedASandbox) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root";
   AgentUnderTest agent;
-  grpc::Status s = agent.create("c1", sh("true"));
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  CallStatus s = agent.create("c1", sh("true"));
+  EXPECT_EQ(s.error_code(), Code::FailedPrecondition);
   EXPECT_THAT(s.error_message(), HasSubstr("CreateSandbox"));
 }
 
@@ -88,20 +88,20 @@ TEST(AgentServiceHostHealth, BadSandboxRequestsAreRejected) {
   v1::CreateSandboxResponse r;
   req.set_hostname("bad host");
   req.mutable_shared_fs()->set_mount_point(agent.shared().string());
-  grpc::Status s = agent.stub().CreateSandbox(context().get(), req, &r);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  CallStatus s = agent.stub().CreateSandbox(10s, req, &r);
+  EXPECT_EQ(s.error_code(), Code::InvalidArgument);
   EXPECT_THAT(s.error_message(), HasSubstr("hostname"));
 
   req.set_hostname("ok");
   req.mutable_shared_fs()->set_mount_point((agent.dir() / "missing").string());
-  s = agent.stub().CreateSandbox(context().get(), req, &r);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  s = agent.stub().CreateSandbox(10s, req, &r);
+  EXPECT_EQ(s.error_code(), Code::InvalidArgument);
   EXPECT_THAT(s.error_message(), HasSubstr("no such directory"));
 
   // A virtio-fs tag that does not exist (there is no virtio-fs on the host).
   req.mutable_shared_fs()->set_mount_point((agent.dir() / "mnt").string());
   req.mutable_shared_fs()->set_mount_tag("no-such-tag");
-  s = agent.stub().CreateSandbox(context().get(), req, &r);
+  s = agent.stub().CreateSandbox(10s, req, &r);
   EXPECT_FALSE(s.ok());
   EXPECT_THAT(s.error_message(), HasSubstr("mount virtiofs no-such-tag"));
 }
@@ -115,7 +115,7 @@ TEST(AgentServiceHostNetwork, CreateSandboxSetsUpThePodNetworkItsContainersJoin)
   ns.ip({"link", "set", "peer0", "up"});
   AgentUnderTest agent(ns.path());
   v1::HealthResponse h;
-  ASSERT_TRUE(agent.stub().Health(context().get(), {}, &h).ok());
+  ASSERT_TRUE(agent.stub().Health(10s, {}, &h).ok());
   EXPECT_GE(h.api_version(), 2u);
 
   v1::CreateSandboxRequest req;
@@ -133,17 +133,17 @@ TEST(AgentServiceHostNetwork, CreateSandboxSetsUpThePodNetworkItsContainersJoin)
   // Refused requests name the problem and change nothing.
   v1::CreateSandboxRequest bad = req;
   bad.mutable_routes(0)->set_device("eth1");
-  grpc::Status s = agent.stub().CreateSandbox(context().get(), bad, &r);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  CallStatus s = agent.stub().CreateSandbox(10s, bad, &r);
+  EXPECT_EQ(s.error_code(), Code::InvalidArgument);
   EXPECT_THAT(s.error_message(), HasSubstr("routes[0].device \"eth1\": unknown device"));
   bad = req;
   bad.mutable_interfaces(0)->set_mac("02:00:0a:58:00:99");
-  s = agent.stub().CreateSandbox(context().get(), bad, &r);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  s = agent.stub().CreateSandbox(10s, bad, &r);
+  EXPECT_EQ(s.error_code(), Code::NotFound);
   EXPECT_THAT(s.error_message(), HasSubstr("no link has MAC 02:00:0a:58:00:99"));
   EXPECT_EQ(ns.ip_json({"link", "show", "dev", "nic0"})[0]["mtu"], 1500);
 
-  s = agent.stub().CreateSandbox(context().get(), req, &r);
+  s = agent.stub().CreateSandbox(10s, req, &r);
   ASSERT_TRUE(s.ok()) << s.error_message();
   nlohmann::json eth0 = ns.ip_json({"addr", "show", "dev", "eth0"})[0];
   EXPECT_EQ(eth0["mtu"], 1450);
@@ -166,7 +166,7 @@ TEST(AgentServiceHostNetwork, CreateSandboxSetsUpThePodNetworkItsContainersJoin)
     c.set_oci_spec_json(spec_with_network(path));
     c.set_rootfs(agent.make_bundle(id));
     v1::CreateContainerResponse cr;
-    grpc::Status cs = agent.stub().CreateContainer(context(30).get(), c, &cr);
+    CallStatus cs = agent.stub().CreateContainer(30s, c, &cr);
     EXPECT_TRUE(cs.ok()) << cs.error_message();
     EXPECT_TRUE(agent.start(id).ok());
     std::string out = agent.output(id);
@@ -182,7 +182,7 @@ TEST(AgentServiceHostNetwork, CreateSandboxSetsUpThePodNetworkItsContainersJoin)
 
   // DestroySandbox takes the configuration back.
   v1::DestroySandboxResponse dr;
-  ASSERT_TRUE(agent.stub().DestroySandbox(context().get(), {}, &dr).ok());
+  ASSERT_TRUE(agent.stub().DestroySandbox(10s, {}, &dr).ok());
   EXPECT_EQ(ns.ip_json({"addr", "show", "dev", "nic0"})[0]["addr_info"].size(), 0u);
   EXPECT_TRUE(agent.stop().success());
 }
@@ -228,7 +228,7 @@ TEST_F(AgentServiceHost, SigkillIsReportedAsSignal9) {
   req.set_container_id("c1");
   req.set_signal(SIGKILL);
   v1::SignalProcessResponse r;
-  ASSERT_TRUE(stub().SignalProcess(context().get(), req, &r).ok());
+  ASSERT_TRUE(stub().SignalProcess(10s, req, &r).ok());
   v1::WaitProcessResponse w = agent().wait("c1");
   EXPECT_FALSE(w.exited());
   EXPECT_EQ(w.signal(), 9);
@@ -241,18 +241,20 @@ TEST_F(AgentServiceHost, SignalsReachTheContainer) {
   v1::ReadOutputRequest rr;
   rr.set_container_id("c1");
   rr.set_stream(v1::STDOUT);
-  auto ctx = context();
-  auto reader = stub().ReadOutput(ctx.get(), rr);
-  v1::OutputChunk chunk;
+  rr.set_wait_ms(500);
   std::string out;
-  while (out.find("ready\n") == std::string::npos && reader->Read(&chunk)) out += chunk.data();
+  for (int i = 0; i < 100 && out.find("ready\n") == std::string::npos; ++i) {
+    v1::ReadOutputResponse chunk;
+    ASSERT_TRUE(stub().ReadOutput(10s, rr, &chunk).ok());
+    ASSERT_FALSE(chunk.eof());
+    out += chunk.data();
+  }
   v1::SignalProcessRequest req;
   req.set_container_id("c1");
   req.set_signal(SIGTERM);
   v1::SignalProcessResponse r;
-  ASSERT_TRUE(stub().SignalProcess(context().get(), req, &r).ok());
-  while (reader->Read(&chunk)) out += chunk.data();
-  EXPECT_TRUE(reader->Finish().ok());
+  ASSERT_TRUE(stub().SignalProcess(10s, req, &r).ok());
+  out += read_all_output(stub(), "c1", v1::STDOUT, "", 10s);
   EXPECT_EQ(out, "ready\ngot-term\n");
   EXPECT_EQ(agent().wait("c1").status(), 7);
 }
@@ -263,17 +265,16 @@ TEST_F(AgentServiceHost, StdinIsPiped) {
   w.set_container_id("c1");
   w.set_data("line one\nline two\n");
   v1::WriteStdinResponse wr;
-  ASSERT_TRUE(stub().WriteStdin(context().get(), w, &wr).ok());
+  ASSERT_TRUE(stub().WriteStdin(10s, w, &wr).ok());
   EXPECT_EQ(wr.written(), 18u);
   v1::CloseStdinRequest c;
   c.set_container_id("c1");
   v1::CloseStdinResponse cr;
-  ASSERT_TRUE(stub().CloseStdin(context().get(), c, &cr).ok());
+  ASSERT_TRUE(stub().CloseStdin(10s, c, &cr).ok());
   EXPECT_EQ(agent().output("c1"), "line one\nline two\n");
   EXPECT_EQ(agent().wait("c1").status(), 0);
   // Closed: further writes are refused, not lost silently.
-  EXPECT_EQ(stub().WriteStdin(context().get(), w, &wr).error_code(),
-            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(stub().WriteStdin(10s, w, &wr).error_code(), Code::FailedPrecondition);
 }
 
 TEST_F(AgentServiceHost, StdinNotOpenedReadsEndOfFile) {
@@ -290,7 +291,7 @@ TEST_F(AgentServiceHost, ExecIntoARunningContainer) {
     "echo exec-ok; cat /proc/1/cmdline | tr '\\0' ' '; echo; hostname; exit 5"],
     "cwd": "/tmp", "env": ["PATH=/bin"]})");
   v1::ExecProcessResponse r;
-  grpc::Status s = stub().ExecProcess(context(30).get(), req, &r);
+  CallStatus s = stub().ExecProcess(30s, req, &r);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_NE(r.pid(), static_cast<uint32_t>(init));
   EXPECT_EQ(agent().output("c1", v1::STDOUT, "e1"), "exec-ok\n/bin/busybox sleep 100 \nbox\n");
@@ -301,16 +302,15 @@ TEST_F(AgentServiceHost, ExecIntoARunningContainer) {
   v1::ListProcessesRequest lr;
   lr.set_container_id("c1");
   v1::ListProcessesResponse l;
-  ASSERT_TRUE(stub().ListProcesses(context().get(), lr, &l).ok());
+  ASSERT_TRUE(stub().ListProcesses(10s, lr, &l).ok());
   EXPECT_THAT(l.pids(), ::testing::ElementsAre(static_cast<uint32_t>(init)));
 
   // Same exec id twice, unknown exec id.
-  EXPECT_EQ(stub().ExecProcess(context().get(), req, &r).error_code(),
-            grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(stub().ExecProcess(10s, req, &r).error_code(), Code::AlreadyExists);
   v1::WaitProcessRequest wr;
   wr.set_container_id("c1");
   wr.set_exec_id("nope");
-  EXPECT_EQ(stub().WaitProcess(context().get(), wr, &w).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(stub().WaitProcess(10s, wr, &w).error_code(), Code::NotFound);
 }
 
 TEST_F(AgentServiceHost, TerminalIsAllocatedAndResized) {
@@ -320,7 +320,7 @@ TEST_F(AgentServiceHost, TerminalIsAllocatedAndResized) {
   req.set_rows(30);
   req.set_cols(100);
   v1::ResizeTerminalResponse r;
-  grpc::Status s = stub().ResizeTerminal(context().get(), req, &r);
+  CallStatus s = stub().ResizeTerminal(10s, req, &r);
   ASSERT_TRUE(s.ok()) << s.error_message();
   ASSERT_TRUE(agent().start("c1").ok());
   std::string out = agent().output("c1");
@@ -331,8 +331,7 @@ TEST_F(AgentServiceHost, TerminalIsAllocatedAndResized) {
   EXPECT_EQ(agent().wait("c1").status(), 0);
 
   req.set_rows(0);
-  EXPECT_EQ(stub().ResizeTerminal(context().get(), req, &r).error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(stub().ResizeTerminal(10s, req, &r).error_code(), Code::InvalidArgument);
 }
 
 TEST_F(AgentServiceHost, ResizeWithoutTerminalIsRefused) {
@@ -342,8 +341,7 @@ TEST_F(AgentServiceHost, ResizeWithoutTerminalIsRefused) {
   req.set_rows(1);
   req.set_cols(1);
   v1::ResizeTerminalResponse r;
-  EXPECT_EQ(stub().ResizeTerminal(context().get(), req, &r).error_code(),
-            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(stub().ResizeTerminal(10s, req, &r).error_code(), Code::FailedPrecondition);
 }
 
 TEST_F(AgentServiceHost, PauseResumeAndStats) {
@@ -351,20 +349,19 @@ TEST_F(AgentServiceHost, PauseResumeAndStats) {
   v1::PauseContainerRequest p;
   p.set_container_id("c1");
   v1::PauseContainerResponse pr;
-  grpc::Status s = stub().PauseContainer(context().get(), p, &pr);
+  CallStatus s = stub().PauseContainer(10s, p, &pr);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  EXPECT_EQ(stub().PauseContainer(context().get(), p, &pr).error_code(),
-            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(stub().PauseContainer(10s, p, &pr).error_code(), Code::FailedPrecondition);
   v1::ResumeContainerRequest q;
   q.set_container_id("c1");
   v1::ResumeContainerResponse qr;
-  s = stub().ResumeContainer(context().get(), q, &qr);
+  s = stub().ResumeContainer(10s, q, &qr);
   ASSERT_TRUE(s.ok()) << s.error_message();
 
   v1::StatsContainerRequest sr;
   sr.set_container_id("c1");
   v1::StatsContainerResponse st;
-  s = stub().StatsContainer(context().get(), sr, &st);
+  s = stub().StatsContainer(10s, sr, &st);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_GT(st.cpu().usage_usec(), 0u);
 }
@@ -372,15 +369,15 @@ TEST_F(AgentServiceHost, PauseResumeAndStats) {
 TEST_F(AgentServiceHost, RemoveLeavesNothingBehind) {
   pid_t pid = run("c1", sh("sleep 100 & sleep 100"));
   // Removing a running container needs force.
-  grpc::Status s = agent().remove("c1", false);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  CallStatus s = agent().remove("c1", false);
+  EXPECT_EQ(s.error_code(), Code::FailedPrecondition);
   v1::ListProcessesRequest lr;
   lr.set_container_id("c1");
   v1::ListProcessesResponse l;
   // The shell forks its background child in its own time.
   for (int i = 0; i < 200 && l.pids_size() < 2; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    ASSERT_TRUE(stub().ListProcesses(context().get(), lr, &l).ok());
+    ASSERT_TRUE(stub().ListProcesses(10s, lr, &l).ok());
   }
   EXPECT_EQ(l.pids_size(), 2);
   std::vector<pid_t> pids(l.pids().begin(), l.pids().end());
@@ -393,7 +390,7 @@ TEST_F(AgentServiceHost, RemoveLeavesNothingBehind) {
   EXPECT_FALSE(std::filesystem::exists(AgentUnderTest::cgroup_root() / "vmrt" / "c1"));
   EXPECT_THAT(read_file("/proc/self/mountinfo"),
               ::testing::Not(HasSubstr((agent().shared() / "c1").string())));
-  EXPECT_EQ(agent().remove("c1").error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(agent().remove("c1").error_code(), Code::NotFound);
   // The id can be used again.
   run("c1", {kBusybox, "true"});
   EXPECT_EQ(agent().wait("c1").status(), 0);
@@ -403,28 +400,79 @@ TEST_F(AgentServiceHost, DestroySandboxRemovesEveryContainer) {
   std::vector<pid_t> pids = {run("a", {kBusybox, "sleep", "100"}),
                              run("b", {kBusybox, "sleep", "100"})};
   v1::DestroySandboxResponse r;
-  grpc::Status s = stub().DestroySandbox(context().get(), {}, &r);
+  CallStatus s = stub().DestroySandbox(10s, {}, &r);
   ASSERT_TRUE(s.ok()) << s.error_message();
   for (pid_t p : pids) EXPECT_FALSE(process_exists(p));
   for (const char* id : {"a", "b"})
     EXPECT_FALSE(std::filesystem::exists(AgentUnderTest::cgroup_root() / "vmrt" / id));
   v1::HealthResponse h;
-  ASSERT_TRUE(stub().Health(context().get(), {}, &h).ok());
+  ASSERT_TRUE(stub().Health(10s, {}, &h).ok());
   EXPECT_FALSE(h.sandbox_created());
   // A new sandbox can follow.
   EXPECT_TRUE(agent().create_sandbox().ok());
 }
 
-TEST_F(AgentServiceHost, OomEventStreamEndsWithTheSandbox) {
+TEST_F(AgentServiceHost, OomEventsWaitingEndWithTheSandbox) {
   v1::OomEventsRequest req;
-  auto ctx = context();
-  auto reader = stub().OomEvents(ctx.get(), req);
+  v1::OomEventsResponse e;
+  // Nothing yet: the call waits for wait_ms and answers empty.
+  req.set_wait_ms(100);
+  ASSERT_TRUE(stub().OomEvents(10s, req, &e).ok());
+  EXPECT_EQ(e.container_ids_size(), 0);
+  EXPECT_EQ(e.last(), 0u);
+  EXPECT_FALSE(e.closed());
+  // A call waiting when the sandbox goes is answered closed.
+  req.set_wait_ms(10000);
+  CallStatus waited;
+  std::thread waiter([&] { waited = stub().OomEvents(30s, req, &e); });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   v1::DestroySandboxResponse r;
-  ASSERT_TRUE(stub().DestroySandbox(context().get(), {}, &r).ok());
-  v1::OomEvent e;
-  EXPECT_FALSE(reader->Read(&e));
-  EXPECT_TRUE(reader->Finish().ok());
+  ASSERT_TRUE(stub().DestroySandbox(10s, {}, &r).ok());
+  waiter.join();
+  ASSERT_TRUE(waited.ok()) << waited.error_message();
+  EXPECT_TRUE(e.closed());
+  EXPECT_EQ(e.container_ids_size(), 0);
+}
+
+TEST_F(AgentServiceHost, OutputIsReadInTurnsUntilEndOfFile) {
+  run("c1", sh("echo one; read x; echo two"), false, true);
+  v1::ReadOutputRequest req;
+  req.set_container_id("c1");
+  req.set_stream(v1::STDOUT);
+  req.set_wait_ms(200);
+  std::string out;
+  v1::ReadOutputResponse chunk;
+  for (int i = 0; i < 50 && out != "one\n"; ++i) {
+    ASSERT_TRUE(stub().ReadOutput(10s, req, &chunk).ok());
+    out += chunk.data();
+  }
+  ASSERT_EQ(out, "one\n");
+  // The process waits on stdin: a call finds nothing, neither data nor end.
+  ASSERT_TRUE(stub().ReadOutput(10s, req, &chunk).ok());
+  EXPECT_EQ(chunk.data(), "");
+  EXPECT_FALSE(chunk.eof());
+  // One reader per stream at a time.
+  req.set_wait_ms(2000);
+  CallStatus first;
+  v1::ReadOutputResponse first_chunk;
+  std::thread reader([&] { first = stub().ReadOutput(10s, req, &first_chunk); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(stub().ReadOutput(10s, req, &chunk).error_code(), Code::AlreadyExists);
+  v1::WriteStdinRequest w;
+  w.set_container_id("c1");
+  w.set_data("go\n");
+  v1::WriteStdinResponse wr;
+  ASSERT_TRUE(stub().WriteStdin(10s, w, &wr).ok());
+  reader.join();
+  ASSERT_TRUE(first.ok()) << first.error_message();
+  out += first_chunk.data();
+  out += read_all_output(stub(), "c1", v1::STDOUT, "", 10s);
+  EXPECT_EQ(out, "one\ntwo\n");
+  // End of file is told again to a later call.
+  ASSERT_TRUE(stub().ReadOutput(10s, req, &chunk).ok());
+  EXPECT_TRUE(chunk.eof());
+  EXPECT_EQ(chunk.data(), "");
+  EXPECT_EQ(agent().wait("c1").status(), 0);
 }
 
 TEST_F(AgentServiceHost, BadContainerRequestsNameTheProblem) {
@@ -433,31 +481,31 @@ TEST_F(AgentServiceHost, BadContainerRequestsNameTheProblem) {
   req.set_container_id("c1");
   req.set_rootfs(agent().make_bundle("c1"));
   req.set_oci_spec_json("{not json");
-  grpc::Status s = stub().CreateContainer(context().get(), req, &r);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  CallStatus s = stub().CreateContainer(10s, req, &r);
+  EXPECT_EQ(s.error_code(), Code::InvalidArgument);
   EXPECT_THAT(s.error_message(), HasSubstr("oci_spec_json: malformed JSON"));
 
   req.set_oci_spec_json(spec_json({kBusybox, "true"}));
   req.set_rootfs("../../etc");
-  s = stub().CreateContainer(context().get(), req, &r);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  s = stub().CreateContainer(10s, req, &r);
+  EXPECT_EQ(s.error_code(), Code::InvalidArgument);
   EXPECT_THAT(s.error_message(), HasSubstr("would leave the shared filesystem"));
 
   req.set_rootfs("c1/missing");
-  s = stub().CreateContainer(context().get(), req, &r);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  s = stub().CreateContainer(10s, req, &r);
+  EXPECT_EQ(s.error_code(), Code::InvalidArgument);
   EXPECT_THAT(s.error_message(), HasSubstr("no such directory"));
 
   req.set_container_id("../x");
-  s = stub().CreateContainer(context().get(), req, &r);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  s = stub().CreateContainer(10s, req, &r);
+  EXPECT_EQ(s.error_code(), Code::InvalidArgument);
   EXPECT_THAT(s.error_message(), HasSubstr("container_id"));
 
   v1::StartContainerRequest st;
   st.set_container_id("ghost");
   v1::StartContainerResponse str;
-  s = stub().StartContainer(context().get(), st, &str);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  s = stub().StartContainer(10s, st, &str);
+  EXPECT_EQ(s.error_code(), Code::NotFound);
   EXPECT_THAT(s.error_message(), HasSubstr("container ghost: not found"));
 
   // A program that does not exist: start fails and says so.
@@ -467,10 +515,9 @@ TEST_F(AgentServiceHost, BadContainerRequestsNameTheProblem) {
   EXPECT_THAT(s.error_message(), HasSubstr("no-such-program"));
 
   ASSERT_TRUE(agent().create("c3", {kBusybox, "true"}).ok());
-  EXPECT_EQ(agent().create("c3", {kBusybox, "true"}).error_code(),
-            grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(agent().create("c3", {kBusybox, "true"}).error_code(), Code::AlreadyExists);
   ASSERT_TRUE(agent().start("c3").ok());
-  EXPECT_EQ(agent().start("c3").error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(agent().start("c3").error_code(), Code::FailedPrecondition);
 }
 
 TEST_F(AgentServiceHost, AgentStopsCleanlyWithContainersRunning) {

@@ -3,9 +3,7 @@
 // host reaches the agent through hybrid vsock (CONNECT 1024 on the VM's
 // socket, the connected socket handed to gRPC), and a busybox container whose
 // bundle is shared over virtio-fs prints its output back to the host.
-#include <fcntl.h>
 #include <gmock/gmock.h>
-#include <grpcpp/create_channel_posix.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -43,18 +41,15 @@ class AgentServiceVm : public ::testing::Test {
         o));
   }
 
-  // A gRPC stub over one hybrid vsock connection to the agent's port,
-  // retried while the guest boots.
-  std::unique_ptr<v1::Agent::Stub> connect() {
+  // A client over one hybrid vsock connection to the agent's port, retried
+  // while the guest boots.
+  std::unique_ptr<AgentStub> connect() {
     auto deadline = std::chrono::steady_clock::now() + 300s;
     std::string last;
     while (std::chrono::steady_clock::now() < deadline) {
       if (vmm_->wait_for(0ms)) break;
       try {
-        UniqueFd fd = hybrid_vsock::connect_vsock(vm_socket_, 1024, 10s);
-        check_sys(::fcntl(fd.get(), F_SETFL, O_NONBLOCK), "fcntl");
-        auto channel = grpc::CreateInsecureChannelFromFd("vmrt-agent", fd.release());
-        return v1::Agent::NewStub(channel);
+        return std::make_unique<AgentStub>(hybrid_vsock::connect_vsock(vm_socket_, 1024, 10s));
       } catch (const Error& e) {
         last = e.what();
         std::this_thread::sleep_for(200ms);
@@ -70,44 +65,34 @@ class AgentServiceVm : public ::testing::Test {
   std::optional<Subprocess> vmm_;
 };
 
-std::string read_output(v1::Agent::Stub& stub, const std::string& id) {
-  v1::ReadOutputRequest req;
-  req.set_container_id(id);
-  req.set_stream(v1::STDOUT);
-  auto ctx = context(60);
-  auto reader = stub.ReadOutput(ctx.get(), req);
-  std::string out;
-  v1::OutputChunk chunk;
-  while (reader->Read(&chunk)) out += chunk.data();
-  reader->Finish();
-  return out;
+std::string read_output(AgentStub& stub, const std::string& id) {
+  return read_all_output(stub, id, v1::STDOUT, "", 60s);
 }
 
 // Creates, starts and waits for container `id` running `spec`; its stdout.
-std::string run(v1::Agent::Stub& stub, const std::string& id, const std::string& spec,
-                int* status) {
+std::string run(AgentStub& stub, const std::string& id, const std::string& spec, int* status) {
   v1::CreateContainerRequest cr;
   cr.set_container_id(id);
   cr.set_oci_spec_json(spec);
   cr.set_rootfs("c1/rootfs");
   v1::CreateContainerResponse crr;
-  grpc::Status s = stub.CreateContainer(context(60).get(), cr, &crr);
+  CallStatus s = stub.CreateContainer(60s, cr, &crr);
   if (!s.ok()) return "CreateContainer: " + s.error_message();
   v1::StartContainerRequest sr;
   sr.set_container_id(id);
   v1::StartContainerResponse srr;
-  s = stub.StartContainer(context(60).get(), sr, &srr);
+  s = stub.StartContainer(60s, sr, &srr);
   if (!s.ok()) return "StartContainer: " + s.error_message();
   std::string out = read_output(stub, id);
   v1::WaitProcessRequest wr;
   wr.set_container_id(id);
   v1::WaitProcessResponse w;
-  s = stub.WaitProcess(context(60).get(), wr, &w);
+  s = stub.WaitProcess(60s, wr, &w);
   *status = s.ok() ? w.status() : -1;
   v1::RemoveContainerRequest rr;
   rr.set_container_id(id);
   v1::RemoveContainerResponse rrr;
-  stub.RemoveContainer(context(60).get(), rr, &rrr);
+  stub.RemoveContainer(60s, rr, &rrr);
   return out;
 }
 
@@ -116,7 +101,7 @@ TEST_F(AgentServiceVm, BusyboxContainerFromTheShareAnswersOverVsock) {
   auto stub = connect();
   ASSERT_TRUE(stub);
   v1::HealthResponse h;
-  grpc::Status s = stub->Health(context(60).get(), {}, &h);
+  CallStatus s = stub->Health(60s, {}, &h);
   ASSERT_TRUE(s.ok()) << s.error_message() << "\n" << read_file(console_);
   auto t1 = std::chrono::steady_clock::now();
   std::cout << "boot to agent health: "
@@ -128,7 +113,7 @@ TEST_F(AgentServiceVm, BusyboxContainerFromTheShareAnswersOverVsock) {
   sb.set_hostname("vm-pod");
   sb.mutable_shared_fs()->set_mount_tag("vmrt");
   v1::CreateSandboxResponse sbr;
-  s = stub->CreateSandbox(context(60).get(), sb, &sbr);
+  s = stub->CreateSandbox(60s, sb, &sbr);
   ASSERT_TRUE(s.ok()) << s.error_message() << "\n" << read_file(console_);
 
   int status = -1;
@@ -150,7 +135,7 @@ TEST_F(AgentServiceVm, BusyboxContainerFromTheShareAnswersOverVsock) {
   std::cout << "agent in the guest:\n" << out;
 
   v1::DestroySandboxResponse d;
-  EXPECT_TRUE(stub->DestroySandbox(context(60).get(), {}, &d).ok());
+  EXPECT_TRUE(stub->DestroySandbox(60s, {}, &d).ok());
 }
 
 }  // namespace

@@ -13,7 +13,6 @@
 
 #include "agent/network/configure.h"
 #include "agent/network/network_config.h"
-#include "tests/support/error_text.h"
 #include "tests/support/request_code.h"
 #include "tests/support/scratch_netns.h"
 
@@ -27,7 +26,7 @@ using nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
 using vmrt::test::code_of;
-using vmrt::test::error_text;
+using vmrt::test::request_message;
 
 constexpr const char* kMac = "02:00:0a:58:00:05";
 
@@ -166,8 +165,8 @@ TEST_F(AgentNetworkSetup, UnknownMacIsNotFoundAndNamesTheLinks) {
   v1::CreateSandboxRequest req;
   req.add_interfaces()->set_mac("02:00:00:00:00:99");
   auto config = network::parse_network(req);
-  EXPECT_EQ(code_of([&] { NetworkSetup s(config); }), grpc::StatusCode::NOT_FOUND);
-  std::string err = error_text([&] { NetworkSetup s(config); });
+  EXPECT_EQ(code_of([&] { NetworkSetup s(config); }), Code::NotFound);
+  std::string err = request_message([&] { NetworkSetup s(config); });
   EXPECT_THAT(err, HasSubstr("interface eth0: no link has MAC 02:00:00:00:00:99 (links: lo"));
   EXPECT_THAT(err, HasSubstr("nic0 (02:00:0a:58:00:05)"));
   expect_untouched();
@@ -180,8 +179,8 @@ TEST_F(AgentNetworkSetup, UnreachableGatewayNamesTheRouteAndUndoesEverything) {
   rt->set_gateway("192.168.99.1");  // on no link
   rt->set_device("eth0");
   auto config = network::parse_network(req);
-  EXPECT_EQ(code_of([&] { NetworkSetup s(config); }), grpc::StatusCode::INVALID_ARGUMENT);
-  std::string err = error_text([&] { NetworkSetup s(config); });
+  EXPECT_EQ(code_of([&] { NetworkSetup s(config); }), Code::InvalidArgument);
+  std::string err = request_message([&] { NetworkSetup s(config); });
   EXPECT_THAT(err,
               HasSubstr("route 10.200.0.0/16 via 192.168.99.1 dev eth0: Network is unreachable"));
   expect_untouched();
@@ -195,8 +194,8 @@ TEST_F(AgentNetworkSetup, ANameTakenByAnotherLinkIsAlreadyExists) {
   itf->add_addresses()->set_ip("10.88.0.5");
   itf->mutable_addresses(0)->set_prefix_len(16);
   auto config = network::parse_network(req);
-  EXPECT_EQ(code_of([&] { NetworkSetup s(config); }), grpc::StatusCode::ALREADY_EXISTS);
-  EXPECT_EQ(error_text([&] { NetworkSetup s(config); }),
+  EXPECT_EQ(code_of([&] { NetworkSetup s(config); }), Code::AlreadyExists);
+  EXPECT_EQ(request_message([&] { NetworkSetup s(config); }),
             "interface eth0 (02:00:0a:58:00:05): rename nic0 to eth0: File exists");
   EXPECT_TRUE(link_exists("nic0"));
   EXPECT_THAT(addresses("nic0"), ::testing::IsEmpty());
@@ -207,9 +206,9 @@ TEST_F(AgentNetworkSetup, AnAddressTheKernelRefusesNamesTheInterfaceAndAddress) 
   // Below 1280 the link has no IPv6: its address cannot be added.
   req.mutable_interfaces(0)->set_mtu(1000);
   auto config = network::parse_network(req);
-  std::string err = error_text([&] { NetworkSetup s(config); });
+  std::string err = request_message([&] { NetworkSetup s(config); });
   EXPECT_THAT(err, HasSubstr("interface eth0 (02:00:0a:58:00:05): add address fd00::5/64: "));
-  EXPECT_EQ(code_of([&] { NetworkSetup s(config); }), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(code_of([&] { NetworkSetup s(config); }), Code::InvalidArgument);
   expect_untouched();
 }
 

@@ -1,17 +1,17 @@
-# vmrt-agent driven through its gRPC API on a Unix socket (included from
+# vmrt-agent driven through its ttrpc API on a Unix socket (included from
 # CMakeLists.txt here): needs root, no KVM.
 vmrt_gtest(root_agent_service root
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_service_client.cpp
     ${CMAKE_CURRENT_LIST_DIR}/agent_service_host_test.cpp
     ${PROJECT_SOURCE_DIR}/tests/support/scratch_netns.cpp
-  LIBS vmrt_agent_proto vmrt_common vmrt_test_watchdog)
+  LIBS vmrt_agent_proto vmrt_ttrpc vmrt_common vmrt_test_watchdog)
 target_compile_definitions(root_agent_service PRIVATE VMRT_AGENT_BIN="$<TARGET_FILE:vmrt-agent>")
 add_dependencies(root_agent_service vmrt-agent)
 
 # The client side of tools/bench/agent.sh (not a test).
 add_executable(agent_service_bench ${CMAKE_CURRENT_LIST_DIR}/agent_service_bench.cpp
   ${CMAKE_CURRENT_LIST_DIR}/agent_service_client.cpp)
-target_link_libraries(agent_service_bench PRIVATE vmrt_agent_proto vmrt_common vmrt_test_proc_status)
+target_link_libraries(agent_service_bench PRIVATE vmrt_agent_proto vmrt_ttrpc vmrt_common vmrt_test_proc_status)
 target_compile_definitions(agent_service_bench PRIVATE VMRT_AGENT_BIN="$<TARGET_FILE:vmrt-agent>")
 add_dependencies(agent_service_bench vmrt-agent)
 
@@ -19,7 +19,7 @@ add_dependencies(agent_service_bench vmrt-agent)
 # bundle shared over virtio-fs: runs inside tools/testvm (label rig).
 add_executable(agent_service_vm_test ${CMAKE_CURRENT_LIST_DIR}/agent_service_vm_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/agent_service_client.cpp)
-target_link_libraries(agent_service_vm_test PRIVATE vmrt_agent_proto vmrt_common GTest::gtest
+target_link_libraries(agent_service_vm_test PRIVATE vmrt_agent_proto vmrt_ttrpc vmrt_common GTest::gtest
   GTest::gtest_main GTest::gmock vmrt_test_watchdog)
 target_compile_definitions(agent_service_vm_test PRIVATE
   VMRT_AGENT_BIN="$<TARGET_FILE:vmrt-agent>"

@@ -10,14 +10,13 @@
 #include <linux/rtnetlink.h>
 
 #include "agent/network/pod_network.h"
-#include "tests/support/error_text.h"
 #include "tests/support/request_code.h"
 
 namespace vmrt::agent::network {
 namespace {
 
 using test::code_of;
-using test::error_text;
+using test::request_message;
 using ::testing::HasSubstr;
 
 v1::CreateSandboxRequest one_nic(const std::string& mac = "02:00:0a:58:00:05") {
@@ -43,8 +42,8 @@ v1::Route* add_route(v1::CreateSandboxRequest& r, const std::string& dst, const 
 }
 
 std::string rejection(const v1::CreateSandboxRequest& r) {
-  EXPECT_EQ(code_of([&] { parse_network(r); }), grpc::StatusCode::INVALID_ARGUMENT);
-  return error_text([&] { parse_network(r); });
+  EXPECT_EQ(code_of([&] { parse_network(r); }), Code::InvalidArgument);
+  return request_message([&] { parse_network(r); });
 }
 
 TEST(AgentNetworkConfig, NoInterfacesNoRoutesIsEmpty) {

@@ -7,3 +7,7 @@ vmrt_gtest(unit_agent_service unit
 vmrt_gtest(unit_agent_network unit
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/network_config_test.cpp
   LIBS vmrt_agent_network)
+# The agent's method list against agent.proto, and its OOM kill log.
+vmrt_gtest(unit_agent_protocol unit
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_methods_test.cpp ${CMAKE_CURRENT_LIST_DIR}/oom_log_test.cpp
+  LIBS vmrt_agent_service)

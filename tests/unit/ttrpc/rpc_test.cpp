@@ -204,6 +204,27 @@ TEST_F(TtrpcRpc, DeadlineExceeded) {
   EXPECT_EQ(c->call(kService, "Echo", "later"), "later");
 }
 
+TEST_F(TtrpcRpc, CancelEndsTheWaitAndTheConnectionGoesOn) {
+  start();
+  auto c = client();
+  std::stop_source cancel;
+  Code code = Code::Ok;
+  std::thread caller([&] {
+    code = code_of([&] { c->call(kService, "Block", "", {.cancel = cancel.get_token()}); });
+  });
+  ASSERT_TRUE(eventually([&] { return blocked == 1; }));
+  cancel.request_stop();
+  caller.join();
+  EXPECT_EQ(code, Code::Cancelled);
+  // A token stopped before the call cancels it at once.
+  EXPECT_EQ(code_of([&] { c->call(kService, "Echo", "x", {.cancel = cancel.get_token()}); }),
+            Code::Cancelled);
+  // The handler still runs; its late answer is dropped.
+  release();
+  EXPECT_EQ(c->call(kService, "Echo", "after"), "after");
+  EXPECT_TRUE(c->connected());
+}
+
 TEST_F(TtrpcRpc, UnknownServiceOrMethodIsUnimplemented) {
   start();
   auto c = client();
