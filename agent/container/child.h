@@ -1,6 +1,6 @@
 #pragma once
 // The child side of container setup. Between clone and execve the child is a
-// copy of a possibly multithreaded parent (the agent serves gRPC on several
+// copy of a possibly multithreaded parent (the agent serves ttrpc on several
 // threads), so it makes system calls only: no allocation, no locks, no
 // exceptions, no logging. Everything it needs was computed by the parent into
 // a plan of plain strings and numbers. A failing step is reported to the
