@@ -100,10 +100,11 @@ void copy_stats(const Stats& s, v1::StatsContainerResponse& r) {
 }  // namespace
 
 void AgentService::register_methods(ttrpc::Server& server) {
-#define VMRT_AGENT_REGISTER(Name)                                 \
-  ttrpc::add_typed_method<v1::Name##Request, v1::Name##Response>( \
-      server, kAgentService, #Name,                               \
-      [this](const ttrpc::Context& c, const v1::Name##Request& r) { return Name(c, r); });
+#define VMRT_AGENT_REGISTER(Name)                                                                 \
+  ttrpc::add_typed_method<v1::Name##Request, v1::Name##Response>(                                 \
+      server, kAgentService, #Name, [this](const ttrpc::Context& c, const v1::Name##Request& r) { \
+        return handle(#Name, [&] { return Name(c, r); });                                         \
+      });
   VMRT_AGENT_METHODS(VMRT_AGENT_REGISTER)
 #undef VMRT_AGENT_REGISTER
 }
@@ -166,84 +167,76 @@ v1::HealthResponse AgentService::Health(const ttrpc::Context&, const v1::HealthR
 v1::CreateSandboxResponse AgentService::CreateSandbox(const ttrpc::Context&,
                                                       const v1::CreateSandboxRequest& req) {
   v1::CreateSandboxResponse r;
-  handle("CreateSandbox", [&] {
-    std::lock_guard lock(mu_);
-    if (sandbox_) reject(Code::AlreadyExists, "the sandbox exists already");
-    sandbox_ = std::make_unique<Sandbox>(req, options_);
-    oom_.reopen();
-    r.set_shared_fs_path(sandbox_->shared_dir().string());
-    spdlog::info("sandbox created (shared fs {})", sandbox_->shared_dir().string());
-  });
+  std::lock_guard lock(mu_);
+  if (sandbox_) reject(Code::AlreadyExists, "the sandbox exists already");
+  sandbox_ = std::make_unique<Sandbox>(req, options_);
+  oom_.reopen();
+  r.set_shared_fs_path(sandbox_->shared_dir().string());
+  spdlog::info("sandbox created (shared fs {})", sandbox_->shared_dir().string());
   return r;
 }
 
 v1::DestroySandboxResponse AgentService::DestroySandbox(const ttrpc::Context&,
                                                         const v1::DestroySandboxRequest&) {
   v1::DestroySandboxResponse r;
-  handle("DestroySandbox", [&] {
-    sandbox();
-    destroy_all();
-    oom_.close();
-    std::lock_guard lock(mu_);
-    sandbox_.reset();
-    spdlog::info("sandbox destroyed");
-  });
+  sandbox();
+  destroy_all();
+  oom_.close();
+  std::lock_guard lock(mu_);
+  sandbox_.reset();
+  spdlog::info("sandbox destroyed");
   return r;
 }
 
 v1::CreateContainerResponse AgentService::CreateContainer(const ttrpc::Context&,
                                                           const v1::CreateContainerRequest& req) {
   v1::CreateContainerResponse r;
-  handle("CreateContainer", [&] {
-    const std::string& id = req.container_id();
-    check_id("container_id", id);
-    ContainerOptions o;
-    o.id = id;
-    o.spec = parse_container_spec(req.oci_spec_json());
-    network::join_pod_network(o.spec);
-    o.rootfs = resolve_in_share(sandbox().shared_dir(), req.rootfs());
-    if (!std::filesystem::is_directory(o.rootfs))
-      reject(Code::InvalidArgument, "rootfs {}: no such directory", o.rootfs.string());
-    o.bundle = o.rootfs.parent_path();
-    o.spec.root.path = o.rootfs.string();
-    if (req.stdio().terminal()) o.spec.process->terminal = true;
-    o.stdio = StdioConfig::for_process(*o.spec.process);
-    o.overlay_rootfs = req.overlay_rootfs();
-    o.state_dir = options_.state_dir / "containers";
-    o.cgroup_root = options_.cgroup_root;
+  const std::string& id = req.container_id();
+  check_id("container_id", id);
+  ContainerOptions o;
+  o.id = id;
+  o.spec = parse_container_spec(req.oci_spec_json());
+  network::join_pod_network(o.spec);
+  o.rootfs = resolve_in_share(sandbox().shared_dir(), req.rootfs());
+  if (!std::filesystem::is_directory(o.rootfs))
+    reject(Code::InvalidArgument, "rootfs {}: no such directory", o.rootfs.string());
+  o.bundle = o.rootfs.parent_path();
+  o.spec.root.path = o.rootfs.string();
+  if (req.stdio().terminal()) o.spec.process->terminal = true;
+  o.stdio = StdioConfig::for_process(*o.spec.process);
+  o.overlay_rootfs = req.overlay_rootfs();
+  o.state_dir = options_.state_dir / "containers";
+  o.cgroup_root = options_.cgroup_root;
 
-    {
-      std::lock_guard lock(mu_);
-      if (!entries_.emplace(id, nullptr).second)
-        reject(Code::AlreadyExists, "container {}: exists already", id);
-    }
-    auto e = std::make_shared<Entry>();
-    try {
-      e->container = Container::create(std::move(o));
-      e->init = std::make_unique<ProcessEntry>(e->container->init(), req.stdio().open_stdin());
-    } catch (...) {
-      std::lock_guard lock(mu_);
-      entries_.erase(id);
-      throw;
-    }
-    r.set_pid(e->container->pid());
+  {
     std::lock_guard lock(mu_);
-    entries_[id] = e;
-    spdlog::info("container {} created, init pid {}", id, r.pid());
-  });
+    if (!entries_.emplace(id, nullptr).second)
+      reject(Code::AlreadyExists, "container {}: exists already", id);
+  }
+  auto e = std::make_shared<Entry>();
+  try {
+    e->container = Container::create(std::move(o));
+    e->init = std::make_unique<ProcessEntry>(e->container->init(), req.stdio().open_stdin());
+  } catch (...) {
+    std::lock_guard lock(mu_);
+    entries_.erase(id);
+    throw;
+  }
+  r.set_pid(e->container->pid());
+  std::lock_guard lock(mu_);
+  entries_[id] = e;
+  spdlog::info("container {} created, init pid {}", id, r.pid());
   return r;
 }
 
 v1::StartContainerResponse AgentService::StartContainer(const ttrpc::Context&,
                                                         const v1::StartContainerRequest& req) {
   v1::StartContainerResponse r;
-  handle("StartContainer", [&] {
-    auto e = find(req.container_id());
-    std::lock_guard lock(e->mu);
-    require_state(*e->container, Container::State::Created);
-    e->container->start();
-    spdlog::info("container {} started", req.container_id());
-  });
+  auto e = find(req.container_id());
+  std::lock_guard lock(e->mu);
+  require_state(*e->container, Container::State::Created);
+  e->container->start();
+  spdlog::info("container {} started", req.container_id());
   return r;
 }
 
@@ -265,17 +258,15 @@ void AgentService::remove(const std::string& id, Entry& e) {
 v1::RemoveContainerResponse AgentService::RemoveContainer(const ttrpc::Context&,
                                                           const v1::RemoveContainerRequest& req) {
   v1::RemoveContainerResponse r;
-  handle("RemoveContainer", [&] {
-    auto e = find(req.container_id());
-    if (!req.force()) {
-      std::lock_guard lock(e->mu);
-      auto s = e->container->state();
-      if (s == Container::State::Running || s == Container::State::Paused)
-        reject(Code::FailedPrecondition, "container {}: {}; stop it or use force",
-               req.container_id(), state_name(s));
-    }
-    remove(req.container_id(), *e);
-  });
+  auto e = find(req.container_id());
+  if (!req.force()) {
+    std::lock_guard lock(e->mu);
+    auto s = e->container->state();
+    if (s == Container::State::Running || s == Container::State::Paused)
+      reject(Code::FailedPrecondition, "container {}: {}; stop it or use force", req.container_id(),
+             state_name(s));
+  }
+  remove(req.container_id(), *e);
   return r;
 }
 
@@ -298,173 +289,142 @@ void AgentService::destroy_all() {
 v1::PauseContainerResponse AgentService::PauseContainer(const ttrpc::Context&,
                                                         const v1::PauseContainerRequest& req) {
   v1::PauseContainerResponse r;
-  handle("PauseContainer", [&] {
-    auto e = find(req.container_id());
-    std::lock_guard lock(e->mu);
-    require_state(*e->container, Container::State::Running);
-    e->container->pause();
-  });
+  auto e = find(req.container_id());
+  std::lock_guard lock(e->mu);
+  require_state(*e->container, Container::State::Running);
+  e->container->pause();
   return r;
 }
 
 v1::ResumeContainerResponse AgentService::ResumeContainer(const ttrpc::Context&,
                                                           const v1::ResumeContainerRequest& req) {
   v1::ResumeContainerResponse r;
-  handle("ResumeContainer", [&] {
-    auto e = find(req.container_id());
-    std::lock_guard lock(e->mu);
-    require_state(*e->container, Container::State::Paused);
-    e->container->resume();
-  });
+  auto e = find(req.container_id());
+  std::lock_guard lock(e->mu);
+  require_state(*e->container, Container::State::Paused);
+  e->container->resume();
   return r;
 }
 
 v1::UpdateContainerResponse AgentService::UpdateContainer(const ttrpc::Context&,
                                                           const v1::UpdateContainerRequest& req) {
   v1::UpdateContainerResponse r;
-  handle("UpdateContainer", [&] {
-    auto e = find(req.container_id());
-    oci::Resources resources = parse_resources(req.resources_json());
-    std::lock_guard lock(e->mu);
-    e->container->update(resources);
-  });
+  auto e = find(req.container_id());
+  oci::Resources resources = parse_resources(req.resources_json());
+  std::lock_guard lock(e->mu);
+  e->container->update(resources);
   return r;
 }
 
 v1::StatsContainerResponse AgentService::StatsContainer(const ttrpc::Context&,
                                                         const v1::StatsContainerRequest& req) {
   v1::StatsContainerResponse r;
-  handle("StatsContainer", [&] {
-    auto e = find(req.container_id());
-    std::lock_guard lock(e->mu);
-    copy_stats(e->container->stats(), r);
-  });
+  auto e = find(req.container_id());
+  std::lock_guard lock(e->mu);
+  copy_stats(e->container->stats(), r);
   return r;
 }
 
 v1::ListProcessesResponse AgentService::ListProcesses(const ttrpc::Context&,
                                                       const v1::ListProcessesRequest& req) {
   v1::ListProcessesResponse r;
-  handle("ListProcesses", [&] {
-    auto e = find(req.container_id());
-    std::lock_guard lock(e->mu);
-    for (pid_t pid : e->container->processes()) r.add_pids(pid);
-  });
+  auto e = find(req.container_id());
+  std::lock_guard lock(e->mu);
+  for (pid_t pid : e->container->processes()) r.add_pids(pid);
   return r;
 }
 
 v1::ExecProcessResponse AgentService::ExecProcess(const ttrpc::Context&,
                                                   const v1::ExecProcessRequest& req) {
   v1::ExecProcessResponse r;
-  handle("ExecProcess", [&] {
-    auto e = find(req.container_id());
-    check_id("exec_id", req.exec_id());
-    oci::Process p = parse_exec_process(req.oci_process_json());
-    if (req.stdio().terminal()) p.terminal = true;
-    std::lock_guard lock(e->mu);
-    if (e->execs.count(req.exec_id()))
-      reject(Code::AlreadyExists, "container {}: exec_id {} exists already", req.container_id(),
-             req.exec_id());
-    require_state(*e->container, Container::State::Running);
-    auto proc = e->container->exec(p, StdioConfig::for_process(p));
-    auto entry = std::make_unique<ProcessEntry>(*proc, req.stdio().open_stdin());
-    r.set_pid(proc->pid());
-    e->exec_processes.emplace(req.exec_id(), std::move(proc));
-    e->execs.emplace(req.exec_id(), std::move(entry));
-    spdlog::info("container {}: exec {} pid {}", req.container_id(), req.exec_id(), r.pid());
-  });
+  auto e = find(req.container_id());
+  check_id("exec_id", req.exec_id());
+  oci::Process p = parse_exec_process(req.oci_process_json());
+  if (req.stdio().terminal()) p.terminal = true;
+  std::lock_guard lock(e->mu);
+  if (e->execs.count(req.exec_id()))
+    reject(Code::AlreadyExists, "container {}: exec_id {} exists already", req.container_id(),
+           req.exec_id());
+  require_state(*e->container, Container::State::Running);
+  auto proc = e->container->exec(p, StdioConfig::for_process(p));
+  auto entry = std::make_unique<ProcessEntry>(*proc, req.stdio().open_stdin());
+  r.set_pid(proc->pid());
+  e->exec_processes.emplace(req.exec_id(), std::move(proc));
+  e->execs.emplace(req.exec_id(), std::move(entry));
+  spdlog::info("container {}: exec {} pid {}", req.container_id(), req.exec_id(), r.pid());
   return r;
 }
 
 v1::SignalProcessResponse AgentService::SignalProcess(const ttrpc::Context&,
                                                       const v1::SignalProcessRequest& req) {
   v1::SignalProcessResponse r;
-  handle("SignalProcess", [&] {
-    auto e = find(req.container_id());
-    int sig = check_signal(req.signal());
-    if (req.all() && !req.exec_id().empty())
-      reject(Code::InvalidArgument, "all: applies to the container, not to exec_id {}",
-             req.exec_id());
-    ProcessEntry& p = process(*e, req.container_id(), req.exec_id());
-    std::lock_guard lock(e->mu);
-    if (req.exec_id().empty())
-      e->container->signal(sig, req.all());
-    else
-      p.process().signal(sig);
-  });
+  auto e = find(req.container_id());
+  int sig = check_signal(req.signal());
+  if (req.all() && !req.exec_id().empty())
+    reject(Code::InvalidArgument, "all: applies to the container, not to exec_id {}",
+           req.exec_id());
+  ProcessEntry& p = process(*e, req.container_id(), req.exec_id());
+  std::lock_guard lock(e->mu);
+  if (req.exec_id().empty())
+    e->container->signal(sig, req.all());
+  else
+    p.process().signal(sig);
   return r;
 }
 
 v1::WaitProcessResponse AgentService::WaitProcess(const ttrpc::Context& ctx,
                                                   const v1::WaitProcessRequest& req) {
-  v1::WaitProcessResponse r;
-  handle("WaitProcess", [&] {
-    auto e = find(req.container_id());
-    ProcessEntry& p = process(*e, req.container_id(), req.exec_id());
-    for (;;) {
-      if (auto status = try_status(*e, p)) {
-        r = to_wait_response(*status);
-        return;
-      }
-      // The caller went away (its connection ended) or gave up.
-      if (ctx.stop.stop_requested()) reject(Code::Cancelled, "WaitProcess cancelled");
-      if (ctx.expired()) reject(Code::DeadlineExceeded, "WaitProcess: the process still runs");
-      // The pidfd turns readable at exit; the status may reach try_wait()
-      // a moment later (the reaper's turn), hence the loop.
-      pollfd pfd{p.pidfd(), POLLIN, 0};
-      ::poll(&pfd, 1, kPollMs);
-    }
-  });
-  return r;
+  auto e = find(req.container_id());
+  ProcessEntry& p = process(*e, req.container_id(), req.exec_id());
+  for (;;) {
+    if (auto status = try_status(*e, p)) return to_wait_response(*status);
+    // The caller went away (its connection ended) or gave up.
+    if (ctx.stop.stop_requested()) reject(Code::Cancelled, "WaitProcess cancelled");
+    if (ctx.expired()) reject(Code::DeadlineExceeded, "WaitProcess: the process still runs");
+    // The pidfd turns readable at exit; the status may reach try_wait()
+    // a moment later (the reaper's turn), hence the loop.
+    pollfd pfd{p.pidfd(), POLLIN, 0};
+    ::poll(&pfd, 1, kPollMs);
+  }
 }
 
 v1::WriteStdinResponse AgentService::WriteStdin(const ttrpc::Context& ctx,
                                                 const v1::WriteStdinRequest& req) {
   v1::WriteStdinResponse r;
-  handle("WriteStdin", [&] {
-    auto e = find(req.container_id());
-    ProcessEntry& p = process(*e, req.container_id(), req.exec_id());
-    r.set_written(p.write_stdin(req.data(), wait_until(ctx, std::nullopt), ctx.stop));
-  });
+  auto e = find(req.container_id());
+  ProcessEntry& p = process(*e, req.container_id(), req.exec_id());
+  r.set_written(p.write_stdin(req.data(), wait_until(ctx, std::nullopt), ctx.stop));
   return r;
 }
 
 v1::CloseStdinResponse AgentService::CloseStdin(const ttrpc::Context&,
                                                 const v1::CloseStdinRequest& req) {
   v1::CloseStdinResponse r;
-  handle("CloseStdin", [&] {
-    auto e = find(req.container_id());
-    process(*e, req.container_id(), req.exec_id()).close_stdin();
-  });
+  auto e = find(req.container_id());
+  process(*e, req.container_id(), req.exec_id()).close_stdin();
   return r;
 }
 
 v1::ReadOutputResponse AgentService::ReadOutput(const ttrpc::Context& ctx,
                                                 const v1::ReadOutputRequest& req) {
-  v1::ReadOutputResponse r;
-  handle("ReadOutput", [&] {
-    auto e = find(req.container_id());
-    r = process(*e, req.container_id(), req.exec_id())
-            .read_output(req.stream(), wait_until(ctx, req.wait_ms()), ctx.stop);
-  });
-  return r;
+  auto e = find(req.container_id());
+  return process(*e, req.container_id(), req.exec_id())
+      .read_output(req.stream(), wait_until(ctx, req.wait_ms()), ctx.stop);
 }
 
 v1::ResizeTerminalResponse AgentService::ResizeTerminal(const ttrpc::Context&,
                                                         const v1::ResizeTerminalRequest& req) {
   v1::ResizeTerminalResponse r;
-  handle("ResizeTerminal", [&] {
-    auto e = find(req.container_id());
-    ProcessEntry& p = process(*e, req.container_id(), req.exec_id());
-    if (!p.terminal())
-      reject(Code::FailedPrecondition, "container {}: the process has no terminal",
-             req.container_id());
-    if (req.rows() == 0 || req.cols() == 0 || req.rows() > 0xffff || req.cols() > 0xffff)
-      reject(Code::InvalidArgument, "terminal size {}x{}: rows and cols must be 1 to 65535",
-             req.rows(), req.cols());
-    std::lock_guard lock(e->mu);
-    p.process().resize_terminal(req.rows(), req.cols());
-  });
+  auto e = find(req.container_id());
+  ProcessEntry& p = process(*e, req.container_id(), req.exec_id());
+  if (!p.terminal())
+    reject(Code::FailedPrecondition, "container {}: the process has no terminal",
+           req.container_id());
+  if (req.rows() == 0 || req.cols() == 0 || req.rows() > 0xffff || req.cols() > 0xffff)
+    reject(Code::InvalidArgument, "terminal size {}x{}: rows and cols must be 1 to 65535",
+           req.rows(), req.cols());
+  std::lock_guard lock(e->mu);
+  p.process().resize_terminal(req.rows(), req.cols());
   return r;
 }
 
