@@ -174,6 +174,17 @@ struct ChildPlan {
 
 }  // namespace
 
+ExitStatus ExitStatus::from_siginfo(const siginfo_t& info) {
+  ExitStatus s;
+  if (info.si_code == CLD_EXITED) {
+    s.exited = true;
+    s.code = info.si_status;
+  } else {
+    s.signal = info.si_status;
+  }
+  return s;
+}
+
 std::string ExitStatus::to_string() const {
   if (exited) return fmt::format("exited with status {}", code);
   return fmt::format("killed by signal {} ({})", signal, strsignal(signal));

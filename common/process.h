@@ -2,6 +2,7 @@
 // Child processes: spawned with an argv, reaped exactly once, and killed if
 // their owner goes away first, so no stray process outlives a failure.
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -20,6 +21,8 @@ struct ExitStatus {
   int signal = 0;
   bool success() const { return exited && code == 0; }
   std::string to_string() const;  // "exited with status 3", "killed by signal 9 (Killed)"
+  // From what waitid(2) reports for an ended child.
+  static ExitStatus from_siginfo(const siginfo_t& info);
 };
 
 // Where one of the child's standard streams goes.

@@ -93,27 +93,45 @@ UniqueFd accept_unix(int listen_fd) {
 }
 
 ssize_t send_with_fd(int sock, const void* data, size_t len, int fd) noexcept {
+  return send_with_fds(sock, data, len, {&fd, 1});
+}
+
+size_t receive_with_fd(int sock, void* data, size_t len, UniqueFd* fd) {
+  std::vector<UniqueFd> fds;
+  size_t n = receive_with_fds(sock, data, len, fds);
+  if (fd && !fds.empty()) *fd = std::move(fds.front());
+  return n;
+}
+
+ssize_t send_with_fds(int sock, const void* data, size_t len, std::span<const int> fds) noexcept {
+  if (fds.size() > kMaxPassedFds) {
+    errno = EINVAL;
+    return -1;
+  }
   iovec iov{const_cast<void*>(data), len};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)] = {};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  if (!fds.empty()) {
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+  }
   ssize_t n;
   do n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
   return n;
 }
 
-size_t receive_with_fd(int sock, void* data, size_t len, UniqueFd* fd) {
+size_t receive_with_fds(int sock, void* data, size_t len, std::vector<UniqueFd>& fds) {
+  fds.clear();
   iovec iov{data, len};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)];
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -123,13 +141,17 @@ size_t receive_with_fd(int sock, void* data, size_t len, UniqueFd* fd) {
   do n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
   while (n < 0 && errno == EINTR);
   if (n < 0) throw_errno("recvmsg");
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
       int received;
-      std::memcpy(&received, CMSG_DATA(c), sizeof received);
-      UniqueFd owned(received);  // closed here unless the caller wants it
-      if (fd) *fd = std::move(owned);
+      std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof received);
+      fds.emplace_back(received);  // closed with the vector unless the caller keeps it
     }
+  }
+  if (msg.msg_flags & MSG_CTRUNC)
+    fail("recvmsg: more than {} descriptors came with one message", kMaxPassedFds);
   return static_cast<size_t>(n);
 }
 

@@ -3,6 +3,8 @@
 // VMM's control and hybrid vsock sockets. Every fd is close-on-exec.
 
 #include <filesystem>
+#include <span>
+#include <vector>
 
 #include "common/fd.h"
 #include "common/fd_io.h"
@@ -34,5 +36,17 @@ ssize_t send_with_fd(int sock, const void* data, size_t len, int fd) noexcept;
 // descriptor sent with it (close-on-exec) into `*fd` when there is one;
 // returns the byte count (0 at end of file). Throws vmrt::Error on failure.
 size_t receive_with_fd(int sock, void* data, size_t len, UniqueFd* fd);
+
+// The most descriptors one message carries with the functions below.
+inline constexpr size_t kMaxPassedFds = 32;
+
+// As send_with_fd, with up to kMaxPassedFds descriptors (none is allowed);
+// more fail with EINVAL.
+ssize_t send_with_fds(int sock, const void* data, size_t len, std::span<const int> fds) noexcept;
+
+// As receive_with_fd, taking every descriptor sent with the message into
+// `fds` in order (replacing what it held). A message whose descriptors did
+// not all fit is an error: the kernel closed the rest.
+size_t receive_with_fds(int sock, void* data, size_t len, std::vector<UniqueFd>& fds);
 
 }  // namespace vmrt

@@ -238,6 +238,10 @@ void Sandbox::stop() noexcept {
   if (!vmm_ || vmm_status_) {
     attachment_.reset();
     cgroup_.reset();
+    // A jailed VMM has no capability left to remove its socket from our
+    // directory, which it does not own.
+    std::error_code ignored;
+    if (vmm_) std::filesystem::remove(paths_.vm_socket(), ignored);
   }
   mounts_.clear();
   share_root_.reset();

@@ -1,6 +1,7 @@
 // vmrt-vmm: boots one micro-VM and runs it until the guest or the host ends it.
 // Exit status: 0 for a guest reboot/poweroff or a host-requested stop, 1 for
-// a configuration or setup error, 2 guest panic, 3 triple fault, 4 KVM error.
+// a configuration or setup error, 2 guest panic, 3 triple fault, 4 KVM error,
+// 5 the virtio-fs file server process ended.
 #include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -53,7 +54,30 @@ sigset_t stop_signals() {
   return sigs;
 }
 
-int run(const VmmConfig& config) {
+// The virtio-fs device, made before the VMM enters its jail: its file server
+// process is forked here (the VMM has no thread yet) and confines itself in
+// a jail holding only the shared directory, keeping the file capabilities
+// that the VMM then drops.
+std::shared_ptr<fs::FsDevice> make_fs_device(const VmmConfig& config) {
+  if (config.fs_dir.empty()) return nullptr;
+  fs::FsConfig fc;
+  fc.tag = config.fs_tag;
+  fc.server.shared_dir = config.fs_dir;
+  fc.server.cache = *fuse::parse_cache_mode(config.fs_cache);
+  security::SeccompMode mode = *security::parse_seccomp_mode(config.seccomp);
+  fc.confine_server = [config, mode] {
+    if (!config.jail.empty()) {
+      security::enter_jail(security::plan_file_server_jail(config));
+      security::drop_privileges({.uid = static_cast<uid_t>(config.jail_uid),
+                                 .gid = static_cast<gid_t>(config.jail_gid),
+                                 .file_server = true});
+    }
+    security::confine_thread(security::ThreadRole::FileServer, mode);
+  };
+  return std::make_shared<fs::FsDevice>(std::move(fc));
+}
+
+int run(const VmmConfig& config, std::shared_ptr<fs::FsDevice> fs_device) {
   std::shared_ptr<ConsoleOutput> console;
   if (UniqueFd fd = open_console(config.console))
     console = std::make_shared<ConsoleOutput>(std::move(fd));
@@ -75,13 +99,8 @@ int run(const VmmConfig& config) {
   if (!config.vsock_socket.empty())
     devices.push_back(std::make_shared<vsock::VsockDevice>(
         vsock::VsockConfig{config.vsock_cid, config.vsock_socket}));
-  if (!config.fs_dir.empty()) {
-    fs::FsConfig fc;
-    fc.tag = config.fs_tag;
-    fc.server.shared_dir = config.fs_dir;
-    fc.server.cache = *fuse::parse_cache_mode(config.fs_cache);
-    devices.push_back(std::make_shared<fs::FsDevice>(std::move(fc)));
-  }
+  std::shared_ptr<fs::FsDevice> fs = fs_device;
+  if (fs_device) devices.push_back(std::move(fs_device));
   if (!config.net_tap.empty() || config.net_tap_fd >= 0) {
     net::NetConfig nc;
     nc.tap = config.net_tap.empty() ? net::adopt_tap(UniqueFd(config.net_tap_fd))
@@ -99,12 +118,16 @@ int run(const VmmConfig& config) {
     mc.kvm_fd = kvm_fd.get();
     security::drop_privileges({.uid = static_cast<uid_t>(config.jail_uid),
                                .gid = static_cast<gid_t>(config.jail_gid),
-                               .file_server = !config.fs_dir.empty()});
+                               .file_server = false});
     SPDLOG_INFO("jailed in {} as uid {} gid {}", config.jail, config.jail_uid, config.jail_gid);
   }
 
   auto machine = Machine::create(mc);
   kvm_fd.reset();
+  if (fs) {
+    Machine* m = machine.get();
+    fs->on_server_lost([m](const std::string& why) { m->device_lost(why); });
+  }
   VirtioSlots slots(*machine);
   for (auto& d : devices) slots.attach(std::move(d));
   std::string cmdline = config.cmdline;
@@ -265,11 +288,10 @@ int main(int argc, char** argv) {
     if (*jail_gid) config.jail_gid = flags.jail_gid;
     logging::init("vmrt-vmm", config.log_level);
     validate(config);
-    if (!config.jail.empty()) {
-      Kvm::host_is_pvm();  // while /sys is in reach
-      security::enter_jail(security::plan_jail(config));
-    }
-    return run(config);
+    if (!config.jail.empty()) Kvm::host_is_pvm();  // while /sys is in reach
+    std::shared_ptr<fs::FsDevice> fs_device = make_fs_device(config);
+    if (!config.jail.empty()) security::enter_jail(security::plan_jail(config));
+    return run(config, std::move(fs_device));
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;

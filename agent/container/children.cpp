@@ -26,17 +26,6 @@ namespace {
 std::mutex g_mutex;
 std::map<pid_t, std::shared_ptr<ExitSlot>> g_live;  // started and not yet reaped
 
-ExitStatus from_siginfo(const siginfo_t& info) {
-  ExitStatus s;
-  if (info.si_code == CLD_EXITED) {
-    s.exited = true;
-    s.code = info.si_status;
-  } else {
-    s.signal = info.si_status;
-  }
-  return s;
-}
-
 }  // namespace
 
 Cloned clone_child(uint64_t clone_flags, int cgroup_fd, void (*entry)(const void*),
@@ -83,7 +72,7 @@ std::optional<ExitStatus> collect(ExitSlot& slot, int pidfd) {
     throw_errno(fmt::format("waitid for process {}", slot.pid));
   }
   if (info.si_pid == 0) return std::nullopt;
-  slot.status = from_siginfo(info);
+  slot.status = ExitStatus::from_siginfo(info);
   g_live.erase(slot.pid);
   return slot.status;
 }
@@ -98,7 +87,7 @@ std::vector<std::pair<pid_t, ExitStatus>> reap_children() {
       break;
     }
     if (info.si_pid == 0) break;
-    ExitStatus status = from_siginfo(info);
+    ExitStatus status = ExitStatus::from_siginfo(info);
     if (auto it = g_live.find(info.si_pid); it != g_live.end()) {
       it->second->status = status;
       g_live.erase(it);

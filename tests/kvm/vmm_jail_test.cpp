@@ -1,9 +1,11 @@
 // The real vmrt-vmm on a tiny payload, jailed as the sandbox starts it (a
 // pid namespace of its own from the spawner, --jail): it runs as the
-// unprivileged uid with no capabilities but the virtio-fs file ones (none
-// without a share), its root holds only what it was given, its mount, IPC
-// and pid namespaces are its own, mounts made later in the shared
-// directory reach it, and it still serves its control socket and stops.
+// unprivileged uid with no capability, its root holds only what it was
+// given (not the share), its mount, IPC and pid namespaces are its own, and
+// it still serves its control socket and stops. Its virtio-fs file server
+// is its only child: the only process with the file capabilities, in a jail
+// of its own holding the share and nothing else, which mounts made later in
+// the shared directory reach.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gmock/gmock.h>
@@ -106,21 +108,32 @@ class VmmJail : public ::testing::Test {
   UniqueFd log_fd_;
 };
 
-TEST_F(VmmJail, RunsUnprivilegedWithOnlyTheFileCapabilities) {
-  Subprocess vmm = start(true);
-  ASSERT_THAT(slurp(vm_dir() / "console"), HasSubstr("ready")) << log();
-  pid_t pid = vmm.pid();
+// The identity fields of /proc/<pid>/status every jailed process shares.
+void expect_unprivileged(pid_t pid, const std::string& caps) {
   EXPECT_EQ(vmrt::test::proc_status_value(pid, "Uid"), "65534\t65534\t65534\t65534");
   EXPECT_EQ(vmrt::test::proc_status_value(pid, "Gid"), "65533\t65533\t65533\t65533");
   EXPECT_THAT(vmrt::test::proc_status_value(pid, "Groups"), ::testing::MatchesRegex(" *"));
-  std::string file_caps = fmt::format("{:016x}", security::file_server_capabilities());
-  EXPECT_EQ(vmrt::test::proc_status_value(pid, "CapEff"), file_caps);
-  EXPECT_EQ(vmrt::test::proc_status_value(pid, "CapPrm"), file_caps);
-  EXPECT_EQ(vmrt::test::proc_status_value(pid, "CapBnd"), file_caps);
+  EXPECT_EQ(vmrt::test::proc_status_value(pid, "CapEff"), caps);
+  EXPECT_EQ(vmrt::test::proc_status_value(pid, "CapPrm"), caps);
+  EXPECT_EQ(vmrt::test::proc_status_value(pid, "CapBnd"), caps);
   EXPECT_EQ(vmrt::test::proc_status_value(pid, "CapInh"), "0000000000000000");
   EXPECT_EQ(vmrt::test::proc_status_value(pid, "CapAmb"), "0000000000000000");
   EXPECT_EQ(vmrt::test::proc_status_value(pid, "NoNewPrivs"), "1");
   EXPECT_EQ(vmrt::test::proc_status_value(pid, "Seccomp"), "2");
+}
+
+pid_t file_server_of(pid_t vmm) {
+  std::istringstream children(slurp(fmt::format("/proc/{}/task/{}/children", vmm, vmm)));
+  pid_t child = -1;
+  children >> child;
+  return child;
+}
+
+TEST_F(VmmJail, RunsUnprivilegedWithNoCapability) {
+  Subprocess vmm = start(true);
+  ASSERT_THAT(slurp(vm_dir() / "console"), HasSubstr("ready")) << log();
+  pid_t pid = vmm.pid();
+  expect_unprivileged(pid, "0000000000000000");
   // Pid 1 of its own pid namespace; its own mount and IPC namespaces.
   EXPECT_EQ(vmrt::test::proc_status_value(pid, "NSpid"), fmt::format("{}\t1", pid));
   for (const char* ns : {"mnt", "ipc", "pid"})
@@ -128,11 +141,32 @@ TEST_F(VmmJail, RunsUnprivilegedWithOnlyTheFileCapabilities) {
   stop(vmm);
 }
 
-TEST_F(VmmJail, WithoutAShareItHasNoCapabilityAtAll) {
+TEST_F(VmmJail, OnlyItsFileServerHasTheFileCapabilitiesAndTheShare) {
+  Subprocess vmm = start(true);
+  ASSERT_THAT(slurp(vm_dir() / "console"), HasSubstr("ready")) << log();
+  pid_t server = file_server_of(vmm.pid());
+  ASSERT_GT(server, 0) << log();
+  EXPECT_EQ(slurp(fmt::format("/proc/{}/comm", server)), "vmrt-fs-server\n");
+  expect_unprivileged(server, fmt::format("{:016x}", security::file_server_capabilities()));
+  // In the VMM's pid namespace, with a mount namespace of its own.
+  EXPECT_EQ(ns_of(server, "pid"), ns_of(vmm.pid(), "pid"));
+  EXPECT_NE(ns_of(server, "mnt"), ns_of(vmm.pid(), "mnt"));
+  fs::path root = fs::path("/proc") / std::to_string(server) / "root";
+  EXPECT_TRUE(fs::is_directory(root / shared().relative_path()));
+  for (const char* p : {"/dev/kvm", "/etc/passwd", "/usr/bin", "/proc/1"})
+    EXPECT_FALSE(fs::exists(root / fs::path(p).relative_path())) << p;
+  EXPECT_FALSE(fs::exists(root / vm_dir().relative_path()));
+  EXPECT_FALSE(fs::exists(root / (dir_.path() / "payload.elf").relative_path()));
+  stop(vmm);
+  // It ends with the VMM.
+  EXPECT_FALSE(fs::exists(fmt::format("/proc/{}", server)));
+}
+
+TEST_F(VmmJail, WithoutAShareThereIsNoFileServer) {
   Subprocess vmm = start(false);
   ASSERT_THAT(slurp(vm_dir() / "console"), HasSubstr("ready")) << log();
   EXPECT_EQ(vmrt::test::proc_status_value(vmm.pid(), "CapEff"), "0000000000000000");
-  EXPECT_EQ(vmrt::test::proc_status_value(vmm.pid(), "CapBnd"), "0000000000000000");
+  EXPECT_EQ(file_server_of(vmm.pid()), -1);
   stop(vmm);
 }
 
@@ -141,11 +175,15 @@ TEST_F(VmmJail, ItsRootHoldsOnlyWhatItWasGiven) {
   ASSERT_THAT(slurp(vm_dir() / "console"), HasSubstr("ready")) << log();
   fs::path root = fs::path("/proc") / std::to_string(vmm.pid()) / "root";
   auto inside = [&](const fs::path& p) { return root / p.relative_path(); };
-  // Given: the kernel, /dev/kvm, the VM directory and the share.
+  // Given: the kernel, /dev/kvm, the VM directory. Not the share: the file
+  // server's jail below it ("fs-server") has that, in its own namespace.
   EXPECT_TRUE(fs::is_regular_file(inside(dir_.path() / "payload.elf")));
   EXPECT_TRUE(fs::is_character_file(inside("/dev/kvm")));
   EXPECT_TRUE(fs::exists(inside(vm_dir() / "console")));
-  EXPECT_TRUE(fs::is_directory(inside(shared())));
+  std::ofstream(shared() / "marker") << "shared";
+  EXPECT_TRUE(fs::exists(shared() / "marker"));
+  EXPECT_FALSE(fs::exists(inside(shared()) / "marker"));
+  EXPECT_FALSE(fs::exists(root / "fs-server" / shared().relative_path() / "marker"));
   // Not given: the host's files, other devices, procfs, the VMM's log.
   for (const char* p : {"/etc/passwd", "/usr/bin", "/dev/null", "/proc/1", "/sys/kernel"})
     EXPECT_FALSE(fs::exists(inside(p))) << p;
@@ -153,14 +191,16 @@ TEST_F(VmmJail, ItsRootHoldsOnlyWhatItWasGiven) {
   std::vector<std::string> top;
   for (const auto& e : fs::directory_iterator(root)) top.push_back(e.path().filename().string());
   std::string first = (*dir_.path().relative_path().begin()).string();
-  EXPECT_THAT(top, ::testing::UnorderedElementsAre("dev", "proc", first));
-  // Its root is read-only: only the VM directory and the share are writable.
+  EXPECT_THAT(top, ::testing::UnorderedElementsAre("dev", "proc", first, "fs-server"));
+  // Its root is read-only: only the VM directory is writable.
   EXPECT_THAT(slurp(fs::path("/proc") / std::to_string(vmm.pid()) / "mountinfo"),
               ::testing::ContainsRegex("^[0-9]+ [0-9]+ [^ ]+ [^ ]+ / ro,"));
   // The control socket the VMM made in the jail is the host's.
   EXPECT_THAT(control(control_socket(), R"({"cmd":"info"})"), HasSubstr("\"ok\":true")) << log();
   stop(vmm);
-  EXPECT_FALSE(fs::exists(control_socket()));
+  // Without any capability, the VMM cannot remove its sockets from its
+  // spawner's directory (root's): the spawner does, as the sandbox does.
+  EXPECT_TRUE(fs::is_socket(control_socket()));
 }
 
 TEST_F(VmmJail, MountsMadeInTheShareLaterReachIt) {
@@ -175,7 +215,7 @@ TEST_F(VmmJail, MountsMadeInTheShareLaterReachIt) {
   std::ofstream(source / "file") << "from the host";
   fs::create_directories(shared() / "c1");
   ASSERT_EQ(::mount(source.c_str(), (shared() / "c1").c_str(), nullptr, MS_BIND, nullptr), 0);
-  fs::path seen = fs::path("/proc") / std::to_string(vmm.pid()) / "root" /
+  fs::path seen = fs::path("/proc") / std::to_string(file_server_of(vmm.pid())) / "root" /
                   (shared() / "c1" / "file").relative_path();
   EXPECT_EQ(slurp(seen), "from the host");
   // And an unmount there leaves nothing pinned in the jail.

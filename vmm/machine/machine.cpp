@@ -281,6 +281,8 @@ VmExit Machine::wait() {
 
 void Machine::stop(std::string why) { end(ExitKind::Stopped, std::move(why)); }
 
+void Machine::device_lost(std::string why) { end(ExitKind::DeviceLost, std::move(why)); }
+
 void Machine::pause() {
   std::unique_lock lock(mu_);
   if (state_ != RunState::Running) return;

@@ -75,6 +75,9 @@ class Machine {
   VmExit wait();
   // Ends the VM from the host side (first end reason wins).
   void stop(std::string why);
+  // Ends the VM because a device's own process died (exit status 5): the
+  // guest would otherwise hang on a device nothing serves.
+  void device_lost(std::string why);
   void pause();
   void resume();
   RunState state() const;

@@ -14,6 +14,8 @@ int VmExit::exit_status() const {
       return 3;
     case ExitKind::InternalError:
       return 4;
+    case ExitKind::DeviceLost:
+      return 5;
   }
   return 4;
 }
@@ -38,6 +40,9 @@ std::string VmExit::describe() const {
       break;
     case ExitKind::InternalError:
       what = "KVM could not run the guest";
+      break;
+    case ExitKind::DeviceLost:
+      what = "a device process ended";
       break;
   }
   return detail.empty() ? what : what + ": " + detail;

@@ -12,13 +12,15 @@ enum class ExitKind {
   Panic,          // guest kernel panic
   TripleFault,    // KVM_EXIT_SHUTDOWN: the vCPU reset itself on a triple fault
   InternalError,  // KVM could not run the guest (emulation failure, failed entry)
+  DeviceLost,     // a device's own process ended (the virtio-fs file server)
 };
 
 struct VmExit {
   ExitKind kind = ExitKind::Stopped;
   std::string detail;
 
-  // 0 for the normal ends; otherwise 2 (panic), 3 (triple fault), 4 (KVM error).
+  // 0 for the normal ends; otherwise 2 (panic), 3 (triple fault), 4 (KVM
+  // error), 5 (a device's process ended).
   int exit_status() const;
   std::string describe() const;
 };

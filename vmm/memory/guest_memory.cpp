@@ -2,6 +2,7 @@
 
 #include <linux/memfd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <utility>
@@ -15,21 +16,38 @@ constexpr uint64_t kPage = 4096;
 constexpr uint64_t kHugePage = 2 << 20;
 // Far more than any host here has; stops overflow in the layout arithmetic.
 constexpr uint64_t kMaxRam = uint64_t{1} << 40;
-}  // namespace
 
-GuestMemory GuestMemory::create(uint64_t size, bool hugepages) {
+void check_size(uint64_t size, bool hugepages) {
   if (size < (1 << 20))
     fail("guest memory of {} bytes is too small: at least 1 MiB is needed", size);
   if (size > kMaxRam) fail("guest memory of {} MiB is larger than the supported 1 TiB", size >> 20);
   if (size % kPage) fail("guest memory size {} is not a multiple of 4 KiB", size);
   if (hugepages && size % kHugePage)
     fail("guest memory size {} is not a multiple of 2 MiB, as huge pages need", size);
+}
 
-  GuestMemory mem;
+}  // namespace
+
+GuestMemory GuestMemory::create(uint64_t size, bool hugepages) {
+  check_size(size, hugepages);
   unsigned flags = MFD_CLOEXEC | (hugepages ? MFD_HUGETLB | MFD_HUGE_2MB : 0);
-  mem.fd_ = UniqueFd(check_sys(memfd_create("vmrt-guest-ram", flags), "memfd_create guest RAM"));
-  if (ftruncate(mem.fd_.get(), static_cast<off_t>(size)) < 0)
+  UniqueFd fd(check_sys(memfd_create("vmrt-guest-ram", flags), "memfd_create guest RAM"));
+  if (ftruncate(fd.get(), static_cast<off_t>(size)) < 0)
     throw_errno(fmt::format("cannot size guest RAM to {} MiB", size >> 20));
+  return map(std::move(fd), size);
+}
+
+GuestMemory GuestMemory::adopt(UniqueFd fd) {
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0) throw_errno("guest RAM: fstat");
+  if (!S_ISREG(st.st_mode)) fail("guest RAM: the descriptor is not a memory file");
+  check_size(static_cast<uint64_t>(st.st_size), false);
+  return map(std::move(fd), static_cast<uint64_t>(st.st_size));
+}
+
+GuestMemory GuestMemory::map(UniqueFd fd, uint64_t size) {
+  GuestMemory mem;
+  mem.fd_ = std::move(fd);
   // MAP_NORESERVE: RAM is committed by the guest touching it, not up front.
   void* p =
       mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, mem.fd_.get(), 0);

@@ -33,6 +33,10 @@ class GuestMemory {
   // With `hugepages`, the memfd is backed by 2 MiB huge pages and `size` must
   // be a multiple of 2 MiB.
   static GuestMemory create(uint64_t size, bool hugepages = false);
+  // Maps RAM another process created (its fd()), laid out the same way: for
+  // a device served in a process of its own (the virtio-fs file server).
+  // Throws vmrt::Error for an fd that is not such RAM.
+  static GuestMemory adopt(UniqueFd fd);
 
   GuestMemory(GuestMemory&& other) noexcept;
   GuestMemory& operator=(GuestMemory&& other) noexcept;
@@ -72,6 +76,7 @@ class GuestMemory {
 
  private:
   GuestMemory() = default;
+  static GuestMemory map(UniqueFd fd, uint64_t size);
 
   UniqueFd fd_;
   uint8_t* base_ = nullptr;

@@ -54,8 +54,19 @@ void add_vcpu(Rules& rules) {
     rules.push_back(ioctl_request(request));
 }
 
-void add_device(Rules& rules) {
-  // Event loops over queue eventfds, sockets, the tap and timers.
+// Starting a device or the file server's queues starts threads.
+void add_threads(Rules& rules) {
+  // clone3 keeps its flags in memory, out of a filter's reach: answered
+  // ENOSYS, the C library falls back to clone, which may only make threads
+  // of this process.
+  rules.push_back({SCMP_SYS(clone), {SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD)}});
+  rules.push_back({SCMP_SYS(clone3), {}, SCMP_ACT_ERRNO(ENOSYS)});
+  allow(rules, {SCMP_SYS(set_robust_list), SCMP_SYS(rseq)});
+}
+
+// Event loops over queue eventfds, sockets, the tap and timers, and the
+// vectored and positioned reads and writes of device data.
+void add_event_io(Rules& rules) {
   allow(rules, {SCMP_SYS(epoll_create1),
                 SCMP_SYS(epoll_ctl),
                 SCMP_SYS(epoll_wait),
@@ -76,6 +87,10 @@ void add_device(Rules& rules) {
                 SCMP_SYS(pwritev2),
                 SCMP_SYS(fcntl),
                 SCMP_SYS(dup)});
+}
+
+void add_device(Rules& rules) {
+  add_event_io(rules);
   // vsock: hybrid clients on the listening socket, and connections to the
   // host's "<socket>_<port>" listeners: Unix sockets only.
   allow(rules, {SCMP_SYS(accept4), SCMP_SYS(connect), SCMP_SYS(recvfrom), SCMP_SYS(recvmsg),
@@ -84,6 +99,17 @@ void add_device(Rules& rules) {
   rules.push_back({SCMP_SYS(socket), {SCMP_A0(SCMP_CMP_EQ, AF_UNIX)}});
   // virtio-net: the guest's offloads are set on the tap when it starts.
   rules.push_back(ioctl_request(TUNSETOFFLOAD));
+  // virtio-fs: a file server that stopped answering is killed through its
+  // pidfd, and how it ended is logged.
+  allow(rules, {SCMP_SYS(pidfd_send_signal), SCMP_SYS(waitid)});
+  add_threads(rules);
+}
+
+void add_file_server(Rules& rules) {
+  add_event_io(rules);
+  add_threads(rules);
+  // Commands and descriptors from the VMM, failure reports back.
+  allow(rules, {SCMP_SYS(recvmsg), SCMP_SYS(sendmsg)});
   // The FUSE passthrough, relative to O_PATH handles inside the shared
   // directory.
   allow(rules, {SCMP_SYS(openat),          SCMP_SYS(openat2),      SCMP_SYS(newfstatat),
@@ -106,12 +132,6 @@ void add_device(Rules& rules) {
   allow(rules, {SCMP_SYS(setfsuid), SCMP_SYS(setfsgid), SCMP_SYS(umask), SCMP_SYS(geteuid),
                 SCMP_SYS(getuid), SCMP_SYS(getegid), SCMP_SYS(getgid), SCMP_SYS(capget)});
   rules.push_back({SCMP_SYS(unshare), {SCMP_A0(SCMP_CMP_EQ, CLONE_FS)}});
-  // Starting a device starts its threads. clone3 keeps its flags in memory,
-  // out of a filter's reach: answered ENOSYS, the C library falls back to
-  // clone, which may only make threads of this process.
-  rules.push_back({SCMP_SYS(clone), {SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD)}});
-  rules.push_back({SCMP_SYS(clone3), {}, SCMP_ACT_ERRNO(ENOSYS)});
-  allow(rules, {SCMP_SYS(set_robust_list), SCMP_SYS(rseq)});
 }
 
 void add_control(Rules& rules) {
@@ -119,8 +139,11 @@ void add_control(Rules& rules) {
   // clients (non-blocking, replies with send(2)).
   allow(rules, {SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl), SCMP_SYS(accept4),
                 SCMP_SYS(recvfrom), SCMP_SYS(sendto), SCMP_SYS(fcntl)});
-  // Tear-down removes the control and vsock sockets it created.
-  allow(rules, {SCMP_SYS(unlink), SCMP_SYS(unlinkat)});
+  // Tear-down removes the control and vsock sockets it created, and ends
+  // the virtio-fs file server: its end of file, a wait for its exit, a kill
+  // through its pidfd (no signal to any other process), its reaping.
+  allow(rules, {SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(poll), SCMP_SYS(ppoll),
+                SCMP_SYS(waitid), SCMP_SYS(pidfd_send_signal)});
 }
 
 }  // namespace
@@ -137,6 +160,9 @@ std::vector<SyscallRule> allow_list(ThreadRole role) {
       break;
     case ThreadRole::Control:
       add_control(rules);
+      break;
+    case ThreadRole::FileServer:
+      add_file_server(rules);
       break;
   }
   return rules;

@@ -69,7 +69,13 @@ JailPlan plan_jail(const VmmConfig& config) {
   add_parent_dir(plan.writable_dirs, config.control_socket);
   if (config.console != "stdout" && config.console != "none")
     add_parent_dir(plan.writable_dirs, config.console);
-  if (!config.fs_dir.empty()) plan.shared_trees.push_back(config.fs_dir);
+  return plan;
+}
+
+JailPlan plan_file_server_jail(const VmmConfig& config) {
+  JailPlan plan;
+  plan.root = std::filesystem::path(config.jail) / "fs-server";
+  plan.shared_trees.push_back(config.fs_dir);
   return plan;
 }
 

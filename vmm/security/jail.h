@@ -3,10 +3,11 @@
 // VMM itself as its first step, before it opens anything: a mount and an IPC
 // namespace of its own whose root is a directory holding only what the
 // configuration names (the kernel and initrd read-only, the device nodes,
-// the directories its sockets and console live in, the shared directory),
-// each bound at the same path as on the host so that the rest of the VMM
-// needs no other paths. The pid namespace comes from whoever spawns the VMM
-// (a process cannot enter a new one without forking); the unprivileged
+// the directories its sockets and console live in), each bound at the same
+// path as on the host so that the rest of the VMM needs no other paths. The
+// virtio-fs file server, forked before, gets a jail of its own with only the
+// shared directory in it. The pid namespace comes from whoever spawns the
+// VMM (a process cannot enter a new one without forking); the unprivileged
 // identity follows once the devices are open (privileges.h).
 
 #include <filesystem>
@@ -27,8 +28,13 @@ struct JailPlan {
   std::vector<std::filesystem::path> shared_trees;
 };
 
-// What `config` needs inside the jail at config.jail.
+// What `config` needs inside the jail at config.jail: everything but the
+// shared directory, which only the file server sees.
 JailPlan plan_jail(const VmmConfig& config);
+
+// The virtio-fs file server's own jail, in the "fs-server" directory of
+// config.jail: the shared directory and nothing else.
+JailPlan plan_file_server_jail(const VmmConfig& config);
 
 // Enters the jail: unshare(CLONE_NEWNS | CLONE_NEWIPC), every inherited
 // mount a slave of the host's, the plan's paths bound under `root`, a view

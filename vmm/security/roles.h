@@ -11,15 +11,20 @@ enum class ThreadRole {
   // Runs KVM_RUN and the port-I/O / MMIO exits it returns with.
   Vcpu,
   // virtio devices: the device control thread (activate/reset) and the event
-  // threads it starts (vsock muxer, virtio-fs workers with the FUSE
-  // passthrough, virtio-net).
+  // threads it starts (vsock muxer, virtio-net, the virtio-fs interrupt
+  // relay).
   Device,
   // The main thread once set up: signals, the control socket, console
   // flushing, waiting for the VM to end and tearing it down.
   Control,
+  // The virtio-fs file server process (vmm/devices/fs/file_server.h): its
+  // command loop and queue workers with the FUSE passthrough, the only code
+  // that opens host files.
+  FileServer,
 };
 
-// "vcpu", "device", "control": the name a violation report gives.
+// "vcpu", "device", "control", "file-server": the name a violation report
+// gives.
 const char* role_name(ThreadRole role);
 
 enum class SeccompMode {

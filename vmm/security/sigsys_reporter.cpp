@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -25,9 +26,12 @@ std::array<std::array<char, kNameLen>, kNames> g_names{};
 
 // Read by the handler: a thread-local pointer to a string literal, set by
 // threads that confine themselves. A thread without one inherited its filter
-// from its creator, and only the device role may create threads once
-// confined (vmm/security/allow_lists.cpp): it is a device thread.
+// from its creator, and only the device role (in the VMM) and the file
+// server role (in its own process) may create threads once confined
+// (vmm/security/allow_lists.cpp): it has the role of the process's thread
+// creators.
 thread_local const char* t_role = nullptr;
+std::atomic<const char*> g_creator_role{nullptr};
 
 class Line {
  public:
@@ -64,7 +68,8 @@ void on_sigsys(int, siginfo_t* info, void*) {
   int nr = info->si_syscall;
   Line line;
   line.add("vmrt-vmm: seccomp: thread ");
-  line.add(t_role ? t_role : role_name(ThreadRole::Device));
+  const char* creator = g_creator_role.load(std::memory_order_relaxed);
+  line.add(t_role ? t_role : creator ? creator : role_name(ThreadRole::Device));
   line.add(" made forbidden system call ");
   line.add(static_cast<long>(nr));
   line.add(" (");
@@ -100,6 +105,8 @@ void report_violations_as(ThreadRole role) {
   static std::once_flag once;
   std::call_once(once, install_handler);
   t_role = role_name(role);
+  if (role == ThreadRole::Device || role == ThreadRole::FileServer)
+    g_creator_role.store(t_role, std::memory_order_relaxed);
   // A blocked SIGSYS would make the kernel kill the process without running
   // the handler (vCPU threads block nearly everything): no report.
   sigset_t sys;

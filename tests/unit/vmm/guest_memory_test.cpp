@@ -1,6 +1,9 @@
 #include "vmm/memory/guest_memory.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <limits>
@@ -53,6 +56,27 @@ TEST(GuestMemory, RejectsBadSizes) {
   EXPECT_THROW(GuestMemory::create((1 << 20) + 1), Error);
   EXPECT_THROW(GuestMemory::create(uint64_t{1} << 50), Error);
   EXPECT_THROW(GuestMemory::create((3 << 20) + 4096, true), Error);
+}
+
+// Another process's view of the same RAM (the virtio-fs file server's):
+// the same layout and the same bytes, and only RAM-sized memory files.
+TEST(GuestMemory, AdoptedRamIsTheSamePagesWithTheSameLayout) {
+  GuestMemory mem = GuestMemory::create(uint64_t{4} << 30);
+  GuestMemory view = GuestMemory::adopt(UniqueFd(fcntl(mem.fd(), F_DUPFD_CLOEXEC, 0)));
+  EXPECT_EQ(view.size(), mem.size());
+  ASSERT_EQ(view.regions().size(), 2u);
+  EXPECT_EQ(view.regions()[1].gpa, GuestMemory::kMmioHoleEnd);
+  mem.write_obj<uint64_t>(GuestMemory::kMmioHoleEnd + 8, 42);
+  EXPECT_EQ(view.read_obj<uint64_t>(GuestMemory::kMmioHoleEnd + 8), 42u);
+  EXPECT_NE(view.host_base(), mem.host_base());
+
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  UniqueFd write_end(p[1]);
+  EXPECT_THROW(GuestMemory::adopt(UniqueFd(p[0])), Error);
+  UniqueFd small(memfd_create("small", MFD_CLOEXEC));
+  ASSERT_EQ(ftruncate(small.get(), 4096), 0);
+  EXPECT_THROW(GuestMemory::adopt(std::move(small)), Error);
 }
 
 }  // namespace

@@ -63,7 +63,8 @@ ChildResult run_in_child(const std::function<void()>& body) {
 bool killed_by_sigsys(int status) { return WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS; }
 
 TEST(Seccomp, EveryRoleListCompilesInEveryMode) {
-  for (ThreadRole role : {ThreadRole::Vcpu, ThreadRole::Device, ThreadRole::Control})
+  for (ThreadRole role :
+       {ThreadRole::Vcpu, ThreadRole::Device, ThreadRole::Control, ThreadRole::FileServer})
     for (SeccompMode mode : {SeccompMode::On, SeccompMode::Log}) {
       FilterContext ctx = compile_filter(role, mode);
       UniqueFd null(open("/dev/null", O_WRONLY | O_CLOEXEC));
@@ -91,7 +92,8 @@ TEST(Seccomp, VcpuThreadOpeningAnInetSocketDiesAndIsReported) {
 }
 
 TEST(Seccomp, PtraceIsForbiddenToEveryRole) {
-  for (ThreadRole role : {ThreadRole::Vcpu, ThreadRole::Device, ThreadRole::Control}) {
+  for (ThreadRole role :
+       {ThreadRole::Vcpu, ThreadRole::Device, ThreadRole::Control, ThreadRole::FileServer}) {
     ChildResult r = run_in_child([role] {
       confine_thread(role, SeccompMode::On);
       ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
@@ -152,16 +154,30 @@ TEST(Seccomp, DeviceThreadsStartThreadsAndUseUnixSocketsButNoInetSockets) {
 
 // The FUSE passthrough's calls as the C library makes them: rename(3)
 // without flags is renameat, not renameat2.
-TEST(Seccomp, DeviceThreadsCreateRenameAndRemoveFiles) {
+TEST(Seccomp, FileServerThreadsCreateRenameAndRemoveFiles) {
   TempDir dir("seccomp-test");
   ChildResult r = run_in_child([&] {
-    confine_thread(ThreadRole::Device, SeccompMode::On);
+    confine_thread(ThreadRole::FileServer, SeccompMode::On);
     UniqueFd d(open(dir.path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     UniqueFd f(openat(d.get(), "a", O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
     if (!f || renameat(d.get(), "a", d.get(), "b") != 0 || unlinkat(d.get(), "b", 0) != 0) _exit(4);
   });
   EXPECT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0)
       << "status " << r.status << ": " << r.err;
+}
+
+// Only the file server process opens host files: the VMM's device threads
+// may not, so a device emulation bug cannot reach the shared directory.
+TEST(Seccomp, DeviceThreadsOpenNoFiles) {
+  TempDir dir("seccomp-test");
+  ChildResult r = run_in_child([&] {
+    confine_thread(ThreadRole::Device, SeccompMode::On);
+    openat(AT_FDCWD, dir.path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  });
+  EXPECT_TRUE(killed_by_sigsys(r.status)) << r.err;
+  EXPECT_NE(r.err.find("thread device made forbidden system call " + std::to_string(SYS_openat)),
+            std::string::npos)
+      << r.err;
 }
 
 // A thread created by a confined thread keeps its creator's filter, and is

@@ -4,6 +4,7 @@
 #include <linux/virtio_ids.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <cstring>
 
@@ -13,22 +14,23 @@
 namespace vmrt::vmm::fs {
 
 namespace {
-std::vector<iovec> to_iovecs(const std::vector<virtio::Segment>& segs) {
-  std::vector<iovec> iov;
-  iov.reserve(segs.size());
-  for (const auto& s : segs) iov.push_back({s.data, s.len});
-  return iov;
-}
+// Activation maps RAM and opens the share; reset waits for the workers,
+// which give up any lock wait at once. Longer means a stuck server.
+constexpr std::chrono::seconds kCommandTimeout{10};
 }  // namespace
 
-FsDevice::FsDevice(FsConfig config) : config_(std::move(config)) {
-  if (config_.tag.empty() || config_.tag.size() > sizeof(virtio_fs_config::tag))
-    fail("virtio-fs: tag \"{}\" must be 1 to {} bytes", config_.tag, sizeof(virtio_fs_config::tag));
-  if (config_.request_queues == 0 || config_.request_queues > kMaxRequestQueues)
-    fail("virtio-fs: {} request queues requested: 1 to {} are supported", config_.request_queues,
+FsConfig FsDevice::checked(FsConfig config) {
+  if (config.tag.empty() || config.tag.size() > sizeof(virtio_fs_config::tag))
+    fail("virtio-fs: tag \"{}\" must be 1 to {} bytes", config.tag, sizeof(virtio_fs_config::tag));
+  if (config.request_queues == 0 || config.request_queues > kMaxRequestQueues)
+    fail("virtio-fs: {} request queues requested: 1 to {} are supported", config.request_queues,
          kMaxRequestQueues);
-  server_ = std::make_unique<fuse::Server>(config_.server);
+  return config;
 }
+
+FsDevice::FsDevice(FsConfig config)
+    : config_(checked(std::move(config))),
+      server_(FileServerProcess::spawn(config_.server, config_.confine_server)) {}
 
 FsDevice::~FsDevice() { reset(); }
 
@@ -47,54 +49,80 @@ void FsDevice::read_config(uint64_t offset, std::span<uint8_t> data) const {
 }
 
 void FsDevice::activate(virtio::ActivateContext context) {
-  // Throws when the shared directory is gone; the transport then reports
-  // NEEDS_RESET to the driver.
-  if (!server_) server_ = std::make_unique<fuse::Server>(config_.server);
+  wire::Command cmd{};
+  cmd.op = wire::Op::Activate;
+  cmd.queue_count = static_cast<uint32_t>(context.queues.size());
+  cmd.features = context.features;
+  used_ = make_eventfd("virtio-fs used entries");
+  std::vector<int> fds{context.mem.fd(), used_.get()};
+  for (size_t i = 0; i < context.queues.size(); ++i) {
+    const virtio::Queue& q = context.queues[i];
+    cmd.queues[i] = {q.desc_table(),
+                     q.avail_ring(),
+                     q.used_ring(),
+                     q.size(),
+                     static_cast<uint16_t>(q.ready()),
+                     0};
+    fds.push_back(context.queue_events[i]);
+  }
+  // Throws when the server is gone or cannot serve (the shared directory
+  // vanished): the transport then reports NEEDS_RESET.
+  wire::Reply reply = server_.call(cmd, fds, kCommandTimeout);
+  if (!reply.ok) fail("virtio-fs: the file server cannot start serving: {}", reply.message);
   ctx_ = std::make_unique<virtio::ActivateContext>(std::move(context));
-  stop_ = make_eventfd("stopping the virtio-fs workers");
-  for (size_t q = 0; q < ctx_->queues.size(); ++q)
-    if (ctx_->queues[q].ready()) workers_.emplace_back([this, q] { serve(q); });
+  stop_ = make_eventfd("stopping the virtio-fs relay");
+  relay_ = std::thread([this] { relay(); });
 }
 
 void FsDevice::reset() {
   if (!ctx_) return;
-  server_->stop();  // SETLKW waiters give up, so the workers can be joined
   signal_eventfd(stop_.get());
-  for (auto& t : workers_) t.join();
-  workers_.clear();
+  relay_.join();
+  wire::Command cmd{};
+  cmd.op = wire::Op::Reset;
+  try {
+    wire::Reply reply = server_.call(cmd, {}, kCommandTimeout);
+    if (!reply.ok) SPDLOG_ERROR("virtio-fs: the file server failed to reset: {}", reply.message);
+  } catch (const Error& e) {
+    // Killed by call(): nothing of it touches guest memory any more.
+    SPDLOG_ERROR("{}", e.what());
+  }
   ctx_.reset();
-  // A new driver starts a new FUSE session (INIT again, inodes from scratch):
-  // activate() opens the shared directory anew.
-  server_.reset();
+  used_.reset();
+  stop_.reset();
 }
 
-void FsDevice::serve(size_t index) {
-  virtio::Queue& q = ctx_->queues[index];
-  int event = ctx_->queue_events[index];
-  pollfd fds[2] = {{stop_.get(), POLLIN, 0}, {event, POLLIN, 0}};
+void FsDevice::relay() {
+  pollfd fds[3] = {
+      {stop_.get(), POLLIN, 0}, {used_.get(), POLLIN, 0}, {server_.events_fd(), POLLIN, 0}};
   for (;;) {
-    try {
-      bool used = false;
-      do {
-        while (auto chain = q.pop()) {
-          auto in = to_iovecs(chain->readable);
-          auto out = to_iovecs(chain->writable);
-          size_t n = server_->handle(in, out);
-          q.add_used(chain->head, static_cast<uint32_t>(n));
-          used = true;
-        }
-      } while (q.enable_notification());
-      if (used && q.needs_interrupt()) ctx_->interrupt.signal_used();
-    } catch (const virtio::QueueError& e) {
-      ctx_->fail(e.what());
-      return;
-    }
-    if (::poll(fds, 2, -1) < 0 && errno != EINTR) {
+    if (::poll(fds, 3, -1) < 0) {
+      if (errno == EINTR) continue;
       SPDLOG_ERROR("virtio-fs: poll: {}", strerror(errno));
       return;
     }
     if (fds[0].revents) return;
-    drain_eventfd(event);
+    if (fds[1].revents) {
+      drain_eventfd(used_.get());
+      ctx_->interrupt.signal_used();
+    }
+    if (fds[2].revents) {
+      wire::Failure f{};
+      ssize_t n = ::recv(server_.events_fd(), &f, sizeof f, MSG_DONTWAIT);
+      if (n == static_cast<ssize_t>(sizeof f)) {
+        f.why[sizeof f.why - 1] = '\0';
+        ctx_->fail(f.why);
+      } else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        // Nothing serves the queues any more; the guest sees its requests
+        // hang until it resets the device, which then fails to activate.
+        std::string why = fmt::format("the virtio-fs file server process ended ({})",
+                                      server_.status(std::chrono::seconds(1)));
+        SPDLOG_ERROR("{}", why);
+        ctx_->fail(why);
+        if (server_lost_) server_lost_(why);
+        fds[2].fd = -1;
+      }
+    }
   }
 }
 

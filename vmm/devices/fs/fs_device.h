@@ -2,18 +2,23 @@
 // virtio-fs (device type 26): shares one host directory with the guest,
 // which mounts it with `mount -t virtiofs <tag> <dir>`. FUSE requests arrive
 // on the high-priority queue (FORGET, INTERRUPT) and the request queues; the
-// reply goes into the device-writable part of the same chain. The FUSE
-// protocol itself is vmm/fuse's Server; this file is the virtio glue: one
-// worker thread per queue, so a slow request on one queue does not hold up
-// the others.
+// reply goes into the device-writable part of the same chain.
+//
+// This is the VMM's half: configuration space and activation. The queues
+// are served by a file server process of the device's own (one thread per
+// queue; file_server_process.h), so that only that process can touch host
+// files. Here one relay thread turns the server's "used entries" signal into
+// the virtio-mmio interrupt and its failure reports into NEEDS_RESET.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/fd.h"
+#include "vmm/devices/fs/file_server_process.h"
 #include "vmm/fuse/server.h"
 #include "vmm/virtio/device.h"
 
@@ -23,6 +28,9 @@ struct FsConfig {
   std::string tag;  // 1 to 36 bytes, what the guest names in mount
   fuse::ServerConfig server;
   uint32_t request_queues = 1;
+  // Runs in the file server process before it opens the shared directory:
+  // its jail, identity and seccomp filter. Empty: none.
+  std::function<void()> confine_server;
 };
 
 class FsDevice : public virtio::VirtioDevice {
@@ -30,7 +38,9 @@ class FsDevice : public virtio::VirtioDevice {
   static constexpr uint16_t kQueueSize = 256;
   static constexpr uint32_t kMaxRequestQueues = 16;
 
-  // Validates the tag and opens the shared directory; throws vmrt::Error.
+  // Validates the tag and starts the file server, which opens the shared
+  // directory; throws vmrt::Error. Construct while the process has no other
+  // threads (the server is forked).
   explicit FsDevice(FsConfig config);
   ~FsDevice() override;
 
@@ -41,14 +51,26 @@ class FsDevice : public virtio::VirtioDevice {
   void activate(virtio::ActivateContext context) override;
   void reset() override;
 
+  // The file server's process id (tests, logs).
+  pid_t server_pid() const noexcept { return server_.pid(); }
+  // Called (on the relay thread) when the file server ends while it serves
+  // the queues, after the device has entered NEEDS_RESET: the VMM ends the
+  // VM, since the guest's files are gone for good. Set before activation.
+  void on_server_lost(std::function<void(const std::string& why)> handler) {
+    server_lost_ = std::move(handler);
+  }
+
  private:
-  void serve(size_t queue);
+  static FsConfig checked(FsConfig config);
+  void relay();
 
   FsConfig config_;
-  std::unique_ptr<fuse::Server> server_;
+  FileServerProcess server_;
   std::unique_ptr<virtio::ActivateContext> ctx_;
+  UniqueFd used_;
   UniqueFd stop_;
-  std::vector<std::thread> workers_;
+  std::thread relay_;
+  std::function<void(const std::string&)> server_lost_;
 };
 
 }  // namespace vmrt::vmm::fs
