@@ -87,8 +87,13 @@ Pss measure(const std::string& shim_name) {
       ++p.shims;
       if (p.first_shim.empty()) p.first_shim = pid;
     } else if (exe == "vmrt-vmm") {
+      // A VM's host memory is its VMM's and its virtio-fs file server's (a
+      // forked vmrt-vmm named vmrt-fs-server); the VMs are the VMMs.
       p.vmm_kib += smaps_kib(pid, "Pss:");
-      ++p.vmms;
+      std::ifstream comm(e.path() / "comm");
+      std::string name;
+      std::getline(comm, name);
+      if (name == "vmrt-vmm") ++p.vmms;
     }
   }
   return p;

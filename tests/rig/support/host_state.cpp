@@ -46,6 +46,14 @@ std::vector<std::string> processes_named(const std::string& program_suffix) {
   return found;
 }
 
+std::vector<std::string> vmm_processes() {
+  std::vector<std::string> vmms;
+  for (std::string& p : processes_named("/vmrt-vmm"))
+    if (read_text("/proc/" + p.substr(0, p.find(' ')) + "/comm") == "vmrt-vmm\n")
+      vmms.push_back(std::move(p));
+  return vmms;
+}
+
 std::vector<int> descendants(int pid) {
   std::multimap<int, int> children;
   for (const std::string& p : pids()) {

@@ -19,6 +19,11 @@ std::string read_text(const std::filesystem::path& path);
 // separated and followed by a space.
 std::vector<std::string> processes_named(const std::string& program_suffix);
 
+// The running VMMs (each VM's one vmrt-vmm), as processes_named does: not
+// their virtio-fs file servers, which are forked VMMs with the same command
+// line but their own name.
+std::vector<std::string> vmm_processes();
+
 // The process ids of `pid`'s children, grandchildren and so on.
 std::vector<int> descendants(int pid);
 
