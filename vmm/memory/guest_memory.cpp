@@ -1,5 +1,6 @@
 #include "vmm/memory/guest_memory.h"
 
+#include <fcntl.h>
 #include <linux/memfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -30,10 +31,16 @@ void check_size(uint64_t size, bool hugepages) {
 
 GuestMemory GuestMemory::create(uint64_t size, bool hugepages) {
   check_size(size, hugepages);
-  unsigned flags = MFD_CLOEXEC | (hugepages ? MFD_HUGETLB | MFD_HUGE_2MB : 0);
+  unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING | (hugepages ? MFD_HUGETLB | MFD_HUGE_2MB : 0);
   UniqueFd fd(check_sys(memfd_create("vmrt-guest-ram", flags), "memfd_create guest RAM"));
   if (ftruncate(fd.get(), static_cast<off_t>(size)) < 0)
     throw_errno(fmt::format("cannot size guest RAM to {} MiB", size >> 20));
+  // The size is fixed for good: a process that maps this RAM from the fd
+  // (the virtio-fs file server) can rely on every page of it existing, so
+  // whoever else holds the fd cannot shrink it under it and have its
+  // accesses fault (SIGBUS).
+  check_sys(fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL),
+            "seal the size of guest RAM");
   return map(std::move(fd), size);
 }
 
@@ -41,6 +48,9 @@ GuestMemory GuestMemory::adopt(UniqueFd fd) {
   struct stat st;
   if (fstat(fd.get(), &st) != 0) throw_errno("guest RAM: fstat");
   if (!S_ISREG(st.st_mode)) fail("guest RAM: the descriptor is not a memory file");
+  int seals = fcntl(fd.get(), F_GET_SEALS);
+  if (seals < 0 || !(seals & F_SEAL_SHRINK))
+    fail("guest RAM: the memory file's size is not sealed, so it could shrink under the mapping");
   check_size(static_cast<uint64_t>(st.st_size), false);
   return map(std::move(fd), static_cast<uint64_t>(st.st_size));
 }

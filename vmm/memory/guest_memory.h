@@ -35,7 +35,9 @@ class GuestMemory {
   static GuestMemory create(uint64_t size, bool hugepages = false);
   // Maps RAM another process created (its fd()), laid out the same way: for
   // a device served in a process of its own (the virtio-fs file server).
-  // Throws vmrt::Error for an fd that is not such RAM.
+  // Throws vmrt::Error for an fd that is not such RAM: not a memory file,
+  // a size outside the limits, or a size that is not sealed against
+  // shrinking (create() seals it).
   static GuestMemory adopt(UniqueFd fd);
 
   GuestMemory(GuestMemory&& other) noexcept;

@@ -45,6 +45,15 @@ void add_common(Rules& rules) {
       {SCMP_SYS(tgkill), {SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(::getpid()))}});
 }
 
+// The roles of the VMM proper open no file. The C library still may: malloc
+// reads /proc/sys/vm/overcommit_memory the first time a thread's arena could
+// shrink. That open is answered "no such file" without running (as it would
+// in the jail, which has no procfs), so it is not a violation; any other
+// file simply cannot be opened.
+void refuse_opening_files(Rules& rules) {
+  rules.push_back({SCMP_SYS(openat), {}, SCMP_ACT_ERRNO(ENOENT)});
+}
+
 void add_vcpu(Rules& rules) {
   // KVM_RUN, the registers an exit report names, and the serial port's
   // interrupt line (KVM_IRQ_LINE on the VM fd). Queue notifications reach
@@ -154,12 +163,15 @@ std::vector<SyscallRule> allow_list(ThreadRole role) {
   switch (role) {
     case ThreadRole::Vcpu:
       add_vcpu(rules);
+      refuse_opening_files(rules);
       break;
     case ThreadRole::Device:
       add_device(rules);
+      refuse_opening_files(rules);
       break;
     case ThreadRole::Control:
       add_control(rules);
+      refuse_opening_files(rules);
       break;
     case ThreadRole::FileServer:
       add_file_server(rules);

@@ -74,9 +74,15 @@ TEST(GuestMemory, AdoptedRamIsTheSamePagesWithTheSameLayout) {
   ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
   UniqueFd write_end(p[1]);
   EXPECT_THROW(GuestMemory::adopt(UniqueFd(p[0])), Error);
-  UniqueFd small(memfd_create("small", MFD_CLOEXEC));
+  UniqueFd small(memfd_create("small", MFD_CLOEXEC | MFD_ALLOW_SEALING));
   ASSERT_EQ(ftruncate(small.get(), 4096), 0);
+  ASSERT_EQ(fcntl(small.get(), F_ADD_SEALS, F_SEAL_SHRINK), 0);
   EXPECT_THROW(GuestMemory::adopt(std::move(small)), Error);
+  // RAM whose owner could shrink it under the mapping is refused.
+  UniqueFd unsealed(memfd_create("unsealed", MFD_CLOEXEC));
+  ASSERT_EQ(ftruncate(unsealed.get(), 1 << 20), 0);
+  EXPECT_THROW(GuestMemory::adopt(std::move(unsealed)), Error);
+  EXPECT_NE(ftruncate(mem.fd(), 1 << 20), 0) << "created RAM keeps its size";
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -166,18 +167,25 @@ TEST(Seccomp, FileServerThreadsCreateRenameAndRemoveFiles) {
       << "status " << r.status << ": " << r.err;
 }
 
-// Only the file server process opens host files: the VMM's device threads
-// may not, so a device emulation bug cannot reach the shared directory.
-TEST(Seccomp, DeviceThreadsOpenNoFiles) {
+// Only the file server process opens host files: the VMM's threads cannot,
+// so a device emulation bug cannot reach a host file. The open is answered
+// ENOENT rather than killing the VMM: the C library's malloc opens a /proc
+// file on its own now and then.
+TEST(Seccomp, VmmThreadsOpenNoFiles) {
   TempDir dir("seccomp-test");
-  ChildResult r = run_in_child([&] {
-    confine_thread(ThreadRole::Device, SeccompMode::On);
-    openat(AT_FDCWD, dir.path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  });
-  EXPECT_TRUE(killed_by_sigsys(r.status)) << r.err;
-  EXPECT_NE(r.err.find("thread device made forbidden system call " + std::to_string(SYS_openat)),
-            std::string::npos)
-      << r.err;
+  for (ThreadRole role : {ThreadRole::Vcpu, ThreadRole::Device, ThreadRole::Control}) {
+    ChildResult r = run_in_child([&] {
+      confine_thread(role, SeccompMode::On);
+      int fd =
+          openat(AT_FDCWD, (dir.path() / "made").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+      if (fd >= 0 || errno != ENOENT) _exit(3);
+      fd = openat(AT_FDCWD, "/etc/passwd", O_RDONLY | O_CLOEXEC);
+      if (fd >= 0 || errno != ENOENT) _exit(4);
+    });
+    EXPECT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0)
+        << role_name(role) << ": status " << r.status << ": " << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "made")) << role_name(role);
+  }
 }
 
 // A thread created by a confined thread keeps its creator's filter, and is

@@ -18,18 +18,14 @@
 #include "common/error.h"
 #include "common/event_fd.h"
 #include "common/unix_socket.h"
+#include "vmm/devices/fs/activate_command.h"
 #include "vmm/devices/fs/file_server_wire.h"
 #include "vmm/memory/guest_memory.h"
 #include "vmm/virtio/queue.h"
-#include "vmm/virtio/virtio_ring_abi.h"
 
 namespace vmrt::vmm::fs {
 
 namespace {
-
-// The queue size the device offers (FsDevice::kQueueSize); a larger one from
-// the VMM is refused.
-constexpr uint16_t kMaxQueueSize = 256;
 
 template <size_t N>
 void copy_text(char (&dst)[N], std::string_view text) {
@@ -76,35 +72,16 @@ class Session {
       : events_(events), config_(config), server_(std::make_unique<fuse::Server>(config)) {}
   ~Session() { reset(); }
 
-  void activate(const wire::Command& cmd, std::vector<UniqueFd>& fds) {
+  void activate(const wire::Command& cmd, size_t bytes, std::vector<UniqueFd>& fds) {
     if (!workers_.empty()) fail("the queues are served already");
-    if (cmd.queue_count == 0 || cmd.queue_count > wire::kMaxQueues)
-      fail("{} queues: 1 to {} are served", cmd.queue_count, wire::kMaxQueues);
-    if (fds.size() != wire::kActivateFixedFds + cmd.queue_count)
-      fail("{} descriptors came for {} queues", fds.size(), cmd.queue_count);
     // The same RAM for the VM's whole life: mapped at the first activation.
-    if (!mem_) mem_.emplace(GuestMemory::adopt(std::move(fds[0])));
+    if (!mem_ && !fds.empty()) mem_.emplace(GuestMemory::adopt(std::move(fds[0])));
+    if (!mem_) fail("no guest RAM came with the first activation");
+    std::vector<virtio::Queue> queues = queues_for(cmd, bytes, fds.size(), *mem_);
     // A driver that reset the device starts a new FUSE session (INIT again,
     // inodes from scratch): the shared directory is opened anew, and a share
     // gone by then fails the activation.
     if (!server_) server_ = std::make_unique<fuse::Server>(config_);
-    bool event_idx = cmd.features & (1ull << VIRTIO_RING_F_EVENT_IDX);
-    bool indirect = cmd.features & (1ull << VIRTIO_RING_F_INDIRECT_DESC);
-    std::vector<virtio::Queue> queues;
-    for (uint32_t i = 0; i < cmd.queue_count; ++i) {
-      const wire::QueueSetup& s = cmd.queues[i];
-      if (s.size == 0 || s.size > kMaxQueueSize) fail("queue {} of size {}", i, s.size);
-      virtio::Queue q(kMaxQueueSize);
-      q.set_size(s.size);
-      q.set_desc_table(s.desc_table);
-      q.set_avail_ring(s.avail_ring);
-      q.set_used_ring(s.used_ring);
-      q.set_features(event_idx, indirect);
-      q.set_ready(s.ready != 0);
-      // Checked again here: the rings this process writes to must be RAM.
-      if (q.ready()) q.activate(*mem_);
-      queues.push_back(std::move(q));
-    }
     queues_ = std::move(queues);
     used_ = std::move(fds[1]);
     queue_events_.clear();
@@ -217,7 +194,7 @@ void run_file_server(UniqueFd commands, UniqueFd events, const fuse::ServerConfi
       if (n != sizeof cmd) fail("a command of {} bytes", n);
       switch (cmd.op) {
         case wire::Op::Activate:
-          session->activate(cmd, fds);
+          session->activate(cmd, n, fds);
           break;
         case wire::Op::Reset:
           session->reset();
