@@ -253,6 +253,8 @@ void serve_with_a_confined_server(FsDeviceTest& t) {
   ok = ok && t.mem.read_obj<fuse_out_header>(out).error == 0;
   ok = ok && std::filesystem::exists(t.share / "made");
   transport.shutdown();
+  // _Exit runs no destructor: the fixture's directory goes first.
+  std::filesystem::remove_all(t.dir.path());
   std::_Exit(ok ? 0 : 1);
 }
 
@@ -268,6 +270,8 @@ void serve_across_a_reset_confined(FsDeviceTest& t) {
   ok = ok && !(test::bring_up(confined, {&hiprio2, &requests2}) & VIRTIO_CONFIG_S_NEEDS_RESET);
   ok = ok && t.send_init(requests2, confined).first.unique == 7;
   confined.shutdown();
+  // _Exit runs no destructor: the fixture's directory goes first.
+  std::filesystem::remove_all(t.dir.path());
   std::_Exit(ok ? 0 : 1);
 }
 
