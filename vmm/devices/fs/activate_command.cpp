@@ -5,12 +5,6 @@
 
 namespace vmrt::vmm::fs {
 
-namespace {
-// The queue size the device offers (FsDevice::kQueueSize); a larger one is
-// refused.
-constexpr uint16_t kMaxQueueSize = 256;
-}  // namespace
-
 std::vector<virtio::Queue> queues_for(const wire::Command& cmd, size_t bytes, size_t fds,
                                       const GuestMemory& mem) {
   if (bytes != sizeof cmd) fail("a command of {} bytes", bytes);
@@ -24,8 +18,8 @@ std::vector<virtio::Queue> queues_for(const wire::Command& cmd, size_t bytes, si
   std::vector<virtio::Queue> queues;
   for (uint32_t i = 0; i < cmd.queue_count; ++i) {
     const wire::QueueSetup& s = cmd.queues[i];
-    if (s.size == 0 || s.size > kMaxQueueSize) fail("queue {} of size {}", i, s.size);
-    virtio::Queue q(kMaxQueueSize);
+    if (s.size == 0 || s.size > wire::kMaxQueueSize) fail("queue {} of size {}", i, s.size);
+    virtio::Queue q(wire::kMaxQueueSize);
     q.set_size(s.size);
     q.set_desc_table(s.desc_table);
     q.set_avail_ring(s.avail_ring);

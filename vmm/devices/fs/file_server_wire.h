@@ -25,8 +25,10 @@ enum class Op : uint32_t {
   Reset = 2,
 };
 
-// The high-priority queue and up to 16 request queues.
+// The high-priority queue and up to 16 request queues, each of at most the
+// size the device offers.
 inline constexpr uint32_t kMaxQueues = 17;
+inline constexpr uint16_t kMaxQueueSize = 256;
 inline constexpr size_t kActivateFixedFds = 2;  // guest RAM, used-entries eventfd
 
 struct QueueSetup {

@@ -19,6 +19,9 @@ namespace {
 constexpr std::chrono::seconds kCommandTimeout{10};
 }  // namespace
 
+// The server takes every queue the device can offer in one command.
+static_assert(1 + FsDevice::kMaxRequestQueues == wire::kMaxQueues);
+
 FsConfig FsDevice::checked(FsConfig config) {
   if (config.tag.empty() || config.tag.size() > sizeof(virtio_fs_config::tag))
     fail("virtio-fs: tag \"{}\" must be 1 to {} bytes", config.tag, sizeof(virtio_fs_config::tag));

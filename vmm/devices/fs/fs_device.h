@@ -35,7 +35,7 @@ struct FsConfig {
 
 class FsDevice : public virtio::VirtioDevice {
  public:
-  static constexpr uint16_t kQueueSize = 256;
+  static constexpr uint16_t kQueueSize = wire::kMaxQueueSize;
   static constexpr uint32_t kMaxRequestQueues = 16;
 
   // Validates the tag and starts the file server, which opens the shared
