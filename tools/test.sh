@@ -6,8 +6,9 @@
 #   tools/test.sh [ctest arguments...] e.g. tools/test.sh -L unit
 #
 # The whole suite runs in two passes: every test outside the rig, two at a
-# time, then the rig tests one L1 VM at a time. A rig test that fails is run
-# once more (ctest prints both attempts): their guests run under nested
+# time, then the rig tests one L1 VM at a time. A rig test binary's failed
+# cases run once more inside its L1 VM (tests/rig/support/rerun_failed_cases.sh),
+# and a rig test that still fails is run once more (ctest prints both attempts): their guests run under nested
 # virtualization on an emulated CPU, which now and then loses a guest early
 # in its boot (README, "Open observations"). A test that fails twice fails.
 set -euo pipefail
