@@ -1,0 +1,26 @@
+// A GoogleTest binary for rerun_failed_cases_test.sh: one test that always
+// passes, one that fails only on its first run (it leaves a marker file in
+// $RERUN_FIXTURE_DIR), one that fails unless RERUN_FIXTURE_PASS is set.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+namespace {
+
+std::filesystem::path marker() {
+  return std::filesystem::path(std::getenv("RERUN_FIXTURE_DIR")) / "ran";
+}
+
+}  // namespace
+
+TEST(Fixture, AlwaysPasses) { SUCCEED(); }
+
+TEST(Fixture, FailsOnlyTheFirstTime) {
+  bool first = !std::filesystem::exists(marker());
+  std::ofstream(marker()) << "ran\n";
+  EXPECT_FALSE(first) << "the first run of this test fails";
+}
+
+TEST(Fixture, FailsUnlessTold) { EXPECT_NE(std::getenv("RERUN_FIXTURE_PASS"), nullptr); }
