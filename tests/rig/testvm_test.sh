@@ -27,20 +27,22 @@ rc=$?
 check "share is writable from L1 and L1 has SVM (rc $rc)" '[ $rc = 0 ] && [ "$(cat "$share/result" 2>/dev/null)" = written ]'
 rm -rf "$share"
 
-err=$("$testvm" --timeout 45 -- sleep 600 2>&1 >/dev/null)
+err=$("$testvm" --timeout 75 -- sleep 600 2>&1 >/dev/null)
 rc=$?
 check "a command outliving --timeout is killed with 124 (rc $rc)" '[ $rc = 124 ]'
-check "the timeout is reported (got '$err')" '[[ "$err" == *"timed out after 45s"* ]]'
+check "the timeout is reported (got '$err')" '[[ "$err" == *"timed out after 75s"* ]]'
 check "with L1's heartbeat and process list" \
   '[[ "$err" == *"testvm-heartbeat: uptime"* && "$err" == *"L1'"'"'s processes"*"sleep 600"* ]]'
 
 # An L1 that stops answering (here: its heartbeat loop frozen) is given up on
 # and the command runs once more in a fresh VM, which this time just exits.
 share=$(mktemp -d)
-err=$(TESTVM_SILENT_LIMIT=30 "$testvm" --share "$share" -- sh -c "
+# (The loop may not have started its first sleep yet when the command starts.)
+err=$(TESTVM_SILENT_LIMIT=30 "$testvm" --timeout 400 --share "$share" -- sh -c "
   echo run >>$share/runs
   if [ \$(wc -l <$share/runs) = 1 ]; then
-    for p in \$(pgrep -fx 'sleep 20'); do kill -STOP \$(ps -o ppid= -p \$p); kill \$p; done
+    until p=\$(pgrep -fx 'sleep 20'); do sleep 1; done
+    kill -STOP \$(ps -o ppid= -p \$p); kill \$p
     sleep 600
   fi" 2>&1 >/dev/null)
 rc=$?
