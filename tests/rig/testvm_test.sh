@@ -34,7 +34,6 @@ check "the timeout is reported (got '$err')" '[[ "$err" == *"timed out after 75s
 check "with L1's heartbeat and process list" \
   '[[ "$err" == *"testvm-heartbeat: uptime"* && "$err" == *"L1'"'"'s processes"*"sleep 600"* ]]'
 
-
 "$testvm" --bogus -- true 2>/dev/null
 check "an unknown option is refused with 2" '[ $? = 2 ]'
 
