@@ -47,10 +47,19 @@ struct Checksum {
 
 // Writes `data` to `fd` while reading back the same number of bytes, then
 // half-closes and expects the echo server's EOF. Returns the checksum read.
+// A write error (the stream reset under the writer) is a failure of the
+// test, reported with the bytes that made it, not an exception escaping the
+// writer thread (which would abort the binary without any results).
 uint64_t echo_through(int fd, const std::vector<uint8_t>& data) {
+  std::string write_error;
   std::thread writer([&] {
-    write_all(fd, data.data(), data.size());
-    ::shutdown(fd, SHUT_WR);
+    try {
+      write_all(fd, data.data(), data.size());
+      ::shutdown(fd, SHUT_WR);
+    } catch (const std::exception& e) {
+      write_error = e.what();
+      ::shutdown(fd, SHUT_RDWR);
+    }
   });
   Checksum got;
   std::vector<uint8_t> buf(1 << 16);
@@ -63,6 +72,9 @@ uint64_t echo_through(int fd, const std::vector<uint8_t>& data) {
     total += static_cast<size_t>(n);
   }
   writer.join();
+  if (!write_error.empty())
+    throw Error("echo writer: " + write_error + " after " + std::to_string(total) +
+                " bytes came back");
   EXPECT_EQ(total, data.size());
   return got.h;
 }
@@ -133,7 +145,13 @@ TEST_F(VsockRig, Echoes64MiBIntact) {
   Checksum sent;
   sent.add(data.data(), data.size());
   UniqueFd fd = hybrid_vsock::connect_vsock(vm_socket_, kEchoPort);
-  EXPECT_EQ(echo_through(fd.get(), data), sent.h);
+  try {
+    EXPECT_EQ(echo_through(fd.get(), data), sent.h);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << e.what() << "\nguest console:\n"
+                  << slurp(console_) << "\nvmm log:\n"
+                  << slurp(dir_->path() / "vmm.log");
+  }
 }
 
 TEST_F(VsockRig, HundredConcurrentStreams) {

@@ -5,11 +5,15 @@
 # cov/ft of libFuzzer's last status line, the corpus it ended with, and its
 # findings (crash-, leak-, timeout-, oom- files, kept in that directory).
 # Exits 1 when any target found something. Builds the fuzz tree first
-# (configured with clang and -DVMRT_FUZZ=ON when it does not exist).
-#   tools/fuzz/run_all.sh [SECONDS] [JOBS]
+# (configured with clang and -DVMRT_FUZZ=ON when it does not exist). Names
+# after JOBS run only those targets (a target added or changed since the
+# last campaign), for instance fs_activate_fuzzer fuse_request_fuzzer.
+#   tools/fuzz/run_all.sh [SECONDS] [JOBS] [TARGET...]
 set -euo pipefail
 seconds=${1:-600}
 jobs=${2:-1}
+shift $(($# < 2 ? $# : 2))
+only=("$@")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 build=$repo/build-fuzz
 runs=$build/fuzz-runs
@@ -19,6 +23,15 @@ if [[ ! -f $build/build.ninja ]]; then
 fi
 mapfile -t names < <(ninja -C "$build" -t targets all |
   sed -n 's/^\([a-z0-9_]*_fuzzer\): .*/\1/p' | grep -v '^cmake_' | sort)
+if ((${#only[@]})); then
+  for want in "${only[@]}"; do
+    printf '%s\n' "${names[@]}" | grep -qx "$want" || {
+      echo "run_all.sh: no fuzz target named $want (there are: ${names[*]})" >&2
+      exit 2
+    }
+  done
+  names=("${only[@]}")
+fi
 ninja -C "$build" -j2 "${names[@]}"
 
 # One target: a fresh work directory, the seeds copied in, a timed run.
