@@ -16,6 +16,7 @@ size_t Passthrough::opendir(Request& req, Reply& reply) {
   fuse_open_in in;
   if (!req.read(in)) return reply.error(EINVAL);
   if (inode->type != S_IFDIR) return reply.error(ENOTDIR);
+  if (handles_exhausted()) return reply.error(EMFILE);
   int fd = reopen(*inode, O_RDONLY | O_DIRECTORY);
   if (fd < 0) return reply.error(-fd);
   auto dir = std::make_shared<OpenDir>();

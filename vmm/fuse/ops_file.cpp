@@ -80,6 +80,7 @@ size_t Passthrough::open(Request& req, Reply& reply) {
   if (inode->type == S_IFDIR) return reply.error(EISDIR);
   if (inode->type == S_IFLNK) return reply.error(ELOOP);
   if (inode->type != S_IFREG) return reply.error(ENXIO);
+  if (handles_exhausted()) return reply.error(EMFILE);
   int fd = reopen(*inode, open_flags(in.flags));
   if (fd < 0) return reply.error(-fd);
   fuse_open_out out{};
@@ -99,6 +100,8 @@ size_t Passthrough::create(Request& req, Reply& reply) {
   if (int err = req.read_name(name)) return reply.error(err);
   if (name == "." || name == "..") return reply.error(EISDIR);
   if (parent->type != S_IFDIR) return reply.error(ENOTDIR);
+  // Before the file is made: open(2) past the limit creates nothing either.
+  if (handles_exhausted()) return reply.error(EMFILE);
   // Create exclusively: an existing name is opened like OPEN does, only
   // once it is known to be a regular file (never a host FIFO that would
   // block or a device node).

@@ -51,6 +51,9 @@ class Passthrough {
   const ServerConfig& config() const { return config_; }
   size_t inode_count() const { return inodes_.size(); }
   size_t handle_count() const { return files_.size() + dirs_.size(); }
+  // Checked before an open, so concurrent opens on other request threads
+  // may pass it together: the limit holds to within the thread count.
+  bool handles_exhausted() const { return handle_count() >= config_.max_open_handles; }
 
  private:
   using Op = size_t (Passthrough::*)(Request&, Reply&);

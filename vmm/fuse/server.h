@@ -40,6 +40,12 @@ struct ServerConfig {
   // tying up every request thread (the unlock that would free them could
   // then never be served).
   unsigned max_lock_waiters = 4;
+  // At most this many files and directories open at once for the guest
+  // (each holds a host descriptor until its RELEASE). Past it OPEN, OPENDIR
+  // and CREATE answer EMFILE, as a process at its RLIMIT_NOFILE gets, so a
+  // guest that opens without releasing runs out of handles, not the server
+  // out of descriptors for its own work.
+  size_t max_open_handles = 65536;
 };
 
 class Passthrough;

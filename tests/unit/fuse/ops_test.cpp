@@ -411,6 +411,28 @@ TEST_F(FuseOps, SetlkwWaitersAreBoundedAndStopEndsThem) {
   EXPECT_EQ(interrupted, 4);
 }
 
+TEST_F(FuseOps, OpenHandlesAreBoundedAndReleaseFreesThem) {
+  ServerConfig config{dir.path()};
+  config.max_open_handles = 2;
+  server = std::make_unique<Server>(config);
+  client = std::make_unique<Client>(*server);
+  ASSERT_EQ(client->init().error(), 0);
+  auto a = create("a");
+  uint64_t d = client->open(FUSE_ROOT_ID, O_RDONLY, FUSE_OPENDIR).as<fuse_open_out>().fh;
+  EXPECT_EQ(server->handle_count(), 2u);
+  EXPECT_EQ(client->open(a.entry.nodeid, O_RDONLY).error(), EMFILE);
+  EXPECT_EQ(client->open(FUSE_ROOT_ID, O_RDONLY, FUSE_OPENDIR).error(), EMFILE);
+  EXPECT_EQ(client->create(FUSE_ROOT_ID, "b", O_RDWR, 0600).error(), EMFILE);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "b")) << "a refused CREATE makes no file";
+  EXPECT_EQ(server->handle_count(), 2u);
+  EXPECT_EQ(client->release(FUSE_ROOT_ID, d, FUSE_RELEASEDIR).error(), 0);
+  auto r = client->open(a.entry.nodeid, O_RDONLY);
+  ASSERT_EQ(r.error(), 0) << "a released handle can be opened again";
+  EXPECT_EQ(client->release(a.entry.nodeid, r.as<fuse_open_out>().fh).error(), 0);
+  EXPECT_EQ(client->release(a.entry.nodeid, a.open.fh).error(), 0);
+  EXPECT_EQ(server->handle_count(), 0u);
+}
+
 TEST_F(FuseOps, StatfsAccessFsyncFallocateLseek) {
   EXPECT_EQ(
       client->send(RequestBuilder(FUSE_STATFS, FUSE_ROOT_ID)).as<fuse_statfs_out>().st.namelen,

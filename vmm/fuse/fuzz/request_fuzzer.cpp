@@ -35,6 +35,9 @@ struct State {
     fuse::ServerConfig config{dir.path()};
     config.max_write = 64 * 1024;
     config.max_lock_waiters = 0;  // a SETLKW would wait forever on one thread
+    // Inputs open without releasing, input after input: without a bound the
+    // fuzzer itself ran out of descriptors after about a million inputs.
+    config.max_open_handles = 256;
     server = std::make_unique<fuse::Server>(config);
     fuse_in_header h{};
     fuse_init_in in{};
