@@ -3,7 +3,7 @@
 // registers or calls each of them with its types: X(Name) stands for
 // `rpc Name(NameRequest) returns (NameResponse)`. protoc generates no
 // service code for ttrpc; tests/unit/agent/agent_methods_test.cpp checks
-// this list against the service in the generated descriptor.
+// this list against the service in agent.proto.
 
 #define VMRT_AGENT_METHODS(X) \
   X(Health)                   \

@@ -1,4 +1,3 @@
-#include <google/protobuf/util/time_util.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
 #include "sandbox/vmm_cgroup.h"
 #include "shim/commands.h"
+#include "shim/events.h"
 #include "shim/pod_location.h"
 #include "shim/vmm_pid_file.h"
 
@@ -44,7 +44,7 @@ int delete_command(const ShimArgs& args) {
   }
   containerd::task::v2::DeleteResponse r;
   r.set_exit_status(128 + SIGKILL);
-  *r.mutable_exited_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
+  *r.mutable_exited_at() = timestamp_now();
   std::string out = r.SerializeAsString();
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;

@@ -1,7 +1,7 @@
 #include "shim/events.h"
 
-#include <google/protobuf/util/time_util.h>
 #include <spdlog/spdlog.h>
+#include <time.h>
 
 #include "common/error.h"
 #include "common/ttrpc/status.h"
@@ -18,8 +18,15 @@ constexpr auto kDrainOnExit = 3s;
 
 }  // namespace
 
-std::string type_url_of(const google::protobuf::Message& m) {
-  return m.GetDescriptor()->full_name();
+std::string type_url_of(const google::protobuf::MessageLite& m) { return m.GetTypeName(); }
+
+google::protobuf::Timestamp timestamp_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  google::protobuf::Timestamp t;
+  t.set_seconds(ts.tv_sec);
+  t.set_nanos(static_cast<int32_t>(ts.tv_nsec));
+  return t;
 }
 
 EventPublisher::EventPublisher(std::string address, std::string ns)
@@ -38,15 +45,17 @@ EventPublisher::~EventPublisher() {
   thread_.join();
 }
 
-void EventPublisher::publish(const std::string& topic, const google::protobuf::Message& event) {
+void EventPublisher::publish(const std::string& topic, const google::protobuf::MessageLite& event) {
   containerd::services::events::ttrpc::v1::ForwardRequest req;
   auto* env = req.mutable_envelope();
-  *env->mutable_timestamp() = google::protobuf::util::TimeUtil::GetCurrentTime();
+  *env->mutable_timestamp() = timestamp_now();
   env->set_namespace_(ns_);
   env->set_topic(topic);
   env->mutable_event()->set_type_url(type_url_of(event));
   env->mutable_event()->set_value(event.SerializeAsString());
-  spdlog::debug("event {} {}", topic, event.ShortDebugString());
+  // Lite messages have no text form: the type and size say which event it was.
+  spdlog::debug("event {} {} ({} bytes)", topic, env->event().type_url(),
+                env->event().value().size());
   if (address_.empty()) return;
   {
     std::lock_guard lock(mu_);

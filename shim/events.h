@@ -5,7 +5,8 @@
 // thread of its own sends them in order, reconnecting and retrying a few
 // times, so that a slow or restarting containerd never blocks a task call.
 
-#include <google/protobuf/message.h>
+#include <google/protobuf/message_lite.h>
+#include <google/protobuf/timestamp.pb.h>
 
 #include <condition_variable>
 #include <deque>
@@ -28,7 +29,7 @@ class EventPublisher {
   EventPublisher& operator=(const EventPublisher&) = delete;
 
   // topic: "/tasks/exit" ...; event: a containerd.events message.
-  void publish(const std::string& topic, const google::protobuf::Message& event);
+  void publish(const std::string& topic, const google::protobuf::MessageLite& event);
 
  private:
   struct Queued {
@@ -49,6 +50,10 @@ class EventPublisher {
 
 // "containerd.events.TaskExit" for a TaskExit: how containerd's typeurl names
 // protobuf messages.
-std::string type_url_of(const google::protobuf::Message& m);
+std::string type_url_of(const google::protobuf::MessageLite& m);
+
+// The wall clock now, as the events' and exits' times. The lite runtime has
+// no TimeUtil.
+google::protobuf::Timestamp timestamp_now();
 
 }  // namespace vmrt::shim

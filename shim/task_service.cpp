@@ -1,6 +1,5 @@
 #include "shim/task_service.h"
 
-#include <google/protobuf/util/time_util.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -25,7 +24,6 @@ namespace v1 = sandbox::v1;
 namespace events = containerd::events;
 using containerd::v1::types::Status;
 using google::protobuf::Timestamp;
-using google::protobuf::util::TimeUtil;
 using ttrpc::Code;
 using ttrpc::fail_status;
 
@@ -386,7 +384,7 @@ void TaskService::watch(const std::shared_ptr<ProcessRecord>& p) {
 events::TaskExit TaskService::mark_exited(ProcessRecord& p, uint32_t status) {
   p.status = Status::STOPPED;
   p.exit_status = status;
-  p.exited_at = TimeUtil::GetCurrentTime();
+  p.exited_at = timestamp_now();
   exited_.notify_all();
   events::TaskExit e;
   e.set_container_id(p.id);
@@ -669,11 +667,22 @@ auto with_agent_codes(Fn fn) {
   }
 }
 
+// A request in the log: lite messages have no text form, so the ids name
+// the task and process it was for and the size stands for the rest.
+template <typename Req>
+std::string describe(const Req& r) {
+  std::string s;
+  if constexpr (requires { r.id(); }) s += fmt::format("id={} ", r.id());
+  if constexpr (requires { r.exec_id(); })
+    if (!r.exec_id().empty()) s += fmt::format("exec_id={} ", r.exec_id());
+  return s + fmt::format("({} bytes)", r.ByteSizeLong());
+}
+
 // Every call in containerd's log (with -debug), and why one failed: what
 // containerd does next (a Delete after a failed Start) is read from there.
 template <typename Req, typename Fn>
 auto logged(const char* method, const Req& r, Fn fn) {
-  spdlog::debug("{} {}", method, r.ShortDebugString());
+  spdlog::debug("{} {}", method, describe(r));
   try {
     return with_agent_codes(fn);
   } catch (const std::exception& e) {

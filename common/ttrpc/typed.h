@@ -24,7 +24,7 @@ void add_typed_method(Server& server, const std::string& service, const std::str
                       Request request;
                       if (!request.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
                         fail_status(Code::Internal, "ttrpc: cannot parse {} ({} bytes)",
-                                    Request::descriptor()->full_name(), payload.size());
+                                    request.GetTypeName(), payload.size());
                       Response response = fn(context, request);
                       return response.SerializeAsString();
                     });
@@ -40,7 +40,7 @@ Response call_typed(Client& client, const std::string& service, const std::strin
   Response response;
   if (!response.ParseFromString(bytes))
     fail_status(Code::Internal, "ttrpc: cannot parse {} ({} bytes) from {}/{}",
-                Response::descriptor()->full_name(), bytes.size(), service, method);
+                response.GetTypeName(), bytes.size(), service, method);
   return response;
 }
 

@@ -165,7 +165,7 @@ TEST(Metrics, GuestStatsBecomeCgroupV2Metrics) {
   io->set_major(254);
   io->set_read_bytes(512);
   auto m = to_metrics(s);
-  EXPECT_EQ(m.GetDescriptor()->full_name(), "io.containerd.cgroups.v2.Metrics");
+  EXPECT_EQ(m.GetTypeName(), "io.containerd.cgroups.v2.Metrics");
   EXPECT_EQ(m.cpu().usage_usec(), 10u);
   EXPECT_EQ(m.cpu().nr_throttled(), 2u);
   EXPECT_EQ(m.memory().usage(), 4096u);
