@@ -155,7 +155,13 @@ Containerd::Containerd(Options options)
   sockets_before_ = directory_entries(kShimSocketDir);
   netns_before_ = directory_entries("/run/netns");
   write_config();
+  start_daemon();
+  watchdog_report_.emplace("containerd and its pod VMs", [this] { return hang_report(); });
+  wait_until_ready();
+  import_images(ns());
+}
 
+void Containerd::start_daemon() {
   SpawnOptions o;
   o.extra_env = extra_env();
   // The shim's directory first: containerd finds containerd-shim-vmrt-v1
@@ -174,9 +180,35 @@ Containerd::Containerd(Options options)
   o.parent_death_signal = SIGKILL;
   containerd_.emplace(
       Subprocess::spawn({"containerd", "--config", (dir() / "config.toml").string()}, o));
-  watchdog_report_.emplace("containerd and its pod VMs", [this] { return hang_report(); });
+}
+
+void Containerd::restart() {
+  containerd_->kill(SIGTERM);
+  if (!containerd_->wait_for(30s)) fail("containerd did not stop within 30 s of SIGTERM");
+  start_daemon();
   wait_until_ready();
-  import_images(ns());
+}
+
+std::vector<int> Containerd::shim_pids() const {
+  std::vector<int> pids;
+  for (const auto& p : shims()) pids.push_back(pid_of(p));
+  return pids;
+}
+
+std::vector<std::filesystem::path> Containerd::remove_stale_shim_sockets() const {
+  std::vector<std::filesystem::path> removed;
+  for (const auto& s : new_shim_sockets()) {
+    std::error_code ec;
+    if (stale_socket(s) && std::filesystem::remove(s, ec)) removed.push_back(s);
+  }
+  return removed;
+}
+
+std::vector<int> Containerd::vmm_pids() const {
+  std::vector<int> pids;
+  for (const auto& p : vmrt::test::vmm_processes())
+    if (!vmms_before_.count(p)) pids.push_back(pid_of(p));
+  return pids;
 }
 
 Containerd::~Containerd() {
@@ -202,8 +234,7 @@ Containerd::~Containerd() {
       for (auto it = mounts.rbegin(); it != mounts.rend(); ++it)
         ::umount2(vmrt::test::mount_point(*it).c_str(), MNT_DETACH);
     }
-    for (const auto& s : new_shim_sockets())
-      if (stale_socket(s)) std::filesystem::remove(s);
+    remove_stale_shim_sockets();
     // CNI's DEL leaves the bridge it made for the first pod.
     if (!options_.pod_subnet.empty())
       run_capture({"ip", "link", "del", kPodBridge}, std::chrono::seconds(10));
@@ -395,7 +426,8 @@ std::string Containerd::hang_report() const {
   std::error_code ec;
   for (auto it = std::filesystem::recursive_directory_iterator(shim_root(), ec);
        !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->path().filename() != "console.log") continue;
+    auto name = it->path().filename();
+    if (name != "console.log" && name != "vmm.log") continue;
     report += fmt::format("{} ends with:\n{}", it->path().string(),
                           last_lines(read_text(it->path()), 40));
   }

@@ -96,7 +96,7 @@ class Containerd {
   // its last `lines` lines, for failure messages.
   std::string log() const;
   std::string log_tail(size_t lines = 60) const;
-  // log_tail() and the end of every pod VM's console: what the test
+  // log_tail() and the end of every pod VM's console and VMM log: what the test
   // watchdog prints when a test hangs.
   std::string hang_report() const;
 
@@ -107,6 +107,18 @@ class Containerd {
   // VMRT_SHIM_ROOT, is under dir()). Waits a little for things that go by
   // themselves.
   std::vector<std::string> leftovers() const;
+  // Stops containerd (SIGTERM, as an upgrade does) and starts it again on the
+  // same configuration, root, state and sockets. Shims and their tasks live
+  // on; containerd finds them again through their bundles.
+  void restart();
+  // Process ids of the shims this containerd started, and of the vmrt-vmm
+  // processes (VMMs proper, not their file servers) started since it.
+  std::vector<int> shim_pids() const;
+  std::vector<int> vmm_pids() const;
+  // Removes the sockets in containerd's shim socket directory that appeared
+  // since it started and that nobody serves any more; returns them.
+  std::vector<std::filesystem::path> remove_stale_shim_sockets() const;
+
   // The pod network's gateway (the bridge's address), "" without one.
   std::string pod_gateway() const {
     return options_.pod_subnet.empty() ? "" : options_.pod_subnet + ".1";
@@ -123,6 +135,7 @@ class Containerd {
   std::vector<std::string> ctr_argv_in(const std::string& ns,
                                        const std::vector<std::string>& args) const;
   void write_config() const;
+  void start_daemon();
   void wait_until_ready();
   void delete_remaining_tasks() const;
   void kill_shims() const;
