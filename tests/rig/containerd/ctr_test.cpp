@@ -107,6 +107,18 @@ class ContainerdSuite {
     EXPECT_THAT(containerd_->leftovers(), IsEmpty()) << containerd_->log_tail();
   }
 
+  // A detached busybox task of `runtime` that runs until it is killed, seen
+  // RUNNING.
+  static ::testing::AssertionResult start_looping_task(const std::string& runtime,
+                                                       const std::string& cid) {
+    RunResult r = containerd_->ctr({"run", "--detach", "--runtime", runtime, kBusyboxImage, cid,
+                                    "sh", "-c", "while :; do sleep 1; done"});
+    if (!r.status.success()) return ::testing::AssertionFailure() << details(r);
+    std::string status = containerd_->wait_task_status(cid, "RUNNING", 60s);
+    if (status != "RUNNING") return ::testing::AssertionFailure() << cid << " is " << status;
+    return ::testing::AssertionSuccess();
+  }
+
   // For failure messages: what ctr said and how it ended.
   static std::string details(const RunResult& r) {
     return fmt::format("ctr {}{}\nstdout: {}\nstderr: {}", r.timed_out ? "timed out, " : "",
@@ -129,15 +141,6 @@ class Ctr : public ::testing::TestWithParam<std::string>, protected ContainerdSu
   const std::string& runtime() const { return GetParam(); }
   std::string id(const std::string& name) { return container(name, runtime()); }
   Containerd& c() { return *containerd(); }
-
-  // A detached task that runs until it is killed, seen RUNNING.
-  ::testing::AssertionResult start_looping_task(const std::string& cid) {
-    RunResult r = c().ctr(run_args({"--detach"}, cid, {"sh", "-c", "while :; do sleep 1; done"}));
-    if (!r.status.success()) return ::testing::AssertionFailure() << details(r);
-    std::string status = c().wait_task_status(cid, "RUNNING", 60s);
-    if (status != "RUNNING") return ::testing::AssertionFailure() << cid << " is " << status;
-    return ::testing::AssertionSuccess();
-  }
 
   // ctr run --runtime R IMAGE ID ARGS... (flags before the image).
   std::vector<std::string> run_args(const std::vector<std::string>& flags, const std::string& id,
@@ -356,7 +359,7 @@ class EventLog {
 
 TEST_P(Ctr, TasksStayReachableAcrossAContainerdRestart) {
   std::string cid = id("restart");
-  ASSERT_TRUE(start_looping_task(cid));
+  ASSERT_TRUE(start_looping_task(runtime(), cid));
   std::vector<int> shims = c().shim_pids();
   ASSERT_EQ(shims.size(), 1u);
 
@@ -384,7 +387,7 @@ TEST_P(Ctr, TasksStayReachableAcrossAContainerdRestart) {
 
 TEST_P(Ctr, AKilledShimIsCleanedUpByContainerd) {
   std::string cid = id("shim-killed");
-  ASSERT_TRUE(start_looping_task(cid));
+  ASSERT_TRUE(start_looping_task(runtime(), cid));
   EventLog events(c());
   ASSERT_TRUE(events.live()) << events.text();
   std::vector<int> shims = c().shim_pids();
@@ -444,10 +447,7 @@ class VmrtPodFailures : public ::testing::Test, protected ContainerdSuite {
 TEST_F(VmrtPodFailures, AVmmThatDiesEndsItsTasksWithStatus255AndAnExitEvent) {
   Containerd& c = *containerd();
   std::string cid = container("vmm-killed", kVmrtRuntime);
-  RunResult r = c.ctr({"run", "--detach", "--runtime", kVmrtRuntime, kBusyboxImage, cid, "sh", "-c",
-                       "while :; do sleep 1; done"});
-  ASSERT_TRUE(r.status.success()) << details(r);
-  ASSERT_EQ(c.wait_task_status(cid, "RUNNING", 60s), "RUNNING");
+  ASSERT_TRUE(start_looping_task(kVmrtRuntime, cid));
   EventLog events(c);
   ASSERT_TRUE(events.live()) << events.text();
   std::vector<int> vmms = c.vmm_pids();
@@ -458,7 +458,7 @@ TEST_F(VmrtPodFailures, AVmmThatDiesEndsItsTasksWithStatus255AndAnExitEvent) {
   EXPECT_NE(events.wait_for({"/tasks/exit", cid, "\"exit_status\":255"}), "") << events.text();
   // The shim's log names the cause.
   EXPECT_THAT(c.log(), HasSubstr("vmrt-vmm killed by signal"));
-  r = c.ctr({"task", "delete", cid});
+  RunResult r = c.ctr({"task", "delete", cid});
   EXPECT_TRUE(r.status.success()) << details(r);
   EXPECT_THAT(r.err, HasSubstr("exit code 255"));
   r = c.ctr({"containers", "delete", cid});
