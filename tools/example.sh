@@ -10,10 +10,7 @@ vmrt=${1:-$(command -v vmrt || echo "$repo/build/tools/vmrt/vmrt")}
 [ -x "$vmrt" ] || { echo "example.sh: no vmrt binary at $vmrt (build first)" >&2; exit 1; }
 
 . "$repo/tools/rig/host_kvm.sh"
-if [ "${VMRT_EXAMPLE_INSIDE:-}" != 1 ] && ! host_kvm_boots_guests; then
-  echo "example.sh: this host's KVM cannot boot a guest; running the example inside tools/testvm" >&2
-  exec "$repo/tools/testvm" --timeout 600 --env VMRT_EXAMPLE_INSIDE=1 -- "$0" "$vmrt"
-fi
+run_here_if_guests_boot VMRT_EXAMPLE_INSIDE --timeout 600 -- "$0" "$vmrt"
 
 bundle=$(mktemp -d "${TMPDIR:-/tmp}/vmrt-example.XXXXXX")
 trap 'rm -rf --one-file-system "$bundle"' EXIT

@@ -8,8 +8,8 @@
 # runs with its VMM jail turned off ([jail] enabled = false), for what the
 # jail costs.
 #
-# vmrt needs a KVM that boots guests: on these hosts that is tools/testvm,
-# so the whole comparison runs inside it (runc and runsc too, same L1 VM).
+# vmrt needs a KVM that boots guests: without one (no /dev/kvm, or kvm_pvm)
+# the whole comparison runs inside tools/testvm (runc and runsc too, same L1 VM).
 # Then runc and runsc are also timed on the host itself for reference.
 #
 #   tools/bench/cli_run.sh [RUNS]        (as root)
@@ -90,8 +90,9 @@ peers() {
   fi
 }
 
-if [ "${VMRT_BENCH_INSIDE:-}" != 1 ]; then
-  echo "== on the host (no usable KVM for vmrt here)"
+. "$repo/tools/rig/host_kvm.sh"
+if [ "${VMRT_BENCH_INSIDE:-}" != 1 ] && ! host_kvm_boots_guests; then
+  echo "== on the host ($(host_kvm_describe))"
   peers host
   echo "== inside tools/testvm (nested KVM; absolute times are TCG-inflated, compare ratios)"
   "$repo/tools/testvm" --timeout 3600 --env VMRT_BENCH_INSIDE=1 -- "$0" "$runs"

@@ -5,8 +5,8 @@
 # vmrt/runc ratio, then the PSS of the shims (and of the VMMs) per pod with
 # 1, 5 and 10 pods running at once.
 #
-# vmrt needs a KVM that boots guests: on these hosts that is tools/testvm,
-# so the whole comparison runs inside it (runc too, same L1 VM). Absolute
+# vmrt needs a KVM that boots guests: without one (no /dev/kvm, or kvm_pvm)
+# the whole comparison runs inside tools/testvm (runc too, same L1 VM). Absolute
 # times there are inflated by the emulated CPU; compare the ratio.
 #
 #   tools/bench/containerd_pods.sh [RUNS] [POD_COUNTS]     (as root; e.g. 5 1,5,10)
@@ -17,8 +17,6 @@ counts=${2:-1,5,10}
 bench=$repo/build/tools/bench/containerd_pods
 [ -x "$bench" ] || { echo "build first: cmake --build build --target containerd_pods" >&2; exit 1; }
 . "$repo/tools/rig/host_kvm.sh"
-if [ "${VMRT_BENCH_INSIDE:-}" != 1 ] && ! host_kvm_boots_guests; then
-  # Ten pods, each with its guest RAM, need more than the rig's default memory.
-  exec "$repo/tools/testvm" --mem 6144 --timeout 5400 --env VMRT_BENCH_INSIDE=1 -- "$0" "$runs" "$counts"
-fi
+# Ten pods, each with its guest RAM, need more than the rig's default memory.
+run_here_if_guests_boot VMRT_BENCH_INSIDE --mem 6144 --timeout 5400 -- "$0" "$runs" "$counts"
 exec "$bench" --runs "$runs" --pods "$counts"

@@ -4,8 +4,8 @@
 # echo server in the pod, and host -> pod throughput into a sink, with the
 # vmrt/runc ratios.
 #
-# vmrt needs a KVM that boots guests: on these hosts that is tools/testvm,
-# so the whole comparison runs inside it (runc too, same L1 VM). Absolute
+# vmrt needs a KVM that boots guests: without one (no /dev/kvm, or kvm_pvm)
+# the whole comparison runs inside tools/testvm (runc too, same L1 VM). Absolute
 # figures there are those of an emulated CPU; compare the ratios.
 #
 #   tools/bench/pod_network.sh [MESSAGES] [MIB]     (as root; e.g. 2000 256)
@@ -16,7 +16,5 @@ mib=${2:-256}
 bench=$repo/build/tools/bench/pod_network
 [ -x "$bench" ] || { echo "build first: cmake --build build --target pod_network" >&2; exit 1; }
 . "$repo/tools/rig/host_kvm.sh"
-if [ "${VMRT_BENCH_INSIDE:-}" != 1 ] && ! host_kvm_boots_guests; then
-  exec "$repo/tools/testvm" --timeout 3600 --env VMRT_BENCH_INSIDE=1 -- "$0" "$messages" "$mib"
-fi
+run_here_if_guests_boot VMRT_BENCH_INSIDE --timeout 3600 -- "$0" "$messages" "$mib"
 exec "$bench" --messages "$messages" --mib "$mib"

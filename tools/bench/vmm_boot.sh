@@ -7,14 +7,13 @@
 # memory outside guest RAM (RSS of every mapping but the guest RAM one), and
 # vmrt-vmm's own CPU time from process start to the first KVM_RUN.
 #
-#   tools/bench/vmm_boot.sh [RUNS]        (as root; boots inside tools/testvm)
+#   tools/bench/vmm_boot.sh [RUNS]        (as root; inside tools/testvm unless this host boots guests)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 runs=${1:-5}
 build=$repo/build
-if [ "${VMRT_BENCH_INSIDE:-}" != 1 ]; then
-  exec "$repo/tools/testvm" --timeout 1800 --env VMRT_BENCH_INSIDE=1 -- "$0" "$runs"
-fi
+. "$repo/tools/rig/host_kvm.sh"
+run_here_if_guests_boot VMRT_BENCH_INSIDE --timeout 1800 -- "$0" "$runs"
 
 kernel=$build/guest-kernel/vmlinux initrd=$build/tests/rig/test-initramfs.cpio
 cmdline="console=ttyS0 reboot=k panic=-1 quiet"

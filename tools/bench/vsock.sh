@@ -4,14 +4,13 @@
 # as the ceiling (one run, side by side). The guest is the test guest whose
 # /init runs an echo server on vsock port 5000.
 #
-#   tools/bench/vsock.sh [MIB] [CONNECTS]     (as root; runs inside tools/testvm)
+#   tools/bench/vsock.sh [MIB] [CONNECTS]     (as root; inside tools/testvm unless this host boots guests)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 mib=${1:-256} connects=${2:-200}
 build=$repo/build
-if [ "${VMRT_BENCH_INSIDE:-}" != 1 ]; then
-  exec "$repo/tools/testvm" --timeout 1800 --env VMRT_BENCH_INSIDE=1 -- "$0" "$mib" "$connects"
-fi
+. "$repo/tools/rig/host_kvm.sh"
+run_here_if_guests_boot VMRT_BENCH_INSIDE --timeout 1800 -- "$0" "$mib" "$connects"
 work=$(mktemp -d)
 trap 'kill $vmm 2>/dev/null; rm -rf "$work"' EXIT
 "$build/vmm/vmrt-vmm" --kernel "$build/guest-kernel/vmlinux" --initrd "$build/tests/rig/test-initramfs.cpio" \
