@@ -121,6 +121,15 @@ int cmd_run(const Globals& g, const CreateArgs& a) {
     int status = 0;
     while (::waitpid(keeper, &status, 0) < 0)
       if (errno != EINTR) throw_errno("wait for the sandbox keeper");
+    // As runc run: the exited container is deleted unless --keep, so the id
+    // is free for the next run; the container's status stays the answer.
+    if (!a.keep) {
+      try {
+        cmd_delete(g, a.id, true);
+      } catch (const Error& e) {
+        spdlog::warn("container {}: not deleted after it exited: {}", a.id, e.what());
+      }
+    }
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     return 128 + WTERMSIG(status);
   }

@@ -16,7 +16,8 @@ struct CreateArgs {
   std::string bundle = ".";
   std::string pid_file;
   std::string console_socket;
-  bool detach = false;                            // run only; create always detaches
+  bool detach = false;  // run only; create always detaches
+  bool keep = false;    // run only: keep the stopped container (runc deletes it)
   bool no_pivot = false, no_new_keyring = false;  // runc flags, no meaning in a VM
   int preserve_fds = 0;
 };

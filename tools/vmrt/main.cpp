@@ -112,6 +112,7 @@ int run(int argc, char** argv) {
   auto* c_run = app.add_subcommand("run", "create and start a container");
   add_create_flags(c_run);
   c_run->add_flag("-d,--detach", create.detach, "do not wait for the container");
+  c_run->add_flag("--keep", create.keep, "do not delete the container after it exits");
   c_run->callback([&] { action = [&] { return cmd_run(g, create); }; });
 
   std::string id;

@@ -89,7 +89,6 @@ echo DONE)sh";
   EXPECT_THAT(r.out, HasSubstr("share: . .. a "));
   EXPECT_THAT(r.out, Not(HasSubstr(kSecret)));
   EXPECT_EQ(read_text(secret), kSecret);  // untouched
-  cli_.run({"delete", "a"});
 }
 
 // The guest's root takes every page of guest RAM and pushes file data

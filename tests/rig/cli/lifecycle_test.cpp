@@ -30,13 +30,13 @@ class VmrtRun : public ::testing::Test {
 
 TEST_F(VmrtRun, PrintsOutputAndReturnsExitCodes) {
   auto b = cli_.bundle("b", {"sh", "-c", "echo out from $(hostname); echo err >&2; exit 7"});
-  RunResult r = cli_.run({"run", "--bundle", b.string(), "c7"});
+  RunResult r = cli_.run({"run", "--keep", "--bundle", b.string(), "c7"});
   EXPECT_EQ(r.status.code, 7) << r.err;
   EXPECT_EQ(r.out, "out from vmrt\n");
   EXPECT_EQ(r.err, "err\n");
 
-  b = cli_.bundle("b0", {"true"});
-  r = cli_.run({"run", "-b", b.string(), "c0"});
+  auto b0 = cli_.bundle("b0", {"true"});
+  r = cli_.run({"run", "-b", b0.string(), "c0"});
   EXPECT_TRUE(r.status.success()) << r.status.to_string() << " " << r.err;
 
   // Killed from outside (a pid namespace's init ignores its own SIGKILL):
@@ -50,12 +50,18 @@ TEST_F(VmrtRun, PrintsOutputAndReturnsExitCodes) {
   r = killed.get_future().get();
   EXPECT_EQ(r.status.code, 137) << r.err;
 
-  // A stopped container stays listed until deleted, with its state.
-  EXPECT_EQ(cli_.state("c7").value("status", ""), "stopped");
-  for (const char* id : {"c7", "c0", "c9"}) {
-    RunResult d = cli_.run({"delete", id});
-    EXPECT_TRUE(d.status.success()) << d.err;
+  // As runc run: an exited container is deleted, so its id is free for the
+  // next run; with --keep it stays listed, stopped, until deleted.
+  for (const char* id : {"c0", "c9"}) {
+    RunResult gone = cli_.run({"state", id});
+    EXPECT_NE(gone.status.code, 0);
+    EXPECT_THAT(gone.err, HasSubstr("container ID does not exist")) << id;
   }
+  r = cli_.run({"run", "-b", b0.string(), "c0"});
+  EXPECT_TRUE(r.status.success()) << "the same id again: " << r.err;
+  EXPECT_EQ(cli_.state("c7").value("status", ""), "stopped");
+  RunResult d = cli_.run({"delete", "c7"});
+  EXPECT_TRUE(d.status.success()) << d.err;
 }
 
 TEST_F(VmrtRun, PipesStdinToTheContainer) {
@@ -66,7 +72,6 @@ TEST_F(VmrtRun, PipesStdinToTheContainer) {
   EXPECT_TRUE(r.status.success()) << r.err;
   // wc reads everything to end of file; cat then has nothing left.
   EXPECT_EQ(r.out, std::to_string(input.size()) + "\n");
-  cli_.run({"delete", "cat"});
 }
 
 TEST_F(VmrtRun, MemoryLimitOomKillsTheContainer) {
@@ -77,7 +82,6 @@ TEST_F(VmrtRun, MemoryLimitOomKillsTheContainer) {
   RunResult r = cli_.run({"run", "-b", b.string(), "oom"});
   EXPECT_EQ(r.status.code, 137) << r.out << r.err;
   EXPECT_THAT(r.out, ::testing::Not(HasSubstr("survived")));
-  cli_.run({"delete", "oom"});
 }
 
 TEST_F(VmrtRun, CreateStartStateKillDeleteAsRuncReportsThem) {
