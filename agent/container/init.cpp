@@ -69,8 +69,10 @@ void container_init(const void* ctx) {
   join_namespaces(child, c.plan->namespaces, *c.namespace_fds);
   int rootfd = setup_rootfs(child, c.plan->mounts);
   enter_rootfs(child, rootfd);
-  finish_rootfs(child, c.plan->mounts);
+  // Sysctls before finish_rootfs makes /proc/sys read-only (readonlyPaths),
+  // in runc's order: podman's default spec has both.
   apply_uts(child, c.plan->uts);
+  finish_rootfs(child, c.plan->mounts);
   become_process(child, c.plan->process, *c.stdio, *c.exec, true);
 }
 

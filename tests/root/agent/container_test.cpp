@@ -169,6 +169,18 @@ TEST_F(ContainerTest, Mounts) {
   EXPECT_NE(ro.out.find("Read-only file system"), std::string::npos) << ro.out;
 }
 
+// podman's default spec sets net.ipv4.ping_group_range and makes /proc/sys
+// read-only: as runc does, the sysctls are written before readonlyPaths apply.
+TEST_F(ContainerTest, SysctlsAreWrittenBeforeProcSysIsReadOnly) {
+  bundle.config["linux"]["sysctl"] = {{"net.ipv4.ping_group_range", "0 2147483647"},
+                                      {"kernel.domainname", "example.org"}};
+  Run r =
+      sh("cat /proc/sys/net/ipv4/ping_group_range /proc/sys/kernel/domainname; "
+         "grep ' /proc/sys ' /proc/self/mounts | awk '{print substr($4, 1, 2)}'");
+  ASSERT_TRUE(r.status.success()) << r.status.to_string() << r.err;
+  EXPECT_EQ(r.out, "0\t2147483647\nexample.org\nro\n");
+}
+
 TEST_F(ContainerTest, MaskedAndDevices) {
   Run r = sh(
       "wc -c < /proc/keys; ls /sys/firmware | wc -l; ls /dev | grep -v core | tr '\\n' ' '; echo; "
