@@ -1,5 +1,6 @@
 #include "common/unix_socket.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -13,16 +14,35 @@ namespace vmrt {
 
 namespace {
 
-sockaddr_un address(const std::filesystem::path& path) {
+// A socket's address. A path too long for sun_path (a deep state root, such
+// as Docker's, with a 64-character id) is reached through its directory
+// instead: "/proc/self/fd/<dirfd>/<name>", with the directory held open for
+// as long as the address lives, so no path length limits where vmrt keeps
+// its sockets.
+struct Address {
   sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
+  UniqueFd dir;
+};
+
+Address address(const std::filesystem::path& path) {
+  Address a;
+  a.addr.sun_family = AF_UNIX;
   const std::string& s = path.native();
   // sun_path must hold the terminating NUL; a longer name would be truncated
   // and bind to another path.
-  if (s.empty() || s.size() >= sizeof addr.sun_path)
-    fail("unix socket path \"{}\" must be 1 to {} bytes long", s, sizeof addr.sun_path - 1);
-  std::memcpy(addr.sun_path, s.c_str(), s.size() + 1);
-  return addr;
+  if (s.empty()) fail("unix socket path is empty");
+  std::string name = s;
+  if (s.size() >= sizeof a.addr.sun_path) {
+    std::filesystem::path parent = path.parent_path();
+    if (parent.empty()) parent = ".";
+    a.dir = UniqueFd(::open(parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!a.dir) throw_errno("open the directory of unix socket " + s);
+    name = fmt::format("/proc/self/fd/{}/{}", a.dir.get(), path.filename().string());
+    if (name.size() >= sizeof a.addr.sun_path)
+      fail("unix socket name \"{}\" in {} is too long", path.filename().string(), parent.string());
+  }
+  std::memcpy(a.addr.sun_path, name.c_str(), name.size() + 1);
+  return a;
 }
 
 UniqueFd new_socket(int flags = 0) {
@@ -61,26 +81,26 @@ void remove_stale(const std::filesystem::path& path, const sockaddr_un& addr) {
 }  // namespace
 
 UniqueFd listen_unix(const std::filesystem::path& path, int backlog) {
-  sockaddr_un addr = address(path);
-  remove_stale(path, addr);
+  Address a = address(path);
+  remove_stale(path, a.addr);
   UniqueFd fd = new_socket();
-  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) < 0)
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&a.addr), sizeof a.addr) < 0)
     throw_errno("bind " + path.string());
   check_sys(::listen(fd.get(), backlog), "listen on " + path.string());
   return fd;
 }
 
 UniqueFd connect_unix(const std::filesystem::path& path) {
-  sockaddr_un addr = address(path);
+  Address a = address(path);
   UniqueFd fd = new_socket();
-  if (int err = try_connect(fd.get(), addr)) throw_errno("connect to " + path.string(), err);
+  if (int err = try_connect(fd.get(), a.addr)) throw_errno("connect to " + path.string(), err);
   return fd;
 }
 
 UniqueFd connect_unix_nonblocking(const std::filesystem::path& path) {
-  sockaddr_un addr = address(path);
+  Address a = address(path);
   UniqueFd fd = new_socket(SOCK_NONBLOCK);
-  if (int err = try_connect(fd.get(), addr)) throw_errno("connect to " + path.string(), err);
+  if (int err = try_connect(fd.get(), a.addr)) throw_errno("connect to " + path.string(), err);
   return fd;
 }
 

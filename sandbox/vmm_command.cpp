@@ -1,9 +1,5 @@
 #include "sandbox/vmm_command.h"
 
-#include <sys/un.h>
-
-#include "common/error.h"
-
 namespace vmrt::sandbox {
 
 std::string guest_cmdline(const RuntimeConfig& config) {
@@ -13,15 +9,7 @@ std::string guest_cmdline(const RuntimeConfig& config) {
 }
 
 std::vector<std::string> vmm_argv(const RuntimeConfig& config, const SandboxPaths& paths) {
-  // The VMM also listens on "<socket>_<port>" for connections the guest
-  // opens to the host: leave room for the longest port number.
-  constexpr std::size_t kPortSuffix = sizeof("_4294967295") - 1;
   std::string socket = paths.vm_socket().string();
-  if (socket.size() + kPortSuffix >= sizeof(sockaddr_un{}.sun_path))
-    fail(
-        "state directory {} is too deep: the VM socket path must stay under {} bytes; use a "
-        "shorter --root",
-        paths.dir.string(), sizeof(sockaddr_un{}.sun_path) - kPortSuffix);
   std::vector<std::string> argv = {config.vmm.string(),
                                    "--kernel",
                                    config.kernel.string(),

@@ -30,8 +30,8 @@ struct SandboxPaths {
 // ends instead), quiet boot, then the configuration's kernel_params.
 std::string guest_cmdline(const RuntimeConfig& config);
 
-// vmrt-vmm's argv for a sandbox. Throws vmrt::Error when the VM socket path
-// is too long for a Unix socket (it and "<socket>_<port>" must fit).
+// vmrt-vmm's argv for a sandbox. Its socket paths may be of any length
+// (common/unix_socket.h).
 std::vector<std::string> vmm_argv(const RuntimeConfig& config, const SandboxPaths& paths);
 
 }  // namespace vmrt::sandbox

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <fstream>
 #include <thread>
@@ -72,7 +73,31 @@ TEST(UnixSocket, ErrorsNameThePath) {
   std::string err = error_text([&] { connect_unix(dir.path() / "none.sock"); });
   EXPECT_NE(err.find("connect to " + (dir.path() / "none.sock").string()), std::string::npos)
       << err;
-  EXPECT_NE(error_text([] { connect_unix("/" + std::string(200, 'a')); }).find("bytes long"),
+  EXPECT_NE(error_text([] { connect_unix(""); }).find("is empty"), std::string::npos);
+  // A name that alone cannot fit, however it is reached.
+  EXPECT_NE(error_text([&] { listen_unix(dir.path() / std::string(120, 'a')); }).find("too long"),
+            std::string::npos);
+}
+
+// Docker's state root with a 64-hex id puts a VM's socket far past the 108
+// bytes of sun_path: such a socket is bound, replaced when stale, and reached
+// through its directory, under its real path.
+TEST(UnixSocket, APathLongerThanSunPathWorks) {
+  TempDir dir("vmrt-sock-test");
+  auto deep = dir.path() / "var/run/docker/runtime-runc/moby" / std::string(64, 'f') / "vm";
+  std::filesystem::create_directories(deep);
+  auto path = deep / "vm.sock_1024";
+  ASSERT_GT(path.native().size(), sizeof(sockaddr_un{}.sun_path));
+  listen_unix(path);  // stale once closed
+  UniqueFd listener = listen_unix(path);
+  EXPECT_TRUE(std::filesystem::is_socket(path));
+  UniqueFd client = connect_unix(path);
+  UniqueFd server = accept_unix(listener.get());
+  write_all(client.get(), "ping\n");
+  EXPECT_EQ(read_line(server.get(), 16), "ping");
+  UniqueFd nonblocking = connect_unix_nonblocking(path);
+  EXPECT_TRUE(nonblocking.valid());
+  EXPECT_NE(error_text([&] { listen_unix(path); }).find("another process is listening"),
             std::string::npos);
 }
 
