@@ -133,6 +133,8 @@ struct ChildPlan {
   int death_signal;
   pid_t parent;  // 0 when the child is in a new pid namespace (getppid's view)
   const std::vector<int>* pass_fds;
+  int* extra_fds;  // a copy the child may change
+  size_t extra_count;
   int report;  // close-on-exec: a successful exec closes it, telling the parent
 };
 
@@ -162,10 +164,26 @@ struct ChildPlan {
   for (int target = 0; target < 3; ++target)
     if (p.sources[target] >= 0 && ::dup2(p.sources[target], target) < 0)
       child_fail(p.report, Stage::Setup);
+  // Extra descriptors go to 3, 4 ...: first lift every source, and the
+  // report pipe, above that range, so installing one overwrites nothing needed.
+  const int above = 3 + static_cast<int>(p.extra_count);
+  if (p.extra_count > 0 && p.report < above) {
+    int lifted = ::fcntl(p.report, F_DUPFD_CLOEXEC, above);
+    if (lifted < 0) child_fail(p.report, Stage::Setup);
+    p.report = lifted;
+  }
+  for (size_t i = 0; i < p.extra_count; ++i)
+    if (p.extra_fds[i] < above &&
+        (p.extra_fds[i] = ::fcntl(p.extra_fds[i], F_DUPFD_CLOEXEC, above)) < 0)
+      child_fail(p.report, Stage::Setup);
+  for (size_t i = 0; i < p.extra_count; ++i)
+    if (::dup2(p.extra_fds[i], 3 + static_cast<int>(i)) < 0) child_fail(p.report, Stage::Setup);
   // Best effort (needs Linux 5.11): descriptors leaked without O_CLOEXEC by a
   // library or another thread's fork window must not reach the program.
   ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
   for (int fd : *p.pass_fds)
+    if (::fcntl(fd, F_SETFD, 0) < 0) child_fail(p.report, Stage::Setup);
+  for (int fd = 3; fd < above; ++fd)
     if (::fcntl(fd, F_SETFD, 0) < 0) child_fail(p.report, Stage::Setup);
   if (p.cwd && ::chdir(p.cwd) < 0) child_fail(p.report, Stage::Chdir);
   ::execvpe(p.program, p.argv, p.envp);
@@ -204,6 +222,7 @@ Subprocess Subprocess::spawn(const std::vector<std::string>& argv, const SpawnOp
   Stream out = plan_stream(options.out, STDOUT_FILENO, devnull.get());
   Stream err = plan_stream(options.err, STDERR_FILENO, devnull.get());
   auto [report_r, report_w] = make_pipe();
+  std::vector<int> extra_fds = options.extra_fds;
 
   ChildPlan plan{program.c_str(),
                  args.data(),
@@ -214,6 +233,8 @@ Subprocess Subprocess::spawn(const std::vector<std::string>& argv, const SpawnOp
                  options.parent_death_signal,
                  (options.namespaces & CLONE_NEWPID) ? 0 : ::getpid(),
                  &options.pass_fds,
+                 extra_fds.data(),
+                 extra_fds.size(),
                  report_w.get()};
   pid_t pid;
   if (options.namespaces == 0 && options.cgroup_fd < 0) {
@@ -296,6 +317,8 @@ void Subprocess::kill(int sig) const {
 
 ExitStatus Subprocess::wait() {
   if (status_) return *status_;
+  // Moved from: waitpid(-1) would reap some other child of the process.
+  if (pid_ <= 0) fail("wait for a process that was moved away");
   int raw = 0;
   while (waitpid(pid_, &raw, 0) < 0)
     if (errno != EINTR) throw_errno(fmt::format("waitpid {}", pid_));
@@ -310,6 +333,7 @@ std::optional<ExitStatus> Subprocess::wait_for(std::chrono::milliseconds timeout
   UniqueFd pidfd;
   for (;;) {
     if (status_) return status_;
+    if (pid_ <= 0) fail("wait for a process that was moved away");
     int raw = 0;
     pid_t r = waitpid(pid_, &raw, WNOHANG);
     if (r == pid_) return status_ = decode(raw);

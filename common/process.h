@@ -58,6 +58,10 @@ struct SpawnOptions {
   // Descriptors the child keeps, at the same numbers. Every other descriptor
   // above 2 is closed on exec, even one opened without O_CLOEXEC.
   std::vector<int> pass_fds;
+  // Descriptors the child gets as 3, 4, 5 ... in this order (Go's
+  // exec.Cmd.ExtraFiles, which containerd's logging binaries expect). They
+  // take those numbers from whatever the child had there.
+  std::vector<int> extra_fds;
   // Sent to the child when the thread that spawned it exits (PR_SET_PDEATHSIG),
   // so a child such as a VMM cannot outlive an owner that was SIGKILLed.
   // Spawn from a thread that lives as long as the owner. 0: none.

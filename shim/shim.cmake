@@ -1,4 +1,5 @@
 add_library(vmrt_shim STATIC
+  binary_logger.cpp
   delete_command.cpp
   events.cpp
   fifo_log_sink.cpp

@@ -258,9 +258,9 @@ task::CreateTaskResponse TaskService::create(const task::CreateTaskRequest& r) {
   p->id = r.id();
   p->stdio = {r.stdin(), r.stdout(), r.stderr(), r.terminal()};
   try {
-    p->fds = open_stdio(p->stdio);
+    p->fds = open_stdio(p->stdio, {r.id(), args_.namespace_});
     uint32_t guest_pid =
-        sandbox_->create_container(r.id(), spec, rootfs, {r.terminal(), !r.stdin().empty()});
+        sandbox_->create_container(r.id(), spec, rootfs, {r.terminal(), p->fds.in.valid()});
     if (r.id() == pod) pod_guest_pid_ = guest_pid;
   } catch (...) {
     // The pod's own task failed: no VM stays behind for it.
@@ -306,7 +306,7 @@ task::StartResponse TaskService::start(const task::StartRequest& r) {
       req.set_exec_id(r.exec_id());
       req.set_oci_process_json(p->process_json);
       req.mutable_stdio()->set_terminal(p->stdio.terminal);
-      req.mutable_stdio()->set_open_stdin(!p->stdio.in.empty());
+      req.mutable_stdio()->set_open_stdin(p->fds.in.valid());
       sandbox_->agent().call<v1::ExecProcessResponse>("ExecProcess", req);
     }
   } catch (...) {
@@ -539,7 +539,7 @@ Empty TaskService::exec(const task::ExecProcessRequest& r) {
   // containerd sends the OCI process as JSON (typeurl's encoding of Go
   // structs), which is what the agent takes.
   p->process_json = r.spec().value();
-  p->fds = open_stdio(p->stdio);
+  p->fds = open_stdio(p->stdio, {r.exec_id(), args_.namespace_});
   t.execs.emplace(r.exec_id(), p);
   events::TaskExecAdded e;
   e.set_container_id(r.id());

@@ -97,6 +97,18 @@ TEST(Subprocess, MoveAssignmentEndsTheChildItReplaces) {
   EXPECT_TRUE(a.wait().success());
 }
 
+// Waiting on a moved-from Subprocess is an error, not waitpid(-1), which
+// would reap (and so steal the status of) another child of this process.
+TEST(Subprocess, AMovedFromProcessReapsNoOtherChild) {
+  Subprocess a = Subprocess::spawn({"true"});
+  Subprocess other = Subprocess::spawn({"sh", "-c", "exit 3"});
+  Subprocess b = std::move(a);
+  EXPECT_THROW(a.wait_for(200ms), Error);  // NOLINT(bugprone-use-after-move): the point
+  EXPECT_THROW(a.wait(), Error);           // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(other.wait().code, 3);
+  EXPECT_TRUE(b.wait().success());
+}
+
 TEST(Subprocess, WaitForReturnsAtExitOrAfterTheTimeout) {
   Subprocess sleeper = Subprocess::spawn({"sleep", "30"});
   auto start = std::chrono::steady_clock::now();
@@ -185,6 +197,28 @@ TEST(Subprocess, OnlyPassedDescriptorsReachTheChild) {
   w.reset();
   EXPECT_EQ(read_all(r.get()), "passed\n");
   EXPECT_EQ(s.code, 1) << "an fd without O_CLOEXEC leaked into the child";
+}
+
+// containerd's logging binaries read fds 3 and 4 and signal on fd 5: extra
+// descriptors arrive at those numbers in order, whatever numbers they had
+// (here some of them are 3, 4 or 5 already, and in another order).
+TEST(Subprocess, ExtraDescriptorsArriveAsThreeFourFive) {
+  std::vector<UniqueFd> read_ends, write_ends;
+  for (int i = 0; i < 3; ++i) {
+    int fds[2];
+    ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+    read_ends.emplace_back(fds[0]);
+    write_ends.emplace_back(fds[1]);
+  }
+  // fd i + 3 must be write_ends[2 - i]: reversed, so numbers cross over.
+  SpawnOptions o;
+  o.extra_fds = {write_ends[2].get(), write_ends[1].get(), write_ends[0].get()};
+  Subprocess p = Subprocess::spawn({"sh", "-c", "echo three >&3; echo four >&4; echo five >&5"}, o);
+  EXPECT_TRUE(p.wait().success());
+  write_ends.clear();
+  EXPECT_EQ(read_all(read_ends[2].get()), "three\n");
+  EXPECT_EQ(read_all(read_ends[1].get()), "four\n");
+  EXPECT_EQ(read_all(read_ends[0].get()), "five\n");
 }
 
 TEST(Subprocess, ChildStartsWithDefaultSignalDispositions) {

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fstream>
+
 #include "common/error.h"
 #include "common/tempdir.h"
 #include "shim/metrics.h"
@@ -18,6 +20,13 @@
 
 namespace vmrt::shim {
 namespace {
+
+const StdioOwner kOwner{"c1", "default"};
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
 
 TEST(ShimArgs, ParsesWhatContainerdPasses) {
   ShimArgs a =
@@ -104,7 +113,7 @@ TEST(StdioFifos, StdinSeesWritersDataThenEndOfFile) {
   ASSERT_EQ(::mkfifo(out.c_str(), 0600), 0);
   // containerd holds the reading end of stdout before it creates the task.
   UniqueFd out_reader(::open(out.c_str(), O_RDONLY | O_NONBLOCK));
-  HostStdio s = open_stdio({in, out, "", false});
+  HostStdio s = open_stdio({in, out, "", false}, kOwner);
   ASSERT_TRUE(s.in && s.out);
   EXPECT_FALSE(s.err);
   // No writer yet: the relay's poll must not wake up (a premature EOF).
@@ -126,7 +135,7 @@ TEST(StdioFifos, CloseIoEndsStdinThatNobodyOpened) {
   TempDir d("shim-fifo");
   std::string in = (d.path() / "stdin").string();
   ASSERT_EQ(::mkfifo(in.c_str(), 0600), 0);
-  HostStdio s = open_stdio({in, "", "", false});
+  HostStdio s = open_stdio({in, "", "", false}, kOwner);
   close_stdin_fifo(in);
   pollfd p{s.in.get(), POLLIN, 0};
   ASSERT_EQ(::poll(&p, 1, 1000), 1);
@@ -138,7 +147,7 @@ TEST(StdioFifos, OutputFifoWithoutReaderDoesNotBlockAndFilesAppend) {
   TempDir d("shim-fifo");
   std::string out = (d.path() / "stdout").string();
   ASSERT_EQ(::mkfifo(out.c_str(), 0600), 0);
-  HostStdio s = open_stdio({"", out, "file://" + (d.path() / "err.log").string(), false});
+  HostStdio s = open_stdio({"", out, "file://" + (d.path() / "err.log").string(), false}, kOwner);
   ASSERT_TRUE(s.out && s.err);
   ASSERT_EQ(::write(s.err.get(), "e", 1), 1);
   EXPECT_TRUE(std::filesystem::exists(d.path() / "err.log"));
@@ -146,12 +155,74 @@ TEST(StdioFifos, OutputFifoWithoutReaderDoesNotBlockAndFilesAppend) {
 
 TEST(StdioFifos, UnsupportedSchemeIsNamed) {
   try {
-    open_stdio({"", "binary:///usr/bin/logger?x=1", "", false});
+    open_stdio({"", "tcp://localhost:1", "", false}, kOwner);
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("binary scheme is not supported"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("tcp scheme is not supported"), std::string::npos)
         << e.what();
   }
+}
+
+// ctr run --log-uri file://PATH: stdout and stderr go to one file, created
+// with its directory, as containerd's runc shim does.
+TEST(StdioFifos, FileUriIsOneLogForBothStreams) {
+  TempDir d("shim-fifo");
+  std::string uri = "file://" + (d.path() / "logs/c1.log").string();
+  HostStdio s = open_stdio({"", uri, uri, false}, kOwner);
+  ASSERT_TRUE(s.out && s.err);
+  EXPECT_FALSE(s.in);
+  ASSERT_EQ(::write(s.out.get(), "out\n", 4), 4);
+  ASSERT_EQ(::write(s.err.get(), "err\n", 4), 4);
+  EXPECT_EQ(read_file(d.path() / "logs/c1.log"), "out\nerr\n");
+  EXPECT_EQ(std::filesystem::status(d.path() / "logs/c1.log").permissions(),
+            std::filesystem::perms(0644));
+}
+
+TEST(BinaryLogger, UriBecomesProgramAndArguments) {
+  EXPECT_EQ(binary_logger_argv("binary:///usr/bin/log%20ger?tag=a+b&flag&x=%2F"),
+            (std::vector<std::string>{"/usr/bin/log ger", "tag", "a b", "flag", "", "x", "/"}));
+  EXPECT_EQ(binary_logger_argv("binary://host/opt/l"), (std::vector<std::string>{"/opt/l"}));
+  for (const char* bad : {"binary://", "binary://nopath", "binary:///x?a=%zz"})
+    EXPECT_THROW(binary_logger_argv(bad), Error) << bad;
+}
+
+// nerdctl's logging: a program that reads stdout on fd 3 and stderr on fd 4,
+// says it is ready on fd 5, and sees the environment containerd gives it.
+TEST(BinaryLogger, ProgramGetsBothStreamsItsEnvironmentAndAnEnd) {
+  TempDir d("shim-logger");
+  auto script = d.path() / "logger.sh";
+  std::ofstream(script)
+      << "#!/bin/sh\n"
+         // SIGTERM comes as the streams close: finish first.
+         "trap '' TERM\n"
+         "echo \"$CONTAINER_NAMESPACE/$CONTAINER_ID $1=$2 HOME=${HOME:-unset}\" > "
+      << (d.path() / "env").string()
+      << "\necho ready >&5; exec 5>&-\n"
+         "/bin/cat <&3 > "
+      << (d.path() / "out").string() << " &\n/bin/cat <&4 > " << (d.path() / "err").string()
+      << "\nwait\n";
+  std::filesystem::permissions(script, std::filesystem::perms(0755));
+  std::string uri = "binary://" + script.string() + "?tag=web";
+  {
+    HostStdio s = open_stdio({"", uri, uri, false}, {"c1", "k8s.io"});
+    ASSERT_TRUE(s.logger && s.out && s.err);
+    EXPECT_FALSE(s.in) << "binary:// has no stdin";
+    ASSERT_EQ(::write(s.out.get(), "to stdout\n", 10), 10);
+    ASSERT_EQ(::write(s.err.get(), "to stderr\n", 10), 10);
+  }  // closing the streams ends the logger: it is waited for
+  EXPECT_EQ(read_file(d.path() / "env"), "k8s.io/c1 tag=web HOME=unset\n");
+  EXPECT_EQ(read_file(d.path() / "out"), "to stdout\n");
+  EXPECT_EQ(read_file(d.path() / "err"), "to stderr\n");
+}
+
+TEST(BinaryLogger, AProgramThatFailsIsAnError) {
+  try {
+    open_stdio({"", "binary:///bin/false", "", false}, kOwner);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/bin/false"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(open_stdio({"", "binary:///no/such/logger", "", false}, kOwner), Error);
 }
 
 TEST(Metrics, GuestStatsBecomeCgroupV2Metrics) {
