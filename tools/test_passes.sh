@@ -14,7 +14,7 @@
 #         inside its L1 VM (tests/rig/support/rerun_failed_cases.sh), and a rig
 #         test that still fails runs once more as a whole: their guests run
 #         under nested virtualization on an emulated CPU, which now and then
-#         loses a guest early in its boot (README, "Open observations"). A test
+#         loses a guest early in its boot (docs/testing.md, "Open"). A test
 #         that fails twice fails; every rerun is named in the summary.
 #
 # The selection arguments choose tests only; each pass runs its own options.

@@ -2,7 +2,7 @@
 # Runs a rig GoogleTest binary; when some of its tests fail, runs those tests
 # (and only those) once more and passes when they all pass then. The rig's
 # guests run under nested virtualization on an emulated CPU, which now and
-# then loses a guest early in its boot (README, "Open observations"); one
+# then loses a guest early in its boot (docs/testing.md, "Open"); one
 # such boot in a binary of thirty VMs should not cost a rerun of all thirty.
 # A test that fails twice fails. Both attempts are printed, with the names.
 #
