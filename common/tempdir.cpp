@@ -37,9 +37,26 @@ std::vector<std::string> entries(int dirfd, const std::filesystem::path& where) 
   return names;
 }
 
+// The id of the mount the file open at `fd` lies on. st_dev cannot tell a
+// mount point: a bind mount of the same filesystem has its parent's device.
+uint64_t mount_id(int fd, const std::filesystem::path& where) {
+  struct statx stx {};
+  if (::statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) < 0)
+    throw_errno("statx " + where.string());
+  // Linux before 5.8 does not say: no way to tell, so nothing is removed.
+  if (!(stx.stx_mask & STATX_MNT_ID))
+    fail("{}: the kernel gives no mount id (statx STATX_MNT_ID): cannot tell mount points",
+         where.string());
+  return stx.stx_mnt_id;
+}
+
+[[noreturn]] void refuse_mount_point(const std::filesystem::path& where) {
+  fail("{} is a mount point: not removed, nor anything in it", where.string());
+}
+
 // Empties the directory open at `dirfd` (path `where`, for messages), which
-// lies on device `dev`.
-void remove_contents(int dirfd, const std::filesystem::path& where, dev_t dev) {
+// lies on mount `mnt`.
+void remove_contents(int dirfd, const std::filesystem::path& where, uint64_t mnt) {
   for (const std::string& name : entries(dirfd, where)) {
     std::filesystem::path child = where / name;
     struct stat st;
@@ -50,9 +67,9 @@ void remove_contents(int dirfd, const std::filesystem::path& where, dev_t dev) {
     if (S_ISDIR(st.st_mode)) {
       UniqueFd sub(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!sub) throw_errno("open directory " + child.string());
-      if (::fstat(sub.get(), &st) < 0) throw_errno("stat " + child.string());
-      // A mount point: leave its contents alone; removing it will then fail.
-      if (st.st_dev == dev) remove_contents(sub.get(), child, dev);
+      // A mount point: its contents belong to whoever mounted them.
+      if (mount_id(sub.get(), child) != mnt) refuse_mount_point(child);
+      remove_contents(sub.get(), child, mnt);
     }
     int flags = S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0;
     if (::unlinkat(dirfd, name.c_str(), flags) < 0 && errno != ENOENT)
@@ -71,8 +88,15 @@ void remove_tree(const std::filesystem::path& path) {
   if (S_ISDIR(st.st_mode)) {
     UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!dir) throw_errno("open directory " + path.string());
-    if (::fstat(dir.get(), &st) < 0) throw_errno("stat " + path.string());
-    remove_contents(dir.get(), path, st.st_dev);
+    uint64_t mnt = mount_id(dir.get(), path);
+    // The tree itself mounted over: what is there is not the tree's.
+    std::filesystem::path self = std::filesystem::absolute(path).lexically_normal();
+    if (!self.has_filename()) self = self.parent_path();  // "dir/" names dir
+    std::filesystem::path parent = self.parent_path();
+    UniqueFd up(::open(parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!up) throw_errno("open directory " + parent.string());
+    if (mount_id(up.get(), parent) != mnt) refuse_mount_point(path);
+    remove_contents(dir.get(), path, mnt);
     if (::rmdir(path.c_str()) < 0 && errno != ENOENT) throw_errno("remove " + path.string());
   } else if (::unlink(path.c_str()) < 0 && errno != ENOENT) {
     throw_errno("remove " + path.string());

@@ -12,9 +12,11 @@ namespace vmrt {
 // Removes `path` and everything below it without following symlinks (each
 // directory is opened relative to its parent with O_NOFOLLOW, so a directory
 // swapped for a link during the walk is not entered) and without descending
-// into other filesystems: a mount left inside is not emptied, and its mount
-// point stays, which makes the removal fail. A missing `path` is not an
-// error. Throws vmrt::Error naming what could not be removed.
+// into a mount: a directory whose mount id (statx) differs from its parent's,
+// a bind mount of the same filesystem included, is neither emptied nor
+// removed, and the removal fails naming it. So does a file mounted on, and a
+// `path` that is itself a mount point. A missing `path` is not an error.
+// Throws vmrt::Error naming what could not be removed.
 void remove_tree(const std::filesystem::path& path);
 
 class TempDir {
