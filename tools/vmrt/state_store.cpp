@@ -134,16 +134,6 @@ nlohmann::ordered_json oci_state_json(const ContainerRecord& r, const std::strin
   return j;
 }
 
-void check_container_id(const std::string& id) {
-  auto word = [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-  };
-  auto other = [&](char c) { return word(c) || c == '_' || c == '+' || c == '.' || c == '-'; };
-  bool ok = !id.empty() && id.size() <= 1024 && word(id[0]) &&
-            std::all_of(id.begin() + 1, id.end(), other) && id != "." && id != "..";
-  if (!ok) fail("invalid container ID \"{}\": use [A-Za-z0-9][A-Za-z0-9_+.-]*, 1024 at most", id);
-}
-
 ContainerRecord LockedContainer::read() const { return read_state(dir_, id_); }
 
 void LockedContainer::write(const ContainerRecord& r) {

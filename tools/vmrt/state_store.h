@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/container_id.h"
 #include "common/fd.h"
 
 namespace vmrt::cli {
@@ -79,10 +80,6 @@ nlohmann::json to_json(const ContainerRecord& r);
 ContainerRecord record_from_json(const nlohmann::json& j, const std::string& source);
 // state.json's text; malformed JSON is a corrupt record, named as such.
 ContainerRecord record_from_text(std::string_view text, const std::string& source);
-
-// The container ids runc accepts: [A-Za-z0-9][A-Za-z0-9_+.-]*, at most 1024
-// characters, not "." or "..". Throws vmrt::Error naming the id.
-void check_container_id(const std::string& id);
 
 class StateStore;
 
