@@ -4,7 +4,7 @@
 include(GNUInstallDirs)
 find_package(tomlplusplus REQUIRED)
 
-add_library(vmrt_sandbox_config STATIC config.cpp)
+add_library(vmrt_sandbox_config STATIC config.cpp config_annotations.cpp)
 target_link_libraries(vmrt_sandbox_config PUBLIC vmrt_common PRIVATE tomlplusplus::tomlplusplus)
 target_compile_definitions(vmrt_sandbox_config PRIVATE
   VMRT_DEFAULT_VMM="${CMAKE_INSTALL_FULL_BINDIR}/vmrt-vmm"

@@ -1,7 +1,6 @@
-// The runtime configuration: TOML file -> RuntimeConfig, narrowed by
-// annotations, checked before a VMM is started. Every rule a value must meet
-// is stated once (the Int and Enum constants below) and used by the file
-// parser, the annotation parser and validate() alike.
+// The runtime configuration: TOML file -> RuntimeConfig, checked before a VMM
+// is started. Every rule a value must meet is stated once (config_rules.h)
+// and used by the file parser, the annotation policy and validate() alike.
 #include "sandbox/config.h"
 
 #include <fcntl.h>
@@ -11,63 +10,20 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <functional>
 #include <sstream>
 #include <vector>
 
 #include "common/error.h"
 #include "common/fd.h"
+#include "sandbox/config_rules.h"
 
 namespace vmrt::sandbox {
 
 namespace {
 
 namespace fs = std::filesystem;
-
-// An integer key and the values it accepts.
-struct Int {
-  const char* key;  // as in the file: "hypervisor.vcpus"
-  int64_t min, max;
-};
-constexpr Int kVcpus{"hypervisor.vcpus", 1, 64};
-constexpr Int kMemory{"hypervisor.memory_mib", 64, int64_t{1} << 20};
-constexpr Int kBootTimeout{"hypervisor.boot_timeout_s", 1, 3600};
-constexpr Int kJailUid{"jail.uid", 1, 4294967294};
-constexpr Int kJailGid{"jail.gid", 1, 4294967294};
-
-// A string key that takes one of a few names.
-struct Enum {
-  const char* key;
-  std::vector<std::string_view> names;
-};
-const Enum kFsCache{"virtiofs.cache", {"none", "auto", "always"}};
-// The names common/log.h accepts (spdlog also takes aliases such as "err";
-// the file sticks to one spelling).
-const Enum kLogLevel{"log.level", {"trace", "debug", "info", "warn", "error", "critical", "off"}};
-
-std::string expected(const Int& r) {
-  return fmt::format("expected an integer from {} to {}", r.min, r.max);
-}
-std::string expected(const Enum& e) {
-  return fmt::format("expected one of {}", fmt::join(e.names, ", "));
-}
-
-bool in(const Enum& e, std::string_view value) {
-  return std::find(e.names.begin(), e.names.end(), value) != e.names.end();
-}
-
-// The kernel command line is one line of space-separated words; a control
-// character would end or corrupt it.
-bool printable(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](unsigned char c) { return c >= 0x20 && c < 0x7f; });
-}
-constexpr const char* kExpectedParams = "expected printable ASCII (no control characters)";
-
-// "the file" in messages about a configuration that may be the defaults.
-std::string origin(const RuntimeConfig& c) {
-  return c.source.empty() ? std::string("built-in configuration") : c.source.string();
-}
+using namespace rules;
 
 std::string type_name(const toml::node& n) {
   switch (n.type()) {
@@ -142,6 +98,22 @@ class Field {
     if (!in(e, v)) error(fmt::format("{}, got \"{}\"", expected(e), v));
     return v;
   }
+  // An array of names, each one of `e`'s.
+  std::set<std::string> names(const Enum& e) const {
+    std::string what = "expected an array of " + fmt::format("{}", fmt::join(e.names, ", "));
+    const auto* a = node_.as_array();
+    if (!a) error(fmt::format("{}, got {}", what, type_name(node_)));
+    std::set<std::string> out;
+    for (const toml::node& item : *a) {
+      const auto* name = item.as_string();
+      if (!name) error(fmt::format("{}, got {} in it", what, type_name(item)));
+      if (name->get() == "kernel_params")
+        error("kernel_params is not listed here: annotations.kernel_params = true allows it");
+      if (!in(e, name->get())) error(fmt::format("{}, got \"{}\"", what, name->get()));
+      out.insert(name->get());
+    }
+    return out;
+  }
 
  private:
   const toml::node& node_;
@@ -171,16 +143,6 @@ void read_table(const toml::node& node, const toml::key& name, const std::string
   }
 }
 
-// A decimal number without sign, spaces or suffix, within `r`.
-int64_t annotation_integer(const std::string& name, const std::string& value, const Int& r) {
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-  bool digits = !value.empty() && value[0] != '-';
-  if (!digits || ec != std::errc() || end != value.data() + value.size() || v < r.min || v > r.max)
-    fail("annotation {}: {}, got \"{}\"", name, expected(r), value);
-  return v;
-}
-
 // A TOML basic string holding `s`.
 std::string toml_string(std::string_view s) {
   std::ostringstream out;
@@ -206,6 +168,16 @@ RuntimeConfig default_config() {
   c.vmm = VMRT_DEFAULT_VMM;
   c.kernel = VMRT_DEFAULT_KERNEL;
   c.image = VMRT_DEFAULT_IMAGE;
+  // What one pod may ask for without the operator saying more: no more CPUs
+  // than the host has, half its memory.
+  long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  long pages = ::sysconf(_SC_PHYS_PAGES);
+  long page = ::sysconf(_SC_PAGESIZE);
+  uint64_t half_mib = pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page) / 2 >> 20 : 0;
+  c.annotations.max_vcpus =
+      static_cast<uint32_t>(std::clamp<int64_t>(cpus, kMaxVcpus.min, kMaxVcpus.max));
+  c.annotations.max_memory_mib =
+      std::clamp<uint64_t>(half_mib, uint64_t(kMaxMemory.min), uint64_t(kMaxMemory.max));
   return c;
 }
 
@@ -235,8 +207,19 @@ RuntimeConfig parse_config(std::string_view text, const std::string& source, Run
       {"gid", [&](const Field& f) { c.jail_gid = static_cast<uint32_t>(f.integer(kJailGid)); }},
       {"cgroup_parent", [&](const Field& f) { c.cgroup_parent = f.cgroup(); }},
   };
-  const std::map<std::string_view, const Keys*> tables = {
-      {"hypervisor", &hypervisor}, {"virtiofs", &virtiofs}, {"log", &log}, {"jail", &jail}};
+  AnnotationPolicy& p = c.annotations;
+  const Keys annotations = {
+      {"allowed", [&](const Field& f) { p.allowed = f.names(kAllowable); }},
+      {"kernel_params", [&](const Field& f) { p.kernel_params = f.boolean(); }},
+      {"max_vcpus",
+       [&](const Field& f) { p.max_vcpus = static_cast<uint32_t>(f.integer(kMaxVcpus)); }},
+      {"max_memory_mib", [&](const Field& f) { p.max_memory_mib = f.integer(kMaxMemory); }},
+  };
+  const std::map<std::string_view, const Keys*> tables = {{"hypervisor", &hypervisor},
+                                                          {"virtiofs", &virtiofs},
+                                                          {"log", &log},
+                                                          {"jail", &jail},
+                                                          {"annotations", &annotations}};
 
   for (auto&& [key, value] : root) {
     auto it = tables.find(key.str());
@@ -247,6 +230,11 @@ RuntimeConfig parse_config(std::string_view text, const std::string& source, Run
   }
   c.source = source;
   return c;
+}
+
+RuntimeConfig load_runtime_config(const fs::path& path) {
+  if (!path.empty()) return load_config(path, true);
+  return load_config(kDefaultConfigPath, false);
 }
 
 RuntimeConfig load_config(const fs::path& path, bool must_exist) {
@@ -268,48 +256,23 @@ RuntimeConfig load_config(const fs::path& path, bool must_exist) {
   return parse_config(text, path.string());
 }
 
-RuntimeConfig apply_annotations(RuntimeConfig c,
-                                const std::map<std::string, std::string>& annotations) {
-  const std::string_view prefix = kAnnotationPrefix;
-  for (const auto& [name, value] : annotations) {
-    if (name.compare(0, prefix.size(), prefix) != 0) continue;
-    std::string key = name.substr(prefix.size());
-    if (key == "vcpus") {
-      c.vcpus = static_cast<uint32_t>(annotation_integer(name, value, kVcpus));
-    } else if (key == "memory_mib") {
-      c.memory_mib = annotation_integer(name, value, kMemory);
-    } else if (key == "boot_timeout_s") {
-      c.boot_timeout = std::chrono::seconds(annotation_integer(name, value, kBootTimeout));
-    } else if (key == "kernel_params") {
-      if (!printable(value)) fail("annotation {}: {}", name, kExpectedParams);
-      // Added to the host's parameters, which the pod must not be able to drop.
-      if (!value.empty())
-        c.kernel_params = c.kernel_params.empty() ? value : c.kernel_params + " " + value;
-    } else if (key == "fs_cache") {
-      if (!in(kFsCache, value))
-        fail("annotation {}: {}, got \"{}\"", name, expected(kFsCache), value);
-      c.fs_cache = value;
-    } else if (key == "vmm" || key == "kernel" || key == "image" || key == "log_level") {
-      fail("annotation {}: only the runtime configuration file sets {}", name, key);
-    } else {
-      fail(
-          "annotation {}: unknown key \"{}\" (known: vcpus, memory_mib, kernel_params, "
-          "fs_cache, boot_timeout_s)",
-          name, key);
-    }
-  }
-  return c;
-}
-
 void validate(const RuntimeConfig& c) {
   auto range = [&](const Int& r, int64_t v) {
     if (v < r.min || v > r.max) fail("{}: {}: {}, got {}", origin(c), r.key, expected(r), v);
   };
-  range(kVcpus, c.vcpus);
   // Compared as unsigned: a value above INT64_MAX must not wrap into range.
-  if (c.memory_mib < uint64_t(kMemory.min) || c.memory_mib > uint64_t(kMemory.max))
-    fail("{}: {}: {}, got {}", origin(c), kMemory.key, expected(kMemory), c.memory_mib);
+  auto urange = [&](const Int& r, uint64_t v) {
+    if (v < uint64_t(r.min) || v > uint64_t(r.max))
+      fail("{}: {}: {}, got {}", origin(c), r.key, expected(r), v);
+  };
+  range(kVcpus, c.vcpus);
+  urange(kMemory, c.memory_mib);
   range(kBootTimeout, c.boot_timeout.count());
+  range(kMaxVcpus, c.annotations.max_vcpus);
+  urange(kMaxMemory, c.annotations.max_memory_mib);
+  for (const std::string& key : c.annotations.allowed)
+    if (!in(kAllowable, key))
+      fail("{}: {}: {}, got \"{}\"", origin(c), kAllowable.key, expected(kAllowable), key);
   for (const auto& [e, v] : {std::pair{&kFsCache, &c.fs_cache}, {&kLogLevel, &c.log_level}})
     if (!in(*e, *v)) fail("{}: {}: {}, got \"{}\"", origin(c), e->key, expected(*e), *v);
   if (!printable(c.kernel_params))
@@ -326,7 +289,8 @@ std::string default_config_toml() {
 # and containerd-shim-vmrt-v1. Every key is optional: a missing key keeps the
 # default shown here. Unknown keys are errors.
 # Per sandbox, the annotations io.vmrt.config.<key> may set vcpus, memory_mib,
-# fs_cache and boot_timeout_s and add to kernel_params; the paths and the log
+# fs_cache and boot_timeout_s and add to kernel_params, as far as the
+# [annotations] table allows (by default: not at all); the paths and the log
 # level come from this file only.
 
 [hypervisor]
@@ -370,6 +334,22 @@ gid = {gid}
 # Where the VMMs' cgroups go, below the cgroup2 root: <cgroup_parent>/<sandbox>.
 # "" keeps each VMM in its runtime's cgroup, without limits.
 cgroup_parent = {cgroup}
+
+[annotations]
+# Which io.vmrt.config.<key> annotations of a pod's spec are honoured: any of
+# "vcpus", "memory_mib", "fs_cache", "boot_timeout_s". Any other one is
+# refused: the container is not created.
+allowed = []
+# Whether io.vmrt.config.kernel_params may append guest kernel parameters.
+# They can undo the guest's hardening (or replace its init): only for pods
+# as trusted as this host.
+kernel_params = {kparams}
+# The most a vcpus annotation and a memory_mib annotation (MiB) may ask
+# for, within the hypervisor's ranges. Without these keys: the host's
+# online CPUs and half its memory (on the host that wrote this file,
+# {max_vcpus} and {max_mem}).
+#max_vcpus = 4
+#max_memory_mib = 8192
 )",
       fmt::arg("path", kDefaultConfigPath), fmt::arg("vmm", toml_string(d.vmm.string())),
       fmt::arg("kernel", toml_string(d.kernel.string())),
@@ -382,7 +362,10 @@ cgroup_parent = {cgroup}
       fmt::arg("cache", toml_string(d.fs_cache)), fmt::arg("level", toml_string(d.log_level)),
       fmt::arg("jail", d.jail ? "true" : "false"), fmt::arg("id_min", kJailUid.min),
       fmt::arg("id_max", kJailUid.max), fmt::arg("uid", d.jail_uid), fmt::arg("gid", d.jail_gid),
-      fmt::arg("cgroup", toml_string(d.cgroup_parent)));
+      fmt::arg("cgroup", toml_string(d.cgroup_parent)),
+      fmt::arg("kparams", d.annotations.kernel_params ? "true" : "false"),
+      fmt::arg("max_vcpus", d.annotations.max_vcpus),
+      fmt::arg("max_mem", d.annotations.max_memory_mib));
 }
 
 nlohmann::json to_json(const RuntimeConfig& c) {
@@ -399,6 +382,10 @@ nlohmann::json to_json(const RuntimeConfig& c) {
           {"jail_uid", c.jail_uid},
           {"jail_gid", c.jail_gid},
           {"cgroup_parent", c.cgroup_parent},
+          {"allowed_annotations", c.annotations.allowed},
+          {"annotation_kernel_params", c.annotations.kernel_params},
+          {"annotation_max_vcpus", c.annotations.max_vcpus},
+          {"annotation_max_memory_mib", c.annotations.max_memory_mib},
           {"source", c.source.string()}};
 }
 

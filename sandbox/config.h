@@ -1,8 +1,9 @@
 #pragma once
 // The runtime configuration shared by the vmrt CLI and the shim: which VMM,
 // guest kernel and guest image to use and how large a sandbox VM is. Read
-// from a TOML file (default /etc/vmrt/config.toml), then narrowed per
-// sandbox by OCI annotations io.vmrt.config.*.
+// from a TOML file (default /etc/vmrt/config.toml), then changed per sandbox
+// by the OCI annotations io.vmrt.config.* that the file's [annotations]
+// policy allows (none by default).
 //
 // File layout (every key optional; a missing key keeps the built-in default):
 //
@@ -18,12 +19,18 @@
 //   cache = "auto"              # none | auto | always
 //   [log]
 //   level = "info"              # trace|debug|info|warn|error|critical|off
+//   [annotations]
+//   allowed = []                # of vcpus, memory_mib, fs_cache, boot_timeout_s
+//   kernel_params = false       # io.vmrt.config.kernel_params honoured
+//   max_vcpus = <host CPUs>     # the most an annotation may ask for
+//   max_memory_mib = <half the host's memory>
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -31,6 +38,21 @@ namespace vmrt::sandbox {
 
 inline constexpr const char* kDefaultConfigPath = "/etc/vmrt/config.toml";
 inline constexpr const char* kAnnotationPrefix = "io.vmrt.config.";
+
+// What the io.vmrt.config.* annotations of a sandbox's spec may change. A
+// pod's spec is less trusted than the host's file: by default it may change
+// nothing, and what it may change is bounded.
+struct AnnotationPolicy {
+  std::set<std::string> allowed;  // keys of io.vmrt.config.<key>, kernel_params excepted
+  // Whether io.vmrt.config.kernel_params may add guest kernel parameters: a
+  // separate switch, since parameters can undo the guest's hardening.
+  bool kernel_params = false;
+  // The most an allowed vcpus / memory_mib annotation may ask for. The
+  // defaults (default_config) come from the host: its online CPUs and half
+  // its memory, within the sizes' ranges.
+  uint32_t max_vcpus = 1;
+  uint64_t max_memory_mib = 256;
+};
 
 struct RuntimeConfig {
   std::filesystem::path vmm;
@@ -49,12 +71,14 @@ struct RuntimeConfig {
   uint32_t jail_uid = 65534;
   uint32_t jail_gid = 65534;
   std::string cgroup_parent = "vmrt";
+  AnnotationPolicy annotations;
   // The file the values came from; empty for the built-in defaults.
   std::filesystem::path source;
 };
 
 // Built-in defaults: the paths `cmake --install` puts the VMM, kernel and
-// image at (under the configured install prefix).
+// image at (under the configured install prefix); annotation maxima from
+// this host.
 RuntimeConfig default_config();
 
 // Parses TOML `text` over `base`. Errors are vmrt::Error naming `source`,
@@ -70,16 +94,27 @@ RuntimeConfig parse_config(std::string_view text, const std::string& source,
 // it); otherwise it yields default_config() (source stays empty).
 RuntimeConfig load_config(const std::filesystem::path& path, bool must_exist);
 
-// Applies the io.vmrt.config.* annotations of a sandbox's OCI spec:
-// vcpus, memory_mib, kernel_params, fs_cache, boot_timeout_s (decimal
-// integers or names, the file's ranges). kernel_params is appended to the
-// file's parameters, never replaces them. Paths (vmm, kernel, image) and
-// log_level cannot be chosen by annotations: a pod spec is less trusted
-// than the host's configuration file. Other annotations are ignored; an
-// unknown io.vmrt.config.* key or a bad value is an error naming the
-// annotation.
+// The file the CLI and the shim read: `path` (which must exist) or, when
+// empty, kDefaultConfigPath (which may be absent: the built-in defaults).
+RuntimeConfig load_runtime_config(const std::filesystem::path& path);
+
+// Applies the io.vmrt.config.* annotations of a sandbox's OCI spec under
+// config.annotations: vcpus, memory_mib, fs_cache, boot_timeout_s (decimal
+// integers or names, the file's ranges) when listed in `allowed`, and
+// kernel_params (appended to the file's parameters, never replacing them)
+// when its switch is on. vcpus and memory_mib must not exceed the maxima.
+// Paths (vmm, kernel, image) and log_level can never be chosen by
+// annotations. Annotations without the prefix are ignored; any other
+// io.vmrt.config.* annotation (not allowed, unknown key, bad value, above a
+// maximum) is an error naming the annotation and the rule or limit.
 RuntimeConfig apply_annotations(RuntimeConfig config,
                                 const std::map<std::string, std::string>& annotations);
+
+// What a sandbox runs with, got the same way by the CLI and the shim:
+// load_runtime_config(path), apply_annotations, validate. Throws
+// vmrt::Error before anything of the sandbox exists.
+RuntimeConfig sandbox_config(const std::filesystem::path& path,
+                             const std::map<std::string, std::string>& annotations);
 
 // Throws vmrt::Error naming the key and the file for values out of range and
 // for missing vmm/kernel/image files (checked here, before a VMM is started,
@@ -91,7 +126,8 @@ std::string default_config_toml();
 
 // For `vmrt features` and logs: every key with its value and "source".
 // The keys are the annotation names: vmm, kernel, image, kernel_params,
-// vcpus, memory_mib, boot_timeout_s, fs_cache, log_level, source.
+// vcpus, memory_mib, boot_timeout_s, fs_cache, log_level, source; and the
+// jail's and the annotation policy's settings.
 nlohmann::json to_json(const RuntimeConfig& config);
 
 }  // namespace vmrt::sandbox

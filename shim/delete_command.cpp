@@ -7,7 +7,9 @@
 #include <fstream>
 #include <iostream>
 
+#include "common/container_id.h"
 #include "common/error.h"
+#include "common/tempdir.h"
 #include "common/unix_socket.h"
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
 #include "sandbox/vmm_cgroup.h"
@@ -21,14 +23,17 @@ namespace vmrt::shim {
 namespace fs = std::filesystem;
 
 int delete_command(const ShimArgs& args) {
+  // Before the id names anything (a log line, the pod's directory).
+  check_container_id(args.id);
   fs::path bundle = args.bundle.empty() ? fs::current_path() : fs::path(args.bundle);
-  std::string pod = args.id;
+  oci::StringMap annotations;
   try {
-    pod = pod_of(args.id, oci::load_spec(bundle, oci::Purpose::Inspect).annotations);
+    annotations = oci::load_spec(bundle, oci::Purpose::Inspect).annotations;
   } catch (const Error& e) {
     // Without its config the task can only have been a pod of its own.
     spdlog::warn("task {}: {}", args.id, e.what());
   }
+  std::string pod = pod_of(args.id, annotations);
   PodLocation where = locate_pod(args.address, args.namespace_, pod);
   // A live shim still owns its pod (containerd cleans up one task whose
   // create failed): nothing of the pod's is ours to remove then.
@@ -37,10 +42,12 @@ int delete_command(const ShimArgs& args) {
     // that was stopped rather than killed.
     kill_recorded_vmm(where.dir);
     sandbox::remove_left_cgroup(where.sandbox_dir());
-    std::error_code ec;
-    fs::remove_all(where.dir, ec);
-    if (ec)
-      spdlog::warn("task {}: cannot remove {}: {}", args.id, where.dir.string(), ec.message());
+    try {
+      // Never into a mount (remove_tree): one left there is the host's.
+      remove_tree(where.dir);
+    } catch (const Error& e) {
+      spdlog::warn("task {}: {}", args.id, e.what());
+    }
   }
   containerd::task::v2::DeleteResponse r;
   r.set_exit_status(128 + SIGKILL);

@@ -4,17 +4,26 @@
 
 #include <cstdlib>
 
+#include "common/container_id.h"
 #include "common/error.h"
 #include "common/unix_socket.h"
 
 namespace vmrt::shim {
 
 std::string pod_of(const std::string& id, const oci::StringMap& annotations) {
+  check_container_id(id);
   auto type = annotations.find(kContainerTypeAnnotation);
   auto sandbox = annotations.find(kSandboxIdAnnotation);
   if (type != annotations.end() && type->second == "container" && sandbox != annotations.end() &&
-      !sandbox->second.empty())
+      !sandbox->second.empty()) {
+    // The pod's id names its VM's cgroup and state as a task id would.
+    try {
+      check_container_id(sandbox->second);
+    } catch (const Error& e) {
+      throw Error(fmt::format("annotation {}: {}", kSandboxIdAnnotation, e.what()), e.code());
+    }
     return sandbox->second;
+  }
   return id;
 }
 

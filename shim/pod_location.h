@@ -16,6 +16,8 @@ inline constexpr const char* kSandboxIdAnnotation = "io.kubernetes.cri.sandbox-i
 
 // The pod (sandbox) id of task `id`: its CRI sandbox's id for a CRI
 // container, else its own (a pod sandbox, or a task started with ctr).
+// Throws vmrt::Error (EINVAL) when either id breaks the container id rules
+// (common/container_id.h).
 std::string pod_of(const std::string& id, const oci::StringMap& annotations);
 
 struct PodLocation {

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 
+#include "common/container_id.h"
 #include "common/error.h"
 #include "common/ttrpc/server.h"
 #include "sandbox/sandbox.h"
@@ -20,6 +21,7 @@ namespace vmrt::shim {
 using namespace std::chrono_literals;
 
 int serve_command(const ShimArgs& args) {
+  check_container_id(args.id);
   std::filesystem::path bundle =
       args.bundle.empty() ? std::filesystem::current_path() : std::filesystem::path(args.bundle);
   // Both need a process with a single thread: before anything starts one.

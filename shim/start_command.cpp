@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/container_id.h"
 #include "common/error.h"
 #include "common/unix_socket.h"
 #include "shim/commands.h"
@@ -61,6 +62,7 @@ void spawn_daemon(const ShimArgs& args, UniqueFd listener) {
 }  // namespace
 
 int start_command(const ShimArgs& args) {
+  check_container_id(args.id);
   fs::path bundle = args.bundle.empty() ? fs::current_path() : fs::path(args.bundle);
   oci::Spec spec = oci::load_spec(bundle, oci::Purpose::Inspect);
   std::string pod = pod_of(args.id, spec.annotations);

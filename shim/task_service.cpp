@@ -6,6 +6,7 @@
 
 #include <regex>
 
+#include "common/container_id.h"
 #include "common/error.h"
 #include "common/ttrpc/status.h"
 #include "common/ttrpc/typed.h"
@@ -169,13 +170,8 @@ task::StateResponse TaskService::state(const task::StateRequest& r) {
   return s;
 }
 
-void TaskService::start_sandbox(const std::string& pod, const oci::Spec& spec) {
-  const char* path = std::getenv("VMRT_CONFIG");
-  sandbox::RuntimeConfig config = path && *path
-                                      ? sandbox::load_config(path, true)
-                                      : sandbox::load_config(sandbox::kDefaultConfigPath, false);
-  config = sandbox::apply_annotations(config, spec.annotations);
-  sandbox::validate(config);
+void TaskService::start_sandbox(const std::string& pod, const oci::Spec& spec,
+                                sandbox::RuntimeConfig config) {
   std::filesystem::create_directories(where_.sandbox_dir());
   sandbox::SandboxOptions o;
   o.id = pod;
@@ -217,6 +213,7 @@ void TaskService::adopt_pod_namespaces(oci::Spec& spec) const {
 }
 
 task::CreateTaskResponse TaskService::create(const task::CreateTaskRequest& r) {
+  check_container_id(r.id());
   std::lock_guard lock(mu_);
   if (stopped_) fail_status(Code::FailedPrecondition, "the shim is shutting down");
   if (tasks_.count(r.id())) fail_status(Code::AlreadyExists, "task {} exists already", r.id());
@@ -228,6 +225,17 @@ task::CreateTaskResponse TaskService::create(const task::CreateTaskRequest& r) {
   t->bundle = r.bundle();
   oci::Spec spec = oci::load_spec(t->bundle);
   std::string pod = pod_of(r.id(), spec.annotations);
+  bool first = !sandbox_;
+  // The pod's VM settled first, its annotations allowed or refused, before
+  // anything is mounted or created for it: a refused pod leaves nothing.
+  std::optional<sandbox::RuntimeConfig> config;
+  if (first) {
+    if (pod != r.id())
+      fail_status(Code::FailedPrecondition, "task {}: its pod {} has no sandbox in this shim",
+                  r.id(), pod);
+    const char* path = std::getenv("VMRT_CONFIG");
+    config = sandbox::sandbox_config(path ? path : "", spec.annotations);
+  }
 
   std::filesystem::path rootfs = t->bundle / "rootfs";
   for (const auto& m : r.rootfs())
@@ -239,14 +247,10 @@ task::CreateTaskResponse TaskService::create(const task::CreateTaskRequest& r) {
     if (rootfs.is_relative()) rootfs = t->bundle / rootfs;
   }
 
-  bool first = !sandbox_;
   if (first) {
-    if (pod != r.id())
-      fail_status(Code::FailedPrecondition, "task {}: its pod {} has no sandbox in this shim",
-                  r.id(), pod);
     // The pod's network namespace path stays in the spec: in the guest a
     // network namespace with a path is the agent's, where the NIC is.
-    start_sandbox(pod, spec);
+    start_sandbox(pod, spec, std::move(*config));
   } else {
     if (pod != pod_)
       fail_status(Code::InvalidArgument, "task {} belongs to pod {}, this shim serves pod {}",
@@ -290,6 +294,7 @@ task::CreateTaskResponse TaskService::create(const task::CreateTaskRequest& r) {
 }
 
 task::StartResponse TaskService::start(const task::StartRequest& r) {
+  check_container_id(r.id());
   std::lock_guard lock(mu_);
   auto p = process_of(r.id(), r.exec_id());
   if (p->status != Status::CREATED)
@@ -415,6 +420,7 @@ void TaskService::on_exit(ProcessRecord* p, uint32_t status) {
 }
 
 task::DeleteResponse TaskService::remove(const task::DeleteRequest& r) {
+  check_container_id(r.id());
   std::unique_ptr<TaskRecord> gone_task;
   std::shared_ptr<ProcessRecord> gone_exec;
   task::DeleteResponse resp;

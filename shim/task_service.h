@@ -68,7 +68,7 @@ class TaskService {
   TaskRecord& task_of(const std::string& id);
   std::shared_ptr<ProcessRecord> process_of(const std::string& id, const std::string& exec_id);
   uint32_t task_pid() const;
-  void start_sandbox(const std::string& pod, const oci::Spec& spec);
+  void start_sandbox(const std::string& pod, const oci::Spec& spec, sandbox::RuntimeConfig config);
   void adopt_pod_namespaces(oci::Spec& spec) const;
 
   // Relays the process's stdio and waits for it on a thread of its own.

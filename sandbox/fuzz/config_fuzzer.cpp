@@ -2,8 +2,8 @@
 // it. The input is read once as the TOML file, and once as annotations, one
 // "name=value" per line, applied over the file's values as a pod spec's
 // io.vmrt.config.* annotations are (those come from the pod, the least
-// trusted party). validate() only looks at the files the paths name. Each
-// step returns or throws vmrt::Error; anything else is a finding.
+// trusted party), under the file's policy and under one allowing them all. validate() only looks at
+// the files the paths name. Each step returns or throws vmrt::Error; anything else is a finding.
 #include <cstdint>
 #include <map>
 #include <string>
@@ -40,9 +40,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     validate(config);
   } catch (const Error&) {
   }
-  try {
-    validate(apply_annotations(config, annotations(text)));
-  } catch (const Error&) {
+  // Under the file's policy, then under one that allows every annotation,
+  // so that the value parsers are reached whatever the file says.
+  RuntimeConfig open = config;
+  open.annotations.allowed = {"vcpus", "memory_mib", "fs_cache", "boot_timeout_s"};
+  open.annotations.kernel_params = true;
+  for (const RuntimeConfig* base : {&config, &open}) {
+    try {
+      validate(apply_annotations(*base, annotations(text)));
+    } catch (const Error&) {
+    }
   }
   return 0;
 }

@@ -60,8 +60,7 @@ KeeperPlan plan_container(const Globals& g, const CreateArgs& a, bool detached) 
   if (!a.console_socket.empty() && !terminal)
     fail("--console-socket given but process.terminal is false in {}",
          (bundle / "config.json").string());
-  plan.config = sandbox::apply_annotations(g.runtime_config(), plan.spec.annotations);
-  sandbox::validate(plan.config);
+  plan.config = sandbox::sandbox_config(g.config, plan.spec.annotations);
   sandbox::check_host_kvm();
   plan.state_root = g.root;
   plan.console_socket = a.console_socket;

@@ -3,8 +3,7 @@
 namespace vmrt::cli {
 
 sandbox::RuntimeConfig Globals::runtime_config() const {
-  if (!config.empty()) return sandbox::load_config(config, true);
-  return sandbox::load_config(sandbox::kDefaultConfigPath, false);
+  return sandbox::load_runtime_config(config);
 }
 
 }  // namespace vmrt::cli

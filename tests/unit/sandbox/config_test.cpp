@@ -5,7 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "common/error.h"
@@ -24,8 +26,20 @@ std::string parse_error(std::string_view text) {
   return error_text([&] { parse_config(text, kFile); });
 }
 
-std::string annotation_error(const std::map<std::string, std::string>& annotations) {
-  return error_text([&] { apply_annotations(default_config(), annotations); });
+// An operator who allows every annotation, kernel parameters included, with
+// room for any size: what is left to refuse are bad values.
+RuntimeConfig open_policy() {
+  RuntimeConfig c = default_config();
+  c.annotations.allowed = {"vcpus", "memory_mib", "fs_cache", "boot_timeout_s"};
+  c.annotations.kernel_params = true;
+  c.annotations.max_vcpus = 64;
+  c.annotations.max_memory_mib = 1 << 20;
+  return c;
+}
+
+std::string annotation_error(const std::map<std::string, std::string>& annotations,
+                             const RuntimeConfig& config = open_policy()) {
+  return error_text([&] { apply_annotations(config, annotations); });
 }
 
 void write(const std::filesystem::path& path, const std::string& text, mode_t mode = 0644) {
@@ -43,6 +57,8 @@ void expect_same_values(const RuntimeConfig& a, const RuntimeConfig& b) {
   EXPECT_EQ(a.boot_timeout, b.boot_timeout);
   EXPECT_EQ(a.fs_cache, b.fs_cache);
   EXPECT_EQ(a.log_level, b.log_level);
+  EXPECT_EQ(a.annotations.allowed, b.annotations.allowed);
+  EXPECT_EQ(a.annotations.kernel_params, b.annotations.kernel_params);
 }
 
 TEST(RuntimeConfig, DefaultsAreTheInstallPaths) {
@@ -68,6 +84,8 @@ TEST(RuntimeConfig, DocumentedDefaultFileParsesToTheDefaults) {
   other.boot_timeout = std::chrono::seconds(9);
   other.fs_cache = "none";
   other.log_level = "off";
+  other.annotations.allowed = {"vcpus"};
+  other.annotations.kernel_params = true;
   RuntimeConfig parsed = parse_config(default_config_toml(), "default", other);
   expect_same_values(parsed, default_config());
   EXPECT_EQ(parsed.source, "default");
@@ -230,7 +248,7 @@ TEST(RuntimeConfigFile, LoadsAndNamesTheFile) {
 }
 
 TEST(RuntimeConfigAnnotations, EachKey) {
-  RuntimeConfig base = default_config();
+  RuntimeConfig base = open_policy();
   base.kernel_params = "quiet";
   RuntimeConfig c = apply_annotations(base, {{"io.vmrt.config.vcpus", "4"},
                                              {"io.vmrt.config.memory_mib", "2048"},
@@ -244,7 +262,7 @@ TEST(RuntimeConfigAnnotations, EachKey) {
   EXPECT_EQ(c.boot_timeout, std::chrono::seconds(90));
   EXPECT_EQ(c.vmm, base.vmm);
   EXPECT_EQ(
-      apply_annotations(default_config(), {{"io.vmrt.config.kernel_params", "a=1"}}).kernel_params,
+      apply_annotations(open_policy(), {{"io.vmrt.config.kernel_params", "a=1"}}).kernel_params,
       "a=1");
 }
 
@@ -285,6 +303,145 @@ TEST(RuntimeConfigAnnotations, BadValuesNameTheAnnotation) {
             "\"never\"");
   EXPECT_THAT(annotation_error({{"io.vmrt.config.kernel_params", "a\nb"}}),
               HasSubstr("annotation io.vmrt.config.kernel_params: expected printable ASCII"));
+}
+
+// --- the operator's policy: what a pod's spec may change -------------------
+
+TEST(RuntimeConfigAnnotations, NoneIsHonouredByDefault) {
+  for (const char* key : {"vcpus", "memory_mib", "fs_cache", "boot_timeout_s"})
+    EXPECT_EQ(annotation_error({{std::string("io.vmrt.config.") + key, "1"}}, default_config()),
+              fmt::format("annotation io.vmrt.config.{}: not allowed by built-in configuration "
+                          "(annotations.allowed = [])",
+                          key));
+  EXPECT_THAT(
+      annotation_error({{"io.vmrt.config.kernel_params", "init=/bin/sh"}}, default_config()),
+      HasSubstr("annotation io.vmrt.config.kernel_params: not allowed: guest kernel "
+                "parameters from a pod need annotations.kernel_params = true"));
+  // Refused, not ignored: one bad annotation among harmless ones still fails.
+  EXPECT_THAT(annotation_error({{"io.kubernetes.cri.sandbox-id", "abc"},
+                                {"io.vmrt.config.memory_mib", "1048576"}},
+                               default_config()),
+              HasSubstr("io.vmrt.config.memory_mib: not allowed"));
+}
+
+TEST(RuntimeConfigAnnotations, OnlyTheListedKeysAreHonoured) {
+  RuntimeConfig c = parse_config("[annotations]\nallowed = [\"vcpus\", \"fs_cache\"]\n", kFile);
+  c.annotations.max_vcpus = 4;
+  RuntimeConfig applied =
+      apply_annotations(c, {{"io.vmrt.config.vcpus", "3"}, {"io.vmrt.config.fs_cache", "none"}});
+  EXPECT_EQ(applied.vcpus, 3u);
+  EXPECT_EQ(applied.fs_cache, "none");
+  EXPECT_EQ(annotation_error({{"io.vmrt.config.memory_mib", "512"}}, c),
+            "annotation io.vmrt.config.memory_mib: not allowed by /etc/vmrt/config.toml "
+            "(annotations.allowed = [fs_cache, vcpus])");
+  EXPECT_THAT(annotation_error({{"io.vmrt.config.kernel_params", "quiet"}}, c),
+              HasSubstr("need annotations.kernel_params = true in /etc/vmrt/config.toml"));
+  // Unknown keys and the file's own keys stay refused whatever is allowed.
+  EXPECT_THAT(annotation_error({{"io.vmrt.config.vcpu", "2"}}, c), HasSubstr("unknown key"));
+  EXPECT_THAT(annotation_error({{"io.vmrt.config.kernel", "/tmp/evil"}}, c),
+              HasSubstr("only the runtime configuration file sets kernel"));
+}
+
+TEST(RuntimeConfigAnnotations, KernelParamsOnlyWithTheirOwnSwitch) {
+  RuntimeConfig c = open_policy();
+  c.annotations.kernel_params = false;
+  EXPECT_THAT(annotation_error({{"io.vmrt.config.kernel_params", "init=/bin/sh"}}, c),
+              HasSubstr("not allowed: guest kernel parameters from a pod need "
+                        "annotations.kernel_params = true in built-in configuration"));
+  EXPECT_THAT(parse_error("[annotations]\nallowed = [\"kernel_params\"]\n"),
+              HasSubstr("annotations.allowed: kernel_params is not listed here: "
+                        "annotations.kernel_params = true allows it"));
+  c = parse_config("[hypervisor]\nkernel_params = \"quiet\"\n[annotations]\nkernel_params = true\n",
+                   kFile);
+  EXPECT_TRUE(c.annotations.allowed.empty());
+  EXPECT_EQ(apply_annotations(c, {{"io.vmrt.config.kernel_params", "loglevel=7"}}).kernel_params,
+            "quiet loglevel=7");
+}
+
+TEST(RuntimeConfigAnnotations, SizesAboveTheMaximaAreRefusedNamingTheLimit) {
+  RuntimeConfig c = parse_config(R"([annotations]
+allowed = ["vcpus", "memory_mib"]
+max_vcpus = 2
+max_memory_mib = 1024
+)",
+                                 kFile);
+  RuntimeConfig at_limit =
+      apply_annotations(c, {{"io.vmrt.config.vcpus", "2"}, {"io.vmrt.config.memory_mib", "1024"}});
+  EXPECT_EQ(at_limit.vcpus, 2u);
+  EXPECT_EQ(at_limit.memory_mib, 1024u);
+  EXPECT_EQ(annotation_error({{"io.vmrt.config.vcpus", "3"}}, c),
+            "annotation io.vmrt.config.vcpus: 3 is above the limit of 2 (annotations.max_vcpus "
+            "in /etc/vmrt/config.toml)");
+  // What the README's pod_annotations used to let any pod ask for.
+  EXPECT_EQ(annotation_error({{"io.vmrt.config.vcpus", "64"}}, c),
+            "annotation io.vmrt.config.vcpus: 64 is above the limit of 2 (annotations.max_vcpus "
+            "in /etc/vmrt/config.toml)");
+  EXPECT_EQ(annotation_error({{"io.vmrt.config.memory_mib", "1048576"}}, c),
+            "annotation io.vmrt.config.memory_mib: 1048576 is above the limit of 1024 "
+            "(annotations.max_memory_mib in /etc/vmrt/config.toml)");
+  // Malformed values are refused as such before the limit is looked at.
+  for (const char* bad : {"", "2x", "-1", " 1", "0x2", "99999999999999999999", "1e3"})
+    EXPECT_THAT(annotation_error({{"io.vmrt.config.vcpus", bad}}, c),
+                HasSubstr("annotation io.vmrt.config.vcpus: expected an integer from 1 to 64"))
+        << '"' << bad << '"';
+}
+
+TEST(RuntimeConfigAnnotations, DefaultMaximaComeFromTheHost) {
+  RuntimeConfig d = default_config();
+  long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  EXPECT_EQ(d.annotations.max_vcpus, static_cast<uint32_t>(std::clamp(cpus, 1L, 64L)));
+  uint64_t half_mib =
+      uint64_t(::sysconf(_SC_PHYS_PAGES)) * uint64_t(::sysconf(_SC_PAGESIZE)) / 2 >> 20;
+  EXPECT_EQ(d.annotations.max_memory_mib, std::clamp<uint64_t>(half_mib, 64, 1 << 20));
+  EXPECT_TRUE(d.annotations.allowed.empty());
+  EXPECT_FALSE(d.annotations.kernel_params);
+}
+
+TEST(RuntimeConfigErrors, AnnotationPolicyKeys) {
+  EXPECT_EQ(parse_error("[annotations]\nallowed = \"vcpus\"\n"),
+            "/etc/vmrt/config.toml:2:11: annotations.allowed: expected an array of vcpus, "
+            "memory_mib, fs_cache, boot_timeout_s, got a string");
+  EXPECT_THAT(parse_error("[annotations]\nallowed = [\"vmm\"]\n"),
+              HasSubstr("annotations.allowed: expected an array of vcpus, memory_mib, fs_cache, "
+                        "boot_timeout_s, got \"vmm\""));
+  EXPECT_THAT(parse_error("[annotations]\nallowed = [1]\n"), HasSubstr("got an integer in it"));
+  EXPECT_THAT(parse_error("[annotations]\nkernel_params = \"yes\"\n"),
+              HasSubstr("annotations.kernel_params: expected true or false, got a string"));
+  EXPECT_THAT(parse_error("[annotations]\nmax_vcpus = 65\n"),
+              HasSubstr("annotations.max_vcpus: expected an integer from 1 to 64, got 65"));
+  EXPECT_THAT(parse_error("[annotations]\nmax_memory_mib = 0\n"),
+              HasSubstr("annotations.max_memory_mib: expected an integer from 64 to 1048576"));
+  EXPECT_THAT(parse_error("[annotations]\nmax_cpus = 2\n"),
+              HasSubstr("unknown key \"annotations.max_cpus\""));
+}
+
+// The one way the CLI and the shim get a sandbox's configuration.
+TEST(RuntimeConfigFile, SandboxConfigAppliesTheFilesPolicyAndValidates) {
+  TempDir dir("config-test");
+  for (const char* f : {"vmm", "kernel", "image"}) write(dir.path() / f, "x", 0755);
+  std::filesystem::path file = dir.path() / "config.toml";
+  write(file, fmt::format(R"([hypervisor]
+vmm = "{0}/vmm"
+kernel = "{0}/kernel"
+image = "{0}/image"
+[annotations]
+allowed = ["memory_mib"]
+max_memory_mib = 512
+)",
+                          dir.path().string()));
+  EXPECT_EQ(sandbox_config(file, {{"io.vmrt.config.memory_mib", "512"}}).memory_mib, 512u);
+  EXPECT_EQ(error_text([&] {
+              sandbox_config(file, {{"io.vmrt.config.memory_mib", "513"}});
+            }),
+            fmt::format("annotation io.vmrt.config.memory_mib: 513 is above the limit of 512 "
+                        "(annotations.max_memory_mib in {})",
+                        file.string()));
+  EXPECT_THAT(error_text([&] {
+                sandbox_config(file, {{"io.vmrt.config.vcpus", "1"}});
+              }),
+              HasSubstr("io.vmrt.config.vcpus: not allowed by " + file.string()));
+  EXPECT_THAT(error_text([&] { sandbox_config(dir.path() / "none.toml", {}); }),
+              HasSubstr("none.toml"));
 }
 
 class RuntimeConfigValidate : public ::testing::Test {
@@ -375,8 +532,12 @@ TEST(RuntimeConfigJson, EveryKeyAndTheSource) {
   EXPECT_EQ(j.at("jail_uid"), 65534);
   EXPECT_EQ(j.at("jail_gid"), 65534);
   EXPECT_EQ(j.at("cgroup_parent"), "vmrt");
+  EXPECT_EQ(j.at("allowed_annotations"), nlohmann::json::array());
+  EXPECT_EQ(j.at("annotation_kernel_params"), false);
+  EXPECT_EQ(j.at("annotation_max_vcpus"), c.annotations.max_vcpus);
+  EXPECT_EQ(j.at("annotation_max_memory_mib"), c.annotations.max_memory_mib);
   EXPECT_EQ(j.at("source"), kFile);
-  EXPECT_EQ(j.size(), 14u);
+  EXPECT_EQ(j.size(), 18u);
 }
 
 TEST(RuntimeConfig, ReadsTheJailTable) {

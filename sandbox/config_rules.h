@@ -1,0 +1,70 @@
+#pragma once
+// The rules a runtime configuration value must meet, stated once for the
+// file parser (config.cpp), the annotation policy (config_annotations.cpp)
+// and validate(). Internal to vmrt_sandbox_config.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sandbox/config.h"
+
+namespace vmrt::sandbox::rules {
+
+// An integer key and the values it accepts.
+struct Int {
+  const char* key;  // as in the file: "hypervisor.vcpus"
+  int64_t min, max;
+};
+inline constexpr Int kVcpus{"hypervisor.vcpus", 1, 64};
+inline constexpr Int kMemory{"hypervisor.memory_mib", 64, int64_t{1} << 20};
+inline constexpr Int kBootTimeout{"hypervisor.boot_timeout_s", 1, 3600};
+inline constexpr Int kJailUid{"jail.uid", 1, 4294967294};
+inline constexpr Int kJailGid{"jail.gid", 1, 4294967294};
+// The maxima of what annotations may ask for take the sizes' own ranges.
+inline constexpr Int kMaxVcpus{"annotations.max_vcpus", kVcpus.min, kVcpus.max};
+inline constexpr Int kMaxMemory{"annotations.max_memory_mib", kMemory.min, kMemory.max};
+
+// A string key that takes one of a few names.
+struct Enum {
+  const char* key;
+  std::vector<std::string_view> names;
+};
+inline const Enum kFsCache{"virtiofs.cache", {"none", "auto", "always"}};
+// The names common/log.h accepts (spdlog also takes aliases such as "err";
+// the file sticks to one spelling).
+inline const Enum kLogLevel{"log.level",
+                            {"trace", "debug", "info", "warn", "error", "critical", "off"}};
+// The io.vmrt.config.<key> annotations an operator may allow. kernel_params
+// is not one of them: it has a switch of its own (annotations.kernel_params).
+inline const Enum kAllowable{"annotations.allowed",
+                             {"vcpus", "memory_mib", "fs_cache", "boot_timeout_s"}};
+
+inline std::string expected(const Int& r) {
+  return fmt::format("expected an integer from {} to {}", r.min, r.max);
+}
+inline std::string expected(const Enum& e) {
+  return fmt::format("expected one of {}", fmt::join(e.names, ", "));
+}
+
+inline bool in(const Enum& e, std::string_view value) {
+  return std::find(e.names.begin(), e.names.end(), value) != e.names.end();
+}
+
+// The kernel command line is one line of space-separated words; a control
+// character would end or corrupt it.
+inline bool printable(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) { return c >= 0x20 && c < 0x7f; });
+}
+inline constexpr const char* kExpectedParams = "expected printable ASCII (no control characters)";
+
+// "the file" in messages about a configuration that may be the defaults.
+inline std::string origin(const RuntimeConfig& c) {
+  return c.source.empty() ? std::string("built-in configuration") : c.source.string();
+}
+
+}  // namespace vmrt::sandbox::rules
