@@ -62,8 +62,12 @@ std::unique_ptr<Sandbox> Sandbox::start(SandboxOptions options) {
     auto r = sb->agent_->call<v1::CreateSandboxResponse>("CreateSandbox", req);
     sb->guest_share_ = r.shared_fs_path();
     sb->times_.sandbox_ready = sb->since_spawn();
-  } catch (...) {
-    sb->stop();
+  } catch (const std::exception& e) {
+    try {
+      sb->stop();
+    } catch (const MountsLeft& left) {
+      throw MountsLeft(fmt::format("{}; {}", e.what(), left.what()));
+    }
     throw;
   }
   return sb;
@@ -201,7 +205,28 @@ void Sandbox::remove_container(const std::string& id, bool force) {
   req.set_container_id(id);
   req.set_force(force);
   agent_->call<v1::RemoveContainerResponse>("RemoveContainer", req);
-  mounts_.erase(id);
+  auto it = mounts_.find(id);
+  if (it == mounts_.end()) return;
+  size_t failed = mounts_left_.size();
+  unmount(it->second);
+  mounts_.erase(it);
+  if (mounts_left_.size() > failed)
+    fail("container {}: {}", id,
+         fmt::join(mounts_left_.begin() + static_cast<std::ptrdiff_t>(failed), mounts_left_.end(),
+                   "; "));
+}
+
+void Sandbox::unmount(ContainerMounts& m) {
+  for (auto& bind : m.binds) unmount_noting(bind);
+  if (m.rootfs) unmount_noting(*m.rootfs);
+}
+
+void Sandbox::unmount_noting(ShareMount& m) {
+  try {
+    m.unmount();
+  } catch (const Error& e) {
+    mounts_left_.push_back(e.what());
+  }
 }
 
 std::optional<ExitStatus> Sandbox::vmm_exited() {
@@ -209,7 +234,18 @@ std::optional<ExitStatus> Sandbox::vmm_exited() {
   return vmm_status_;
 }
 
-void Sandbox::stop() noexcept {
+void Sandbox::stop() {
+  if (!stopped_) {
+    stop_all();
+    stopped_ = true;
+  }
+  if (!mounts_left_.empty())
+    throw MountsLeft(fmt::format(
+        "sandbox {}: {} (its directory {} must be kept: removing it would reach into the mount)",
+        id(), fmt::join(mounts_left_, "; "), paths_.dir.string()));
+}
+
+void Sandbox::stop_all() noexcept {
   try {
     if (agent_ && !vmm_exited()) {
       // Containers get their SIGKILL from the agent, which also unmounts the
@@ -243,11 +279,22 @@ void Sandbox::stop() noexcept {
     std::error_code ignored;
     if (vmm_) std::filesystem::remove(paths_.vm_socket(), ignored);
   }
+  // Every mount is tried, whatever happened to the others; one that stays
+  // keeps the directory around it (the caller's to decide, told here).
+  for (auto& [name, m] : mounts_) unmount(m);
   mounts_.clear();
+  if (share_root_) unmount_noting(*share_root_);
   share_root_.reset();
 }
 
-Sandbox::~Sandbox() { stop(); }
+Sandbox::~Sandbox() {
+  if (stopped_) return;
+  try {
+    stop();
+  } catch (const Error& e) {
+    spdlog::error("{}", e.what());
+  }
+}
 
 std::chrono::milliseconds Sandbox::since_spawn() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -

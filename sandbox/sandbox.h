@@ -69,14 +69,21 @@ struct ContainerStdio {
   bool open_stdin = false;  // stdin reaches the process through WriteStdin
 };
 
+// What Sandbox::stop throws, and Sandbox::start when the stop after its
+// failure does: mounts are left in the sandbox directory, which must be kept.
+class MountsLeft : public Error {
+ public:
+  using Error::Error;
+};
+
 class Sandbox {
  public:
   // Starts the VMM and waits until the agent answers and has set up the
   // sandbox, at most config.boot_timeout. Throws vmrt::Error saying what went
   // wrong, with the VMM's log and the guest console's last lines; nothing is
-  // left running then.
+  // left running then, and a mount left behind makes it a MountsLeft.
   static std::unique_ptr<Sandbox> start(SandboxOptions options);
-  ~Sandbox();  // stop()
+  ~Sandbox();  // stop() unless done; its error is logged
   Sandbox(const Sandbox&) = delete;
   Sandbox& operator=(const Sandbox&) = delete;
 
@@ -95,7 +102,8 @@ class Sandbox {
   uint32_t create_container(const std::string& id, const oci::Spec& spec,
                             const std::filesystem::path& rootfs, ContainerStdio stdio);
   // Removes the container from the guest (killing it when `force`) and its
-  // rootfs mount.
+  // rootfs and bind mounts. A mount that cannot be removed is an error, and
+  // stop() reports it again.
   void remove_container(const std::string& id, bool force);
 
   // The VMM's exit status once it has ended; never blocks.
@@ -106,13 +114,17 @@ class Sandbox {
   std::string last_words() const;
 
   // Asks the agent to end every container, stops the VMM (SIGTERM, then
-  // SIGKILL after a grace period) and removes the rootfs mounts. Idempotent.
-  void stop() noexcept;
+  // SIGKILL after a grace period) and removes the share mounts. Idempotent.
+  // Throws MountsLeft, after doing all the rest, naming every mount it (or
+  // remove_container) could not remove: the sandbox directory must then be
+  // kept, not deleted through the mount into the host's files.
+  void stop();
 
  private:
   explicit Sandbox(SandboxOptions options);
   void launch();
   void wait_for_agent();
+  void stop_all() noexcept;  // stop() but for its error
   std::chrono::milliseconds since_spawn() const;
 
   SandboxOptions options_;
@@ -133,6 +145,12 @@ class Sandbox {
     std::vector<ShareMount> binds;
   };
   std::map<std::string, ContainerMounts> mounts_;
+  // Unmount what `m` holds; a failure is noted in mounts_left_.
+  void unmount(ContainerMounts& m);
+  void unmount_noting(ShareMount& m);
+  // The unmounts that failed: mounts still in the sandbox directory.
+  std::vector<std::string> mounts_left_;
+  bool stopped_ = false;
   std::filesystem::path guest_share_;  // the shared directory, as the guest sees it
   std::chrono::steady_clock::time_point spawned_;
   StartTimes times_;

@@ -33,12 +33,20 @@ ShareMount::ShareMount(const std::filesystem::path& source, std::filesystem::pat
 ShareMount::ShareMount(ShareMount&& other) noexcept : target_(std::exchange(other.target_, {})) {}
 
 ShareMount::~ShareMount() {
+  try {
+    unmount();
+  } catch (const Error& e) {
+    spdlog::error("{}", e.what());
+  }
+}
+
+void ShareMount::unmount() {
   if (target_.empty()) return;
-  if (::umount2(target_.c_str(), MNT_DETACH) < 0)
-    spdlog::warn("unmount {}: {}", target_.string(), std::strerror(errno));
+  std::filesystem::path target = std::exchange(target_, {});
+  if (::umount2(target.c_str(), MNT_DETACH) < 0) throw_errno("unmount " + target.string());
   std::error_code ec;
-  std::filesystem::remove(target_, ec);
-  std::filesystem::remove(target_.parent_path(), ec);  // shared/<id>, when empty
+  std::filesystem::remove(target, ec);
+  std::filesystem::remove(target.parent_path(), ec);  // shared/<id>, when empty
 }
 
 }  // namespace vmrt::sandbox

@@ -16,7 +16,13 @@ class ShareMount {
   ShareMount(ShareMount&& other) noexcept;
   ShareMount& operator=(ShareMount&&) = delete;
   ShareMount(const ShareMount&) = delete;
-  ~ShareMount();  // lazy unmount; failures are logged
+  ~ShareMount();  // unmount(); a failure is logged
+
+  // Lazily unmounts and removes the mount point. An unmount that fails is
+  // thrown as vmrt::Error naming the target, and the mount point stays:
+  // whoever removes the directory around it must not reach into the mount
+  // (see remove_tree). Either way this object owns nothing afterwards.
+  void unmount();
 
   const std::filesystem::path& target() const noexcept { return target_; }
 

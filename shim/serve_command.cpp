@@ -8,6 +8,7 @@
 
 #include "common/container_id.h"
 #include "common/error.h"
+#include "common/tempdir.h"
 #include "common/ttrpc/server.h"
 #include "sandbox/sandbox.h"
 #include "shim/commands.h"
@@ -52,6 +53,7 @@ int serve_command(const ShimArgs& args) {
   const char* ttrpc_address = std::getenv("TTRPC_ADDRESS");
   EventPublisher events(ttrpc_address ? ttrpc_address : "", args.namespace_);
   int code = 0;
+  bool keep = false;
   {
     TaskService service(args, where, events);
     ttrpc::ServerOptions o;
@@ -73,9 +75,17 @@ int serve_command(const ShimArgs& args) {
     }
     service.stop();
     server.shutdown();
+    keep = service.mounts_left();
   }
-  std::error_code ec;
-  std::filesystem::remove_all(where.dir, ec);
+  if (keep) {
+    spdlog::error("keeping {}: a mount in it could not be removed", where.dir.string());
+  } else {
+    try {
+      remove_tree(where.dir);  // never into a mount
+    } catch (const Error& e) {
+      spdlog::error("{}", e.what());
+    }
+  }
   spdlog::info("shim for {} exits", args.id);
   return code;
 }

@@ -124,8 +124,28 @@ void TaskService::stop() noexcept {
   stop_oom_watch();
   // Processes first: their relays and waiters use the sandbox's agent.
   tasks.clear();
-  sb.reset();
+  if (end_sandbox(std::move(sb), pod_)) {
+    std::lock_guard lock(mu_);
+    mounts_left_ = true;
+  }
   spdlog::info("pod {}: stopped", pod_);
+}
+
+bool TaskService::end_sandbox(std::unique_ptr<sandbox::Sandbox> sb,
+                              const std::string& pod) noexcept {
+  if (!sb) return false;
+  try {
+    sb->stop();
+  } catch (const sandbox::MountsLeft& e) {
+    spdlog::error("pod {}: {}", pod, e.what());
+    return true;
+  }
+  return false;
+}
+
+bool TaskService::mounts_left() {
+  std::lock_guard lock(mu_);
+  return mounts_left_;
 }
 
 TaskRecord& TaskService::task_of(const std::string& id) {
@@ -250,7 +270,12 @@ task::CreateTaskResponse TaskService::create(const task::CreateTaskRequest& r) {
   if (first) {
     // The pod's network namespace path stays in the spec: in the guest a
     // network namespace with a path is the agent's, where the NIC is.
-    start_sandbox(pod, spec, std::move(*config));
+    try {
+      start_sandbox(pod, spec, std::move(*config));
+    } catch (const sandbox::MountsLeft&) {
+      mounts_left_ = true;  // the pod directory stays (serve_command)
+      throw;
+    }
   } else {
     if (pod != pod_)
       fail_status(Code::InvalidArgument, "task {} belongs to pod {}, this shim serves pod {}",
@@ -270,7 +295,7 @@ task::CreateTaskResponse TaskService::create(const task::CreateTaskRequest& r) {
     // The pod's own task failed: no VM stays behind for it.
     if (first) {
       stop_oom_watch();
-      sandbox_.reset();
+      if (end_sandbox(std::move(sandbox_), pod)) mounts_left_ = true;
     }
     throw;
   }

@@ -44,6 +44,9 @@ class TaskService {
   bool shutdown_requested();
   // Ends every process and the VM, joins every thread. Idempotent.
   void stop() noexcept;
+  // True when stopping a sandbox left a mount in the pod's directory, which
+  // must then stay (Sandbox::stop).
+  bool mounts_left();
 
   // The Task API, one method per rpc; errors are thrown as ttrpc statuses.
   task::StateResponse state(const task::StateRequest& r);
@@ -70,6 +73,8 @@ class TaskService {
   uint32_t task_pid() const;
   void start_sandbox(const std::string& pod, const oci::Spec& spec, sandbox::RuntimeConfig config);
   void adopt_pod_namespaces(oci::Spec& spec) const;
+  // Stops `sb`; true (logged) when a mount stayed behind.
+  static bool end_sandbox(std::unique_ptr<sandbox::Sandbox> sb, const std::string& pod) noexcept;
 
   // Relays the process's stdio and waits for it on a thread of its own.
   void watch(const std::shared_ptr<ProcessRecord>& p);
@@ -95,6 +100,7 @@ class TaskService {
   uint32_t pod_guest_pid_ = 0;  // the pod sandbox task's init, in the guest
   bool shutdown_ = false;
   bool stopped_ = false;
+  bool mounts_left_ = false;
   std::jthread oom_thread_;  // its stop token ends the OomEvents calls
 };
 

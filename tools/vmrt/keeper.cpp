@@ -33,6 +33,40 @@ void record_exit(const KeeperPlan& plan, int status, const std::string& error) {
   }
 }
 
+// Stops the sandbox, if any. Returns its error (a mount it could not
+// remove: the state directory around it must stay), "" when there was none.
+std::string stop_sandbox(std::unique_ptr<sandbox::Sandbox>& sb) {
+  std::string left;
+  try {
+    if (sb) sb->stop();
+  } catch (const sandbox::MountsLeft& e) {
+    left = e.what();
+  }
+  sb.reset();
+  return left;
+}
+
+// After `failure` in create or start: the sandbox goes, and the state
+// directory with it unless a mount stayed in it (then `vmrt delete` removes
+// it once this keeper, whose mount namespace holds the mount, is gone).
+// Returns the error to report.
+std::string abandon(const KeeperPlan& plan, std::unique_ptr<sandbox::Sandbox>& sb,
+                    LockedContainer container, const std::exception& failure) {
+  std::string error = failure.what();
+  bool mounts_left = dynamic_cast<const sandbox::MountsLeft*>(&failure) != nullptr;
+  if (std::string left = stop_sandbox(sb); !left.empty()) {
+    error += "; " + left;
+    mounts_left = true;
+  }
+  if (mounts_left) return error;
+  try {
+    std::move(container).remove();
+  } catch (const std::exception& rm) {
+    spdlog::error("container {}: {}", plan.id, rm.what());
+  }
+  return error;
+}
+
 }  // namespace
 
 std::filesystem::path keeper_log(const std::filesystem::path& container_dir) {
@@ -89,13 +123,7 @@ int run_keeper(const KeeperPlan& plan, LockedContainer container, ContainerRecor
     run_hooks(plan.spec.hooks.prestart, "prestart", state, HookFailure::Fail);
   } catch (const std::exception& e) {
     spdlog::error("container {}: create: {}", plan.id, e.what());
-    sb.reset();
-    try {
-      std::move(container).remove();
-    } catch (const std::exception& rm) {
-      spdlog::error("container {}: {}", plan.id, rm.what());
-    }
-    report.fail(e.what());
+    report.fail(abandon(plan, sb, std::move(container), e));
     return 1;
   }
 
@@ -109,9 +137,7 @@ int run_keeper(const KeeperPlan& plan, LockedContainer container, ContainerRecor
       started = ms();
       run_hooks(plan.spec.hooks.poststart, "poststart", oci_state_json(record), HookFailure::Warn);
     } catch (const std::exception& e) {
-      sb.reset();
-      std::move(container).remove();
-      report.fail(e.what());
+      report.fail(abandon(plan, sb, std::move(container), e));
       return 1;
     }
   }
@@ -129,7 +155,8 @@ int run_keeper(const KeeperPlan& plan, LockedContainer container, ContainerRecor
   sandbox::StartTimes boot = sb->start_times();
   // The VM goes first, then the record: once `state` says stopped, nothing
   // of the sandbox runs any more.
-  sb.reset();
+  if (std::string left = stop_sandbox(sb); !left.empty())
+    outcome.error += (outcome.error.empty() ? "" : "; ") + left;
   // One line for tools/bench/cli_run.sh: where a container's life went.
   spdlog::info(
       "container {}: timing ms: keeper {} vmm_ready {} agent_ready {} sandbox_ready {} created {} "
