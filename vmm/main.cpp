@@ -79,8 +79,13 @@ std::shared_ptr<fs::FsDevice> make_fs_device(const VmmConfig& config) {
 
 int run(const VmmConfig& config, std::shared_ptr<fs::FsDevice> fs_device) {
   std::shared_ptr<ConsoleOutput> console;
-  if (UniqueFd fd = open_console(config.console))
-    console = std::make_shared<ConsoleOutput>(std::move(fd));
+  if (UniqueFd fd = open_console(config.console)) {
+    // A file fills a disk; a FIFO or terminal is someone's to drain.
+    struct stat st;
+    bool file = fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode);
+    console = std::make_shared<ConsoleOutput>(
+        std::move(fd), file ? ConsoleOutput::kFileLimit : ConsoleOutput::kUnlimited);
+  }
   MachineConfig mc;
   mc.mem_bytes = config.mem_mib << 20;
   mc.cpus = config.cpus;

@@ -198,8 +198,8 @@ void MmioTransport::write_status(uint32_t value) {
   // The driver only ever adds bits (virtio 1.x, 3.1.1); anything else is a
   // confused driver, refused without changing state.
   if ((value & st) != st) {
-    SPDLOG_WARN("virtio-mmio: device {}: status {:#x} -> {:#x} clears bits; ignored",
-                device_->device_type(), st, value);
+    warn_limit_.warn("virtio-mmio: device {}: status {:#x} -> {:#x} clears bits; ignored",
+                     device_->device_type(), st, value);
     return;
   }
   uint32_t added = value & ~st;
@@ -207,8 +207,8 @@ void MmioTransport::write_status(uint32_t value) {
     bool subset = (driver_features_ & ~offered_features_) == 0;
     bool modern = driver_features_ & (1ull << VIRTIO_F_VERSION_1);
     if (!subset || !modern) {
-      SPDLOG_WARN("virtio-mmio: device {}: driver features {:#x} refused (offered {:#x})",
-                  device_->device_type(), driver_features_, offered_features_);
+      warn_limit_.warn("virtio-mmio: device {}: driver features {:#x} refused (offered {:#x})",
+                       device_->device_type(), driver_features_, offered_features_);
       value &= ~VIRTIO_CONFIG_S_FEATURES_OK;  // the driver reads it back and gives up
     }
   }
@@ -225,7 +225,7 @@ void MmioTransport::write_status(uint32_t value) {
         if (q.ready()) q.activate(mem_);
       }
     } catch (const QueueError& e) {
-      SPDLOG_WARN("virtio-mmio: device {}: {}", device_->device_type(), e.what());
+      warn_limit_.warn("virtio-mmio: device {}: {}", device_->device_type(), e.what());
       status_.store(value | VIRTIO_CONFIG_S_NEEDS_RESET, std::memory_order_release);
       interrupt_.signal_config();
       return;
@@ -251,7 +251,7 @@ void MmioTransport::write_status(uint32_t value) {
 }
 
 void MmioTransport::fail(const std::string& why) {
-  SPDLOG_WARN("virtio-mmio: device {} needs reset: {}", device_->device_type(), why);
+  warn_limit_.warn("virtio-mmio: device {} needs reset: {}", device_->device_type(), why);
   status_.fetch_or(VIRTIO_CONFIG_S_NEEDS_RESET, std::memory_order_acq_rel);
   interrupt_.signal_config();
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/fd.h"
+#include "common/log_rate_limit.h"
 #include "vmm/devices/bus.h"
 #include "vmm/virtio/device.h"
 #include "vmm/virtio/device_control_thread.h"
@@ -68,6 +69,8 @@ class MmioTransport : public BusDevice {
   bool activated_ = false;
   // Atomic: device threads set NEEDS_RESET without taking mu_.
   std::atomic<uint32_t> status_{0};
+  // Every warning here is the driver's doing: a guest may repeat it at will.
+  LogRateLimit warn_limit_;
 };
 
 }  // namespace vmrt::vmm::virtio

@@ -261,6 +261,41 @@ TEST_F(VsockDeviceTest, ConnectionsPastTheLimitAreRefusedAndTheDeviceKeepsServin
   EXPECT_EQ(expect(VIRTIO_VSOCK_OP_RW).payload, "after the flood");
 }
 
+TEST_F(VsockDeviceTest, RefusedPacketsWithoutReceiveBuffersKeepTheControlQueueBounded) {
+  // The attack: a guest that posts no receive buffers and sends packets the
+  // device must refuse, each of which asks for a reset.
+  uint32_t status = test::bring_up(*transport, {&rx, &tx, &ev}, 1ull << VIRTIO_F_VERSION_1, [] {});
+  ASSERT_FALSE(status & VIRTIO_CONFIG_S_NEEDS_RESET);
+  constexpr size_t kPackets = 3 * vsock::kMaxControlQueued;
+  size_t used = 0;
+  for (size_t i = 0; i < kPackets;) {
+    // Half a ring at a time: descriptors are reused once the device is done.
+    for (size_t n = 0; n < kQueueSize / 2 && i < kPackets; ++n, ++i)
+      send(static_cast<uint32_t>(50000 + i), 7999, VIRTIO_VSOCK_OP_RW, "x");
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (used < i && std::chrono::steady_clock::now() < deadline) {
+      used += tx.take_used().size();
+      if (used < i) std::this_thread::sleep_for(1ms);
+    }
+    ASSERT_EQ(used, i) << "the device stopped taking packets";
+  }
+  const vsock::VsockCounters& c = device->counters();
+  EXPECT_EQ(c.control_peak.load(), vsock::kMaxControlQueued);
+  EXPECT_EQ(c.control_dropped.load(), kPackets - vsock::kMaxControlQueued);
+  // The queued resets reach the guest once it posts buffers, and the device
+  // still serves new streams.
+  post_rx(4);
+  size_t resets = 0;
+  while (auto p = receive(500ms)) {
+    ASSERT_EQ(p->hdr.op, VIRTIO_VSOCK_OP_RST);
+    ++resets;
+  }
+  EXPECT_EQ(resets, vsock::kMaxControlQueued);
+  UniqueFd listener = listen_unix(sock.string() + "_7010");
+  send(40010, 7010, VIRTIO_VSOCK_OP_REQUEST);
+  expect(VIRTIO_VSOCK_OP_RESPONSE);
+}
+
 TEST_F(VsockDeviceTest, GuestToHostStreamReachesTheUnixSocket) {
   UniqueFd listener = listen_unix(sock.string() + "_7000");
   bring_up();

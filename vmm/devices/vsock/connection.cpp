@@ -25,10 +25,7 @@ bool Connection::push(std::span<const iovec> data) {
   }
   fwd_cnt_ += static_cast<uint32_t>(written);
   if (written == total) return true;
-  if (pending_off_ > 0 && pending_off_ == pending_.size()) {
-    pending_.clear();
-    pending_off_ = 0;
-  }
+  compact();
   size_t skip = written;
   for (const iovec& v : data) {
     auto* p = static_cast<const uint8_t*>(v.iov_base);
@@ -48,14 +45,24 @@ bool Connection::flush() {
                        MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return errno == EAGAIN || errno == EWOULDBLOCK;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+      break;
     }
     pending_off_ += static_cast<size_t>(n);
     fwd_cnt_ += static_cast<uint32_t>(n);
   }
-  pending_.clear();
-  pending_off_ = 0;
+  compact();
   return true;
+}
+
+void Connection::compact() {
+  // Once the written prefix is at least half of the buffer it goes, so the
+  // buffer stays under twice the credit even when a slow host reader never
+  // lets it drain completely (the kept data itself is at most kBufAlloc).
+  if (pending_off_ == 0 || pending_off_ * 2 < pending_.size()) return;
+  pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(pending_off_));
+  pending_off_ = 0;
+  if (pending_.empty() && pending_.capacity() > kBufAlloc) pending_.shrink_to_fit();
 }
 
 }  // namespace vmrt::vmm::vsock

@@ -46,6 +46,10 @@ class Connection {
   // Writes kept data. Returns false when the host socket failed (closed).
   bool flush();
   bool has_pending() const noexcept { return pending_off_ < pending_.size(); }
+  // Bytes kept, and the memory holding them (at most 4 * kBufAlloc: the
+  // buffer stays under 2 * kBufAlloc, its capacity under twice that).
+  size_t pending_bytes() const noexcept { return pending_.size() - pending_off_; }
+  size_t pending_capacity() const noexcept { return pending_.capacity(); }
   uint32_t fwd_cnt() const noexcept { return fwd_cnt_; }
   // Whether the guest should hear about credit freed since it was last told.
   bool credit_update_due() const noexcept {
@@ -74,6 +78,8 @@ class Connection {
   bool credit_update_queued = false;
 
  private:
+  void compact();
+
   UniqueFd fd_;
   uint32_t local_port_;
   uint32_t peer_port_;

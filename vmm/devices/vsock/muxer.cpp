@@ -42,11 +42,12 @@ constexpr auto kConnectTimeout = std::chrono::seconds(10);
 size_t Muxer::open_streams() const { return conns_.size() + handshakes_.size(); }
 
 Muxer::Muxer(virtio::ActivateContext context, uint64_t guest_cid, std::string uds_path,
-             int listener)
+             int listener, VsockCounters& counters)
     : ctx_(std::move(context)),
       guest_cid_(guest_cid),
       uds_path_(std::move(uds_path)),
-      listener_(listener) {
+      listener_(listener),
+      counters_(counters) {
   ep_ = UniqueFd(check_sys(epoll_create1(EPOLL_CLOEXEC), "epoll_create1"));
   stop_ = make_eventfd("stopping the vsock thread");
   timer_ = UniqueFd(
@@ -157,7 +158,7 @@ void Muxer::process_tx() {
     while (auto chain = q.pop()) {
       TxHeader h = read_tx_header(*chain, guest_cid_);
       if (!h.error.empty()) {
-        SPDLOG_WARN("vsock: dropped a guest packet: {}", h.error);
+        warn_limit_.warn("vsock: dropped a guest packet: {}", h.error);
         if (chain->readable_len >= kHeaderSize && h.hdr.op != VIRTIO_VSOCK_OP_RST)
           queue_control(h.hdr.dst_port, h.hdr.src_port, VIRTIO_VSOCK_OP_RST);
       } else {
@@ -203,7 +204,8 @@ void Muxer::handle_packet(const virtio_vsock_hdr& h, const virtio::DescriptorCha
         return reset();
       auto iov = virtio::segment_iovecs(chain.readable, kHeaderSize, h.len);
       if (!conn->push(iov)) {
-        SPDLOG_WARN("vsock: guest port {} sent past its credit; resetting the stream", h.src_port);
+        warn_limit_.warn("vsock: guest port {} sent past its credit; resetting the stream",
+                         h.src_port);
         close_connection(id, true);
         return;
       }
@@ -228,12 +230,18 @@ void Muxer::handle_packet(const virtio_vsock_hdr& h, const virtio::DescriptorCha
       if (conn) close_connection(id, false);
       return;
     default:
-      SPDLOG_WARN("vsock: unknown op {} from guest port {}", h.op, h.src_port);
+      warn_limit_.warn("vsock: unknown op {} from guest port {}", h.op, h.src_port);
       reset();
   }
 }
 
 void Muxer::connect_to_host(const virtio_vsock_hdr& h) {
+  if (control_full()) {
+    // Its RESPONSE could not be queued: refused (the reset is dropped too).
+    ++counters_.connects_refused;
+    queue_control(h.dst_port, h.src_port, VIRTIO_VSOCK_OP_RST);
+    return;
+  }
   if (open_streams() >= kMaxStreams) {
     SPDLOG_DEBUG("vsock: guest port {} -> host port {}: {} streams open already", h.src_port,
                  h.dst_port, kMaxStreams);
@@ -305,12 +313,14 @@ void Muxer::on_handshake(int fd) {
   HandshakeResult r = read_connect_line(fd);
   if (r.status == HandshakeResult::Incomplete) return;
   if (r.status == HandshakeResult::Invalid) {
-    SPDLOG_WARN("vsock: {}: {}", uds_path_, r.error);
+    warn_limit_.warn("vsock: {}: {}", uds_path_, r.error);
     handshakes_.erase(it);  // closing it tells the client
     return;
   }
   UniqueFd client = std::move(it->second.fd);
   handshakes_.erase(it);
+  // Its REQUEST could not be queued: closing the client refuses it.
+  if (control_full()) return;
   check_sys(epoll_ctl(ep_.get(), EPOLL_CTL_DEL, client.get(), nullptr), "epoll_ctl");
   uint32_t local = allocate_local_port();
   add_connection(std::make_unique<Connection>(std::move(client), local, r.port,
@@ -344,7 +354,7 @@ void Muxer::sweep() {
   auto now = std::chrono::steady_clock::now();
   std::erase_if(handshakes_, [&](const auto& kv) {
     bool expired = now - kv.second.since > kHandshakeTimeout;
-    if (expired) SPDLOG_WARN("vsock: {}: no CONNECT line within 5 s; closed", uds_path_);
+    if (expired) warn_limit_.warn("vsock: {}: no CONNECT line within 5 s; closed", uds_path_);
     return expired;
   });
   std::vector<uint32_t> expired;
@@ -352,8 +362,8 @@ void Muxer::sweep() {
     if (c->state == Connection::State::Connecting && now - c->since > kConnectTimeout)
       expired.push_back(id);
   for (uint32_t id : expired) {
-    SPDLOG_WARN("vsock: guest did not answer a connection to port {} within 10 s",
-                conns_.at(id)->peer_port());
+    warn_limit_.warn("vsock: guest did not answer a connection to port {} within 10 s",
+                     conns_.at(id)->peer_port());
     close_connection(id, true);
   }
 }
@@ -402,7 +412,14 @@ uint32_t Muxer::allocate_local_port() {
 // --- host to guest ---
 
 void Muxer::queue_control(uint32_t local_port, uint32_t peer_port, uint16_t op, uint32_t flags) {
+  // Only resets are dropped: the peer of a reset stream learns of it from
+  // its next packet anyway, while the other ops are bounded by the streams.
+  if (op == VIRTIO_VSOCK_OP_RST && control_full()) {
+    ++counters_.control_dropped;
+    return;
+  }
   control_.push_back({local_port, peer_port, op, flags});
+  if (control_.size() > counters_.control_peak) counters_.control_peak = control_.size();
 }
 
 void Muxer::queue_credit_update(Connection& c) {

@@ -21,7 +21,9 @@
 #include <thread>
 
 #include "common/fd.h"
+#include "common/log_rate_limit.h"
 #include "vmm/devices/vsock/connection.h"
+#include "vmm/devices/vsock/counters.h"
 #include "vmm/devices/vsock/packet.h"
 #include "vmm/virtio/device.h"
 
@@ -32,11 +34,22 @@ namespace vmrt::vmm::vsock {
 // flood of connections cannot take the VMM's descriptors, or its memory.
 inline constexpr size_t kMaxStreams = 512;
 
+// Control packets (RST, RESPONSE, REQUEST, CREDIT_UPDATE) waiting for a
+// receive buffer. A guest that posts no receive buffers and keeps sending
+// refused packets would grow the queue by one reset each: past this many,
+// resets are dropped (counted in VsockCounters::control_dropped) and guest
+// connection requests refused unanswered. Credit updates, one per stream at
+// most, are always queued, so the queue never holds more than
+// kMaxControlQueued + kMaxStreams entries.
+inline constexpr size_t kMaxControlQueued = 1024;
+
 class Muxer {
  public:
   // Queues in `context`: 0 rx, 1 tx, 2 event. `listener` (non-blocking) is
   // the VM's hybrid socket, owned by the device.
-  Muxer(virtio::ActivateContext context, uint64_t guest_cid, std::string uds_path, int listener);
+  // `counters` (the device's) outlive the muxer.
+  Muxer(virtio::ActivateContext context, uint64_t guest_cid, std::string uds_path, int listener,
+        VsockCounters& counters);
   // Stops the thread and closes every stream.
   ~Muxer();
 
@@ -70,6 +83,7 @@ class Muxer {
   uint32_t add_connection(std::unique_ptr<Connection> conn);
   void close_connection(uint32_t id, bool send_rst);
   void queue_control(uint32_t local_port, uint32_t peer_port, uint16_t op, uint32_t flags = 0);
+  bool control_full() const noexcept { return control_.size() >= kMaxControlQueued; }
   void queue_credit_update(Connection& conn);
   Connection* next_sender();
   uint32_t allocate_local_port();
@@ -80,6 +94,9 @@ class Muxer {
   const uint64_t guest_cid_;
   const std::string uds_path_;
   const int listener_;
+  VsockCounters& counters_;
+  // Warnings a guest (or host client) causes at will.
+  LogRateLimit warn_limit_;
   UniqueFd ep_;
   UniqueFd stop_;
   UniqueFd timer_;

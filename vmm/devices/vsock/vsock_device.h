@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/fd.h"
+#include "vmm/devices/vsock/counters.h"
 #include "vmm/devices/vsock/muxer.h"
 #include "vmm/virtio/device.h"
 
@@ -37,8 +38,11 @@ class VsockDevice : public virtio::VirtioDevice {
   void activate(virtio::ActivateContext context) override;
   void reset() override;
 
+  const VsockCounters& counters() const noexcept { return counters_; }
+
  private:
   VsockConfig config_;
+  VsockCounters counters_;
   UniqueFd listener_;
   std::unique_ptr<Muxer> muxer_;
 };
