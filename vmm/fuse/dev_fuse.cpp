@@ -67,7 +67,12 @@ std::string find_mount(const std::filesystem::path& mountpoint, const std::strin
 }
 
 DevFuseMount::DevFuseMount(Server& server, DevFuseOptions options)
-    : server_(server), options_(std::move(options)) {
+    : server_(server),
+      options_(std::move(options)),
+      // A parked SETLKW's reply, from the server's lock thread: replies to
+      // /dev/fuse may come in any order.
+      deferred_reply_(
+          [this](std::span<const std::byte> reply) { send_reply(reply.data(), reply.size()); }) {
   options_.mountpoint = std::filesystem::canonical(options_.mountpoint);
   int fd = ::open("/dev/fuse", O_RDWR | O_CLOEXEC);
   if (fd < 0) throw_errno("cannot open /dev/fuse");
@@ -133,22 +138,25 @@ void DevFuseMount::worker(Worker& self) {
     }
     iovec iv{in.data(), static_cast<size_t>(n)};
     iovec ov{out.data(), out.size()};
-    size_t len = server_.handle({&iv, 1}, {&ov, 1});
-    if (len == 0) continue;
-    if (::write(fuse_fd_.get(), out.data(), len) < 0) {
-      // ENOENT: the request was interrupted or aborted meanwhile.
-      if (errno == ENOENT) continue;
-      if (errno == ENODEV) {
-        gone_ = true;
-        break;
-      }
-      SPDLOG_ERROR("fuse: write /dev/fuse: {}", strerror(errno));
+    size_t len = server_.handle({&iv, 1}, {&ov, 1}, deferred_reply_);
+    if (len == 0 || len == Server::kDeferred) continue;
+    if (!send_reply(out.data(), len)) {
+      gone_ = true;
+      break;
     }
   }
   self.done = true;
   if (--running_ == 0) {
     signal_eventfd(ended_.get());
   }
+}
+
+bool DevFuseMount::send_reply(const void* data, size_t len) {
+  if (::write(fuse_fd_.get(), data, len) >= 0) return true;
+  // ENOENT: the request was interrupted or aborted meanwhile.
+  if (errno == ENODEV) return false;
+  if (errno != ENOENT) SPDLOG_ERROR("fuse: write /dev/fuse: {}", strerror(errno));
+  return true;
 }
 
 void DevFuseMount::unmount_if_ours() {

@@ -60,9 +60,12 @@ class DevFuseMount {
   };
   void worker(Worker& self);
   void unmount_if_ours();
+  // Writes one reply; false when the connection is gone (unmounted).
+  bool send_reply(const void* data, size_t len);
 
   Server& server_;
   DevFuseOptions options_;
+  Server::Deferred deferred_reply_;
   UniqueFd fuse_fd_;
   UniqueFd ended_;   // eventfd: counts ended workers
   std::string dev_;  // the mount's "major:minor" in mountinfo

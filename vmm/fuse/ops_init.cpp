@@ -25,7 +25,7 @@ size_t Passthrough::init(Request& req, Reply& reply) {
     return reply.ok(&out, FUSE_COMPAT_INIT_OUT_SIZE);
   }
   if (in.major < FUSE_KERNEL_VERSION || in.minor < kMinMinor) {
-    SPDLOG_WARN("fuse: client protocol {}.{} is too old", in.major, in.minor);
+    log_limit_.warn("fuse: client protocol {}.{} is too old", in.major, in.minor);
     return reply.error(EPROTO);
   }
   if (in.minor < out.minor) out.minor = in.minor;

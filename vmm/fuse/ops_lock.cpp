@@ -6,9 +6,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <chrono>
-#include <thread>
-
 #include "vmm/fuse/passthrough.h"
 
 namespace vmrt::fuse {
@@ -33,11 +30,17 @@ int to_flock(const fuse_file_lock& lk, struct flock& fl) {
 // Read-write when possible so that both lock types can be taken; read-only
 // or write-only where the file allows no more (a read-only mount).
 std::shared_ptr<UniqueFd> Passthrough::lock_fd(Inode& inode, uint64_t owner, bool create,
-                                               int& err) const {
+                                               int& err) {
   std::lock_guard lock(inode.lock_mu);
   auto it = inode.lock_fds.find(owner);
   if (it != inode.lock_fds.end()) return it->second;
   if (!create) return nullptr;
+  // Each owner's descriptor is a host descriptor the guest makes the server
+  // hold, as an open file is.
+  if (handles_exhausted()) {
+    err = ENOLCK;
+    return nullptr;
+  }
   int fd = reopen(inode, O_RDWR);
   if (fd < 0) fd = reopen(inode, O_RDONLY);
   if (fd < 0) fd = reopen(inode, O_WRONLY);
@@ -45,21 +48,32 @@ std::shared_ptr<UniqueFd> Passthrough::lock_fd(Inode& inode, uint64_t owner, boo
     err = -fd;
     return nullptr;
   }
-  auto owned = std::make_shared<UniqueFd>(fd);
+  ++lock_fds_;
+  std::shared_ptr<UniqueFd> owned(new UniqueFd(fd), [count = &lock_fds_](UniqueFd* p) {
+    delete p;
+    --*count;
+  });
   inode.lock_fds.emplace(owner, owned);
   return owned;
 }
 
 void Passthrough::drop_locks(Inode& inode, uint64_t owner) {
-  std::shared_ptr<UniqueFd> dropped;
-  std::lock_guard lock(inode.lock_mu);
-  auto it = inode.lock_fds.find(owner);
-  if (it == inode.lock_fds.end()) return;
-  dropped = std::move(it->second);
-  inode.lock_fds.erase(it);
+  // A wait on a descriptor that is no longer the owner's would take a lock
+  // nobody holds for the guest: it ends (EINTR) before the descriptor goes.
+  lock_waits_.cancel(inode.nodeid, owner);
+  {
+    std::shared_ptr<UniqueFd> dropped;
+    std::lock_guard lock(inode.lock_mu);
+    auto it = inode.lock_fds.find(owner);
+    if (it == inode.lock_fds.end()) return;
+    dropped = std::move(it->second);
+    inode.lock_fds.erase(it);
+  }
+  lock_waits_.retry();
 }
 
-int Passthrough::lock_request(Request& req, struct flock& fl, std::shared_ptr<UniqueFd>& fd) {
+int Passthrough::lock_request(Request& req, struct flock& fl, uint64_t& owner,
+                              std::shared_ptr<UniqueFd>& fd) {
   auto inode = node(req);
   if (!inode) return ENOENT;
   fuse_lk_in in;
@@ -69,6 +83,7 @@ int Passthrough::lock_request(Request& req, struct flock& fl, std::shared_ptr<Un
   if (inode->type != S_IFREG) return EINVAL;
   if (int err = to_flock(in.lk, fl)) return err;
   int err = 0;
+  owner = in.owner;
   // An unlock by an owner that holds nothing needs no descriptor.
   fd = lock_fd(*inode, in.owner, fl.l_type != F_UNLCK, err);
   return err;
@@ -76,8 +91,9 @@ int Passthrough::lock_request(Request& req, struct flock& fl, std::shared_ptr<Un
 
 size_t Passthrough::getlk(Request& req, Reply& reply) {
   struct flock fl;
+  uint64_t owner;
   std::shared_ptr<UniqueFd> owned;
-  if (int err = lock_request(req, fl, owned)) return reply.error(err);
+  if (int err = lock_request(req, fl, owner, owned)) return reply.error(err);
   if (!owned) return reply.error(EINVAL);  // GETLK of F_UNLCK asks nothing
   int fd = owned->get();
   if (fcntl(fd, F_OFD_GETLK, &fl) != 0) return reply.error(last_errno());
@@ -97,37 +113,31 @@ size_t Passthrough::setlkw(Request& req, Reply& reply) { return set_lock(req, re
 
 size_t Passthrough::set_lock(Request& req, Reply& reply, bool wait) {
   struct flock fl;
+  uint64_t owner;
   std::shared_ptr<UniqueFd> owned;
-  if (int err = lock_request(req, fl, owned)) return reply.error(err);
+  if (int err = lock_request(req, fl, owner, owned)) return reply.error(err);
   if (!owned) return reply.ok();
-  int fd = owned->get();
-  if (fcntl(fd, F_OFD_SETLK, &fl) == 0) return reply.ok();
+  if (fcntl(owned->get(), F_OFD_SETLK, &fl) == 0) {
+    // An unlock or a downgrade may let a parked wait through.
+    lock_waits_.retry();
+    return reply.ok();
+  }
   if (!wait || (errno != EAGAIN && errno != EACCES)) return reply.error(last_errno());
+  // SETLKW on a held lock: parked, so that this request thread goes on to
+  // serve the unlock it waits for, and every other request meanwhile.
+  if (!req.later) return reply.error(EDEADLK);
+  int err = lock_waits_.park(
+      {req.header.unique, req.header.nodeid, owner, std::move(owned), fl, *req.later});
+  return err ? reply.error(err) : Server::kDeferred;
+}
 
-  // SETLKW: wait by polling rather than in F_OFD_SETLKW, so that the wait
-  // ends when the server stops, and with a bound on waiting threads: each
-  // waiter holds one of the transport's request threads.
-  if (lock_waiters_.fetch_add(1) >= config_.max_lock_waiters) {
-    lock_waiters_.fetch_sub(1);
-    return reply.error(EDEADLK);
-  }
-  int err = 0;
-  auto delay = std::chrono::microseconds(100);
-  for (;;) {
-    if (stopped_) {
-      err = EINTR;
-      break;
-    }
-    std::this_thread::sleep_for(delay);
-    delay = std::min<std::chrono::microseconds>(delay * 2, std::chrono::milliseconds(20));
-    if (fcntl(fd, F_OFD_SETLK, &fl) == 0) break;
-    if (errno != EAGAIN && errno != EACCES) {
-      err = last_errno();
-      break;
-    }
-  }
-  lock_waiters_.fetch_sub(1);
-  return err ? reply.error(err) : reply.ok();
+size_t Passthrough::interrupt(Request& req, Reply&) {
+  fuse_interrupt_in in;
+  if (!req.read(in)) return 0;
+  // Only lock waits last: anything else is answered soon anyway. An
+  // INTERRUPT takes no reply of its own; the interrupted request's is EINTR.
+  lock_waits_.interrupt(in.unique);
+  return 0;
 }
 
 }  // namespace vmrt::fuse

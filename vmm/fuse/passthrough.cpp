@@ -52,7 +52,8 @@ uint32_t encode_dev(dev_t dev) {
 Passthrough::Passthrough(ServerConfig config)
     : config_(std::move(config)),
       inodes_(open_root(config_.shared_dir)),
-      switch_creds_(can_switch_creds()) {
+      switch_creds_(can_switch_creds()),
+      lock_waits_(config_.max_lock_waiters) {
   int fd = ::open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) throw_errno("cannot open /proc/self/fd");
   proc_fd_.reset(fd);
@@ -144,6 +145,7 @@ std::string Passthrough::proc_path(const Inode& inode) {
 }
 
 void Passthrough::reset() {
+  lock_waits_.cancel_all();
   files_.clear();
   dirs_.clear();
   inodes_.clear();
@@ -229,6 +231,8 @@ Passthrough::Op Passthrough::op_for(uint32_t opcode) {
       return &Passthrough::setlk;
     case FUSE_SETLKW:
       return &Passthrough::setlkw;
+    case FUSE_INTERRUPT:
+      return &Passthrough::interrupt;
     default:
       return nullptr;
   }

@@ -16,8 +16,10 @@
 #include <vector>
 
 #include "common/fd.h"
+#include "common/log_rate_limit.h"
 #include "vmm/fuse/handle_table.h"
 #include "vmm/fuse/inode_table.h"
+#include "vmm/fuse/lock_waiters.h"
 #include "vmm/fuse/reply.h"
 #include "vmm/fuse/request.h"
 #include "vmm/fuse/server.h"
@@ -46,14 +48,20 @@ class Passthrough {
   explicit Passthrough(ServerConfig config);
 
   size_t dispatch(Request& req, Reply& reply);
-  void stop() { stopped_ = true; }
+  void stop() { lock_waits_.stop(); }
 
   const ServerConfig& config() const { return config_; }
+  // For what the guest's requests can make the server log, again and again.
+  LogRateLimit& log_limit() { return log_limit_; }
   size_t inode_count() const { return inodes_.size(); }
   size_t handle_count() const { return files_.size() + dirs_.size(); }
+  size_t lock_fd_count() const { return lock_fds_; }
+  size_t parked_lock_waits() const { return lock_waits_.size(); }
   // Checked before an open, so concurrent opens on other request threads
   // may pass it together: the limit holds to within the thread count.
-  bool handles_exhausted() const { return handle_count() >= config_.max_open_handles; }
+  bool handles_exhausted() const {
+    return handle_count() + lock_fd_count() >= config_.max_open_handles;
+  }
 
  private:
   using Op = size_t (Passthrough::*)(Request&, Reply&);
@@ -107,15 +115,18 @@ class Passthrough {
   size_t setlk(Request&, Reply&);
   size_t setlkw(Request&, Reply&);
   size_t set_lock(Request&, Reply&, bool wait);
+  size_t interrupt(Request&, Reply&);
+  // Drops `owner`'s locks on `inode` and ends its parked waits there.
   void drop_locks(Inode& inode, uint64_t owner);
-  // Parses a lock request: the lock as a struct flock and the owner's
-  // descriptor (null for an unlock by an owner without one). Returns 0 or
-  // an errno.
-  int lock_request(Request& req, struct flock& fl, std::shared_ptr<UniqueFd>& fd);
+  // Parses a lock request: the lock as a struct flock, its owner and the
+  // owner's descriptor (null for an unlock by an owner without one).
+  // Returns 0 or an errno.
+  int lock_request(Request& req, struct flock& fl, uint64_t& owner, std::shared_ptr<UniqueFd>& fd);
   // The descriptor carrying `owner`'s locks on `inode`, opened on first use
-  // when `create`; null with `err` set when it cannot be opened, null alone
-  // when the owner has none and `create` is false.
-  std::shared_ptr<UniqueFd> lock_fd(Inode& inode, uint64_t owner, bool create, int& err) const;
+  // when `create`; null with `err` set when it cannot be opened (ENOLCK when
+  // the open-handle bound is reached), null alone when the owner has none
+  // and `create` is false.
+  std::shared_ptr<UniqueFd> lock_fd(Inode& inode, uint64_t owner, bool create, int& err);
 
   // Helpers (passthrough.cpp).
   // The request's node, or null (the caller answers ENOENT... see node()).
@@ -144,14 +155,17 @@ class Passthrough {
   void reset();
 
   ServerConfig config_;
+  // Lock descriptors open (counted down by their deleter, so it outlives
+  // the inodes and parked waits that hold them).
+  std::atomic<size_t> lock_fds_{0};
   UniqueFd proc_fd_;  // /proc/self/fd, opened once: reopen() works in a jail too
   InodeTable inodes_;
   HandleTable<OpenFile> files_;
   HandleTable<OpenDir> dirs_;
   bool switch_creds_;
   std::atomic<bool> initialized_{false};
-  std::atomic<bool> stopped_{false};
-  std::atomic<unsigned> lock_waiters_{0};
+  LockWaiters lock_waits_;
+  LogRateLimit log_limit_;
   mutable std::mutex dev_mu_;
   mutable std::unordered_map<dev_t, uint64_t> dev_index_;  // other file systems' indexes
 };

@@ -12,12 +12,15 @@
 #include <string>
 
 #include "vmm/fuse/io_cursor.h"
+#include "vmm/fuse/server.h"
 
 namespace vmrt::fuse {
 
 struct Request {
   fuse_in_header header{};
   IoCursor args;  // the bytes after the header, up to header.len
+  // Where a reply sent later goes (Server::handle's `later`), or null.
+  const Server::Deferred* later = nullptr;
 
   // Copies the fixed-size argument structure. False when the request is
   // shorter than `T`.

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <span>
 
@@ -36,15 +37,17 @@ struct ServerConfig {
   // guest kernel keeps locks to itself, which is right when only it uses
   // the tree.
   bool posix_locks = true;
-  // At most this many SETLKW may wait at once; more get EDEADLK rather than
-  // tying up every request thread (the unlock that would free them could
-  // then never be served).
-  unsigned max_lock_waiters = 4;
+  // At most this many SETLKW may wait at once (parked: no thread waits for
+  // them); more get EDEADLK, as they do from a transport that cannot take
+  // deferred replies.
+  unsigned max_lock_waiters = 64;
   // At most this many files and directories open at once for the guest
-  // (each holds a host descriptor until its RELEASE). Past it OPEN, OPENDIR
-  // and CREATE answer EMFILE, as a process at its RLIMIT_NOFILE gets, so a
-  // guest that opens without releasing runs out of handles, not the server
-  // out of descriptors for its own work.
+  // (each holds a host descriptor until its RELEASE), lock descriptors (one
+  // per lock owner and file, held until the owner's FLUSH) included. Past
+  // it OPEN, OPENDIR and CREATE answer EMFILE, as a process at its
+  // RLIMIT_NOFILE gets, and a new owner's lock ENOLCK, so a guest that
+  // opens without releasing runs out of handles, not the server out of
+  // descriptors for its own work.
   size_t max_open_handles = 65536;
 };
 
@@ -56,6 +59,11 @@ class Server {
   // fuse_write_in. A transport buffer of max_write + kMaxHeaderBytes holds
   // every request the server accepts.
   static constexpr size_t kMaxHeaderBytes = 4096;
+  // What handle() returns for a request whose reply comes later.
+  static constexpr size_t kDeferred = SIZE_MAX;
+  // Sends the reply of a deferred request: called once, from a thread of
+  // the server's, with the whole reply (a fuse_out_header, no body).
+  using Deferred = std::function<void(std::span<const std::byte> reply)>;
 
   // Opens the shared directory. Throws vmrt::Error when it cannot.
   explicit Server(ServerConfig config);
@@ -70,13 +78,20 @@ class Server {
   // on the virtio-fs hiprio queue come without writable buffers). READ data
   // is read straight into `out` and WRITE data written straight from `in`.
   //
+  // A SETLKW whose lock is held by another owner does not wait on the
+  // calling thread: handle() returns kDeferred and `later` gets the reply
+  // once the lock is taken or the wait ends (EINTR: an INTERRUPT, the
+  // owner's FLUSH or RELEASE, a new session, stop()). Without `later` such
+  // a SETLKW answers EDEADLK.
+  //
   // Safe to call from several threads at once. The first call on a thread
   // gives that thread its own umask (0: the guest kernel has applied the
   // guest's already) by unsharing its filesystem attributes (CLONE_FS).
-  size_t handle(std::span<const iovec> in, std::span<const iovec> out);
+  size_t handle(std::span<const iovec> in, std::span<const iovec> out, const Deferred& later = {});
 
-  // Ends waits in SETLKW (they answer EINTR) and makes new ones fail, so a
-  // transport can stop its threads.
+  // Ends the SETLKW waits (they answer EINTR) and makes new ones fail. Once
+  // it returns no deferred reply is sent any more, so a transport can tear
+  // down what its `later` callbacks use.
   void stop();
 
   const ServerConfig& config() const;
@@ -84,6 +99,9 @@ class Server {
   // FORGET and RELEASE give everything back.
   size_t inode_count() const;
   size_t handle_count() const;
+  // Lock descriptors held and SETLKW waits parked.
+  size_t lock_fd_count() const;
+  size_t parked_lock_waits() const;
 
  private:
   std::unique_ptr<Passthrough> fs_;

@@ -22,11 +22,13 @@ inline bool mounted(const std::filesystem::path& mnt) {
 
 class FuseMount {
  public:
+  // `threads`: request threads (1 is a virtio-fs device's one request queue).
   FuseMount(const std::filesystem::path& shared, const std::filesystem::path& mnt,
-            const std::string& cache = "auto")
+            const std::string& cache = "auto", unsigned threads = 4)
       : mnt_(mnt),
-        proc_(Subprocess::spawn({VMRT_FS_MOUNT, "--cache", cache, "--threads", "4", "--log-level",
-                                 "warn", shared.string(), mnt.string()})) {
+        proc_(Subprocess::spawn({VMRT_FS_MOUNT, "--cache", cache, "--threads",
+                                 std::to_string(threads), "--log-level", "warn", shared.string(),
+                                 mnt.string()})) {
     for (int i = 0; i < 500 && !mounted(mnt_); ++i) {
       if (proc_.wait_for(std::chrono::milliseconds(10))) fail("vmrt-fs-mount exited early");
     }

@@ -6,7 +6,12 @@
 #include <linux/fuse.h>
 #include <sys/uio.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,7 +52,7 @@ class RequestBuilder {
 };
 
 struct Response {
-  size_t written = 0;  // what handle() returned
+  size_t written = 0;  // what handle() returned: Server::kDeferred when parked
   fuse_out_header header{};
   std::string body;
   int error() const { return -header.error; }
@@ -68,9 +73,59 @@ inline std::vector<iovec> split(std::string& data, size_t chunk) {
   return out;
 }
 
+inline Response decode(const char* data, size_t len) {
+  Response r;
+  r.written = len;
+  if (len >= sizeof r.header) {
+    std::memcpy(&r.header, data, sizeof r.header);
+    r.body.assign(data + sizeof r.header, len - sizeof r.header);
+  }
+  return r;
+}
+
+// Collects the replies the server sends later (parked SETLKW), as a
+// transport would, by request id.
+class DeferredReplies {
+ public:
+  Server::Deferred sink() {
+    return [this](std::span<const std::byte> reply) {
+      Response r = decode(reinterpret_cast<const char*>(reply.data()), reply.size());
+      std::lock_guard lock(mu_);
+      ++count_[r.header.unique];
+      replies_[r.header.unique] = r;
+      cv_.notify_all();
+    };
+  }
+  // The reply to request `unique`, waiting up to `timeout` for it.
+  std::optional<Response> wait(uint64_t unique,
+                               std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [&] { return replies_.count(unique) > 0; }))
+      return std::nullopt;
+    return replies_[unique];
+  }
+  bool has(uint64_t unique) {
+    std::lock_guard lock(mu_);
+    return replies_.count(unique) > 0;
+  }
+  // Replies sent for `unique` (a request is answered once).
+  int count(uint64_t unique) {
+    std::lock_guard lock(mu_);
+    return count_[unique];
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<uint64_t, Response> replies_;
+  std::map<uint64_t, int> count_;
+};
+
 class Client {
  public:
   explicit Client(Server& server) : server_(server) {}
+  // Requests sent from now on may be parked, their replies going to `replies`.
+  void defer_to(DeferredReplies& replies) { later_ = replies.sink(); }
 
   // Sends raw request bytes split into `in_chunk`-byte segments, with an
   // `out_size`-byte reply buffer split into `out_chunk`-byte segments.
@@ -79,13 +134,9 @@ class Client {
     std::string out(out_size, '\xee');
     auto in_iov = split(request, in_chunk);
     auto out_iov = split(out, out_chunk);
-    Response r;
-    r.written = server_.handle(in_iov, out_iov);
-    if (r.written >= sizeof r.header) {
-      std::memcpy(&r.header, out.data(), sizeof r.header);
-      r.body = out.substr(sizeof r.header, r.written - sizeof r.header);
-    }
-    return r;
+    size_t n = server_.handle(in_iov, out_iov, later_);
+    if (n == Server::kDeferred) return Response{n, {}, {}};
+    return decode(out.data(), n);
   }
   Response send(const RequestBuilder& b, size_t in_chunk = 0) {
     return send_raw(b.build(), in_chunk);
@@ -146,6 +197,7 @@ class Client {
 
  private:
   Server& server_;
+  Server::Deferred later_;
 };
 
 }  // namespace vmrt::fuse::test

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "common/tempdir.h"
@@ -72,6 +73,51 @@ class FsDeviceTest : public ::testing::Test {
       std::this_thread::sleep_for(1ms);
     }
     return {};
+  }
+
+  // Posts one FUSE request (`args` after the header) with a 4 KiB reply
+  // buffer on the request queue; the chain's head and the reply's address.
+  std::pair<uint16_t, uint64_t> submit(virtio::MmioTransport& t, uint32_t opcode, uint64_t nodeid,
+                                       uint64_t unique, std::span<const uint8_t> args) {
+    fuse_in_header h{};
+    h.len = static_cast<uint32_t>(sizeof h + args.size());
+    h.opcode = opcode;
+    h.nodeid = nodeid;
+    h.unique = unique;
+    std::vector<uint8_t> bytes(sizeof h);
+    std::memcpy(bytes.data(), &h, sizeof h);
+    bytes.insert(bytes.end(), args.begin(), args.end());
+    uint64_t in = requests.alloc_bytes(bytes);
+    uint64_t out = requests.alloc(4096);
+    uint16_t head = requests.add({{in, h.len}, {out, 4096, true}});
+    mmio_write(t, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+    return {head, out};
+  }
+  // Waits for the used entry of `head`; `order` gets every head used meanwhile.
+  std::optional<test::Used> wait_head(uint16_t head, std::vector<uint16_t>& order) {
+    for (int i = 0; i < 10000; ++i) {
+      for (auto u : requests.take_used()) {
+        order.push_back(static_cast<uint16_t>(u.id));
+        if (u.id == head) return u;
+      }
+      std::this_thread::sleep_for(1ms);
+    }
+    return std::nullopt;
+  }
+  // A SETLKW parked by the file server while later requests on the same
+  // queue are answered; its used entry comes once the lock is free. Then a
+  // device reset with a wait still parked. Returns what went wrong, or "".
+  std::string lock_wait_completes_out_of_order(virtio::MmioTransport& t);
+
+  // A device whose file server confines itself with the file server role.
+  std::shared_ptr<fs::FsDevice> confined_device() {
+    fs::FsConfig cfg;
+    cfg.tag = "t";
+    cfg.server.shared_dir = share;
+    cfg.confine_server = [] {
+      security::confine_thread(security::ThreadRole::FileServer, security::SeccompMode::On);
+    };
+    return std::make_shared<fs::FsDevice>(cfg);
   }
 
   TempDir dir{"fs-device-test"};
@@ -156,6 +202,74 @@ TEST_F(FsDeviceTest, VanishedShareAtReactivationNeedsReset) {
   EXPECT_TRUE(status & VIRTIO_CONFIG_S_NEEDS_RESET);
 }
 
+template <typename... T>
+std::vector<uint8_t> bytes_of(const T&... parts) {
+  std::vector<uint8_t> out;
+  (out.insert(out.end(), reinterpret_cast<const uint8_t*>(&parts),
+              reinterpret_cast<const uint8_t*>(&parts) + sizeof parts),
+   ...);
+  return out;
+}
+
+std::string FsDeviceTest::lock_wait_completes_out_of_order(virtio::MmioTransport& t) {
+  if (test::bring_up(t, {&hiprio, &requests}) & VIRTIO_CONFIG_S_NEEDS_RESET) return "no start";
+  if (send_init(requests, t).first.error != 0) return "INIT failed";
+  std::vector<uint16_t> order;
+  fuse_create_in create{};
+  create.flags = O_RDWR | O_CREAT;
+  create.mode = S_IFREG | 0644;
+  auto [c, c_out] = submit(t, FUSE_CREATE, FUSE_ROOT_ID, 10, bytes_of(create, "f"));
+  if (!wait_head(c, order) || mem.read_obj<fuse_out_header>(c_out).error != 0) return "CREATE";
+  auto entry = mem.read_obj<fuse_entry_out>(c_out + sizeof(fuse_out_header));
+  auto opened =
+      mem.read_obj<fuse_open_out>(c_out + sizeof(fuse_out_header) + sizeof(fuse_entry_out));
+  auto lock = [&](uint32_t op, uint64_t owner, uint32_t type, uint64_t unique) {
+    fuse_lk_in in{};
+    in.fh = opened.fh;
+    in.owner = owner;
+    in.lk = {0, INT64_MAX, type, 0};
+    return submit(t, op, entry.nodeid, unique, bytes_of(in));
+  };
+  auto [a, a_out] = lock(FUSE_SETLK, 1, F_WRLCK, 11);
+  if (!wait_head(a, order) || mem.read_obj<fuse_out_header>(a_out).error != 0) return "A's SETLK";
+  auto [b, b_out] = lock(FUSE_SETLKW, 2, F_WRLCK, 12);  // B waits: parked
+  auto g = submit(t, FUSE_GETATTR, FUSE_ROOT_ID, 13, bytes_of(fuse_getattr_in{}));
+  if (!wait_head(g.first, order)) return "GETATTR after the parked SETLKW was not answered";
+  if (std::find(order.begin(), order.end(), b) != order.end())
+    return "the SETLKW was answered while the lock was held";
+  lock(FUSE_SETLK, 1, F_UNLCK, 14);  // A unlocks
+  auto used = wait_head(b, order);
+  if (!used) return "the SETLKW was not answered after the unlock";
+  auto reply = mem.read_obj<fuse_out_header>(b_out);
+  if (reply.unique != 12 || reply.error != 0 || used->len != sizeof reply)
+    return fmt::format("SETLKW reply: unique {} error {} len {}", reply.unique, reply.error,
+                       used->len);
+  lock(FUSE_SETLKW, 3, F_WRLCK, 15);     // parked: B holds the lock now
+  mmio_write(t, VIRTIO_MMIO_STATUS, 0);  // the driver resets with a wait parked
+  if (mmio_read(t, VIRTIO_MMIO_STATUS) != 0) return "reset";
+  return "";
+}
+
+TEST_F(FsDeviceTest, ParkedLockWaitIsAnsweredOutOfOrderAndResetEndsIt) {
+  EXPECT_EQ(lock_wait_completes_out_of_order(*transport), "");
+}
+
+void lock_wait_in_a_confined_server(FsDeviceTest& t);
+
+TEST_F(FsDeviceTest, ParkedLockWaitsWorkInAConfinedServer) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(lock_wait_in_a_confined_server(*this), testing::ExitedWithCode(0), "");
+}
+
+void lock_wait_in_a_confined_server(FsDeviceTest& t) {
+  virtio::MmioTransport transport(t.mem, t.confined_device());
+  std::string why = t.lock_wait_completes_out_of_order(transport);
+  transport.shutdown();
+  std::filesystem::remove_all(t.dir.path());
+  std::fputs(why.empty() ? "ok" : why.c_str(), stderr);
+  std::_Exit(why.empty() ? 0 : 1);
+}
+
 std::string comm_of(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
   std::string name;
@@ -223,14 +337,7 @@ TEST_F(FsDeviceTest, AServerConfinedWithTheFileServerRoleServes) {
 }
 
 void serve_with_a_confined_server(FsDeviceTest& t) {
-  fs::FsConfig cfg;
-  cfg.tag = "t";
-  cfg.server.shared_dir = t.share;
-  cfg.confine_server = [] {
-    security::confine_thread(security::ThreadRole::FileServer, security::SeccompMode::On);
-  };
-  auto device = std::make_shared<fs::FsDevice>(cfg);
-  virtio::MmioTransport transport(t.mem, device);
+  virtio::MmioTransport transport(t.mem, t.confined_device());
   bool ok = !(test::bring_up(transport, {&t.hiprio, &t.requests}) & VIRTIO_CONFIG_S_NEEDS_RESET);
   ok = ok && t.send_init(t.requests, transport).first.unique == 7;
   struct {

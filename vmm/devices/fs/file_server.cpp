@@ -20,6 +20,7 @@
 #include "common/unix_socket.h"
 #include "vmm/devices/fs/activate_command.h"
 #include "vmm/devices/fs/file_server_wire.h"
+#include "vmm/fuse/io_cursor.h"
 #include "vmm/memory/guest_memory.h"
 #include "vmm/virtio/queue.h"
 
@@ -83,6 +84,8 @@ class Session {
     // gone by then fails the activation.
     if (!server_) server_ = std::make_unique<fuse::Server>(config_);
     queues_ = std::move(queues);
+    queue_mu_.clear();
+    for (size_t q = 0; q < queues_.size(); ++q) queue_mu_.push_back(std::make_unique<std::mutex>());
     used_ = std::move(fds[1]);
     queue_events_.clear();
     for (size_t i = wire::kActivateFixedFds; i < fds.size(); ++i)
@@ -93,11 +96,14 @@ class Session {
   }
 
   void reset() {
-    if (server_) server_->stop();  // SETLKW waiters give up, so the workers can be joined
+    // Parked SETLKW waits end (EINTR) while the queues they complete on
+    // still exist; no reply comes after stop() returns.
+    if (server_) server_->stop();
     if (stop_) signal_eventfd(stop_.get());
     for (auto& t : workers_) t.join();
     workers_.clear();
     queues_.clear();
+    queue_mu_.clear();
     queue_events_.clear();
     used_.reset();
     stop_.reset();
@@ -112,24 +118,53 @@ class Session {
     send_with_fds(events_, &f, sizeof f, {});
   }
 
+  // A chain's reply written into its writable segments, given back to the
+  // driver. Under the queue's mutex: a parked SETLKW's reply comes from the
+  // server's lock thread while the queue's own thread serves the queue.
+  // `notify`: tell the driver now rather than at the end of the batch.
+  void complete(size_t index, uint16_t head, uint32_t len, bool notify) {
+    std::lock_guard lock(*queue_mu_[index]);
+    queues_[index].add_used(head, len);
+    if (notify) notify_used(index);
+  }
+  // The VMM sets the interrupt status and raises the guest's interrupt.
+  void notify_used(size_t index) {
+    if (queues_[index].needs_interrupt()) signal_eventfd(used_.get());
+  }
+
   void serve(size_t index) {
     virtio::Queue& q = queues_[index];
+    std::mutex& mu = *queue_mu_[index];
     int event = queue_events_[index].get();
     pollfd fds[2] = {{stop_.get(), POLLIN, 0}, {event, POLLIN, 0}};
     for (;;) {
       try {
         bool used = false;
-        do {
-          while (auto chain = q.pop()) {
-            auto in = to_iovecs(chain->readable);
-            auto out = to_iovecs(chain->writable);
-            size_t n = server_->handle(in, out);
-            q.add_used(chain->head, static_cast<uint32_t>(n));
-            used = true;
+        for (;;) {
+          std::unique_lock lock(mu);
+          auto chain = q.pop();
+          if (!chain) {
+            if (q.enable_notification()) continue;
+            if (used) notify_used(index);
+            break;
           }
-        } while (q.enable_notification());
-        // The VMM sets the interrupt status and raises the guest's interrupt.
-        if (used && q.needs_interrupt()) signal_eventfd(used_.get());
+          // The request is served without the mutex: a deferred reply may
+          // complete meanwhile.
+          lock.unlock();
+          auto in = to_iovecs(chain->readable);
+          auto out = to_iovecs(chain->writable);
+          uint16_t head = chain->head;
+          fuse::Server::Deferred later = [this, index, head,
+                                          out](std::span<const std::byte> reply) {
+            fuse::IoCursor cursor(out);
+            bool fits = cursor.write(reply.data(), reply.size());
+            complete(index, head, fits ? static_cast<uint32_t>(reply.size()) : 0, true);
+          };
+          size_t n = server_->handle(in, out, later);
+          if (n == fuse::Server::kDeferred) continue;
+          complete(index, head, static_cast<uint32_t>(n), false);
+          used = true;
+        }
       } catch (const virtio::QueueError& e) {
         report_failure(e.what());
         return;
@@ -149,6 +184,7 @@ class Session {
   std::unique_ptr<fuse::Server> server_;
   std::optional<GuestMemory> mem_;
   std::vector<virtio::Queue> queues_;
+  std::vector<std::unique_ptr<std::mutex>> queue_mu_;  // one per queue
   std::vector<UniqueFd> queue_events_;
   UniqueFd used_;
   UniqueFd stop_;

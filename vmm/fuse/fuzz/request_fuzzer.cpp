@@ -34,7 +34,6 @@ struct State {
     mkfifo((dir.path() / "p").c_str(), 0600);
     fuse::ServerConfig config{dir.path()};
     config.max_write = 64 * 1024;
-    config.max_lock_waiters = 0;  // a SETLKW would wait forever on one thread
     // Inputs open without releasing, input after input: without a bound the
     // fuzzer itself ran out of descriptors after about a million inputs.
     config.max_open_handles = 256;
