@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 
 #include "common/error.h"
 #include "common/event_fd.h"
@@ -26,6 +27,16 @@ UniqueFd listen_vsock(uint32_t port) {
     throw_errno(fmt::format("bind vsock port {}", port));
   check_sys(::listen(fd.get(), 64), fmt::format("listen on vsock port {}", port));
   return fd;
+}
+
+// accept4 with the peer's address, retrying as accept_unix does.
+UniqueFd accept_with_peer(int listen_fd, sockaddr_storage& peer) {
+  for (;;) {
+    socklen_t len = sizeof peer;
+    int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
+    if (fd >= 0) return UniqueFd(fd);
+    if (errno != EINTR && errno != ECONNABORTED && errno != EPROTO) throw_errno("accept");
+  }
 }
 
 }  // namespace
@@ -60,8 +71,9 @@ void Acceptor::run() {
     for (size_t i = 1; i < fds.size(); ++i) {
       if (!fds[i].revents) continue;
       try {
-        // accept_unix is plain accept4 with retries: right for vsock too.
-        UniqueFd conn = accept_unix(fds[i].fd);
+        sockaddr_storage peer{};
+        UniqueFd conn = accept_with_peer(fds[i].fd, peer);
+        if (peer.ss_family == AF_VSOCK && !admit_vsock_peer(peer)) continue;  // conn closes
         spdlog::debug("connection accepted (fd {})", conn.get());
         server_.serve_connection(std::move(conn));
       } catch (const Error& e) {
@@ -72,6 +84,14 @@ void Acceptor::run() {
       }
     }
   }
+}
+
+bool Acceptor::admit_vsock_peer(const sockaddr_storage& address) {
+  sockaddr_vm peer;
+  std::memcpy(&peer, &address, sizeof peer);
+  if (is_host_peer(peer)) return true;
+  if (auto line = refusals_.refused(peer, RefusalLog::Clock::now())) spdlog::warn("{}", *line);
+  return false;
 }
 
 }  // namespace vmrt::agent

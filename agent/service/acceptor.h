@@ -1,12 +1,16 @@
 #pragma once
 // Accepts connections on the agent's sockets, vsock and Unix alike, and
 // hands each one to the ttrpc server: host tests on a Unix socket run the
-// very path a VM uses.
+// very path a VM uses. A vsock connection from anyone but the host is
+// closed unserved (peer_check.h).
+
+#include <sys/socket.h>
 
 #include <thread>
 #include <vector>
 
 #include "agent/service/listen_address.h"
+#include "agent/service/peer_check.h"
 #include "common/fd.h"
 #include "common/ttrpc/server.h"
 
@@ -27,10 +31,13 @@ class Acceptor {
 
  private:
   void run();
+  // Whether a vsock connection from `address` is served; logs a refusal.
+  bool admit_vsock_peer(const sockaddr_storage& address);
 
   ttrpc::Server& server_;
   std::vector<UniqueFd> listeners_;
-  UniqueFd stop_;  // eventfd: written once to end run()
+  UniqueFd stop_;        // eventfd: written once to end run()
+  RefusalLog refusals_;  // used by thread_ alone
   std::thread thread_;
 };
 

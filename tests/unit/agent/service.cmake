@@ -7,9 +7,11 @@ vmrt_gtest(unit_agent_service unit
 vmrt_gtest(unit_agent_network unit
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/network_config_test.cpp
   LIBS vmrt_agent_network)
-# The agent's method list against agent.proto, and its OOM kill log.
+# The agent's method list against agent.proto, its OOM kill log and its
+# vsock peer check.
 vmrt_gtest(unit_agent_protocol unit
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_methods_test.cpp ${CMAKE_CURRENT_LIST_DIR}/oom_log_test.cpp
+          ${CMAKE_CURRENT_LIST_DIR}/peer_check_test.cpp
   LIBS vmrt_agent_service vmrt_protobuf_full)
 # The method list is checked against agent.proto's descriptor (the lite
 # generated code has none).
