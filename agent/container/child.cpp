@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <linux/openat2.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -47,6 +48,10 @@ void Child::send_fd(int fd, Step step) const {
   ChildReport r{step, -1, 0};
   ssize_t n = send_with_fd(channel_, &r, sizeof r, fd);
   if (n != sizeof r) fail(step);
+}
+
+void make_undumpable(const Child& child) {
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) child.fail(Step::Undumpable);
 }
 
 FdPath::FdPath(int fd) {

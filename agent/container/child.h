@@ -15,6 +15,7 @@ namespace vmrt::agent {
 // list for that step: the mount, the device, the rlimit ...
 enum class Step : int32_t {
   Ready,  // not a failure: setup is done, waiting for start
+  Undumpable,
   Fds,
   JoinNamespace,
   RootPropagation,
@@ -76,6 +77,14 @@ class Child {
  private:
   int channel_;
 };
+
+// The child's first step: not dumpable, as runc's init. Until execve the
+// child is a copy of the agent, yet it joins the container's namespaces and
+// drops to the container's user and capabilities (seccomp comes last, or
+// never): dumpable, a root process of the container could ptrace it or
+// read and write its memory through /proc. execve of the program makes it
+// dumpable again (set-id programs aside), which is what the program expects.
+void make_undumpable(const Child& child);
 
 // "/proc/self/fd/N" in a fixed buffer, to act on what an O_PATH descriptor
 // names (mount targets resolved inside the rootfs).

@@ -63,6 +63,7 @@ void keep_only(const Child& child, const PreparedStdio& stdio, int extra1, int e
 void container_init(const void* ctx) {
   const InitContext& c = *static_cast<const InitContext*>(ctx);
   Child child(c.channel);
+  make_undumpable(child);
   reset_signals();
   ::umask(0);  // device nodes get exactly their modes; the process's umask comes later
   keep_only(child, *c.stdio, -1, -1, c.namespace_fds);
@@ -79,6 +80,7 @@ void container_init(const void* ctx) {
 void exec_child(const void* ctx) {
   const ExecContext& c = *static_cast<const ExecContext*>(ctx);
   Child child(c.channel);
+  make_undumpable(child);
   reset_signals();
   keep_only(child, *c.stdio, c.init_pidfd, c.init_root, nullptr);
   // One call enters them all. Joining a mount namespace puts us at its

@@ -46,6 +46,8 @@ std::string step_text(const ContainerPlan* c, const ProcessPlan& p, Step step, i
   switch (step) {
     case Step::Ready:
       return "setup";
+    case Step::Undumpable:
+      return "making the process undumpable";
     case Step::Fds:
       return "closing inherited descriptors";
     case Step::JoinNamespace:
