@@ -120,9 +120,13 @@ std::string VmrtCli::wait_status(const std::string& id, const std::string& statu
   return last;
 }
 
-pid_t VmrtCli::recorded_pid(const std::string& id, const std::string& role) const {
+nlohmann::json VmrtCli::record(const std::string& id) const {
   std::ifstream in(root() / id / "state.json");
-  return nlohmann::json::parse(in)[role]["pid"].get<pid_t>();
+  return nlohmann::json::parse(in);
+}
+
+pid_t VmrtCli::recorded_pid(const std::string& id, const std::string& role) const {
+  return record(id)[role]["pid"].get<pid_t>();
 }
 
 std::vector<std::string> VmrtCli::leftovers() const {

@@ -52,6 +52,9 @@ class VmrtCli {
   // Polls state until its status is `status` (at most 120 s); the last status.
   std::string wait_status(const std::string& id, const std::string& status) const;
 
+  // The container's state record (its state.json): init_pid, vm_socket,
+  // console_log ...
+  nlohmann::json record(const std::string& id) const;
   // The pid of `role` ("vmm" or "keeper") from the container's state record.
   pid_t recorded_pid(const std::string& id, const std::string& role) const;
 
