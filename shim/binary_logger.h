@@ -23,7 +23,9 @@ std::vector<std::string> binary_logger_argv(const std::string& uri);
 class BinaryLogger {
  public:
   // Starts the program and waits until it says it is ready. Throws
-  // vmrt::Error naming the program when it cannot start or fails first.
+  // vmrt::Error naming the program when it cannot start, or when it has
+  // already failed by then (its exit also closes fd 5, which cannot be told
+  // from "ready" until the exit is seen).
   static BinaryLogger start(const std::string& uri, const std::string& container_id,
                             const std::string& ns);
 

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -215,14 +216,32 @@ TEST(BinaryLogger, ProgramGetsBothStreamsItsEnvironmentAndAnEnd) {
   EXPECT_EQ(read_file(d.path() / "err"), "to stderr\n");
 }
 
-TEST(BinaryLogger, AProgramThatFailsIsAnError) {
-  try {
-    open_stdio({"", "binary:///bin/false", "", false}, kOwner);
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("/bin/false"), std::string::npos) << e.what();
+TEST(BinaryLogger, AProgramThatCannotStartIsAnErrorNamingIt) {
+  TempDir d("shim-logger");
+  auto not_executable = d.path() / "logger";
+  std::ofstream(not_executable) << "#!/bin/sh\n";
+  for (const std::string path : {std::string("/no/such/logger"), not_executable.string()}) {
+    try {
+      open_stdio({"", "binary://" + path, "", false}, kOwner);
+      FAIL() << "no error for " << path;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    }
   }
-  EXPECT_THROW(open_stdio({"", "binary:///no/such/logger", "", false}, kOwner), Error);
+}
+
+// A program that fails at once closes its ready pipe by exiting: the shim
+// does not hang on it (containerd's runc shim goes on with the task then, as
+// vmrt does unless it has seen the failure already) and leaves no process.
+TEST(BinaryLogger, AProgramThatExitsAtOnceLeavesNothingBehind) {
+  try {
+    HostStdio s = open_stdio({"", "binary:///bin/false", "", false}, kOwner);
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/bin/false exited with status 1"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);
+  EXPECT_EQ(errno, ECHILD);
 }
 
 TEST(Metrics, GuestStatsBecomeCgroupV2Metrics) {
