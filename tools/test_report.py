@@ -62,7 +62,8 @@ def plan(all_json, selected_json, out):
 
 
 def results(xml_path):
-    """name -> (passed, output) for each test case in a ctest JUnit file."""
+    """name -> (state, output) for each test case in a ctest JUnit file; the
+    state is "passed", "failed" or "skipped" (the test said so: GTEST_SKIP)."""
     if not os.path.exists(xml_path):
         return {}
     try:
@@ -72,7 +73,13 @@ def results(xml_path):
     out = {}
     for case in root.iter("testcase"):
         text = case.findtext("system-out") or ""
-        out[case.get("name")] = (case.get("status") == "run", text)
+        if case.get("status") == "run":
+            state = "passed"
+        elif case.find("skipped") is not None:
+            state = "skipped"
+        else:
+            state = "failed"
+        out[case.get("name")] = (state, text)
     return out
 
 
@@ -82,7 +89,7 @@ def failed(out, name):
     with open(os.path.join(out, "all.json")) as f:
         names = [t["name"] for t in json.load(f)["tests"]]
     got = results(os.path.join(out, name + ".xml"))
-    bad = [n for n in numbers if not got.get(names[n - 1], (False, ""))[0]]
+    bad = [n for n in numbers if got.get(names[n - 1], ("failed", ""))[0] == "failed"]
     if bad:
         print(ids_line(bad))
 
@@ -97,37 +104,42 @@ def summary(out):
     kvm_log_path = os.path.join(out, "kvm.log")
     kvm_l1_replaced = os.path.exists(kvm_log_path) and L1_REPLACED in open(kvm_log_path).read()
 
-    counts = {label: {"passed": 0, "failed": [], "rerun": []} for label in LABELS}
+    def tally():
+        return {"passed": 0, "failed": [], "skipped": [], "rerun": []}
+
+    counts = {label: tally() for label in LABELS}
     for t in selected:
         name, labels = t["name"], labels_of(t) or ["(no label)"]
         p = pass_of(labels)
-        passed, text = first[p].get(name, (False, ""))
+        state, text = first[p].get(name, ("failed", ""))  # absent: it never ran
         notes = []
         if name in second[p]:
-            passed, again = second[p][name]
-            notes.append("failed, then ran once more" + (" and passed" if passed else ""))
+            state, again = second[p][name]
+            notes.append("failed, then ran once more" + (" and passed" if state == "passed" else ""))
             text += again
         for m in CASE_RERUN.finditer(text):
             notes.append("cases that passed on their second attempt in L1: " + m.group(1).strip())
         if L1_REPLACED in text:
             notes.append("L1 stopped answering; the command ran again in a fresh VM")
         for label in labels:
-            c = counts.setdefault(label, {"passed": 0, "failed": [], "rerun": []})
-            if passed:
+            c = counts.setdefault(label, tally())
+            if state == "passed":
                 c["passed"] += 1
             else:
-                c["failed"].append(name)
+                c[state].append(name)
             if notes:
                 c["rerun"].append(f"{name}: {'; '.join(notes)}")
 
     print("== summary")
     bad = False
     for label, c in counts.items():
-        total = c["passed"] + len(c["failed"])
+        total = c["passed"] + len(c["failed"]) + len(c["skipped"])
         if total == 0:
             print(f"{label}: none selected")
             continue
         line = f"{label}: {c['passed']} passed, {len(c['failed'])} failed"
+        if c["skipped"]:
+            line += f", {len(c['skipped'])} skipped"
         if label == "rig":
             line += f", {len(c['rerun'])} rerun"
         if label == "kvm" and kvm_where:
@@ -137,6 +149,8 @@ def summary(out):
         print(line)
         for name in c["failed"]:
             print(f"  failed {name}")
+        for name in c["skipped"]:
+            print(f"  skipped {name}")
         for note in c["rerun"]:
             print(f"  rerun {note}")
         bad = bad or bool(c["failed"])

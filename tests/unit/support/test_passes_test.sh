@@ -55,6 +55,9 @@ wrap=()
 fixture <<CM
 add_test(NAME unit.ok COMMAND true)
 add_test(NAME unit.broken COMMAND false)
+# Skipped, as GoogleTest says it: counted and named, neither passed nor failed.
+add_test(NAME unit.skipped COMMAND echo "[  SKIPPED ] no such thing here")
+set_tests_properties(unit.skipped PROPERTIES SKIP_REGULAR_EXPRESSION "\\[  SKIPPED \\]")
 add_test(NAME root.ok COMMAND true)
 add_test(NAME kvm.ok COMMAND true)
 # Fails on its first run only: the rig pass runs it once more.
@@ -62,7 +65,7 @@ add_test(NAME rig.flaky COMMAND sh -c "[ -e $work/flaky.ran ] || { touch $work/f
 # Its cases were rerun inside L1 (tests/rig/support/rerun_failed_cases.sh says so).
 add_test(NAME rig.cases COMMAND sh -c "echo 'rerun_failed_cases: passed on the second attempt: Suite.Case' >&2")
 add_test(NAME rig.broken COMMAND false)
-set_tests_properties(unit.ok unit.broken PROPERTIES LABELS unit)
+set_tests_properties(unit.ok unit.broken unit.skipped PROPERTIES LABELS unit)
 set_tests_properties(root.ok PROPERTIES LABELS root)
 set_tests_properties(kvm.ok PROPERTIES LABELS kvm)
 set_tests_properties(rig.flaky rig.cases rig.broken PROPERTIES LABELS rig)
@@ -70,7 +73,8 @@ CM
 
 run_passes VMRT_KVM_TESTS=host --
 check "a failed test fails the run" '[ $rc -ne 0 ]'
-check "unit line" 'grep -qx "unit: 1 passed, 1 failed" <<<"$summary"'
+check "unit line" 'grep -qx "unit: 1 passed, 1 failed, 1 skipped" <<<"$summary"'
+check "the skipped test is named" 'grep -qx "  skipped unit.skipped" <<<"$summary"'
 check "the failed test is named" 'grep -qx "  failed unit.broken" <<<"$summary"'
 check "root line" 'grep -qx "root: 1 passed, 0 failed" <<<"$summary"'
 check "kvm line says where they ran" 'grep -qx "kvm: 1 passed, 0 failed; ran on this host (.*)" <<<"$summary"'
@@ -83,7 +87,7 @@ check "cases rerun inside L1 are named" \
   'grep -qx "  rerun rig.cases: cases that passed on their second attempt in L1: Suite.Case" <<<"$summary"'
 
 rm -f "$work/flaky.ran"
-run_passes VMRT_KVM_TESTS=host -- -L '^(unit|rig)$' -E 'broken'
+run_passes VMRT_KVM_TESTS=host -- -L '^(unit|rig)$' -E 'broken|skipped'
 check "a selection without failures passes" '[ $rc -eq 0 ]'
 check "labels left out say so" 'grep -qx "kvm: none selected" <<<"$summary" && grep -qx "root: none selected" <<<"$summary"'
 check "the selection is kept" 'grep -qx "unit: 1 passed, 0 failed" <<<"$summary"'
