@@ -78,11 +78,14 @@ void Sandbox::launch() {
   std::filesystem::create_directories(paths_.shared_dir());
   std::filesystem::create_directories(paths_.vm_dir());
   std::vector<std::string> argv = vmm_argv(config, paths_);
+  // The share as a mount of its own: nosuid,nodev for what the guest
+  // creates at its top, and shared, so that the container mounts made in it
+  // after the VMM started reach a jailed file server's copy.
+  share_root_.emplace(paths_.shared_dir(), paths_.shared_dir());
+  check_sys(::mount(nullptr, paths_.shared_dir().c_str(), nullptr, MS_SHARED, nullptr),
+            "make " + paths_.shared_dir().string() + " a shared mount");
   SpawnOptions o;
   if (config.jail) {
-    share_root_.emplace(paths_.shared_dir(), paths_.shared_dir());
-    check_sys(::mount(nullptr, paths_.shared_dir().c_str(), nullptr, MS_SHARED, nullptr),
-              "make " + paths_.shared_dir().string() + " a shared mount");
     // The VMM's own pid namespace; it makes its mount and IPC ones itself.
     o.namespaces = CLONE_NEWPID;
     if (!config.cgroup_parent.empty()) {
@@ -166,6 +169,18 @@ bool binds_host_path(const oci::Mount& m) {
   return bind && !m.source.empty() && m.source.front() == '/';
 }
 
+// The share's side of a spec bind: recursive for rbind only (a plain bind
+// is not, as with runc), read-only when the options end up "ro" (the last
+// of ro/rw wins, as in mount(8)).
+ShareMountOptions share_options(const oci::Mount& m) {
+  ShareMountOptions o{.recursive = false, .readonly = false};
+  for (const auto& opt : m.options) {
+    if (opt == "rbind") o.recursive = true;
+    if (opt == "ro" || opt == "rw") o.readonly = opt == "ro";
+  }
+  return o;
+}
+
 }  // namespace
 
 uint32_t Sandbox::create_container(const std::string& id, const oci::Spec& spec,
@@ -175,7 +190,8 @@ uint32_t Sandbox::create_container(const std::string& id, const oci::Spec& spec,
   std::filesystem::path relative = std::filesystem::path(id) / "rootfs";
   auto [it, inserted] = mounts_.emplace(id, ContainerMounts{});
   try {
-    it->second.rootfs.emplace(rootfs, paths_.shared_dir() / relative);
+    it->second.rootfs.emplace(rootfs, paths_.shared_dir() / relative,
+                              ShareMountOptions{.recursive = true, .readonly = spec.root.readonly});
     oci::Spec guest_spec = spec;
     for (size_t i = 0; i < guest_spec.mounts.size(); ++i) {
       oci::Mount& m = guest_spec.mounts[i];
@@ -183,13 +199,16 @@ uint32_t Sandbox::create_container(const std::string& id, const oci::Spec& spec,
       // One flat directory for all containers' binds: its name cannot clash
       // with a container id (ids never start with a dot).
       std::filesystem::path name = std::filesystem::path(".binds") / fmt::format("{}-{}", id, i);
-      it->second.binds.emplace_back(m.source, paths_.shared_dir() / name);
+      it->second.binds.emplace_back(m.source, paths_.shared_dir() / name, share_options(m));
       m.source = (guest_share_ / name).string();
     }
     v1::CreateContainerRequest req;
     req.set_container_id(id);
     req.set_oci_spec_json(oci::to_json(guest_spec).dump());
     req.set_rootfs(relative.string());
+    // The share's rootfs is read-only then: the agent's mount points go to
+    // an overlay in the guest.
+    req.set_overlay_rootfs(spec.root.readonly);
     req.mutable_stdio()->set_terminal(stdio.terminal);
     req.mutable_stdio()->set_open_stdin(stdio.open_stdin);
     auto r = agent_->call<v1::CreateContainerResponse>("CreateContainer", req);

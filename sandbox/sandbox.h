@@ -94,11 +94,12 @@ class Sandbox {
 
   // Shows `rootfs` to the guest (bind mount at shared/<id>/rootfs) and
   // creates container `id` in the guest. Returns the guest pid of its init
-  // process. The mount is writable even for root.readonly: as with runc,
-  // mount points are created in the rootfs before the agent makes the
-  // container's root read-only. The spec's bind mounts of host paths (a
-  // volume, containerd's /etc/hosts and /dev/shm of a pod) are shared too and
-  // their sources rewritten to the guest's view of the share.
+  // process. The mount is read-only for root.readonly (the agent then puts
+  // the mount points on an overlay in the guest). The spec's bind mounts of
+  // host paths (a volume, containerd's /etc/hosts and /dev/shm of a pod) are
+  // shared too, read-only when "ro", recursive only for "rbind", and their
+  // sources rewritten to the guest's view of the share. Every share mount is
+  // nosuid,nodev.
   uint32_t create_container(const std::string& id, const oci::Spec& spec,
                             const std::filesystem::path& rootfs, ContainerStdio stdio);
   // Removes the container from the guest (killing it when `force`) and its
@@ -131,8 +132,9 @@ class Sandbox {
   SandboxPaths paths_;
   // Before vmm_: stop() ends the VMM first, then removes the wiring.
   std::unique_ptr<network::PodAttachment> attachment_;
-  // The shared directory as a shared mount of its own, so that the rootfs
-  // mounts made in it after the VMM started reach the jailed VMM's copy.
+  // The shared directory as a (nosuid,nodev) shared mount of its own, so
+  // that the rootfs mounts made in it after the VMM started reach the jailed
+  // VMM's copy.
   std::optional<ShareMount> share_root_;
   // Before vmm_: removed once the VMM has been reaped.
   std::optional<VmmCgroup> cgroup_;

@@ -79,10 +79,10 @@ struct ContainerOptions {
   std::filesystem::path bundle;  // relative root.path and mount sources resolve here
   // The root filesystem; empty means spec.root.path (relative to the bundle).
   std::filesystem::path rootfs;
-  // When root.readonly is false: mount an overlay on the rootfs whose writable
-  // upper layer is a tmpfs private to the container, so the (shared, possibly
-  // read-only) rootfs is never written. Otherwise the rootfs is bind-mounted
-  // and written in place.
+  // Mount an overlay on the rootfs whose writable upper layer is a tmpfs
+  // private to the container, so the (shared, possibly read-only) rootfs is
+  // never written: for root.readonly it holds the mount points and device
+  // nodes. Otherwise the rootfs is bind-mounted and written in place.
   bool overlay_rootfs = false;
   // The caller's state directory; the container keeps STATE_DIR/ID there
   // (created by create(), removed by destroy()).

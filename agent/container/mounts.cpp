@@ -256,7 +256,10 @@ MountPlan plan_mounts(const oci::Spec& spec, const fs::path& rootfs, const fs::p
       plan.root_propagation = flag;
   }
   plan.root = plan.rootfs;
-  if (overlay && !spec.root.readonly) {
+  // A read-only root gets one too when asked: the host shares such a rootfs
+  // read-only, and the mount points and device nodes then go to the upper
+  // layer before the final remount makes the whole root read-only.
+  if (overlay) {
     plan.overlay = true;
     plan.overlay_tmpfs = (overlay_dir / "rw").string();
     plan.overlay_upper = (overlay_dir / "rw" / "upper").string();

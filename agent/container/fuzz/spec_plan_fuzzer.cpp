@@ -19,8 +19,8 @@ using namespace vmrt;
 
 namespace {
 
-// With an overlay asked for: a read-only root still takes the plain path,
-// so one call covers both (planning compiles the seccomp filter: slow).
+// With an overlay asked for, which read-only and writable roots both take
+// (planning compiles the seccomp filter: slow, so one call only).
 void plan(const oci::Spec& spec) {
   try {
     agent::plan_container(spec, {"/bundle", "", true, "/state/c1", "c1"});

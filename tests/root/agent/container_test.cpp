@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,9 +87,11 @@ class ContainerTest : public ::testing::Test {
     std::string out, err;
   };
 
-  Run run(const std::vector<std::string>& args) {
+  Run run(const std::vector<std::string>& args, bool overlay_rootfs = false) {
     bundle.set_args(args);
-    auto c = Container::create(options());
+    auto opts = options();
+    opts.overlay_rootfs = overlay_rootfs;
+    auto c = Container::create(std::move(opts));
     c->start();
     Output o = read_streams(c->init().stdio().out.get(), c->init().stdio().err.get());
     return {c->wait(), o.out, o.err};
@@ -422,17 +425,36 @@ TEST_F(ContainerTest, UpdateStatsAndOom) {
 
 TEST_F(ContainerTest, OverlayRootKeepsTheRootfsClean) {
   bundle.config["root"]["readonly"] = false;
-  auto o = options();
-  o.overlay_rootfs = true;
-  bundle.set_args({"sh", "-c", "echo hi > /newfile && cat /newfile && rm /bin/true && echo ok"});
-  o.spec = oci::parse_spec(bundle.config);
-  auto c = Container::create(std::move(o));
-  c->start();
-  Output out = read_streams(c->init().stdio().out.get(), c->init().stdio().err.get());
-  EXPECT_TRUE(c->wait().success()) << out.err;
-  EXPECT_EQ(out.out, "hi\nok\n");
+  Run r = run({"sh", "-c", "echo hi > /newfile && cat /newfile && rm /bin/true && echo ok"}, true);
+  EXPECT_TRUE(r.status.success()) << r.err;
+  EXPECT_EQ(r.out, "hi\nok\n");
   EXPECT_FALSE(fs::exists(bundle.rootfs() / "newfile"));
   EXPECT_TRUE(fs::is_symlink(bundle.rootfs() / "bin" / "true"));
+}
+
+// The rootfs read-only underneath, as the host shares it for root.readonly:
+// a bind's mount point that the image lacks goes to the overlay's upper
+// layer, and the container's root is read-only all the same.
+TEST_F(ContainerTest, ReadOnlyRootOnAnOverlayOverAReadOnlyRootfs) {
+  struct ReadOnlyBind {
+    fs::path path;
+    explicit ReadOnlyBind(fs::path p) : path(std::move(p)) {
+      check_sys(::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr), "bind");
+      check_sys(::mount(nullptr, path.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr),
+                "remount read-only");
+    }
+    ~ReadOnlyBind() { ::umount2(path.c_str(), MNT_DETACH); }
+  } ro_rootfs(bundle.rootfs());
+  fs::create_directories(bundle.dir() / "data");
+  std::ofstream(bundle.dir() / "data" / "f") << "volume\n";
+  bundle.config["mounts"].push_back({{"destination", "/not/in/image"},
+                                     {"type", "bind"},
+                                     {"source", "data"},
+                                     {"options", {"rbind", "ro"}}});
+  Run r = run({"sh", "-c", "cat /not/in/image/f; touch /x 2>&1 | grep -c Read-only"}, true);
+  EXPECT_TRUE(r.status.success()) << r.err;
+  EXPECT_EQ(r.out, "volume\n1\n");
+  EXPECT_FALSE(fs::exists(bundle.rootfs() / "not"));
 }
 
 TEST_F(ContainerTest, SetupErrorsNameTheStep) {

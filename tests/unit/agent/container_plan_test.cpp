@@ -163,9 +163,14 @@ TEST(MountPlan, SpecMountsDevicesAndPaths) {
   EXPECT_EQ(m.readonly_paths, std::vector<std::string>{"/proc/sys"});
 }
 
-TEST(MountPlan, OverlayWhenWritable) {
+TEST(MountPlan, OverlayWhenAsked) {
   json j = base();
-  EXPECT_FALSE(plan_of(j, true).mounts.overlay);  // root.readonly: a bind is enough
+  // root.readonly too: the mount points go to the upper layer, not to the
+  // rootfs the host shares read-only.
+  MountPlan ro = plan_of(j, true).mounts;
+  EXPECT_TRUE(ro.overlay);
+  EXPECT_TRUE(ro.readonly);
+  EXPECT_EQ(ro.root, "/state/c1/rootfs");
   j["root"]["readonly"] = false;
   MountPlan m = plan_of(j, true).mounts;
   EXPECT_TRUE(m.overlay);
