@@ -5,7 +5,6 @@
 #include <linux/limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "vmm/fuse/creds.h"
@@ -82,15 +81,15 @@ size_t Passthrough::mknod(Request& req, Reply& reply) {
   if (!req.read(in)) return reply.error(EINVAL);
   if (int err = read_entry_name(req, name)) return reply.error(err);
   mode_t type = in.mode & S_IFMT;
-  if (type != S_IFREG && type != S_IFIFO && type != S_IFSOCK && type != S_IFCHR && type != S_IFBLK)
-    return reply.error(EINVAL);
-  // The kernel's encoding (new_encode_dev) back to a host dev_t.
-  dev_t dev = makedev((in.rdev & 0xfff00) >> 8, (in.rdev & 0xff) | ((in.rdev >> 12) & 0xfff00));
+  // No device nodes: one made by the guest's root would be a host device
+  // node in a host directory (the share's mounts are nodev, its source path
+  // may not be). The guest's own /dev is a tmpfs in the guest; the server
+  // lacks CAP_MKNOD besides.
+  if (type == S_IFCHR || type == S_IFBLK) return reply.error(EPERM);
+  if (type != S_IFREG && type != S_IFIFO && type != S_IFSOCK) return reply.error(EINVAL);
   {
-    // Device nodes need CAP_MKNOD, which the switch to the caller drops:
-    // a guest cannot plant a host device node in the share.
     CallerCreds creds(switch_creds(), req.header.uid, req.header.gid);
-    if (mknodat(parent->fd.get(), name.c_str(), in.mode & (S_IFMT | 07777), dev) != 0)
+    if (mknodat(parent->fd.get(), name.c_str(), in.mode & (S_IFMT | 07777), 0) != 0)
       return reply.error(last_errno());
   }
   return reply_entry(parent, name, reply);

@@ -13,12 +13,13 @@ namespace vmrt::vmm::security {
 namespace {
 
 // Creating files as the calling guest user (setfsuid/setfsgid), chown and
-// chmod of files that user owns in the guest's view, mknod, and reading and
+// chmod of files that user owns in the guest's view, and reading and
 // writing regardless of host permission bits (the guest kernel has already
-// checked them against the guest's users).
+// checked them against the guest's users). Not CAP_MKNOD: the server
+// refuses device nodes (FIFOs and sockets need no capability).
 constexpr cap_value_t kFileServerCaps[] = {
     CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER,
-    CAP_FSETID, CAP_SETUID,       CAP_SETGID,          CAP_MKNOD,
+    CAP_FSETID, CAP_SETUID,       CAP_SETGID,
 };
 
 struct CapState {
