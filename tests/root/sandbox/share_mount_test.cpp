@@ -98,6 +98,16 @@ TEST_F(ShareMountTest, APlainBindLeavesSubmountsOut) {
   EXPECT_EQ(write_error(shared / "bind" / "file"), EROFS);
 }
 
+// A single file, as containerd binds /etc/hosts or a Secret's key.
+TEST_F(ShareMountTest, AFileIsBoundReadOnly) {
+  ShareMount m(src / "file", shared / "file", {.recursive = false, .readonly = true});
+  EXPECT_TRUE(fs::is_regular_file(shared / "file"));
+  EXPECT_EQ(mount_flags(shared / "file") & (kShareFlags | ST_RDONLY), kShareFlags | ST_RDONLY);
+  EXPECT_EQ(write_error(shared / "file"), EROFS);
+  std::ifstream in(shared / "file");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "host data");
+}
+
 // The jail copies the share (a shared mount) into its own namespace before
 // any container exists; the containers' mounts reach it by propagation and
 // must arrive read-only, nosuid and nodev there as well.
