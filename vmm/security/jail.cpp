@@ -38,7 +38,8 @@ void bind(const Entry& e) {
     throw_errno("jail: cannot bind " + e.source.string() + " to " + e.target.string());
   // Read-only, no setuid and no devices wherever the VMM does not need
   // them. (Flags of a recursive bind's submounts are left alone: those are
-  // the containers' rootfs mounts, which the guest writes to.)
+  // the containers' rootfs and bind mounts, which arrive with the flags the
+  // sandbox gave them: nosuid,nodev, read-only where the spec says.)
   unsigned long restrict = MS_NOSUID | MS_NOEXEC;
   switch (e.kind) {
     case Kind::ReadOnlyFile:

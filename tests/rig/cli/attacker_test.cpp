@@ -4,9 +4,12 @@
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
 
 #include "tests/rig/cli/vmrt_cli.h"
@@ -16,6 +19,7 @@ namespace vmrt::cli::test {
 namespace {
 
 namespace fs = std::filesystem;
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
@@ -36,6 +40,24 @@ void make_privileged(nlohmann::json& spec) {
     spec["process"]["capabilities"][set] = all;
   spec["linux"].erase("seccomp");
   spec["root"]["readonly"] = false;
+}
+
+// The mounts at or below `dir` in the mount namespace of process `pid`: mount
+// point to per-mount options ("ro,nosuid,nodev,relatime").
+std::map<std::string, std::string> mounts_of(pid_t pid, const fs::path& dir) {
+  std::map<std::string, std::string> out;
+  std::istringstream lines(read_text(fmt::format("/proc/{}/mountinfo", pid)));
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream f(line);
+    std::string id, parent, dev, root, point, options;
+    f >> id >> parent >> dev >> root >> point >> options;
+    if (point == dir.string() || point.starts_with(dir.string() + "/")) out[point] = options;
+  }
+  return out;
+}
+
+bool has_option(const std::string& options, const std::string& o) {
+  return ("," + options + ",").find("," + o + ",") != std::string::npos;
 }
 
 class VmrtAttacker : public ::testing::Test {
@@ -89,6 +111,94 @@ echo DONE)sh";
   EXPECT_THAT(r.out, HasSubstr("share: . .. a "));
   EXPECT_THAT(r.out, Not(HasSubstr(kSecret)));
   EXPECT_EQ(read_text(secret), kSecret);  // untouched
+}
+
+// The guest's root mounts the share and goes for what the spec made
+// read-only (a "ro" bind of a host directory, the rootfs of a
+// root.readonly container), asks for device nodes and plants a setuid-root
+// program in a writable volume. The host side of the share enforces the
+// spec: read-only mounts, nosuid and nodev on every one, in the file
+// server's view as in the runtime's; the server refuses device nodes.
+TEST_F(VmrtAttacker, GuestRootCannotWriteReadOnlyBindsNorPlantDevices) {
+  fs::path config = cli_.dir() / "config", volume = cli_.dir() / "volume";
+  fs::create_directories(config);
+  fs::create_directories(volume);
+  std::ofstream(config / "key") << kSecret;
+  std::ofstream(volume / "marker") << "rw";
+  auto b = cli_.bundle("b", {"sleep", "1000"}, [&](nlohmann::json& spec) {
+    make_privileged(spec);
+    spec["root"]["readonly"] = true;
+    spec["mounts"].push_back({{"destination", "/config"},
+                              {"type", "bind"},
+                              {"source", config.string()},
+                              {"options", {"bind", "ro"}}});
+    spec["mounts"].push_back({{"destination", "/volume"},
+                              {"type", "bind"},
+                              {"source", volume.string()},
+                              {"options", {"rbind", "rw"}}});
+  });
+  ASSERT_TRUE(cli_.detached_ok({"run", "-d", "-b", b.string(), "g"}));
+
+  fs::path shared = cli_.root() / "g" / "shared";
+  pid_t vmm = cli_.recorded_pid("g", "vmm");
+  std::vector<int> children = vmrt::test::descendants(vmm);
+  ASSERT_EQ(children.size(), 1u);
+  for (pid_t viewer : {cli_.recorded_pid("g", "keeper"), pid_t(children[0])}) {
+    auto mounts = mounts_of(viewer, shared);
+    ASSERT_TRUE(mounts.count((shared / "g" / "rootfs").string())) << viewer;
+    int readonly = 0;
+    for (const auto& [point, options] : mounts) {
+      EXPECT_TRUE(has_option(options, "nosuid") && has_option(options, "nodev"))
+          << viewer << ": " << point << " " << options;
+      bool config_bind = fs::exists(fs::path("/proc") / std::to_string(viewer) / "root" /
+                                    fs::path(point).relative_path() / "key");
+      if (config_bind || point == (shared / "g" / "rootfs").string()) {
+        EXPECT_TRUE(has_option(options, "ro")) << viewer << ": " << point << " " << options;
+        ++readonly;
+      }
+    }
+    EXPECT_EQ(readonly, 2) << viewer;
+  }
+
+  std::string script =
+      R"sh(mkdir /dev/s && mount -t virtiofs vmrt /dev/s || { echo MOUNT-FAILED; exit 1; }
+cd /dev/s
+for d in .binds/*; do [ -f $d/key ] && ro=$d; [ -f $d/marker ] && rw=$d; done
+echo "ro write: $(echo pwned 2>&1 >$ro/key)"
+echo "ro create: $(touch $ro/new 2>&1)"
+echo "ro chmod: $(chmod 4777 $ro/key 2>&1)"
+echo "rootfs create: $(touch g/rootfs/planted 2>&1)"
+echo "block: $(mknod $rw/sda b 8 0 2>&1)"
+echo "char: $(mknod $rw/mem c 1 1 2>&1)"
+mknod $rw/fifo p && echo "fifo: made"
+cp /bin/busybox $rw/suid && chmod 4755 $rw/suid && echo "suid: planted"
+echo DONE)sh";
+  RunResult r = cli_.run({"exec", "g", "sh", "-c", script}, "", std::chrono::seconds(300));
+  EXPECT_EQ(r.status.code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, Not(HasSubstr("MOUNT-FAILED")));
+  EXPECT_THAT(r.out, ContainsRegex("ro write: .*Read-only file system"));
+  EXPECT_THAT(r.out, ContainsRegex("ro create: .*Read-only file system"));
+  EXPECT_THAT(r.out, ContainsRegex("ro chmod: .*Read-only file system"));
+  EXPECT_THAT(r.out, ContainsRegex("rootfs create: .*Read-only file system"));
+  EXPECT_THAT(r.out, ContainsRegex("block: .*Operation not permitted"));
+  EXPECT_THAT(r.out, ContainsRegex("char: .*Operation not permitted"));
+  EXPECT_THAT(r.out, HasSubstr("fifo: made"));
+  EXPECT_THAT(r.out, HasSubstr("suid: planted"));
+  EXPECT_THAT(r.out, HasSubstr("DONE"));
+
+  EXPECT_EQ(read_text(config / "key"), kSecret);
+  EXPECT_FALSE(fs::exists(config / "new"));
+  EXPECT_FALSE(fs::exists(b / "rootfs" / "planted"));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(volume / "sda")));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(volume / "mem")));
+  EXPECT_TRUE(fs::is_fifo(volume / "fifo"));
+  // The mode is the guest's to set; the share's nosuid mount of the volume
+  // (checked above) is what keeps it from running setuid there.
+  struct stat st {};
+  ASSERT_EQ(::stat((volume / "suid").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 04755u);
+  r = cli_.run({"delete", "--force", "g"});
+  EXPECT_TRUE(r.status.success()) << r.err;
 }
 
 // The guest's root takes every page of guest RAM and pushes file data
