@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,6 +25,7 @@
 
 #include "common/error.h"
 #include "common/fd.h"
+#include "common/tempdir.h"
 #include "tests/rig/containerd/containerd_harness.h"
 #include "tests/rig/support/host_state.h"
 
@@ -183,6 +185,39 @@ TEST_P(Ctr, RunForwardsStdinUntilItsEnd) {
   EXPECT_TRUE(r.status.success()) << details(r);
   EXPECT_EQ(r.out.size(), input.size());
   EXPECT_TRUE(r.out == input) << "cat's output differs from its input";
+}
+
+// ctr's (and nerdctl's) --log-uri: the task's stdout and stderr go to one
+// file, or to a logging program (stdout on fd 3, stderr on fd 4, ready on fd
+// 5, CONTAINER_ID and CONTAINER_NAMESPACE in its environment), the same with
+// runc's shim and vmrt's.
+TEST_P(Ctr, LogUrisSendTheOutputToAFileOrALoggingProgram) {
+  TempDir dir("ctr-logs");
+  std::vector<std::string> script = {"sh", "-c", "echo out; echo err >&2"};
+  auto log = dir.path() / "logs" / "task.log";
+  RunResult f =
+      c().ctr(run_args({"--rm", "--log-uri", "file://" + log.string()}, id("log-file"), script));
+  EXPECT_TRUE(f.status.success()) << details(f);
+  std::string both = vmrt::test::read_text(log);
+  EXPECT_EQ(both.size(), 8u) << both;  // the two streams are copied apart: any order
+  EXPECT_THAT(both, HasSubstr("out\n"));
+  EXPECT_THAT(both, HasSubstr("err\n"));
+
+  auto logger = dir.path() / "logger.sh";
+  std::string d = dir.path().string();
+  std::ofstream(logger) << "#!/bin/sh\n"
+                           "trap '' TERM\n"  // SIGTERM comes as the streams close: finish first
+                           "echo \"$CONTAINER_NAMESPACE $CONTAINER_ID $1=$2\" > "
+                        << d << "/env\nexec 5>&-\n/bin/cat <&3 > " << d << "/out &\n/bin/cat <&4 > "
+                        << d << "/err\nwait\n";
+  std::filesystem::permissions(logger, std::filesystem::perms(0755));
+  std::string cid = id("log-binary");
+  RunResult b = c().ctr(
+      run_args({"--rm", "--log-uri", "binary://" + logger.string() + "?tag=web"}, cid, script));
+  EXPECT_TRUE(b.status.success()) << details(b);
+  EXPECT_EQ(vmrt::test::read_text(dir.path() / "out"), "out\n");
+  EXPECT_EQ(vmrt::test::read_text(dir.path() / "err"), "err\n");
+  EXPECT_EQ(vmrt::test::read_text(dir.path() / "env"), "vmrt-test " + cid + " tag=web\n");
 }
 
 TEST_P(Ctr, DetachedTaskExecPauseMetricsKillDelete) {
