@@ -1,5 +1,6 @@
 add_library(vmrt_cli STATIC
   cmd_create.cpp
+  cmd_events.cpp
   cmd_exec.cpp
   cmd_lifecycle.cpp
   cmd_query.cpp
@@ -14,6 +15,7 @@ add_library(vmrt_cli STATIC
   pid_file.cpp
   process_watch.cpp
   resources_flags.cpp
+  runc_stats.cpp
   terminal.cpp
 )
 target_link_libraries(vmrt_cli PUBLIC vmrt_sandbox vmrt_cli_state vmrt_cli_spec)

@@ -3,6 +3,7 @@
 // returns the process exit status; errors are thrown as vmrt::Error and
 // printed by main.
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,6 +61,15 @@ struct ExecArgs {
 int cmd_exec(const Globals& g, const ExecArgs& a);
 
 int cmd_ps(const Globals& g, const std::string& id, const std::string& format);
+
+struct EventsArgs {
+  std::string id;
+  std::string interval = "5s";  // a Go duration, as runc takes it
+  bool stats = false;           // one stats event, then exit
+};
+int cmd_events(const Globals& g, const EventsArgs& a);
+// Go's time.ParseDuration for the forms runc users write ("5s", "1m30s").
+std::chrono::nanoseconds parse_go_duration(const std::string& text);
 int cmd_pause(const Globals& g, const std::string& id);
 int cmd_resume(const Globals& g, const std::string& id);
 

@@ -171,6 +171,14 @@ int run(int argc, char** argv) {
   c_ps->allow_extras();
   c_ps->callback([&] { action = [&] { return cmd_ps(g, id, ps_format); }; });
 
+  EventsArgs events;
+  auto* c_events = app.add_subcommand(
+      "events", "a container's stats (and OOM events) as JSON lines, every --interval");
+  c_events->add_option("id", events.id)->required();
+  c_events->add_option("--interval", events.interval, "a Go duration (default 5s)");
+  c_events->add_flag("--stats", events.stats, "print one stats event and exit");
+  c_events->callback([&] { action = [&] { return cmd_events(g, events); }; });
+
   auto* c_pause = app.add_subcommand("pause", "freeze every process of a container");
   c_pause->add_option("id", id)->required();
   c_pause->callback([&] { action = [&] { return cmd_pause(g, id); }; });

@@ -127,6 +127,18 @@ TEST_F(VmrtRun, CreateStartStateKillDeleteAsRuncReportsThem) {
   // One process (sleep; the exec has ended), by its pid in the guest.
   EXPECT_EQ(nlohmann::json::parse(r.out).size(), 1u) << r.out;
 
+  // runc events: one stats event in runc's layout, and a stream of them.
+  r = cli_.run({"events", "--stats", "life"});
+  ASSERT_TRUE(r.status.success()) << r.err;
+  nlohmann::json ev = nlohmann::json::parse(r.out);
+  EXPECT_EQ(ev.value("type", ""), "stats") << r.out;
+  EXPECT_EQ(ev.value("id", ""), "life");
+  EXPECT_EQ(ev["data"]["pids"].value("current", 0), 1) << r.out;
+  EXPECT_GT(ev["data"]["memory"]["usage"].value("usage", 0ull), 0u) << r.out;
+  EXPECT_GT(ev["data"]["cpu"]["usage"].value("total", 0ull), 0u) << r.out;
+  r = cli_.run({"events", "--interval", "0s", "life"});
+  EXPECT_THAT(r.err, HasSubstr("interval must be greater than 0"));
+
   r = cli_.run({"pause", "life"});
   ASSERT_TRUE(r.status.success()) << r.err;
   EXPECT_EQ(cli_.state("life").value("status", ""), "paused");
@@ -142,6 +154,8 @@ TEST_F(VmrtRun, CreateStartStateKillDeleteAsRuncReportsThem) {
   EXPECT_EQ(cli_.state("life").value("pid", -1), 0);
   r = cli_.run({"kill", "life", "KILL"});
   EXPECT_NE(r.status.code, 0);
+  r = cli_.run({"events", "--stats", "life"});
+  EXPECT_THAT(r.err, HasSubstr("container with id life is not running"));
 
   r = cli_.run({"delete", "life"});
   EXPECT_TRUE(r.status.success()) << r.err;
