@@ -38,7 +38,8 @@ run_passes() {
 if [ "$mode" = kvm-place ]; then
   wrap=("$repo/tools/rig/without_kvm.sh")
   fixture <<'CM'
-add_test(NAME kvm.opens_dev_kvm COMMAND sh -c ": <>/dev/kvm")
+# test -c first: a redirection alone would create a plain file named /dev/kvm.
+add_test(NAME kvm.opens_dev_kvm COMMAND sh -c "test -c /dev/kvm && : <>/dev/kvm")
 set_tests_properties(kvm.opens_dev_kvm PROPERTIES LABELS kvm)
 CM
   run_passes VMRT_KVM_TESTS=host --
