@@ -102,6 +102,9 @@ TEST_F(VmrtAgentIsolation, AContainerCannotTraceTheAgentsCopyBeforeExecve) {
   create.set_container_id("waiting");
   create.set_oci_spec_json(spec.dump());
   create.set_rootfs("m/rootfs");  // the first container's, in the share
+  // As the sandbox asks for a read-only root: the share's copy of the rootfs
+  // is read-only on the host, so its mount points come from an overlay.
+  create.set_overlay_rootfs(spec["root"].value("readonly", false));
   agent.call<sandbox::v1::CreateContainerResponse>("CreateContainer", create);
 
   RunResult r = cli_.run({"exec", "m", "/agent_probe", "mem"}, "", 420s);
