@@ -46,6 +46,10 @@ bool Client::connected() {
 
 std::string Client::call(const std::string& service, const std::string& method,
                          std::string_view payload, const CallOptions& options) {
+  // Cancelled already: nothing goes on the wire. (The wait below would
+  // report a quick answer that came before it looked at the token.)
+  if (options.cancel.stop_requested())
+    fail_status(Code::Cancelled, "ttrpc call {}/{} cancelled", service, method);
   wire::Request request;
   request.set_service(service);
   request.set_method(method);
