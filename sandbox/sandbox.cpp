@@ -41,6 +41,12 @@ std::filesystem::path network_namespace_of(const oci::Spec& spec) {
   return {};
 }
 
+NetworkRequest network_request_of(const oci::Spec& spec) {
+  for (const auto& ns : spec.linux.namespaces)
+    if (ns.type == "network") return ns.path.empty() ? NetworkRequest::Own : NetworkRequest::Join;
+  return NetworkRequest::Host;
+}
+
 Sandbox::Sandbox(SandboxOptions options) : options_(std::move(options)), paths_(options_.dir) {}
 
 std::unique_ptr<Sandbox> Sandbox::start(SandboxOptions options) {
@@ -202,6 +208,12 @@ uint32_t Sandbox::create_container(const std::string& id, const oci::Spec& spec,
       it->second.binds.emplace_back(m.source, paths_.shared_dir() / name, share_options(m));
       m.source = (guest_share_ / name).string();
     }
+    // A network namespace of the container's own whose interface the VM
+    // took over (a Docker container's, wired by its prestart hook) is the
+    // one the guest's NIC is in: the agent's, which a path names there.
+    if (attachment_)
+      for (oci::Namespace& ns : guest_spec.linux.namespaces)
+        if (ns.type == "network" && ns.path.empty()) ns.path = options_.network_namespace;
     v1::CreateContainerRequest req;
     req.set_container_id(id);
     req.set_oci_spec_json(oci::to_json(guest_spec).dump());

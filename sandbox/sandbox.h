@@ -56,6 +56,13 @@ struct SandboxOptions {
 // SandboxOptions::network_namespace takes), or empty.
 std::filesystem::path network_namespace_of(const oci::Spec& spec);
 
+// What a spec asks of the network: a namespace of its own (which a client
+// such as Docker configures through the pid in the state, in a prestart
+// hook), one it joins by path (CNI's, podman's), or none: the host's, which
+// a VM cannot share.
+enum class NetworkRequest { Own, Join, Host };
+NetworkRequest network_request_of(const oci::Spec& spec);
+
 // Where the time of a sandbox start went, measured from the VMM's spawn: for
 // logs and the start-up benchmark.
 struct StartTimes {

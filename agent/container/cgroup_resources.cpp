@@ -75,13 +75,15 @@ void cpu(const oci::Cpu& c, std::vector<CgroupWrite>& out) {
     fail("{}.cpu: realtime CPU limits do not exist in cgroup v2", kWhere);
 }
 
+// A weight of 0 is unset, as runc reads it: Docker writes "weight": 0 into
+// every spec it makes.
 void block_io(const oci::BlockIo& b, std::vector<CgroupWrite>& out) {
-  if (b.weight)
+  if (b.weight && *b.weight != 0)
     out.push_back(
         {"io.weight", fmt::format("default {}", blkio_to_io_weight(*b.weight, "weight"))});
   for (size_t i = 0; i < b.weight_device.size(); ++i) {
     const oci::WeightDevice& d = b.weight_device[i];
-    if (d.weight)
+    if (d.weight && *d.weight != 0)
       out.push_back({"io.weight", fmt::format("{}:{} {}", d.major, d.minor,
                                               blkio_to_io_weight(
                                                   *d.weight, fmt::format("weightDevice[{}]", i)))});

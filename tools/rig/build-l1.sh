@@ -18,6 +18,10 @@ modules=(
   overlay fuse tun veth bridge             # containerd snapshots, FUSE tests, networking
   sch_ingress cls_u32 act_mirred           # a pod's veth wired to its VM's tap (tc redirect)
   vhost_vsock                              # QEMU reference guests with vsock
+  # Docker's and podman's bridge networks and -p: iptables (nft backend)
+  crc32c_generic                           # libcrc32c (nf_tables, conntrack) needs the algorithm
+  nf_tables nft_compat nft_chain_nat nft_nat nft_masq nft_ct br_netfilter
+  xt_addrtype xt_conntrack xt_MASQUERADE xt_nat xt_tcpudp xt_comment xt_mark xt_multiport
 )
 
 pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')

@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/oci/spec.h"
 #include "sandbox/host_kvm.h"
+#include "sandbox/sandbox.h"
 #include "tools/vmrt/commands.h"
 #include "tools/vmrt/forwarded_signals.h"
 #include "tools/vmrt/keeper.h"
@@ -60,6 +61,11 @@ KeeperPlan plan_container(const Globals& g, const CreateArgs& a, bool detached) 
   if (!a.console_socket.empty() && !terminal)
     fail("--console-socket given but process.terminal is false in {}",
          (bundle / "config.json").string());
+  if (sandbox::network_request_of(plan.spec) == sandbox::NetworkRequest::Host)
+    spdlog::warn(
+        "container {}: the spec shares the host's network namespace, which a VM cannot: the "
+        "container has a network of its own with loopback only",
+        a.id);
   plan.config = sandbox::sandbox_config(g.config, plan.spec.annotations);
   sandbox::check_host_kvm();
   plan.state_root = g.root;

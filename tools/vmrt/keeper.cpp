@@ -1,6 +1,7 @@
 #include "tools/vmrt/keeper.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -78,6 +79,13 @@ int run_keeper(const KeeperPlan& plan, LockedContainer container, ContainerRecor
   ::signal(SIGPIPE, SIG_IGN);
   // Before any thread exists: unshare and the signal mask need that.
   sandbox::enter_private_mount_namespace();
+  // The container's own network namespace is the keeper's: the pid in the
+  // state is the keeper's, so a client that configures the namespace of
+  // that pid (Docker's prestart hook, a CNI plugin) wires this one, whose
+  // interface the VM then takes over.
+  bool own_network = sandbox::network_request_of(plan.spec) == sandbox::NetworkRequest::Own;
+  if (own_network)
+    check_sys(::unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET) for the container's network");
   SignalReader signals(forwarded_signals());
 
   std::unique_ptr<sandbox::Sandbox> sb;
@@ -92,14 +100,24 @@ int run_keeper(const KeeperPlan& plan, LockedContainer container, ContainerRecor
   };
   long spawned = 0, created = 0, started = 0;
   try {
+    // As runc runs them, prestart then createRuntime, with the status
+    // "creating"; before the VM boots, so that the network they configure
+    // is there for it to take over.
+    record.keeper = ProcessId::of(::getpid());
+    warn_unsupported_hooks(plan.spec);
+    auto state = oci_state_json(record);
+    run_hooks(plan.spec.hooks.prestart, "prestart", state, HookFailure::Fail);
+    run_hooks(plan.spec.hooks.create_runtime, "createRuntime", state, HookFailure::Fail);
+
     sandbox::SandboxOptions o;
     o.id = plan.id;
     o.config = plan.config;
     o.dir = container.dir();
     o.hostname = plan.spec.hostname.empty() ? plan.id : plan.spec.hostname;
     // As runc joins a network namespace given by path, the VM takes over
-    // its interface.
-    o.network_namespace = sandbox::network_namespace_of(plan.spec);
+    // its interface; of its own namespace too.
+    o.network_namespace = own_network ? std::filesystem::path(fmt::format("/proc/{}/ns/net", ::getpid()))
+                                      : sandbox::network_namespace_of(plan.spec);
     spawned = ms();
     sb = sandbox::Sandbox::start(std::move(o));
     if (!plan.console_socket.empty()) {
@@ -117,10 +135,6 @@ int run_keeper(const KeeperPlan& plan, LockedContainer container, ContainerRecor
     created = ms();
     if (!plan.pid_file.empty()) write_pid_file(plan.pid_file, ::getpid());
     container.write(record);
-    warn_unsupported_hooks(plan.spec);
-    auto state = oci_state_json(record);
-    run_hooks(plan.spec.hooks.create_runtime, "createRuntime", state, HookFailure::Fail);
-    run_hooks(plan.spec.hooks.prestart, "prestart", state, HookFailure::Fail);
   } catch (const std::exception& e) {
     spdlog::error("container {}: create: {}", plan.id, e.what());
     report.fail(abandon(plan, sb, std::move(container), e));

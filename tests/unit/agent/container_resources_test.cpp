@@ -70,6 +70,15 @@ TEST(CgroupResources, BlockIoHugetlbUnified) {
                   {"memory.high", "1000000"}}));
 }
 
+// Docker's spec has "blockIO": {"weight": 0} in every container: unset.
+TEST(CgroupResources, ABlockIoWeightOfZeroIsUnsetAsDockerWritesIt) {
+  EXPECT_TRUE(plan_resources(parse({{"blockIO",
+                                     {{"weight", 0},
+                                      {"weightDevice",
+                                       {{{"major", 8}, {"minor", 0}, {"weight", 0}}}}}}}))
+                  .empty());
+}
+
 TEST(CgroupResources, Errors) {
   auto err = [](const nlohmann::json& r) { return error_text([&] { plan_resources(parse(r)); }); };
   EXPECT_EQ(err({{"memory", {{"limit", 200}, {"swap", 100}}}}),
