@@ -302,6 +302,7 @@ void Sandbox::stop_all() noexcept {
   } catch (const std::exception& e) {
     spdlog::error("sandbox {}: stop: {}", id(), e.what());
   }
+  joined_.reset();
   if (!vmm_ || vmm_status_) {
     attachment_.reset();
     cgroup_.reset();
@@ -316,6 +317,10 @@ void Sandbox::stop_all() noexcept {
   mounts_.clear();
   if (share_root_) unmount_noting(*share_root_);
   share_root_.reset();
+}
+
+void Sandbox::join_cgroup() {
+  if (cgroup_ && !joined_) joined_.emplace(cgroup_->path());
 }
 
 Sandbox::~Sandbox() {

@@ -121,6 +121,12 @@ class Sandbox {
   // What the VMM and the guest said last: for messages about a dead VM.
   std::string last_words() const;
 
+  // Moves the calling process into the VMM's cgroup (none: nothing to do)
+  // until stop(): a client reading the cgroup of the pid it was given
+  // (Docker's and podman's stats, the runc shim's OOM watch) then sees what
+  // the VM costs the host, within the VM's limits.
+  void join_cgroup();
+
   // Asks the agent to end every container, stops the VMM (SIGTERM, then
   // SIGKILL after a grace period) and removes the share mounts. Idempotent.
   // Throws MountsLeft, after doing all the rest, naming every mount it (or
@@ -145,6 +151,7 @@ class Sandbox {
   std::optional<ShareMount> share_root_;
   // Before vmm_: removed once the VMM has been reaped.
   std::optional<VmmCgroup> cgroup_;
+  std::optional<JoinedCgroup> joined_;  // leaves before cgroup_ goes
   std::optional<Subprocess> vmm_;
   std::optional<ExitStatus> vmm_status_;
   std::optional<AgentClient> agent_;

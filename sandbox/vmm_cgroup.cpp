@@ -133,6 +133,31 @@ VmmCgroup VmmCgroup::create(const std::string& parent, const std::string& name,
   return cg;
 }
 
+namespace {
+
+void move_self_to(const fs::path& cgroup) {
+  write_file(cgroup / "cgroup.procs", std::to_string(::getpid()), "a move into cgroup");
+}
+
+}  // namespace
+
+JoinedCgroup::JoinedCgroup(const fs::path& cgroup) {
+  // cgroup2's line in /proc/self/cgroup is "0::/path".
+  std::ifstream in("/proc/self/cgroup");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("0::", 0) == 0) from_ = cgroup2_root() / fs::path(line.substr(3)).relative_path();
+  if (from_.empty()) fail("cannot join cgroup {}: this process is in no cgroup2 group", cgroup.string());
+  move_self_to(cgroup);
+}
+
+JoinedCgroup::~JoinedCgroup() {
+  try {
+    move_self_to(from_);
+  } catch (const Error& e) {
+    spdlog::warn("{}", e.what());
+  }
+}
+
 VmmCgroup::~VmmCgroup() {
   if (path_.empty() || !fd_) return;
   fd_.reset();

@@ -44,6 +44,20 @@ class VmmCgroup {
   UniqueFd fd_;
 };
 
+// The calling process in a cgroup for as long as this lives, then back in
+// the one it came from (a cgroup keeps no process it is removed with).
+class JoinedCgroup {
+ public:
+  // Throws vmrt::Error naming the cgroup when the move is refused.
+  explicit JoinedCgroup(const std::filesystem::path& cgroup);
+  ~JoinedCgroup();
+  JoinedCgroup(const JoinedCgroup&) = delete;
+  JoinedCgroup& operator=(const JoinedCgroup&) = delete;
+
+ private:
+  std::filesystem::path from_;
+};
+
 // Names the cgroup in the sandbox directory `dir`, for remove_left_cgroup.
 void record_cgroup(const std::filesystem::path& dir, const std::filesystem::path& cgroup);
 // Removes the cgroup recorded in sandbox directory `dir`, which a VMM left

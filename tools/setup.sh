@@ -38,6 +38,10 @@ packages=(
   runc runsc umoci bindfs fio attr containerd
   # pod networking: CNI bridge + host-local plugins, ip and tc for the tests
   containernetworking-plugins iproute2 iputils-ping
+  # Docker and podman driving vmrt (client rig tests, tools/bench/client_run.sh);
+  # podman's netavark network stack, its DNS and catatonit (--init) are only
+  # Recommends, and without netavark podman would fall back to CNI
+  docker.io podman netavark aardvark-dns catatonit
   # OCI runtime-tools validation suite (tools/oci-validation), Go build only
   golang-go golang-github-opencontainers-runtime-tools-dev golang-github-google-uuid-dev
   # ttrpc interop tests (a Go peer built at test time)
@@ -52,7 +56,21 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   apt-get update -q
+  # Without systemd, docker.io's postinst starts dockerd through its init
+  # script; nothing here needs a system dockerd (the tests and benchmarks start
+  # their own), so a policy-rc.d keeps services from starting in this install.
+  policy=""
+  if [ ! -d /run/systemd/system ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    trap 'rm -f "$policy"' EXIT
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 0755 "$policy"
+  fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  if [ -n "$policy" ]; then
+    rm -f "$policy"
+    trap - EXIT
+  fi
 fi
 # The rig downloads the current Debian kernel package: keep package lists present.
 ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || apt-get update -q

@@ -27,6 +27,7 @@ enum class Step : int32_t {
   Mount,
   MountRemount,
   MountPropagation,
+  MountCopyUp,
   Device,
   DevSymlink,
   PivotRoot,

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "agent/container/child.h"
+#include "agent/container/copy_up.h"
 #include "common/error.h"
 
 namespace vmrt::agent {
@@ -64,7 +65,7 @@ const std::map<std::string, unsigned long> kPropagation = {
 
 // Options that ask for something this runtime does not do; refused rather
 // than silently ignored.
-const std::set<std::string> kUnsupported = {"idmap", "ridmap", "tmpcopyup", "rro", "rrw"};
+const std::set<std::string> kUnsupported = {"idmap", "ridmap", "rro", "rrw"};
 
 struct DefaultDevice {
   const char* path;
@@ -161,8 +162,16 @@ void mount_one(const Child& child, int rootfd, const MountStep& m, int index) {
               ? do_mount(m.source.c_str(), FdPath(fd).c_str(), nullptr,
                          MS_BIND | (m.options.recursive ? MS_REC : 0), nullptr)
               : do_mount(m.source.c_str(), FdPath(fd).c_str(), m.type.c_str(), flags, data);
-  ::close(fd);
   if (r < 0) child.fail(Step::Mount, index);
+  if (m.options.copy_up) {
+    // `fd` still names the covered directory; the new mount is the target now.
+    int mounted = open_in_root(rootfd, m.target.path.c_str(), O_RDONLY | O_DIRECTORY);
+    if (mounted < 0) child.fail(Step::MountCopyUp, index);
+    int err = copy_up(fd, mounted);
+    ::close(mounted);
+    if (err) child.fail_with(Step::MountCopyUp, index, err);
+  }
+  ::close(fd);
   if (!m.remount && m.options.propagation.empty()) return;
   // The descriptor opened before mounting names the covered directory; open
   // the new mount's root.
@@ -210,6 +219,8 @@ MountOptions parse_mount_options(const oci::Strings& options, const std::string&
     } else if (o == "bind" || o == "rbind") {
       out.bind = true;
       out.recursive = out.recursive || o == "rbind";
+    } else if (o == "tmpcopyup") {
+      out.copy_up = true;
     } else if (kUnsupported.count(o)) {
       fail("{}[{}]: mount option \"{}\" is not supported", where, i, o);
     } else if (o.empty() || o.find(',') != std::string::npos) {
@@ -290,6 +301,8 @@ MountPlan plan_mounts(const oci::Spec& spec, const fs::path& rootfs, const fs::p
       if (m.type.empty()) fail("{}.type: a mount that is not a bind needs a type", where);
       // cgroup v1 does not exist here: a "cgroup" mount is the v2 hierarchy.
       step.type = m.type == "cgroup" ? "cgroup2" : m.type;
+      if (step.options.copy_up && step.type != "tmpfs")
+        fail("{}.options: tmpcopyup applies to tmpfs mounts, not {}", where, m.type);
       step.source = m.source.empty() ? step.type : m.source;
     }
     if (step.target.path == "dev") plan.dev_tmpfs = true;

@@ -30,6 +30,7 @@ struct MountOptions {
   std::vector<unsigned long> propagation;  // MS_SHARED, MS_SLAVE ... (| MS_REC), in order
   std::string data;                        // the rest, comma-joined: "mode=755,size=64k"
   bool bind = false, recursive = false;    // bind / rbind
+  bool copy_up = false;                    // tmpcopyup: a tmpfs starts as a copy of what it covers
 };
 
 struct MountStep {

@@ -71,10 +71,12 @@ std::string step_text(const ContainerPlan* c, const ProcessPlan& p, Step step, i
     case Step::Mount:
     case Step::MountRemount:
     case Step::MountPropagation:
+    case Step::MountCopyUp:
       if (c && idx(c->mounts.mounts.size())) {
         const MountStep& m = c->mounts.mounts[i];
         const char* what = step == Step::MountTarget        ? "creating the mount point of"
                            : step == Step::MountRemount     ? "remounting (flags)"
+                           : step == Step::MountCopyUp      ? "copying up (tmpcopyup) what is under"
                            : step == Step::MountPropagation ? "setting the propagation of"
                                                             : "mounting";
         return fmt::format("{} {} {} on /{} (mounts[{}])", what, m.type.empty() ? "bind" : m.type,

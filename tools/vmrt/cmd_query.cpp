@@ -80,15 +80,18 @@ int cmd_ps(const Globals& g, const std::string& id, const std::string& format) {
   if (format != "table" && format != "json") fail("--format {}: must be table or json", format);
   ContainerRecord r = g.store().read(id);
   require_status(r, "list the processes of", {Status::Created, Status::Running, Status::Paused});
+  if (format == "json") {
+    // Clients look these pids up on the host (`docker top` in its ps
+    // output, the runc shim's Pids): the container's processes are not
+    // there, the keeper that stands for them is.
+    std::cout << nlohmann::json(std::vector<pid_t>{r.keeper.pid}).dump() << "\n";
+    return 0;
+  }
   v1::ListProcessesRequest req;
   req.set_container_id(id);
   auto resp = connect_agent(r).call<v1::ListProcessesResponse>("ListProcesses", req);
   std::vector<uint32_t> pids(resp.pids().begin(), resp.pids().end());
   std::sort(pids.begin(), pids.end());
-  if (format == "json") {
-    std::cout << nlohmann::json(pids).dump() << "\n";
-    return 0;
-  }
   // The pids are the guest's: the container's processes do not exist on
   // the host, so there is no host ps line to show for them.
   std::cout << "PID\n";

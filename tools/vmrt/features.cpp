@@ -19,7 +19,8 @@ constexpr const char* kOciVersionMax = "1.1.0";
 
 // mounts.cpp: the options it turns into mount flags, propagation or a bind.
 // Anything else is handed to the filesystem as data, except the ones it
-// refuses (idmap, ridmap, tmpcopyup, rro, rrw), which are not listed.
+// refuses (idmap, ridmap, rro, rrw), which are not listed. tmpcopyup is
+// runc's extension (copy_up.h).
 const Strings kMountOptions = {
     "async",         "atime",       "bind",        "defaults", "dev",
     "diratime",      "dirsync",     "exec",        "mand",     "noatime",
@@ -27,7 +28,8 @@ const Strings kMountOptions = {
     "nostrictatime", "nosuid",      "nosymfollow", "private",  "rbind",
     "relatime",      "remount",     "ro",          "rprivate", "rshared",
     "rslave",        "runbindable", "rw",          "shared",   "slave",
-    "strictatime",   "suid",        "symfollow",   "sync",     "unbindable"};
+    "strictatime",   "suid",        "symfollow",   "sync",     "tmpcopyup",
+    "unbindable"};
 
 // namespaces.cpp refuses user and time namespaces: the VM is the boundary
 // they would add.

@@ -120,6 +120,9 @@ int run_keeper(const KeeperPlan& plan, LockedContainer container, ContainerRecor
                                       : sandbox::network_namespace_of(plan.spec);
     spawned = ms();
     sb = sandbox::Sandbox::start(std::move(o));
+    // The keeper is the pid clients are given: its cgroup is the one they
+    // read the container's use from.
+    sb->join_cgroup();
     if (!plan.console_socket.empty()) {
       pty = Pty::for_console_socket(plan.console_socket);
       fds = {pty->slave.get(), pty->slave.get(), -1};

@@ -66,7 +66,7 @@ Bundle::Bundle() : config(nlohmann::json::parse(kSpec)), dir_("vmrt-bundle") {
   fs::copy_file("/bin/busybox", root / "bin" / "busybox");
   for (const char* applet : {"sh",   "cat", "echo", "id",    "ls",       "sleep", "hostname",
                              "pwd",  "env", "grep", "mkdir", "touch",    "tty",   "stty",
-                             "head", "wc",  "awk",  "sort",  "readlink", "true",  "tr"})
+                             "head", "wc",  "awk",  "sort",  "readlink", "true",  "tr",  "stat"})
     fs::create_symlink("busybox", root / "bin" / applet);
   std::ofstream(root / "etc" / "hostname") << "bundle\n";
 }

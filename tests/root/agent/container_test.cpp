@@ -184,6 +184,27 @@ TEST_F(ContainerTest, SysctlsAreWrittenBeforeProcSysIsReadOnly) {
   EXPECT_EQ(r.out, "0\t2147483647\nexample.org\nro\n");
 }
 
+// podman's --tmpfs: the tmpfs starts with a copy of what it covers, owners,
+// modes and links kept, and what is written there stays out of the rootfs.
+TEST_F(ContainerTest, ATmpcopyupTmpfsStartsWithACopyOfTheDirectoryItCovers) {
+  fs::path run = bundle.rootfs() / "run";
+  fs::create_directories(run / "sub");
+  std::ofstream(run / "sub" / "f") << "from the image\n";
+  fs::permissions(run / "sub", fs::perms::owner_all | fs::perms::group_read);
+  ASSERT_EQ(::chown((run / "sub" / "f").c_str(), 1000, 1001), 0);
+  fs::create_symlink("sub/f", run / "link");
+  bundle.config["mounts"].push_back({{"destination", "/run"},
+                                     {"type", "tmpfs"},
+                                     {"source", "tmpfs"},
+                                     {"options", {"nosuid", "nodev", "tmpcopyup"}}});
+  Run r =
+      sh("cat /run/link; stat -c '%a %u %g' /run/sub /run/sub/f; "
+         "grep ' /run ' /proc/self/mounts | awk '{print $3}'; echo new > /run/new");
+  ASSERT_TRUE(r.status.success()) << r.status.to_string() << r.err;
+  EXPECT_EQ(r.out, "from the image\n740 0 0\n644 1000 1001\ntmpfs\n");
+  EXPECT_FALSE(fs::exists(run / "new"));
+}
+
 TEST_F(ContainerTest, MaskedAndDevices) {
   Run r = sh(
       "wc -c < /proc/keys; ls /sys/firmware | wc -l; ls /dev | grep -v core | tr '\\n' ' '; echo; "

@@ -56,9 +56,9 @@ TEST(Features, StatesWhatTheAgentImplements) {
     EXPECT_EQ(linux.at(lsm), json({{"enabled", false}})) << lsm;
   EXPECT_FALSE(linux.at("mountExtensions").at("idmap").at("enabled"));
   const json& options = f.at("mountOptions");
-  for (const char* o : {"bind", "rbind", "ro", "nosuid", "rprivate", "strictatime"})
+  for (const char* o : {"bind", "rbind", "ro", "nosuid", "rprivate", "strictatime", "tmpcopyup"})
     EXPECT_TRUE(has(options, o)) << o;
-  for (const char* o : {"idmap", "rro", "tmpcopyup"}) EXPECT_FALSE(has(options, o)) << o;
+  for (const char* o : {"idmap", "rro"}) EXPECT_FALSE(has(options, o)) << o;
   EXPECT_TRUE(std::is_sorted(options.begin(), options.end()));
 }
 
