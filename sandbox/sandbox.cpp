@@ -320,7 +320,13 @@ void Sandbox::stop_all() noexcept {
 }
 
 void Sandbox::join_cgroup() {
-  if (cgroup_ && !joined_) joined_.emplace(cgroup_->path());
+  if (!cgroup_ || joined_) return;
+  try {
+    joined_.emplace(cgroup_->path());
+  } catch (const Error& e) {
+    // Only what clients read as the container's use depends on it.
+    spdlog::warn("sandbox {}: {}; stats read through the pid miss the VM", id(), e.what());
+  }
 }
 
 Sandbox::~Sandbox() {

@@ -121,10 +121,10 @@ class Sandbox {
   // What the VMM and the guest said last: for messages about a dead VM.
   std::string last_words() const;
 
-  // Moves the calling process into the VMM's cgroup (none: nothing to do)
-  // until stop(): a client reading the cgroup of the pid it was given
-  // (Docker's and podman's stats, the runc shim's OOM watch) then sees what
-  // the VM costs the host, within the VM's limits.
+  // Moves the calling process into the VMM's cgroup until stop() (no cgroup:
+  // nothing to do; refused: a warning): a client reading the cgroup of the
+  // pid it was given (Docker's and podman's stats, the runc shim's OOM
+  // watch) then sees what the VM costs the host, within the VM's limits.
   void join_cgroup();
 
   // Asks the agent to end every container, stops the VMM (SIGTERM, then

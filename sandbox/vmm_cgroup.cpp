@@ -145,8 +145,10 @@ JoinedCgroup::JoinedCgroup(const fs::path& cgroup) {
   // cgroup2's line in /proc/self/cgroup is "0::/path".
   std::ifstream in("/proc/self/cgroup");
   for (std::string line; std::getline(in, line);)
-    if (line.rfind("0::", 0) == 0) from_ = cgroup2_root() / fs::path(line.substr(3)).relative_path();
-  if (from_.empty()) fail("cannot join cgroup {}: this process is in no cgroup2 group", cgroup.string());
+    if (line.rfind("0::", 0) == 0)
+      from_ = cgroup2_root() / fs::path(line.substr(3)).relative_path();
+  if (from_.empty())
+    fail("cannot join cgroup {}: this process is in no cgroup2 group", cgroup.string());
   move_self_to(cgroup);
 }
 

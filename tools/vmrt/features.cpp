@@ -21,15 +21,15 @@ constexpr const char* kOciVersionMax = "1.1.0";
 // Anything else is handed to the filesystem as data, except the ones it
 // refuses (idmap, ridmap, rro, rrw), which are not listed. tmpcopyup is
 // runc's extension (copy_up.h).
-const Strings kMountOptions = {
-    "async",         "atime",       "bind",        "defaults", "dev",
-    "diratime",      "dirsync",     "exec",        "mand",     "noatime",
-    "nodev",         "nodiratime",  "noexec",      "nomand",   "norelatime",
-    "nostrictatime", "nosuid",      "nosymfollow", "private",  "rbind",
-    "relatime",      "remount",     "ro",          "rprivate", "rshared",
-    "rslave",        "runbindable", "rw",          "shared",   "slave",
-    "strictatime",   "suid",        "symfollow",   "sync",     "tmpcopyup",
-    "unbindable"};
+const Strings kMountOptions = {"async",     "atime",       "bind",        "defaults",
+                               "dev",       "diratime",    "dirsync",     "exec",
+                               "mand",      "noatime",     "nodev",       "nodiratime",
+                               "noexec",    "nomand",      "norelatime",  "nostrictatime",
+                               "nosuid",    "nosymfollow", "private",     "rbind",
+                               "relatime",  "remount",     "ro",          "rprivate",
+                               "rshared",   "rslave",      "runbindable", "rw",
+                               "shared",    "slave",       "strictatime", "suid",
+                               "symfollow", "sync",        "tmpcopyup",   "unbindable"};
 
 // namespaces.cpp refuses user and time namespaces: the VM is the boundary
 // they would add.

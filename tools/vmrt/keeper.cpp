@@ -116,8 +116,9 @@ int run_keeper(const KeeperPlan& plan, LockedContainer container, ContainerRecor
     o.hostname = plan.spec.hostname.empty() ? plan.id : plan.spec.hostname;
     // As runc joins a network namespace given by path, the VM takes over
     // its interface; of its own namespace too.
-    o.network_namespace = own_network ? std::filesystem::path(fmt::format("/proc/{}/ns/net", ::getpid()))
-                                      : sandbox::network_namespace_of(plan.spec);
+    o.network_namespace = own_network
+                              ? std::filesystem::path(fmt::format("/proc/{}/ns/net", ::getpid()))
+                              : sandbox::network_namespace_of(plan.spec);
     spawned = ms();
     sb = sandbox::Sandbox::start(std::move(o));
     // The keeper is the pid clients are given: its cgroup is the one they

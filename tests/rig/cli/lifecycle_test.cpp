@@ -2,11 +2,10 @@
 // sandbox VMs (inside tools/testvm), checked against what runc reports.
 
 #include <gmock/gmock.h>
-
-#include <algorithm>
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <future>
 #include <thread>
@@ -17,8 +16,8 @@ namespace vmrt::cli::test {
 namespace {
 
 using ::testing::HasSubstr;
-using ::testing::StartsWith;
 using ::testing::IsEmpty;
+using ::testing::StartsWith;
 using namespace std::chrono_literals;
 
 class VmrtRun : public ::testing::Test {

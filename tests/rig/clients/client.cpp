@@ -57,10 +57,10 @@ class Docker : public Client {
     SpawnOptions o;
     o.out = Stdio::to_fd(log_fd_.get());
     o.err = Stdio::to_fd(log_fd_.get());
-    daemon_.emplace(Subprocess::spawn({"/usr/sbin/dockerd", "--config-file",
-                                       (dir() / "daemon.json").string(), "--data-root",
-                                       (dir() / "data").string()},
-                                      o));
+    daemon_.emplace(
+        Subprocess::spawn({"/usr/sbin/dockerd", "--config-file", (dir() / "daemon.json").string(),
+                           "--data-root", (dir() / "data").string()},
+                          o));
     auto deadline = std::chrono::steady_clock::now() + 120s;
     while (!run_capture({kDocker, "info"}, 30s).status.success()) {
       if (daemon_->wait_for(0ms) || std::chrono::steady_clock::now() > deadline)
@@ -104,9 +104,11 @@ class Docker : public Client {
   static constexpr const char* kDocker = "/usr/bin/docker";
 
   void write_daemon_json() {
-    write_file(dir() / "daemon.json",
-               fmt::format(R"({{"runtimes": {{"vmrt": {{"path": "{}", "runtimeArgs": ["--config", "{}"]}}}}}})",
-                           VMRT_CLI, VMRT_DEV_CONFIG));
+    write_file(
+        dir() / "daemon.json",
+        fmt::format(
+            R"({{"runtimes": {{"vmrt": {{"path": "{}", "runtimeArgs": ["--config", "{}"]}}}}}})",
+            VMRT_CLI, VMRT_DEV_CONFIG));
   }
 
   bool etc_mounted_ = false;
@@ -123,8 +125,8 @@ class Podman : public Client {
  public:
   Podman() : Client("podman") {
     fs::create_directories(dir() / "netconf");
-    write_file(dir() / "vmrt", fmt::format("#!/bin/sh\nexec {} --config {} \"$@\"\n", VMRT_CLI,
-                                           VMRT_DEV_CONFIG));
+    write_file(dir() / "vmrt",
+               fmt::format("#!/bin/sh\nexec {} --config {} \"$@\"\n", VMRT_CLI, VMRT_DEV_CONFIG));
     fs::permissions(dir() / "vmrt", fs::perms::owner_all);
     import_image();
   }
@@ -142,14 +144,11 @@ class Podman : public Client {
   std::vector<std::string> command(const std::string& runtime,
                                    const std::vector<std::string>& args) const override {
     std::vector<std::string> argv = {
-        "podman",      "--root",
-        (dir() / "containers").string(),  "--runroot",
-        (dir() / "run").string(),         "--tmpdir",
-        (dir() / "libpod").string(),      "--network-config-dir",
+        "podman", "--root", (dir() / "containers").string(), "--runroot", (dir() / "run").string(),
+        "--tmpdir", (dir() / "libpod").string(), "--network-config-dir",
         (dir() / "netconf").string(),
         // No systemd in the rig: cgroups and events as without it.
-        "--cgroup-manager", "cgroupfs",   "--events-backend",
-        "file",        "--runtime",
+        "--cgroup-manager", "cgroupfs", "--events-backend", "file", "--runtime",
         runtime == "vmrt" ? (dir() / "vmrt").string() : "/usr/sbin/runc"};
     argv.insert(argv.end(), args.begin(), args.end());
     return argv;

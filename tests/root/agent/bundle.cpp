@@ -64,9 +64,9 @@ Bundle::Bundle() : config(nlohmann::json::parse(kSpec)), dir_("vmrt-bundle") {
     fs::create_directories(root / d);
   fs::permissions(root / "tmp", fs::perms::all | fs::perms::sticky_bit);
   fs::copy_file("/bin/busybox", root / "bin" / "busybox");
-  for (const char* applet : {"sh",   "cat", "echo", "id",    "ls",       "sleep", "hostname",
-                             "pwd",  "env", "grep", "mkdir", "touch",    "tty",   "stty",
-                             "head", "wc",  "awk",  "sort",  "readlink", "true",  "tr",  "stat"})
+  for (const char* applet : {"sh",  "cat",  "echo",     "id",    "ls",  "sleep", "hostname", "pwd",
+                             "env", "grep", "mkdir",    "touch", "tty", "stty",  "head",     "wc",
+                             "awk", "sort", "readlink", "true",  "tr",  "stat"})
     fs::create_symlink("busybox", root / "bin" / applet);
   std::ofstream(root / "etc" / "hostname") << "bundle\n";
 }

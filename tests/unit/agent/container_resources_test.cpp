@@ -72,11 +72,11 @@ TEST(CgroupResources, BlockIoHugetlbUnified) {
 
 // Docker's spec has "blockIO": {"weight": 0} in every container: unset.
 TEST(CgroupResources, ABlockIoWeightOfZeroIsUnsetAsDockerWritesIt) {
-  EXPECT_TRUE(plan_resources(parse({{"blockIO",
-                                     {{"weight", 0},
-                                      {"weightDevice",
-                                       {{{"major", 8}, {"minor", 0}, {"weight", 0}}}}}}}))
-                  .empty());
+  EXPECT_TRUE(
+      plan_resources(parse({{"blockIO",
+                             {{"weight", 0},
+                              {"weightDevice", {{{"major", 8}, {"minor", 0}, {"weight", 0}}}}}}}))
+          .empty());
 }
 
 TEST(CgroupResources, Errors) {
