@@ -36,10 +36,16 @@ ctest -N --show-only=json-v1 >"$results/all.json"
 ctest -N --show-only=json-v1 "$@" >"$results/selected.json"
 report plan "$results/all.json" "$results/selected.json" "$results"
 
+# ctest keeps 1 KiB of a passed test's output in its results by default:
+# a rig test's rerun note comes at the end of its output, and the summary
+# reads it from there, so all of it is kept.
+keep_output=(--test-output-size-passed 67108864 --test-output-size-failed 67108864)
+
 run_pass() { # NAME [ctest options...]: the pass's tests, results in NAME.xml
   local name=$1
   shift
-  ctest --output-on-failure -I "$results/$name.ids" --output-junit "$results/$name.xml" "$@" || true
+  ctest --output-on-failure "${keep_output[@]}" -I "$results/$name.ids" \
+    --output-junit "$results/$name.xml" "$@" || true
 }
 
 if [ -f "$results/host.ids" ]; then
@@ -63,7 +69,8 @@ if [ -f "$results/kvm.ids" ]; then
     echo "inside tools/testvm ($why)" >"$results/kvm.where"
     echo "== kvm tests inside tools/testvm ($why, or it does not run the tests' payloads)"
     "$repo/tools/testvm" --timeout 2400 --share "$build" -- \
-      ctest --output-on-failure -j2 -I "$results/kvm.ids" --output-junit "$results/kvm.xml" \
+      ctest --output-on-failure "${keep_output[@]}" -j2 -I "$results/kvm.ids" \
+      --output-junit "$results/kvm.xml" \
       2>&1 | tee "$results/kvm.log" || true
   fi
 fi
@@ -75,7 +82,8 @@ if [ -f "$results/rig.ids" ]; then
   if [ -n "$again" ]; then
     echo "$again" >"$results/rig.rerun.ids"
     echo "== rig tests that failed, once more"
-    ctest --output-on-failure -I "$results/rig.rerun.ids" --output-junit "$results/rig.rerun.xml" || true
+    ctest --output-on-failure "${keep_output[@]}" -I "$results/rig.rerun.ids" \
+      --output-junit "$results/rig.rerun.xml" || true
   fi
 fi
 
