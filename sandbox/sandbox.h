@@ -56,6 +56,11 @@ struct SandboxOptions {
 // SandboxOptions::network_namespace takes), or empty.
 std::filesystem::path network_namespace_of(const oci::Spec& spec);
 
+// The exit status of a process whose VM ended before it did, as the shim
+// and the CLI report it (runc reports 255 for a container whose state was
+// lost).
+inline constexpr int kVmLostStatus = 255;
+
 // What a spec asks of the network: a namespace of its own (which a client
 // such as Docker configures through the pid in the state, in a prestart
 // hook), one it joins by path (CNI's, podman's), or none: the host's, which

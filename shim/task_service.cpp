@@ -51,8 +51,7 @@ bool terminates_by_default(int sig) {
 // command it cannot find).
 constexpr uint32_t kNotStarted = 127;
 
-// What a process that lost its VM exits with, as the CLI reports it.
-constexpr uint32_t kVmLost = 255;
+constexpr uint32_t kVmLost = sandbox::kVmLostStatus;
 // After a process exits, how long output from its descendants may still
 // drain before the exit is reported anyway.
 constexpr auto kOutputDrain = 5s;

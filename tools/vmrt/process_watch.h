@@ -11,13 +11,12 @@
 
 #include "sandbox/agent_client.h"
 #include "sandbox/io_relay.h"
+#include "sandbox/sandbox.h"
 #include "tools/vmrt/forwarded_signals.h"
 
 namespace vmrt::cli {
 
-// The status reported when the VM ended before the process did (runc
-// reports 255 for a container whose state was lost).
-inline constexpr int kVmLost = 255;
+inline constexpr int kVmLost = sandbox::kVmLostStatus;
 
 struct WatchResult {
   int status = kVmLost;  // shell convention: code, or 128 + signal
