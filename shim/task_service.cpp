@@ -51,7 +51,6 @@ bool terminates_by_default(int sig) {
 // command it cannot find).
 constexpr uint32_t kNotStarted = 127;
 
-constexpr uint32_t kVmLost = sandbox::kVmLostStatus;
 // After a process exits, how long output from its descendants may still
 // drain before the exit is reported anyway.
 constexpr auto kOutputDrain = 5s;
@@ -383,7 +382,7 @@ void TaskService::watch(const std::shared_ptr<ProcessRecord>& p) {
       if (e.code() == Code::Cancelled) return;  // the record is going away
       lost = e.what();
     }
-    uint32_t status = kVmLost;
+    uint32_t status = sandbox::kVmLostStatus;
     if (!lost) {
       status = static_cast<uint32_t>(resp.status());
       if (raw->relay->wait_outputs(kOutputDrain)) {
@@ -435,7 +434,7 @@ void TaskService::on_exit(ProcessRecord* p, uint32_t status) {
     std::lock_guard lock(mu_);
     if (p->status == Status::STOPPED) return;
     e = mark_exited(*p, status);
-    if (status == kVmLost && sandbox_) {
+    if (status == uint32_t{sandbox::kVmLostStatus} && sandbox_) {
       if (auto vmm = sandbox_->vmm_exited())
         spdlog::error("pod {}: vmrt-vmm {}{}", pod_, vmm->to_string(), sandbox_->last_words());
     }

@@ -109,7 +109,7 @@ WatchResult watch_process(sandbox::AgentClient& agent, const std::string& id,
     }
     if (p[1].revents) break;
     if (auto why = vm_gone ? vm_gone() : std::nullopt)
-      return {kVmLost, "the sandbox VM ended before the process did: " + *why};
+      return {sandbox::kVmLostStatus, "the sandbox VM ended before the process did: " + *why};
   }
   if (!waiter.ok()) {
     // A VMM that died closes its sockets a moment before it can be reaped:
@@ -122,8 +122,9 @@ WatchResult watch_process(sandbox::AgentClient& agent, const std::string& id,
         gone = vm_gone();
       }
     }
-    if (gone) return {kVmLost, "the sandbox VM ended before the process did: " + *gone};
-    return {kVmLost, "lost the process: " + waiter.error()};
+    if (gone)
+      return {sandbox::kVmLostStatus, "the sandbox VM ended before the process did: " + *gone};
+    return {sandbox::kVmLostStatus, "lost the process: " + waiter.error()};
   }
   if (!relay.wait_outputs(kOutputDrain))
     spdlog::warn("{}: output still open {} s after exit; the rest is dropped", id,

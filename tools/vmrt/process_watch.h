@@ -16,11 +16,9 @@
 
 namespace vmrt::cli {
 
-inline constexpr int kVmLost = sandbox::kVmLostStatus;
-
 struct WatchResult {
-  int status = kVmLost;  // shell convention: code, or 128 + signal
-  std::string error;     // why the process was lost, when it was
+  int status = sandbox::kVmLostStatus;  // shell convention: code, or 128 + signal
+  std::string error;                    // why the process was lost, when it was
 };
 
 // `vm_gone` is polled a few times a second: a reason when the VM has ended.
