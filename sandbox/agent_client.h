@@ -67,9 +67,15 @@ void add_pod_network(const PodNetwork& network, v1::CreateSandboxRequest& reques
 // The AgentError for a failed call `method`: "agent: <method>: <message>".
 AgentError agent_error(std::string_view method, const ttrpc::StatusError& e);
 
-// For call()'s timeout: the call waits as long as the agent takes (a
+// For a call's timeout: the call waits as long as the agent takes (a
 // process's exit). It still ends when the connection does.
 inline constexpr std::chrono::milliseconds kNoDeadline{0};
+
+// How long one agent call may take, and what else ends it.
+struct CallOptions {
+  std::chrono::milliseconds timeout = std::chrono::seconds(60);
+  std::stop_token cancel = {};
+};
 
 class AgentClient {
  public:
@@ -80,18 +86,23 @@ class AgentClient {
   // Over a socket already connected to an agent (host tests: a Unix socket).
   explicit AgentClient(UniqueFd connection);
 
-  // Calls `method` (a name of proto/agent_methods.h) with `request`; gives
-  // up after `timeout` or when `cancel` is requested. Throws AgentError.
+  // One method per rpc of proto/agent_methods.h, `name(request, options)`:
+  // a misspelt method does not compile. Throws AgentError.
+#define VMRT_AGENT_CLIENT_METHOD(Name, name)                                            \
+  v1::Name##Response name(const v1::Name##Request& request, CallOptions options = {}) { \
+    return call<v1::Name##Response>(#Name, request, std::move(options));                \
+  }
+  VMRT_AGENT_METHODS(VMRT_AGENT_CLIENT_METHOD)
+#undef VMRT_AGENT_CLIENT_METHOD
+
+ private:
   template <typename Response, typename Request>
-  Response call(std::string_view method, const Request& request,
-                std::chrono::milliseconds timeout = std::chrono::seconds(60),
-                std::stop_token cancel = {}) {
+  Response call(const char* method, const Request& request, CallOptions options) {
     ttrpc::CallOptions o;
-    o.timeout = timeout;
-    o.cancel = std::move(cancel);
+    o.timeout = options.timeout;
+    o.cancel = std::move(options.cancel);
     try {
-      return ttrpc::call_typed<Response>(*client_, agent::kAgentService, std::string(method),
-                                         request, o);
+      return ttrpc::call_typed<Response>(*client_, agent::kAgentService, method, request, o);
     } catch (const ttrpc::StatusError& e) {
       throw agent_error(method, e);
     }

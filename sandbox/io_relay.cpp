@@ -53,7 +53,7 @@ void IoRelay::pump_output(v1::OutputStream stream, int fd) {
   while (!stopping_) {
     v1::ReadOutputResponse chunk;
     try {
-      chunk = agent_.call<v1::ReadOutputResponse>("ReadOutput", req, 30s, stop_calls_.get_token());
+      chunk = agent_.read_output(req, {30s, stop_calls_.get_token()});
     } catch (const AgentError& e) {
       if (!stopping_) spdlog::debug("{}: ReadOutput ended: {}", container_id_, e.what());
       break;
@@ -82,7 +82,7 @@ bool IoRelay::send_stdin(const char* data, size_t size) {
     // what it wrote so far.
     size_t n = 0;
     try {
-      auto r = agent_.call<v1::WriteStdinResponse>("WriteStdin", req, 2s, stop_calls_.get_token());
+      auto r = agent_.write_stdin(req, {2s, stop_calls_.get_token()});
       n = std::min<size_t>(r.written(), size);
     } catch (const AgentError& e) {
       if (e.code() != ttrpc::Code::DeadlineExceeded) return false;
@@ -111,7 +111,7 @@ void IoRelay::pump_input(int fd) {
   req.set_container_id(container_id_);
   req.set_exec_id(exec_id_);
   try {
-    agent_.call<v1::CloseStdinResponse>("CloseStdin", req, 5s, stop_calls_.get_token());
+    agent_.close_stdin(req, {5s, stop_calls_.get_token()});
   } catch (const AgentError& e) {
     spdlog::debug("{}: CloseStdin: {}", container_id_, e.what());
   }

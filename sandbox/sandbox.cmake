@@ -2,11 +2,13 @@ add_library(vmrt_sandbox STATIC
   agent_client.cpp
   file_tail.cpp
   host_kvm.cpp
+  container_calls.cpp
   io_relay.cpp
   network/netns_thread.cpp
   network/pod_attachment.cpp
   network/rtnl_links.cpp
   network/tc_redirect.cpp
+  process_watch.cpp
   share_mount.cpp
   sandbox.cpp
   vmm_cgroup.cpp

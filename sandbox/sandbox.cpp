@@ -65,7 +65,7 @@ std::unique_ptr<Sandbox> Sandbox::start(SandboxOptions options) {
       fail("sandbox {}: the guest agent (api_version {}) cannot set up the pod network", sb->id(),
            sb->agent_api_version_);
     add_pod_network(sb->options_.network, req);
-    auto r = sb->agent_->call<v1::CreateSandboxResponse>("CreateSandbox", req);
+    auto r = sb->agent_->create_sandbox(req);
     sb->guest_share_ = r.shared_fs_path();
     sb->times_.sandbox_ready = sb->since_spawn();
   } catch (const std::exception& e) {
@@ -124,6 +124,12 @@ void Sandbox::launch() {
   spdlog::debug("sandbox {}: vmrt-vmm pid {}: {}", id(), vmm_->pid(), fmt::join(argv, " "));
 }
 
+std::optional<std::string> Sandbox::vm_gone() {
+  auto vmm = vmm_exited();
+  if (!vmm) return std::nullopt;
+  return "vmrt-vmm " + vmm->to_string() + last_words();
+}
+
 std::string Sandbox::last_words() const {
   std::string out;
   std::string vmm = file_tail(paths_.vmm_log(), 10);
@@ -145,7 +151,7 @@ void Sandbox::wait_for_agent() {
       if (times_.vmm_ready.count() == 0) times_.vmm_ready = since_spawn();
       try {
         AgentClient client = AgentClient::connect(paths_.vm_socket(), 2s);
-        auto h = client.call<v1::HealthResponse>("Health", v1::HealthRequest{}, 5s);
+        auto h = client.health(v1::HealthRequest{}, {5s});
         if (h.status() == v1::HealthResponse::SERVING) {
           agent_.emplace(std::move(client));
           agent_api_version_ = h.api_version();
@@ -223,7 +229,7 @@ uint32_t Sandbox::create_container(const std::string& id, const oci::Spec& spec,
     req.set_overlay_rootfs(spec.root.readonly);
     req.mutable_stdio()->set_terminal(stdio.terminal);
     req.mutable_stdio()->set_open_stdin(stdio.open_stdin);
-    auto r = agent_->call<v1::CreateContainerResponse>("CreateContainer", req);
+    auto r = agent_->create_container(req);
     return r.pid();
   } catch (...) {
     mounts_.erase(it);
@@ -235,7 +241,7 @@ void Sandbox::remove_container(const std::string& id, bool force) {
   v1::RemoveContainerRequest req;
   req.set_container_id(id);
   req.set_force(force);
-  agent_->call<v1::RemoveContainerResponse>("RemoveContainer", req);
+  agent_->remove_container(req);
   auto it = mounts_.find(id);
   if (it == mounts_.end()) return;
   size_t failed = mounts_left_.size();
@@ -282,7 +288,7 @@ void Sandbox::stop_all() noexcept {
       // Containers get their SIGKILL from the agent, which also unmounts the
       // share cleanly; a hung guest only costs the short deadline.
       try {
-        agent_->call<v1::DestroySandboxResponse>("DestroySandbox", v1::DestroySandboxRequest{}, 3s);
+        agent_->destroy_sandbox(v1::DestroySandboxRequest{}, {3s});
       } catch (const AgentError& e) {
         spdlog::debug("sandbox {}: {}", id(), e.what());
       }

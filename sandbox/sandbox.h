@@ -24,7 +24,9 @@
 #include "common/process.h"
 #include "sandbox/agent_client.h"
 #include "sandbox/config.h"
+#include "sandbox/container_calls.h"
 #include "sandbox/network/pod_attachment.h"
+#include "sandbox/process_watch.h"
 #include "sandbox/share_mount.h"
 #include "sandbox/vmm_cgroup.h"
 #include "sandbox/vmm_command.h"
@@ -56,11 +58,6 @@ struct SandboxOptions {
 // SandboxOptions::network_namespace takes), or empty.
 std::filesystem::path network_namespace_of(const oci::Spec& spec);
 
-// The exit status of a process whose VM ended before it did, as the shim
-// and the CLI report it (runc reports 255 for a container whose state was
-// lost).
-inline constexpr int kVmLostStatus = 255;
-
 // What a spec asks of the network: a namespace of its own (which a client
 // such as Docker configures through the pid in the state, in a prestart
 // hook), one it joins by path (CNI's, podman's), or none: the host's, which
@@ -74,11 +71,6 @@ struct StartTimes {
   std::chrono::milliseconds vmm_ready{0};      // the VM socket exists: devices set up
   std::chrono::milliseconds agent_ready{0};    // the guest booted and the agent answered
   std::chrono::milliseconds sandbox_ready{0};  // CreateSandbox done (share mounted)
-};
-
-struct ContainerStdio {
-  bool terminal = false;    // a pseudo-terminal in the guest
-  bool open_stdin = false;  // stdin reaches the process through WriteStdin
 };
 
 // What Sandbox::stop throws, and Sandbox::start when the stop after its
@@ -125,6 +117,9 @@ class Sandbox {
 
   // What the VMM and the guest said last: for messages about a dead VM.
   std::string last_words() const;
+  // Once the VMM has ended: how, and its last words (a ProcessWatch's
+  // VmGone). Never blocks.
+  std::optional<std::string> vm_gone();
 
   // Moves the calling process into the VMM's cgroup until stop() (no cgroup:
   // nothing to do; refused: a warning): a client reading the cgroup of the

@@ -19,17 +19,25 @@
 
 namespace vmrt::shim {
 
-class EventPublisher {
+// Where task events go: containerd (EventPublisher) or, in unit tests of
+// the task state machine, a recorder.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // topic: "/tasks/exit" ...; event: a containerd.events message.
+  virtual void publish(const std::string& topic, const google::protobuf::MessageLite& event) = 0;
+};
+
+class EventPublisher : public EventSink {
  public:
   // `address`: containerd's ttrpc socket; empty: events are logged only.
   EventPublisher(std::string address, std::string ns);
   // Sends what is queued (at most a few seconds), then stops.
-  ~EventPublisher();
+  ~EventPublisher() override;
   EventPublisher(const EventPublisher&) = delete;
   EventPublisher& operator=(const EventPublisher&) = delete;
 
-  // topic: "/tasks/exit" ...; event: a containerd.events message.
-  void publish(const std::string& topic, const google::protobuf::MessageLite& event);
+  void publish(const std::string& topic, const google::protobuf::MessageLite& event) override;
 
  private:
   struct Queued {

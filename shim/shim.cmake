@@ -10,6 +10,9 @@ add_library(vmrt_shim STATIC
   shim_args.cpp
   start_command.cpp
   stdio_fifos.cpp
+  pod_tasks.cpp
+  pod_tasks_create.cpp
+  sandbox_pod_vm.cpp
   task_service.cpp
   thread_runner.cpp
   vmm_pid_file.cpp)

@@ -100,7 +100,7 @@ void copy_stats(const Stats& s, v1::StatsContainerResponse& r) {
 }  // namespace
 
 void AgentService::register_methods(ttrpc::Server& server) {
-#define VMRT_AGENT_REGISTER(Name)                                                                 \
+#define VMRT_AGENT_REGISTER(Name, ...)                                                            \
   ttrpc::add_typed_method<v1::Name##Request, v1::Name##Response>(                                 \
       server, kAgentService, #Name, [this](const ttrpc::Context& c, const v1::Name##Request& r) { \
         return handle(#Name, [&] { return Name(c, r); });                                         \

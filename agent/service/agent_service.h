@@ -38,7 +38,7 @@ class AgentService {
   // throwing RequestError to answer with a status. register_methods wraps
   // each in handle(), which logs a failure under the method's name and
   // answers any other exception UNKNOWN.
-#define VMRT_AGENT_HANDLER(Name) \
+#define VMRT_AGENT_HANDLER(Name, ...) \
   v1::Name##Response Name(const ttrpc::Context& context, const v1::Name##Request& request);
   VMRT_AGENT_METHODS(VMRT_AGENT_HANDLER)
 #undef VMRT_AGENT_HANDLER

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "sandbox/container_calls.h"
 #include "tools/vmrt/commands.h"
 #include "tools/vmrt/container_access.h"
 #include "tools/vmrt/runc_stats.h"
@@ -17,9 +18,8 @@ namespace {
 namespace v1 = sandbox::v1;
 
 v1::StatsContainerResponse guest_stats(const ContainerRecord& r) {
-  v1::StatsContainerRequest req;
-  req.set_container_id(r.id);
-  return connect_agent(r).call<v1::StatsContainerResponse>("StatsContainer", req);
+  sandbox::AgentClient agent = connect_agent(r);
+  return sandbox::ContainerCalls(agent).stats(r.id);
 }
 
 void print(const nlohmann::json& event) { std::cout << event.dump() << std::endl; }

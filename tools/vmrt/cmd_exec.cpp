@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "common/error.h"
+#include "sandbox/container_calls.h"
 #include "tools/vmrt/commands.h"
 #include "tools/vmrt/container_access.h"
 #include "tools/vmrt/detached_worker.h"
@@ -18,8 +19,6 @@
 namespace vmrt::cli {
 namespace {
 
-namespace v1 = sandbox::v1;
-
 // Starts the process and follows it; `report` (detached) hears once it runs.
 int exec_and_follow(const ExecArgs& a, const ContainerRecord& r, const nlohmann::json& process,
                     WorkerReport* report) {
@@ -29,13 +28,7 @@ int exec_and_follow(const ExecArgs& a, const ContainerRecord& r, const nlohmann:
   if (terminal && !report && a.console_socket.empty()) raw.emplace(STDIN_FILENO);
   sandbox::AgentClient agent = connect_agent(r);
   std::string exec_id = new_exec_id();
-  v1::ExecProcessRequest req;
-  req.set_container_id(a.id);
-  req.set_exec_id(exec_id);
-  req.set_oci_process_json(process.dump());
-  req.mutable_stdio()->set_terminal(terminal);
-  req.mutable_stdio()->set_open_stdin(true);
-  agent.call<v1::ExecProcessResponse>("ExecProcess", req);
+  sandbox::ContainerCalls(agent).exec({a.id, exec_id}, process.dump(), {terminal, true});
 
   sandbox::RelayFds fds{STDIN_FILENO, STDOUT_FILENO, terminal ? -1 : STDERR_FILENO};
   std::optional<Pty> pty;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "sandbox/container_calls.h"
 #include "sandbox/vmm_cgroup.h"
 #include "tools/vmrt/commands.h"
 #include "tools/vmrt/container_access.h"
@@ -18,17 +19,16 @@ namespace vmrt::cli {
 namespace {
 
 using namespace std::chrono_literals;
-namespace v1 = sandbox::v1;
 
 // How long delete waits for a killed keeper and VMM to be gone.
 constexpr auto kReapWait = 10s;
 
-template <typename Request>
-Request for_container(const std::string& id) {
-  Request req;
-  req.set_container_id(id);
-  return req;
-}
+// The calls on container `r` through its VM's agent.
+struct Calls {
+  explicit Calls(const ContainerRecord& r) : agent(connect_agent(r)), calls(agent) {}
+  sandbox::AgentClient agent;
+  sandbox::ContainerCalls calls;
+};
 
 // Ends the keeper and the VMM for good: SIGKILL to both (the VMM would die
 // with its keeper anyway), then waits until neither exists.
@@ -61,8 +61,7 @@ int cmd_start(const Globals& g, const std::string& id) {
   LockedContainer c = g.store().lock(id);
   ContainerRecord r = c.read();
   require_status(r, "start", {Status::Created});
-  connect_agent(r).call<v1::StartContainerResponse>("StartContainer",
-                                                    for_container<v1::StartContainerRequest>(id));
+  Calls(r).calls.start(id);
   r.status = Status::Running;
   c.write(r);
   run_hooks(bundle_spec(r).hooks.poststart, "poststart", oci_state_json(r), HookFailure::Warn);
@@ -73,10 +72,7 @@ int cmd_kill(const Globals& g, const KillArgs& a) {
   int sig = parse_signal(a.signal);
   ContainerRecord r = g.store().read(a.id);
   require_status(r, "kill", {Status::Created, Status::Running, Status::Paused});
-  auto req = for_container<v1::SignalProcessRequest>(a.id);
-  req.set_signal(sig);
-  req.set_all(a.all);
-  connect_agent(r).call<v1::SignalProcessResponse>("SignalProcess", req);
+  Calls(r).calls.signal({a.id, ""}, sig, a.all);
   return 0;
 }
 
@@ -84,8 +80,7 @@ int cmd_pause(const Globals& g, const std::string& id) {
   LockedContainer c = g.store().lock(id);
   ContainerRecord r = c.read();
   require_status(r, "pause", {Status::Running});
-  connect_agent(r).call<v1::PauseContainerResponse>("PauseContainer",
-                                                    for_container<v1::PauseContainerRequest>(id));
+  Calls(r).calls.pause(id);
   r.status = Status::Paused;
   c.write(r);
   return 0;
@@ -95,8 +90,7 @@ int cmd_resume(const Globals& g, const std::string& id) {
   LockedContainer c = g.store().lock(id);
   ContainerRecord r = c.read();
   require_status(r, "resume", {Status::Paused});
-  connect_agent(r).call<v1::ResumeContainerResponse>("ResumeContainer",
-                                                     for_container<v1::ResumeContainerRequest>(id));
+  Calls(r).calls.resume(id);
   r.status = Status::Running;
   c.write(r);
   return 0;

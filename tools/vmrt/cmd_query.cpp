@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "sandbox/container_calls.h"
 #include "tools/vmrt/commands.h"
 #include "tools/vmrt/container_access.h"
 #include "tools/vmrt/default_spec.h"
@@ -16,8 +17,6 @@
 
 namespace vmrt::cli {
 namespace {
-
-namespace v1 = sandbox::v1;
 
 // runc's table layout (Go tabwriter, minimum cell width 12, padding 3).
 void print_table(const std::vector<std::vector<std::string>>& rows) {
@@ -87,10 +86,8 @@ int cmd_ps(const Globals& g, const std::string& id, const std::string& format) {
     std::cout << nlohmann::json(std::vector<pid_t>{r.keeper.pid}).dump() << "\n";
     return 0;
   }
-  v1::ListProcessesRequest req;
-  req.set_container_id(id);
-  auto resp = connect_agent(r).call<v1::ListProcessesResponse>("ListProcesses", req);
-  std::vector<uint32_t> pids(resp.pids().begin(), resp.pids().end());
+  sandbox::AgentClient agent = connect_agent(r);
+  std::vector<uint32_t> pids = sandbox::ContainerCalls(agent).pids(id);
   std::sort(pids.begin(), pids.end());
   // The pids are the guest's: the container's processes do not exist on
   // the host, so there is no host ps line to show for them.
@@ -104,10 +101,8 @@ int cmd_update(const Globals& g, const UpdateArgs& a) {
   LockedContainer c = g.store().lock(a.id);
   ContainerRecord r = c.read();
   require_status(r, "update", {Status::Created, Status::Running, Status::Paused});
-  v1::UpdateContainerRequest req;
-  req.set_container_id(a.id);
-  req.set_resources_json(resources.dump());
-  connect_agent(r).call<v1::UpdateContainerResponse>("UpdateContainer", req);
+  sandbox::AgentClient agent = connect_agent(r);
+  sandbox::ContainerCalls(agent).update(a.id, resources.dump());
   return 0;
 }
 

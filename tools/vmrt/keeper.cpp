@@ -18,7 +18,6 @@ namespace vmrt::cli {
 namespace {
 
 using namespace std::chrono_literals;
-namespace v1 = sandbox::v1;
 
 void record_exit(const KeeperPlan& plan, int status, const std::string& error) {
   try {
@@ -147,9 +146,7 @@ int run_keeper(const KeeperPlan& plan, LockedContainer container, ContainerRecor
 
   if (plan.start) {
     try {
-      v1::StartContainerRequest req;
-      req.set_container_id(plan.id);
-      sb->agent().call<v1::StartContainerResponse>("StartContainer", req);
+      sandbox::ContainerCalls(sb->agent()).start(plan.id);
       record.status = Status::Running;
       container.write(record);
       started = ms();
@@ -164,11 +161,7 @@ int run_keeper(const KeeperPlan& plan, LockedContainer container, ContainerRecor
 
   WatchResult outcome =
       watch_process(sb->agent(), plan.id, "", fds, terminal, pty ? pty->slave.get() : STDIN_FILENO,
-                    signals, [&]() -> std::optional<std::string> {
-                      auto vmm = sb->vmm_exited();
-                      if (!vmm) return std::nullopt;
-                      return "vmrt-vmm " + vmm->to_string() + sb->last_words();
-                    });
+                    signals, [&] { return sb->vm_gone(); });
   long exited = ms();
   sandbox::StartTimes boot = sb->start_times();
   // The VM goes first, then the record: once `state` says stopped, nothing

@@ -105,7 +105,7 @@ TEST_F(VmrtAgentIsolation, AContainerCannotTraceTheAgentsCopyBeforeExecve) {
   // As the sandbox asks for a read-only root: the share's copy of the rootfs
   // is read-only on the host, so its mount points come from an overlay.
   create.set_overlay_rootfs(spec["root"].value("readonly", false));
-  agent.call<sandbox::v1::CreateContainerResponse>("CreateContainer", create);
+  agent.create_container(create);
 
   RunResult r = cli_.run({"exec", "m", "/agent_probe", "mem"}, "", 420s);
   EXPECT_TRUE(r.status.success()) << r.status.to_string() << " " << r.err;
@@ -124,7 +124,7 @@ TEST_F(VmrtAgentIsolation, AContainerCannotTraceTheAgentsCopyBeforeExecve) {
   sandbox::v1::RemoveContainerRequest remove;
   remove.set_container_id("waiting");
   remove.set_force(true);
-  agent.call<sandbox::v1::RemoveContainerResponse>("RemoveContainer", remove);
+  agent.remove_container(remove);
   r = cli_.run({"delete", "--force", "m"});
   EXPECT_TRUE(r.status.success()) << r.err;
 }

@@ -34,7 +34,7 @@ std::string read_file(const std::filesystem::path& p) {
 
 AgentStub::AgentStub(UniqueFd connection) : client_(std::move(connection)) {}
 
-#define VMRT_TEST_AGENT_CALL(Name)                                                                \
+#define VMRT_TEST_AGENT_CALL(Name, ...)                                                           \
   CallStatus AgentStub::Name(std::chrono::milliseconds timeout, const v1::Name##Request& request, \
                              v1::Name##Response* response) {                                      \
     try {                                                                                         \

@@ -39,7 +39,7 @@ class AgentStub {
   explicit AgentStub(UniqueFd connection);
   ttrpc::Client& client() { return client_; }
 
-#define VMRT_TEST_AGENT_CALL(Name)                                                     \
+#define VMRT_TEST_AGENT_CALL(Name, ...)                                                \
   CallStatus Name(std::chrono::milliseconds timeout, const v1::Name##Request& request, \
                   v1::Name##Response* response);
   VMRT_AGENT_METHODS(VMRT_TEST_AGENT_CALL)

@@ -8,6 +8,7 @@
 #include <google/protobuf/descriptor.pb.h>
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -34,10 +35,30 @@ TEST(AgentMethods, ListMatchesTheProtoService) {
     EXPECT_EQ(m->output_type()->name(), m->name() + "Response");
     EXPECT_FALSE(m->client_streaming() || m->server_streaming()) << m->name();
   }
-#define VMRT_AGENT_NAME(Name) #Name,
+#define VMRT_AGENT_NAME(Name, ...) #Name,
   std::vector<std::string> listed = {VMRT_AGENT_METHODS(VMRT_AGENT_NAME)};
 #undef VMRT_AGENT_NAME
   EXPECT_EQ(listed, proto);
+}
+
+// X(Name, name): the C++ name is the rpc's in snake case, so that a reader
+// finds AgentClient::start_container from StartContainer and back.
+TEST(AgentMethods, EachCxxNameIsTheRpcNameInSnakeCase) {
+  auto snake = [](const std::string& camel) {
+    std::string s;
+    for (char c : camel) {
+      if (std::isupper(static_cast<unsigned char>(c))) {
+        if (!s.empty()) s += '_';
+        s += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      } else {
+        s += c;
+      }
+    }
+    return s;
+  };
+#define VMRT_AGENT_PAIR(Name, name) EXPECT_EQ(snake(#Name), #name);
+  VMRT_AGENT_METHODS(VMRT_AGENT_PAIR)
+#undef VMRT_AGENT_PAIR
 }
 
 }  // namespace

@@ -1,0 +1,94 @@
+#include "shim/sandbox_pod_vm.h"
+
+#include <spdlog/spdlog.h>
+
+#include "shim/vmm_pid_file.h"
+
+namespace vmrt::shim {
+namespace {
+
+using namespace std::chrono_literals;
+namespace v1 = sandbox::v1;
+
+class WatchFollower : public ProcessFollower {
+ public:
+  WatchFollower(sandbox::Sandbox& sb, const sandbox::ProcessRef& p, sandbox::RelayFds fds,
+                sandbox::ProcessWatch::OnEnd on_end)
+      : watch_(
+            sb.agent(), p, fds, [&sb] { return sb.vm_gone(); }, std::move(on_end)) {}
+
+ private:
+  sandbox::ProcessWatch watch_;
+};
+
+}  // namespace
+
+SandboxPodVm::SandboxPodVm(const PodLocation& where, ThreadRunner& spawner, PodVmOptions o)
+    : pod_(o.pod) {
+  std::filesystem::create_directories(where.sandbox_dir());
+  sandbox::SandboxOptions so;
+  so.id = o.pod;
+  so.config = std::move(o.config);
+  so.dir = where.sandbox_dir();
+  so.hostname = o.spec->hostname.empty() ? o.pod : o.spec->hostname;
+  // CRI's pod network namespace, which CNI configured: the VM's NIC takes
+  // over its interface. The path stays in the spec: in the guest a network
+  // namespace with a path is the agent's, where the NIC is.
+  so.network_namespace = sandbox::network_namespace_of(*o.spec);
+  sandbox_ = spawner.run([&so] { return sandbox::Sandbox::start(std::move(so)); });
+  record_vmm(where.dir, sandbox_->vmm_pid());
+  auto t = sandbox_->start_times();
+  spdlog::info("pod {}: VM up: vmm ready {} ms, agent ready {} ms, sandbox ready {} ms", pod_,
+               t.vmm_ready.count(), t.agent_ready.count(), t.sandbox_ready.count());
+}
+
+SandboxPodVm::~SandboxPodVm() { oom_thread_ = {}; }
+
+uint32_t SandboxPodVm::create_container(const std::string& id, const oci::Spec& spec,
+                                        const std::filesystem::path& rootfs,
+                                        sandbox::ContainerStdio stdio) {
+  return sandbox_->create_container(id, spec, rootfs, stdio);
+}
+
+void SandboxPodVm::remove_container(const std::string& id) {
+  if (!sandbox_->vmm_exited()) sandbox_->remove_container(id, true);
+}
+
+std::unique_ptr<ProcessFollower> SandboxPodVm::follow(const sandbox::ProcessRef& p,
+                                                      sandbox::RelayFds fds,
+                                                      sandbox::ProcessWatch::OnEnd on_end) {
+  return std::make_unique<WatchFollower>(*sandbox_, p, fds, std::move(on_end));
+}
+
+void SandboxPodVm::watch_oom(std::function<void(const std::string&)> on_oom) {
+  oom_thread_ = std::jthread(
+      [this, on_oom = std::move(on_oom)](std::stop_token stop) { follow_oom(on_oom, stop); });
+}
+
+void SandboxPodVm::follow_oom(const std::function<void(const std::string&)>& on_oom,
+                              std::stop_token stop) {
+  v1::OomEventsRequest req;
+  req.set_wait_ms(1000);
+  while (!stop.stop_requested()) {
+    v1::OomEventsResponse r;
+    try {
+      r = sandbox_->agent().oom_events(req, {30s, stop});
+    } catch (const sandbox::AgentError& e) {
+      if (!stop.stop_requested()) spdlog::debug("OOM events: {}", e.what());
+      return;
+    }
+    if (r.last() > req.after() &&
+        r.last() - req.after() > static_cast<uint64_t>(r.container_ids_size()))
+      spdlog::warn("OOM events: missed {}", r.last() - req.after() - r.container_ids_size());
+    for (const auto& id : r.container_ids()) on_oom(id);
+    req.set_after(r.last());
+    if (r.closed()) return;
+  }
+}
+
+void SandboxPodVm::stop() {
+  oom_thread_ = {};  // stops and joins: it uses the agent
+  sandbox_->stop();
+}
+
+}  // namespace vmrt::shim
