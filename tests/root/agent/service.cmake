@@ -3,6 +3,7 @@
 vmrt_gtest(root_agent_service root
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/agent_service_client.cpp
     ${CMAKE_CURRENT_LIST_DIR}/agent_service_host_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/agent_service_sandbox_test.cpp
     ${PROJECT_SOURCE_DIR}/tests/support/scratch_netns.cpp
   LIBS vmrt_agent_proto vmrt_ttrpc vmrt_common vmrt_test_watchdog)
 target_compile_definitions(root_agent_service PRIVATE VMRT_AGENT_BIN="$<TARGET_FILE:vmrt-agent>")
