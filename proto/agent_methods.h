@@ -2,7 +2,7 @@
 // The methods of vmrt.agent.v1.Agent (proto/agent.proto), for code that
 // registers or calls each of them with its types: X(Name) stands for
 // `rpc Name(NameRequest) returns (NameResponse)`. protoc generates no
-// service code for ttrpc; tests/unit/agent/agent_methods_test.cpp checks
+// service code for ttrpc; tests/unit/proto/agent_methods_test.cpp checks
 // this list against the service in agent.proto.
 
 #define VMRT_AGENT_METHODS(X) \
