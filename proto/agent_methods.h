@@ -2,8 +2,8 @@
 // The methods of vmrt.agent.v1.Agent (proto/agent.proto), for code that
 // registers or calls each of them with its types: X(Name, name) stands for
 // `rpc Name(NameRequest) returns (NameResponse)`, and `name` is its C++
-// name (AgentClient::name). protoc generates no
-// service code for ttrpc; tests/unit/agent/agent_methods_test.cpp checks
+// name (AgentClient::name). protoc generates no service code for ttrpc;
+// tests/unit/proto/agent_methods_test.cpp checks
 // this list against the service in agent.proto.
 
 #define VMRT_AGENT_METHODS(X)          \

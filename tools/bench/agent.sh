@@ -10,7 +10,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 runs=${1:-20}
 build=${BUILD:-$repo/build}
-client=$build/tests/root/agent/agent_service_bench
+client=$build/tests/root/agent/service/agent_service_bench
 image=$build/rootfs-image/initramfs.cpio.gz
 [ "$(id -u)" = 0 ] || { echo "agent.sh: needs root" >&2; exit 1; }
 [ -x "$client" ] || { echo "agent.sh: build agent_service_bench first (ninja -C $build agent_service_bench rootfs-image)" >&2; exit 1; }

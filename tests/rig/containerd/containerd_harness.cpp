@@ -1,95 +1,30 @@
+// The harness's containerd: starting, restarting and stopping it, ctr
+// commands and tasks, its log.
 #include "tests/rig/containerd/containerd_harness.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/mount.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "common/error.h"
 #include "common/fd.h"
+#include "tests/rig/containerd/containerd_harness_detail.h"
 #include "tests/rig/support/host_state.h"
 
 namespace vmrt::containerd_test {
 
 using namespace std::chrono_literals;
+using namespace detail;
 using vmrt::test::read_text;
 
 namespace {
-
-// containerd 1.6 puts every shim's ttrpc socket here, whatever its own state
-// directory (runtime/v2/shim: SocketAddress).
-const std::filesystem::path kShimSocketDir = "/run/containerd/s";
-
-void run_checked(const std::vector<std::string>& argv, std::chrono::seconds timeout = 120s) {
-  RunResult r = run_capture(argv, timeout);
-  if (!r.status.success() || r.timed_out) {
-    std::string cmd;
-    for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + a;
-    fail("{}: {}{}\n{}", cmd, r.timed_out ? "timed out, " : "", r.status.to_string(), r.err);
-  }
-}
-
-// "docker.io/library/busybox:vmrt-test" -> {"docker.io/library/busybox", "vmrt-test"}.
-std::pair<std::string, std::string> split_reference(const std::string& ref) {
-  size_t colon = ref.rfind(':');
-  return {ref.substr(0, colon), ref.substr(colon + 1)};
-}
-
-// An OCI image layout with one layer (the tree `rootfs`) and the given
-// `umoci config` flags, archived as `ctr images import` reads it. The
-// layout's index names the image by its tag only; the import adds the rest
-// of the reference (--base-name).
-std::filesystem::path build_image(const std::filesystem::path& work, const std::string& reference,
-                                  const std::filesystem::path& rootfs,
-                                  const std::vector<std::string>& config_flags) {
-  auto [name, tag] = split_reference(reference);
-  std::string file = std::filesystem::path(name).filename().string();
-  std::filesystem::path layout = work / (file + ".layout"), archive = work / (file + ".tar");
-  std::string image = layout.string() + ":" + tag;
-  run_checked({"umoci", "init", "--layout", layout.string()});
-  run_checked({"umoci", "new", "--image", image});
-  run_checked({"umoci", "insert", "--image", image, rootfs.string(), "/"});
-  std::vector<std::string> config = {"umoci", "config", "--image", image};
-  config.insert(config.end(), config_flags.begin(), config_flags.end());
-  run_checked(config);
-  // `config` leaves the manifest it replaced behind.
-  run_checked({"umoci", "gc", "--layout", layout.string()});
-  run_checked({"tar", "-C", layout.string(), "-cf", archive.string(), "."});
-  return archive;
-}
-
-struct ImageArchives {
-  std::filesystem::path busybox, pause;
-};
-
-// Built once per test process: umoci is quick on a host, less so under the
-// rig's emulated CPU, and every Containerd imports the same two images.
-const ImageArchives& image_archives() {
-  static TempDir work("vmrt-images", "/tmp");
-  static const ImageArchives archives = [] {
-    ImageArchives a;
-    vmrt::test::make_busybox_rootfs(work.path() / "busybox-rootfs");
-    a.busybox = build_image(work.path(), kBusyboxImage, work.path() / "busybox-rootfs",
-                            {"--config.cmd", "sh", "--config.env",
-                             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"});
-    std::filesystem::create_directories(work.path() / "pause-rootfs");
-    std::filesystem::copy_file(VMRT_TEST_PAUSE, work.path() / "pause-rootfs/pause");
-    a.pause = build_image(work.path(), kPauseImage, work.path() / "pause-rootfs",
-                          {"--config.entrypoint", "/pause"});
-    return a;
-  }();
-  return archives;
-}
 
 // overlayfs needs a filesystem it can stack on (tmpfs and ext4 are; 9p and
 // overlayfs itself are not): try a mount, else fall back to the native
@@ -105,43 +40,6 @@ std::string pick_snapshotter(const std::filesystem::path& dir) {
   std::filesystem::remove_all(probe);
   return works ? "overlayfs" : "native";
 }
-
-std::set<std::filesystem::path> directory_entries(const std::filesystem::path& dir) {
-  std::set<std::filesystem::path> found;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) found.insert(e.path());
-  return found;
-}
-
-// A Unix socket nobody accepts on any more (its server is gone).
-bool stale_socket(const std::filesystem::path& path) {
-  if (!std::filesystem::is_socket(path)) return false;
-  UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (!s || path.string().size() >= sizeof addr.sun_path) return false;
-  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-  return ::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 &&
-         errno == ECONNREFUSED;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) lines.push_back(line);
-  return lines;
-}
-
-// The last `n` non-empty lines of `text`, each ending in '\n'.
-std::string last_lines(const std::string& text, size_t n) {
-  std::vector<std::string> all = lines_of(text);
-  std::string tail;
-  for (size_t i = all.size() > n ? all.size() - n : 0; i < all.size(); ++i) tail += all[i] + "\n";
-  return tail;
-}
-
-int pid_of(const std::string& process_line) { return std::stoi(process_line); }
 
 }  // namespace
 
@@ -189,28 +87,6 @@ void Containerd::restart() {
   wait_until_ready();
 }
 
-std::vector<int> Containerd::shim_pids() const {
-  std::vector<int> pids;
-  for (const auto& p : shims()) pids.push_back(pid_of(p));
-  return pids;
-}
-
-std::vector<std::filesystem::path> Containerd::remove_stale_shim_sockets() const {
-  std::vector<std::filesystem::path> removed;
-  for (const auto& s : new_shim_sockets()) {
-    std::error_code ec;
-    if (stale_socket(s) && std::filesystem::remove(s, ec)) removed.push_back(s);
-  }
-  return removed;
-}
-
-std::vector<int> Containerd::vmm_pids() const {
-  std::vector<int> pids;
-  for (const auto& p : vmrt::test::vmm_processes())
-    if (!vmms_before_.count(p)) pids.push_back(pid_of(p));
-  return pids;
-}
-
 Containerd::~Containerd() {
   try {
     if (containerd_ && !containerd_->wait_for(0ms)) delete_remaining_tasks();
@@ -246,82 +122,6 @@ Containerd::~Containerd() {
 std::vector<std::string> Containerd::extra_env() const {
   // ctr run and ctr images import unpack with this snapshotter (--snapshotter).
   return {"CONTAINERD_SNAPSHOTTER=" + snapshotter_};
-}
-
-void Containerd::write_config() const {
-  std::filesystem::create_directories(dir() / "cni/bin");
-  std::filesystem::create_directories(dir() / "cni/net.d");
-  std::vector<std::string> disabled = {
-      // Snapshotters whose filesystems the tests never have; left enabled
-      // they only fill the log with failures to load.
-      "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
-      "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"};
-  if (snapshotter_ != "overlayfs") disabled.push_back("io.containerd.snapshotter.v1.overlayfs");
-  std::string disabled_list;
-  for (const auto& d : disabled)
-    disabled_list += (disabled_list.empty() ? "\"" : ", \"") + d + "\"";
-
-  std::string cni_bin = (dir() / "cni/bin").string();
-  if (!options_.pod_subnet.empty()) {
-    cni_bin = "/usr/lib/cni";  // Debian's containernetworking-plugins
-    // No masquerading (nothing leaves the machine) and no iptables rules
-    // to clean up; host-local keeps its leases in the harness's directory.
-    std::ofstream(dir() / "cni/net.d/10-vmrt-test.conflist") << fmt::format(
-        R"({{"cniVersion": "1.0.0", "name": "vmrt-test", "plugins": [{{
-  "type": "bridge", "bridge": "{bridge}", "isGateway": true, "ipMasq": false,
-  "ipam": {{"type": "host-local", "dataDir": "{dir}/cni/ipam",
-            "ranges": [[{{"subnet": "{net}.0/24", "gateway": "{net}.1"}}]],
-            "routes": [{{"dst": "0.0.0.0/0"}}]}}
-}}]}}
-)",
-        fmt::arg("bridge", kPodBridge), fmt::arg("dir", dir().string()),
-        fmt::arg("net", options_.pod_subnet));
-  }
-
-  std::ofstream(dir() / "config.toml") << fmt::format(
-      R"(# A private containerd for vmrt's end-to-end tests.
-version = 2
-root = "{dir}/root"
-state = "{state}"
-disabled_plugins = [{disabled}]
-
-[grpc]
-  address = "{address}"
-[ttrpc]
-  address = "{address}.ttrpc"
-[debug]
-  # debug also makes containerd start shims with -debug.
-  level = "debug"
-
-[plugins."io.containerd.internal.v1.opt"]
-  # The default, /opt/containerd, is read-only inside the rig.
-  path = "{dir}/opt"
-
-[plugins."io.containerd.grpc.v1.cri"]
-  # No registry is reachable: the pause image is imported by the harness.
-  sandbox_image = "{pause}"
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  # The rig runs the host's root as a chroot without securityfs; profiles
-  # could not be loaded there.
-  disable_apparmor = true
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "{snapshotter}"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "{runc}"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.vmrt]
-      runtime_type = "{vmrt}"
-  # Without a CNI configuration in conf_dir the plugin reports the pod
-  # network not ready and runs host-network pods only.
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "{cni_bin}"
-    conf_dir = "{dir}/cni/net.d"
-)",
-      fmt::arg("dir", dir().string()), fmt::arg("state", state_dir().string()),
-      fmt::arg("disabled", disabled_list), fmt::arg("address", address().string()),
-      fmt::arg("pause", kPauseImage), fmt::arg("snapshotter", snapshotter_),
-      fmt::arg("runc", kRuncRuntime), fmt::arg("vmrt", kVmrtRuntime), fmt::arg("cni_bin", cni_bin));
 }
 
 void Containerd::wait_until_ready() {
@@ -402,21 +202,6 @@ std::string Containerd::wait_task_status(const std::string& id, const std::strin
   return last;
 }
 
-void Containerd::import_images(const std::string& ns) const {
-  const ImageArchives& images = image_archives();
-  for (const auto& [reference, archive] :
-       {std::pair{kBusyboxImage, images.busybox}, std::pair{kPauseImage, images.pause}}) {
-    SpawnOptions o;
-    o.extra_env = extra_env();
-    RunResult r = run_capture(ctr_argv_in(ns, {"images", "import", "--base-name",
-                                               split_reference(reference).first, archive.string()}),
-                              120s, o);
-    if (!r.status.success())
-      fail("importing {} into namespace {}: {}\n{}\ncontainerd's log ends with:\n{}", reference, ns,
-           r.status.to_string(), r.err, log_tail());
-  }
-}
-
 std::string Containerd::log() const { return read_text(log_path()); }
 
 std::string Containerd::log_tail(size_t lines) const { return last_lines(log(), lines); }
@@ -432,75 +217,6 @@ std::string Containerd::hang_report() const {
                           last_lines(read_text(it->path()), 40));
   }
   return report;
-}
-
-std::vector<std::string> Containerd::shims() const {
-  // Shims are started (and re-exec themselves) with -address of the
-  // containerd they serve.
-  std::string ours = "-address " + address().string() + " ";
-  std::vector<std::string> found;
-  for (const auto& p : vmrt::test::processes_named(""))
-    if (p.find("containerd-shim") != std::string::npos && p.find(ours) != std::string::npos)
-      found.push_back(p);
-  return found;
-}
-
-std::vector<std::string> Containerd::new_vmms() const {
-  std::vector<std::string> found;
-  for (const auto& p : vmrt::test::processes_named("/vmrt-vmm"))
-    if (!vmms_before_.count(p)) found.push_back(p);
-  return found;
-}
-
-std::vector<std::filesystem::path> Containerd::new_shim_sockets() const {
-  std::vector<std::filesystem::path> found;
-  for (const auto& s : directory_entries(kShimSocketDir))
-    if (!sockets_before_.count(s)) found.push_back(s);
-  return found;
-}
-
-std::vector<std::string> Containerd::leftovers() const {
-  return vmrt::test::settled([this] {
-    std::vector<std::string> left;
-    for (const auto& p : shims()) left.push_back("shim: " + p);
-    for (const auto& p : new_vmms()) left.push_back("vmm: " + p);
-    for (const auto& m : vmrt::test::mounts_under(dir())) left.push_back("mount: " + m);
-    for (const auto& c : vmrt::test::vmm_cgroups()) left.push_back("cgroup: " + c);
-    for (const auto& s : new_shim_sockets()) left.push_back("shim socket: " + s.string());
-    // The CRI plugin's pod network namespaces (and with them CNI's veth
-    // and vmrt's tap) go when the pod is removed.
-    for (const auto& ns : directory_entries("/run/netns"))
-      if (!netns_before_.count(ns)) left.push_back("network namespace: " + ns.string());
-    for (const auto& pod : directory_entries(shim_root()))
-      left.push_back("vmrt shim state: " + pod.string());
-    // A task's bundle lives until the task is deleted.
-    for (const auto& ns : directory_entries(state_dir() / "io.containerd.runtime.v2.task"))
-      for (const auto& bundle : directory_entries(ns))
-        left.push_back("task bundle: " + bundle.string());
-    return left;
-  });
-}
-
-void Containerd::delete_remaining_tasks() const {
-  RunResult namespaces = ctr({"namespaces", "ls", "-q"}, "", 30s);
-  for (const auto& ns : lines_of(namespaces.out)) {
-    auto in_ns = [&](const std::vector<std::string>& args) {
-      return run_capture(ctr_argv_in(ns, args), 60s);
-    };
-    for (const auto& id : lines_of(in_ns({"task", "ls", "-q"}).out))
-      in_ns({"task", "delete", "--force", id});
-  }
-}
-
-void Containerd::kill_shims() const {
-  for (const auto& shim : shims()) {
-    int pid = pid_of(shim);
-    // Collected first: once the shim is gone its children move to init.
-    std::vector<int> below = vmrt::test::descendants(pid);
-    ::kill(pid, SIGKILL);
-    for (int child : below) ::kill(child, SIGKILL);
-  }
-  vmrt::test::settled([this] { return shims(); });
 }
 
 }  // namespace vmrt::containerd_test

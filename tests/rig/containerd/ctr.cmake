@@ -7,7 +7,8 @@
 add_executable(vmrt_test_pause pause.c)
 target_link_options(vmrt_test_pause PRIVATE -static)
 
-add_library(vmrt_containerd_harness STATIC containerd_harness.cpp)
+add_library(vmrt_containerd_harness STATIC containerd_harness.cpp containerd_config.cpp
+  containerd_images.cpp containerd_leftovers.cpp)
 target_link_libraries(vmrt_containerd_harness PUBLIC vmrt_common vmrt_rig_support vmrt_test_watchdog_report)
 target_compile_definitions(vmrt_containerd_harness PRIVATE
   VMRT_SHIM="$<TARGET_FILE:containerd-shim-vmrt-v1>"
@@ -18,6 +19,6 @@ add_dependencies(vmrt_containerd_harness
   containerd-shim-vmrt-v1 vmrt_test_pause vmrt-vmm rootfs-image)
 
 vmrt_rig_test(containerd_test
-  SOURCES ctr_test.cpp
+  SOURCES ctr_test.cpp ctr_failures_test.cpp
   LIBS vmrt_containerd_harness GTest::gmock
   TIMEOUT 1500)

@@ -27,6 +27,7 @@
 #include "common/fd.h"
 #include "common/tempdir.h"
 #include "tests/rig/containerd/containerd_harness.h"
+#include "tests/rig/containerd/ctr_fixture.h"
 #include "tests/rig/support/host_state.h"
 
 namespace vmrt::containerd_test {
@@ -35,10 +36,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using namespace std::chrono_literals;
-
-std::string runtime_label(const std::string& runtime) {
-  return runtime == kVmrtRuntime ? "vmrt" : "runc";
-}
 
 // cgroup v2 metrics (containerd's v2.Metrics) are what a vmrt guest has,
 // and what runc reports where the host mounts cgroup2 at /sys/fs/cgroup
@@ -64,96 +61,6 @@ long long number_or_minus_one(const std::string& text) {
   if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) return -1;
   return std::stoll(text);
 }
-
-// One containerd for the whole suite (starting it and importing the
-// images takes seconds under the rig's emulated CPU); each test deletes
-// its own containers and checks that nothing is left.
-class ContainerdSuite {
- protected:
-  static Containerd* containerd() { return containerd_.get(); }
-
-  static void start(const char* suite) {
-    if (containerd_ || !setup_error_.empty()) return;
-    try {
-      containerd_ = std::make_unique<Containerd>();
-    } catch (const std::exception& e) {
-      setup_error_ = fmt::format("{}: cannot start containerd: {}", suite, e.what());
-    }
-  }
-  static void stop() {
-    containerd_.reset();
-    setup_error_.clear();
-  }
-
-  // A container id unique to the test and runtime, deleted (with its task)
-  // after the test whatever happened.
-  std::string container(const std::string& name, const std::string& runtime) {
-    std::string id = name + "-" + runtime_label(runtime);
-    ids_.push_back(id);
-    return id;
-  }
-
-  void set_up() {
-    if (!containerd_) GTEST_FAIL() << setup_error_;
-  }
-
-  void tear_down(bool failed) {
-    if (!containerd_) return;
-    // Before the deletes below remove them: the pods' consoles and VMM
-    // logs say why a task or its VM went away.
-    if (failed) ADD_FAILURE() << containerd_->hang_report();
-    for (const auto& id : ids_) {
-      containerd_->ctr({"task", "delete", "--force", id}, "", 60s);
-      containerd_->ctr({"containers", "delete", id}, "", 60s);
-    }
-    EXPECT_THAT(containerd_->leftovers(), IsEmpty()) << containerd_->log_tail();
-  }
-
-  // A detached busybox task of `runtime` that runs until it is killed, seen
-  // RUNNING.
-  static ::testing::AssertionResult start_looping_task(const std::string& runtime,
-                                                       const std::string& cid) {
-    RunResult r = containerd_->ctr({"run", "--detach", "--runtime", runtime, kBusyboxImage, cid,
-                                    "sh", "-c", "while :; do sleep 1; done"});
-    if (!r.status.success()) return ::testing::AssertionFailure() << details(r);
-    std::string status = containerd_->wait_task_status(cid, "RUNNING", 60s);
-    if (status != "RUNNING") return ::testing::AssertionFailure() << cid << " is " << status;
-    return ::testing::AssertionSuccess();
-  }
-
-  // For failure messages: what ctr said and how it ended.
-  static std::string details(const RunResult& r) {
-    return fmt::format("ctr {}{}\nstdout: {}\nstderr: {}", r.timed_out ? "timed out, " : "",
-                       r.status.to_string(), r.out, r.err);
-  }
-
- private:
-  static inline std::unique_ptr<Containerd> containerd_;
-  static inline std::string setup_error_;
-  std::vector<std::string> ids_;
-};
-
-class Ctr : public ::testing::TestWithParam<std::string>, protected ContainerdSuite {
- protected:
-  static void SetUpTestSuite() { start("Ctr"); }
-  static void TearDownTestSuite() { stop(); }
-  void SetUp() override { set_up(); }
-  void TearDown() override { tear_down(HasFailure()); }
-
-  const std::string& runtime() const { return GetParam(); }
-  std::string id(const std::string& name) { return container(name, runtime()); }
-  Containerd& c() { return *containerd(); }
-
-  // ctr run --runtime R IMAGE ID ARGS... (flags before the image).
-  std::vector<std::string> run_args(const std::vector<std::string>& flags, const std::string& id,
-                                    const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {"run"};
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    argv.insert(argv.end(), {"--runtime", runtime(), kBusyboxImage, id});
-    argv.insert(argv.end(), args.begin(), args.end());
-    return argv;
-  }
-};
 
 TEST_P(Ctr, RunPrintsOutputAndReturnsTheExitCode) {
   std::string cid = id("run-exit");
@@ -341,108 +248,6 @@ TEST_P(Ctr, RunWithATerminal) {
   EXPECT_THAT(output, HasSubstr("size 30 90"));
 }
 
-// A task whose shim, VMM or containerd goes away: what containerd and ctr
-// see must be what they see with runc, and nothing may be left behind.
-
-// `ctr events` in the background, its lines in a file: what containerd
-// published (each line: time, namespace, topic, the event as JSON).
-class EventLog {
- public:
-  explicit EventLog(const Containerd& c) : path_(c.dir() / fmt::format("events.{}", serial_++)) {
-    UniqueFd out(check_sys(::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644),
-                           "create " + path_.string()));
-    SpawnOptions o;
-    o.out = o.err = Stdio::to_fd(out.get());
-    ctr_.emplace(c.spawn_ctr({"events"}, o));
-    // Subscribed once an event of our own making shows up: a namespace label.
-    for (int i = 0; i < 100 && !live_; ++i) {
-      c.ctr({"namespaces", "label", c.ns(), fmt::format("vmrt-test-probe={}", i)}, "", 30s);
-      live_ = !line_with({"/namespaces/update"}).empty();
-      if (!live_) std::this_thread::sleep_for(300ms);
-    }
-  }
-  bool live() const { return live_; }
-  std::string text() const { return vmrt::test::read_text(path_); }
-
-  // The first line holding every one of `words`, waiting up to `timeout`
-  // for it; "" when none came.
-  std::string wait_for(const std::vector<std::string>& words,
-                       std::chrono::seconds timeout = 60s) const {
-    for (auto deadline = std::chrono::steady_clock::now() + timeout;;) {
-      std::string line = line_with(words);
-      if (!line.empty() || std::chrono::steady_clock::now() > deadline) return line;
-      std::this_thread::sleep_for(200ms);
-    }
-  }
-
- private:
-  std::string line_with(const std::vector<std::string>& words) const {
-    std::istringstream in(text());
-    for (std::string line; std::getline(in, line);) {
-      bool all = true;
-      for (const auto& w : words) all = all && line.find(w) != std::string::npos;
-      if (all) return line;
-    }
-    return "";
-  }
-
-  std::filesystem::path path_;
-  std::optional<Subprocess> ctr_;
-  bool live_ = false;
-  static inline int serial_ = 0;
-};
-
-TEST_P(Ctr, TasksStayReachableAcrossAContainerdRestart) {
-  std::string cid = id("restart");
-  ASSERT_TRUE(start_looping_task(runtime(), cid));
-  std::vector<int> shims = c().shim_pids();
-  ASSERT_EQ(shims.size(), 1u);
-
-  c().restart();
-  // The same shim, found again through the task's bundle; the task runs on.
-  EXPECT_EQ(c().shim_pids(), shims);
-  EXPECT_EQ(c().wait_task_status(cid, "RUNNING", 30s), "RUNNING");
-  if (runtime() == kVmrtRuntime || !vmrt::test::in_a_chroot()) {
-    RunResult r =
-        c().ctr({"task", "exec", "--exec-id", "after-restart", cid, "echo", "still here"});
-    EXPECT_TRUE(r.status.success()) << details(r);
-    EXPECT_EQ(r.out, "still here\n") << details(r);
-  }
-  // Events reach the new containerd: its kill, the exit, the delete.
-  EventLog events(c());
-  ASSERT_TRUE(events.live()) << events.text();
-  RunResult r = c().ctr({"task", "kill", "--signal", "SIGKILL", cid});
-  EXPECT_TRUE(r.status.success()) << details(r);
-  EXPECT_EQ(c().wait_task_status(cid, "STOPPED"), "STOPPED");
-  EXPECT_NE(events.wait_for({"/tasks/exit", cid, "\"exit_status\":137"}), "") << events.text();
-  r = c().ctr({"task", "delete", cid});
-  EXPECT_TRUE(r.status.success()) << details(r);
-  EXPECT_THAT(r.err, HasSubstr("exit code 137"));
-}
-
-TEST_P(Ctr, AKilledShimIsCleanedUpByContainerd) {
-  std::string cid = id("shim-killed");
-  ASSERT_TRUE(start_looping_task(runtime(), cid));
-  EventLog events(c());
-  ASSERT_TRUE(events.live()) << events.text();
-  std::vector<int> shims = c().shim_pids();
-  ASSERT_EQ(shims.size(), 1u);
-  ::kill(shims[0], SIGKILL);
-  // containerd sees the shim's connection close, runs the shim binary's
-  // `delete` in the bundle (which, for vmrt, stops what is left of the
-  // VM), unmounts the rootfs, publishes the exit and drops the task.
-  EXPECT_EQ(c().wait_task_status(cid, "(no task)", 60s), "(no task)");
-  EXPECT_NE(events.wait_for({"/tasks/exit", cid, "\"exit_status\":137"}), "") << events.text();
-  EXPECT_THAT(c().log(), HasSubstr("cleaning up after shim disconnected"));
-  RunResult r = c().ctr({"containers", "delete", cid});
-  EXPECT_TRUE(r.status.success()) << details(r);
-  // A killed runc shim leaves its socket in containerd's socket directory
-  // (neither containerd 1.6 nor the runc shim's delete removes it); vmrt's
-  // socket is in the pod directory its delete removes. Then the leftover
-  // check after the test: no shim, VMM, mount, socket or state.
-  if (runtime() == kRuncRuntime) EXPECT_EQ(c().remove_stale_shim_sockets().size(), 1u);
-}
-
 INSTANTIATE_TEST_SUITE_P(Runtimes, Ctr, ::testing::Values(kRuncRuntime, kVmrtRuntime),
                          [](const auto& info) { return runtime_label(info.param); });
 
@@ -468,36 +273,6 @@ TEST_F(TestImages, PauseStopsOnSigterm) {
   r = c.ctr({"task", "delete", cid});
   EXPECT_TRUE(r.status.success()) << details(r);
   EXPECT_THAT(r.err, ::testing::Not(HasSubstr("exit code")));
-}
-
-// Failures only a VM has.
-class VmrtPodFailures : public ::testing::Test, protected ContainerdSuite {
- protected:
-  static void SetUpTestSuite() { start("VmrtPodFailures"); }
-  static void TearDownTestSuite() { stop(); }
-  void SetUp() override { set_up(); }
-  void TearDown() override { tear_down(HasFailure()); }
-};
-
-TEST_F(VmrtPodFailures, AVmmThatDiesEndsItsTasksWithStatus255AndAnExitEvent) {
-  Containerd& c = *containerd();
-  std::string cid = container("vmm-killed", kVmrtRuntime);
-  ASSERT_TRUE(start_looping_task(kVmrtRuntime, cid));
-  EventLog events(c);
-  ASSERT_TRUE(events.live()) << events.text();
-  std::vector<int> vmms = c.vmm_pids();
-  ASSERT_EQ(vmms.size(), 1u);
-  ::kill(vmms[0], SIGKILL);
-
-  EXPECT_EQ(c.wait_task_status(cid, "STOPPED", 60s), "STOPPED");
-  EXPECT_NE(events.wait_for({"/tasks/exit", cid, "\"exit_status\":255"}), "") << events.text();
-  // The shim's log names the cause.
-  EXPECT_THAT(c.log(), HasSubstr("vmrt-vmm killed by signal"));
-  RunResult r = c.ctr({"task", "delete", cid});
-  EXPECT_TRUE(r.status.success()) << details(r);
-  EXPECT_THAT(r.err, HasSubstr("exit code 255"));
-  r = c.ctr({"containers", "delete", cid});
-  EXPECT_TRUE(r.status.success()) << details(r);
 }
 
 }  // namespace

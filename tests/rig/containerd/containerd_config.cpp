@@ -1,0 +1,94 @@
+// The harness's containerd configuration: plugins, the CRI runtimes, CNI.
+#include <fmt/format.h>
+
+#include <fstream>
+
+#include "common/error.h"
+#include "common/fd.h"
+#include "tests/rig/containerd/containerd_harness.h"
+#include "tests/rig/containerd/containerd_harness_detail.h"
+#include "tests/rig/support/host_state.h"
+
+namespace vmrt::containerd_test {
+
+using namespace std::chrono_literals;
+using namespace detail;
+using vmrt::test::read_text;
+
+void Containerd::write_config() const {
+  std::filesystem::create_directories(dir() / "cni/bin");
+  std::filesystem::create_directories(dir() / "cni/net.d");
+  std::vector<std::string> disabled = {
+      // Snapshotters whose filesystems the tests never have; left enabled
+      // they only fill the log with failures to load.
+      "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
+      "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"};
+  if (snapshotter_ != "overlayfs") disabled.push_back("io.containerd.snapshotter.v1.overlayfs");
+  std::string disabled_list;
+  for (const auto& d : disabled)
+    disabled_list += (disabled_list.empty() ? "\"" : ", \"") + d + "\"";
+
+  std::string cni_bin = (dir() / "cni/bin").string();
+  if (!options_.pod_subnet.empty()) {
+    cni_bin = "/usr/lib/cni";  // Debian's containernetworking-plugins
+    // No masquerading (nothing leaves the machine) and no iptables rules
+    // to clean up; host-local keeps its leases in the harness's directory.
+    std::ofstream(dir() / "cni/net.d/10-vmrt-test.conflist") << fmt::format(
+        R"({{"cniVersion": "1.0.0", "name": "vmrt-test", "plugins": [{{
+  "type": "bridge", "bridge": "{bridge}", "isGateway": true, "ipMasq": false,
+  "ipam": {{"type": "host-local", "dataDir": "{dir}/cni/ipam",
+            "ranges": [[{{"subnet": "{net}.0/24", "gateway": "{net}.1"}}]],
+            "routes": [{{"dst": "0.0.0.0/0"}}]}}
+}}]}}
+)",
+        fmt::arg("bridge", kPodBridge), fmt::arg("dir", dir().string()),
+        fmt::arg("net", options_.pod_subnet));
+  }
+
+  std::ofstream(dir() / "config.toml") << fmt::format(
+      R"(# A private containerd for vmrt's end-to-end tests.
+version = 2
+root = "{dir}/root"
+state = "{state}"
+disabled_plugins = [{disabled}]
+
+[grpc]
+  address = "{address}"
+[ttrpc]
+  address = "{address}.ttrpc"
+[debug]
+  # debug also makes containerd start shims with -debug.
+  level = "debug"
+
+[plugins."io.containerd.internal.v1.opt"]
+  # The default, /opt/containerd, is read-only inside the rig.
+  path = "{dir}/opt"
+
+[plugins."io.containerd.grpc.v1.cri"]
+  # No registry is reachable: the pause image is imported by the harness.
+  sandbox_image = "{pause}"
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  # The rig runs the host's root as a chroot without securityfs; profiles
+  # could not be loaded there.
+  disable_apparmor = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "{snapshotter}"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "{runc}"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.vmrt]
+      runtime_type = "{vmrt}"
+  # Without a CNI configuration in conf_dir the plugin reports the pod
+  # network not ready and runs host-network pods only.
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "{cni_bin}"
+    conf_dir = "{dir}/cni/net.d"
+)",
+      fmt::arg("dir", dir().string()), fmt::arg("state", state_dir().string()),
+      fmt::arg("disabled", disabled_list), fmt::arg("address", address().string()),
+      fmt::arg("pause", kPauseImage), fmt::arg("snapshotter", snapshotter_),
+      fmt::arg("runc", kRuncRuntime), fmt::arg("vmrt", kVmrtRuntime), fmt::arg("cni_bin", cni_bin));
+}
+
+}  // namespace vmrt::containerd_test

@@ -1,0 +1,88 @@
+// The VMM's command line: every sandbox setting, the jail, and state
+// directories of any depth.
+
+#include "sandbox/vmm_command.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "common/error.h"
+#include "common/tempdir.h"
+#include "common/unix_socket.h"
+#include "sandbox/agent_client.h"
+#include "sandbox/file_tail.h"
+#include "sandbox/vmm_cgroup.h"
+
+namespace vmrt::sandbox {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+RuntimeConfig config() {
+  RuntimeConfig c;
+  c.vmm = "/opt/vmrt-vmm";
+  c.kernel = "/k/vmlinux";
+  c.image = "/k/initramfs";
+  c.vcpus = 2;
+  c.memory_mib = 512;
+  c.fs_cache = "none";
+  c.kernel_params = "loglevel=7";
+  return c;
+}
+
+TEST(VmmCommand, PassesEverySandboxSettingToTheVmm) {
+  SandboxPaths p("/run/vmrt/c1");
+  auto argv = vmm_argv(config(), p);
+  auto value = [&](const std::string& flag) {
+    auto it = std::find(argv.begin(), argv.end(), flag);
+    return it == argv.end() || it + 1 == argv.end() ? std::string("<missing>") : *(it + 1);
+  };
+  EXPECT_EQ(argv[0], "/opt/vmrt-vmm");
+  EXPECT_EQ(value("--kernel"), "/k/vmlinux");
+  EXPECT_EQ(value("--initrd"), "/k/initramfs");
+  EXPECT_EQ(value("--cpus"), "2");
+  EXPECT_EQ(value("--mem"), "512");
+  EXPECT_EQ(value("--vsock-socket"), "/run/vmrt/c1/vm/vm.sock");
+  EXPECT_EQ(value("--fs-dir"), "/run/vmrt/c1/shared");
+  EXPECT_EQ(value("--fs-cache"), "none");
+  EXPECT_EQ(value("--console"), "/run/vmrt/c1/vm/console.log");
+  EXPECT_EQ(value("--jail"), "/run/vmrt/c1/jail");
+  EXPECT_EQ(value("--jail-uid"), "65534");
+  EXPECT_EQ(value("--jail-gid"), "65534");
+  EXPECT_EQ(value("--cmdline"), "console=ttyS0 reboot=k panic=-1 quiet loglevel=7");
+}
+
+TEST(VmmCommand, NoJailWhenTurnedOff) {
+  RuntimeConfig c = config();
+  c.jail = false;
+  auto argv = vmm_argv(c, SandboxPaths("/run/vmrt/c1"));
+  EXPECT_EQ(std::find(argv.begin(), argv.end(), "--jail"), argv.end());
+}
+
+// A 64-hex id (Docker's) under a 60-byte state root: the VM's sockets lie
+// past sun_path's 108 bytes and still work, under their real paths (common/
+// unix_socket.h reaches them through their directory).
+TEST(VmmCommand, AStateDirectoryOfAnyDepthWorks) {
+  TempDir tmp("vmrt-deep");
+  std::filesystem::path root = tmp.path() / "r";
+  root += std::string(60 - root.native().size(), 'r');
+  ASSERT_EQ(root.native().size(), 60u);
+  SandboxPaths p(root / std::string(64, 'e'));
+  auto argv = vmm_argv(config(), p);
+  auto socket = std::find(argv.begin(), argv.end(), "--vsock-socket");
+  ASSERT_NE(socket, argv.end());
+  EXPECT_EQ(*(socket + 1), p.vm_socket().string());
+  std::filesystem::create_directories(p.vm_dir());
+  for (const std::string name : {p.vm_socket().string(), p.vm_socket().string() + "_1024"}) {
+    ASSERT_GT(name.size(), 108u);
+    UniqueFd listener = listen_unix(name);
+    UniqueFd client = connect_unix(name);
+    EXPECT_TRUE(accept_unix(listener.get()).valid()) << name;
+  }
+}
+
+}  // namespace
+}  // namespace vmrt::sandbox
