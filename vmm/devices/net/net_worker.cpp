@@ -46,9 +46,9 @@ NetWorker::NetWorker(virtio::ActivateContext context, const TapFd& tap, NetCount
 
 NetWorker::~NetWorker() { loop_.stop_and_join(); }
 
-void NetWorker::fail(const std::string& why) {
-  failed_ = true;
-  ctx_.fail(why);
+void NetWorker::needs_reset(const std::string& why) {
+  needs_reset_ = true;
+  ctx_.needs_reset(why);
 }
 
 void NetWorker::on_tap(uint32_t events) {
@@ -64,7 +64,7 @@ void NetWorker::on_tap(uint32_t events) {
 // so an unread tap or a writable one never spins the loop.
 void NetWorker::watch_tap() {
   uint32_t want = 0;
-  if (!tap_closed_ && !failed_) {
+  if (!tap_closed_ && !needs_reset_) {
     if (!rx_waiting_) want |= EPOLLIN;
     if (tx_blocked_) want |= EPOLLOUT;
   }
@@ -86,13 +86,13 @@ void NetWorker::watch_tap() {
 }
 
 bool NetWorker::service() {
-  if (failed_) return false;
+  if (needs_reset_) return false;
   try {
     bool more = process_tx();
     more |= process_rx();
     return more;
   } catch (const virtio::QueueError& e) {
-    fail(e.what());
+    needs_reset(e.what());
     return false;
   }
 }

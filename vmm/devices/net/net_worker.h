@@ -41,7 +41,7 @@ class NetWorker {
   bool send(const TxFrame& frame);
   void watch_tap();
   void on_tap(uint32_t events);
-  void fail(const std::string& why);
+  void needs_reset(const std::string& why);
 
   virtio::ActivateContext ctx_;
   const TapFd& tap_;
@@ -56,7 +56,7 @@ class NetWorker {
   // The tap (or the socket standing in) is gone or broken for reading.
   bool tap_closed_ = false;
   uint32_t tap_events_ = 0;  // what epoll watches on the tap now
-  bool failed_ = false;
+  bool needs_reset_ = false;
 
   EventLoop loop_{"virtio-net"};  // last: its thread uses all of the above
 };
