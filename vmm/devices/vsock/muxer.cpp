@@ -75,9 +75,9 @@ void Muxer::watch(int fd, uint64_t t, uint32_t events, int op) {
   check_sys(epoll_ctl(ep_.get(), op, fd, &ev), "epoll_ctl");
 }
 
-void Muxer::fail(const std::string& why) {
-  failed_ = true;
-  ctx_.fail(why);
+void Muxer::needs_reset(const std::string& why) {
+  needs_reset_ = true;
+  ctx_.needs_reset(why);
 }
 
 void Muxer::service_queues() {
@@ -85,7 +85,7 @@ void Muxer::service_queues() {
     process_tx();
     process_rx();
   } catch (const virtio::QueueError& e) {
-    fail(e.what());
+    needs_reset(e.what());
   }
 }
 
@@ -105,7 +105,7 @@ void Muxer::run() {
       try {
         dispatch(events[i].data.u64, events[i].events);
       } catch (const virtio::QueueError& e) {
-        fail(e.what());
+        needs_reset(e.what());
       } catch (const std::exception& e) {
         SPDLOG_ERROR("vsock: {}", e.what());
       }
@@ -150,7 +150,7 @@ void Muxer::dispatch(uint64_t t, uint32_t events) {
 // --- guest to host ---
 
 void Muxer::process_tx() {
-  if (failed_) return;
+  if (needs_reset_) return;
   virtio::Queue& q = ctx_.queues[kTx];
   if (!q.ready()) return;
   bool used = false;
@@ -449,7 +449,7 @@ Connection* Muxer::next_sender() {
 }
 
 void Muxer::process_rx() {
-  if (failed_) return;
+  if (needs_reset_) return;
   virtio::Queue& q = ctx_.queues[kRx];
   if (!q.ready()) return;
   bool used = false;
@@ -464,7 +464,8 @@ void Muxer::process_rx() {
     if (chain->writable_len < kHeaderSize) {
       q.add_used(chain->head, 0);
       used = true;
-      fail(fmt::format("receive buffer of {} bytes cannot hold a header", chain->writable_len));
+      needs_reset(
+          fmt::format("receive buffer of {} bytes cannot hold a header", chain->writable_len));
       break;
     }
     virtio_vsock_hdr h;

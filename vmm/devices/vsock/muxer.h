@@ -88,7 +88,7 @@ class Muxer {
   Connection* next_sender();
   uint32_t allocate_local_port();
   void watch(int fd, uint64_t tag, uint32_t events, int op);
-  void fail(const std::string& why);
+  void needs_reset(const std::string& why);
 
   virtio::ActivateContext ctx_;
   const uint64_t guest_cid_;
@@ -108,7 +108,7 @@ class Muxer {
   uint32_t next_id_ = 1;
   uint32_t next_local_port_ = 1u << 30;
   uint32_t rr_cursor_ = 0;  // round robin among streams with data for the guest
-  bool failed_ = false;
+  bool needs_reset_ = false;
 
   std::thread thread_;
 };
