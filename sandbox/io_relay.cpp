@@ -95,6 +95,8 @@ bool IoRelay::send_stdin(const char* data, size_t size) {
 
 void IoRelay::pump_input(int fd) {
   std::array<char, 32 * 1024> buf;
+  // poll, not the common EventLoop: stdin may be a regular file (`vmrt run
+  // < file`), which epoll refuses.
   for (;;) {
     pollfd p[2] = {{fd, POLLIN, 0}, {stop_.get(), POLLIN, 0}};
     if (::poll(p, 2, -1) < 0) {

@@ -1,8 +1,9 @@
 #include "tools/vmrt/process_watch.h"
 
-#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/epoll.h>
 
+#include "common/event_loop.h"
 #include "sandbox/container_calls.h"
 #include "tools/vmrt/terminal.h"
 
@@ -37,19 +38,17 @@ WatchResult watch_process(sandbox::AgentClient& agent, const std::string& id,
                           SignalReader& signals, const sandbox::VmGone& vm_gone) {
   if (terminal) resize_terminal(agent, id, exec_id, tty);
   sandbox::ProcessWatch watch(agent, {id, exec_id}, fds, vm_gone);
-  for (;;) {
-    pollfd p[2] = {{signals.fd(), POLLIN, 0}, {watch.done_fd(), POLLIN, 0}};
-    if (::poll(p, 2, -1) < 0 && errno != EINTR) throw_errno("poll");
-    if (p[0].revents) {
-      while (int sig = signals.read()) {
-        if (sig != SIGWINCH)
-          forward_signal(agent, {id, exec_id}, sig);
-        else if (terminal)
-          resize_terminal(agent, id, exec_id, tty);
-      }
+  EventLoop loop("process watch");
+  loop.add(signals.fd(), EPOLLIN, [&](uint32_t) {
+    while (int sig = signals.read()) {
+      if (sig != SIGWINCH)
+        forward_signal(agent, {id, exec_id}, sig);
+      else if (terminal)
+        resize_terminal(agent, id, exec_id, tty);
     }
-    if (p[1].revents) break;
-  }
+  });
+  loop.add(watch.done_fd(), EPOLLIN, [&](uint32_t) { loop.stop(); });
+  loop.run();
   return {watch.end().status, watch.end().error};
 }
 
