@@ -24,7 +24,7 @@
 #include "common/unix_socket.h"
 #include "tests/support/virtio_driver.h"
 #include "tests/support/virtio_mmio_driver.h"
-#include "vmm/devices/vsock/packet.h"
+#include "vmm/devices/vsock/vsock_wire.h"
 #include "vmm/virtio/mmio_transport.h"
 
 namespace vmrt::vmm {

@@ -19,7 +19,7 @@
 #include "common/event_fd.h"
 #include "common/unix_socket.h"
 #include "vmm/devices/fs/activate_command.h"
-#include "vmm/devices/fs/file_server_wire.h"
+#include "vmm/devices/fs/fs_wire.h"
 #include "vmm/fuse/io_cursor.h"
 #include "vmm/memory/guest_memory.h"
 #include "vmm/virtio/queue.h"

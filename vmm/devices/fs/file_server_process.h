@@ -6,7 +6,7 @@
 // else a guest sends, keeps no capability and sees no host file. The server
 // maps guest RAM from the memfd the VMM passes and serves the queues
 // directly; the VMM keeps the virtio-mmio registers and raises the interrupt
-// when the server signals used entries (wire format: file_server_wire.h).
+// when the server signals used entries (wire format: fs_wire.h).
 //
 // The process dies with the VMM (parent-death signal, and the closed
 // command socket), and the handle reaps it.
@@ -19,7 +19,7 @@
 #include <string>
 
 #include "common/fd.h"
-#include "vmm/devices/fs/file_server_wire.h"
+#include "vmm/devices/fs/fs_wire.h"
 #include "vmm/fuse/server.h"
 
 namespace vmrt::vmm::fs {

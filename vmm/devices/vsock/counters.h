@@ -1,6 +1,6 @@
 #pragma once
 // What the vsock device dropped to stay within its bounds: read by tests and
-// logs, written by the muxer thread.
+// logs, written by the worker thread.
 
 #include <atomic>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "vmm/devices/vsock/packet.h"
+#include "vmm/devices/vsock/vsock_wire.h"
 
 #include <fmt/format.h>
 

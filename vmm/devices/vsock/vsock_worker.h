@@ -24,7 +24,7 @@
 #include "common/log_rate_limit.h"
 #include "vmm/devices/vsock/connection.h"
 #include "vmm/devices/vsock/counters.h"
-#include "vmm/devices/vsock/packet.h"
+#include "vmm/devices/vsock/vsock_wire.h"
 #include "vmm/virtio/device.h"
 
 namespace vmrt::vmm::vsock {
@@ -43,17 +43,18 @@ inline constexpr size_t kMaxStreams = 512;
 // kMaxControlQueued + kMaxStreams entries.
 inline constexpr size_t kMaxControlQueued = 1024;
 
-class Muxer {
+class VsockWorker {
  public:
   // Queues in `context`: 0 rx, 1 tx, 2 event. `listener` (non-blocking) is
   // the VM's hybrid socket, owned by the device.
-  // `counters` (the device's) outlive the muxer.
-  Muxer(virtio::ActivateContext context, uint64_t guest_cid, std::string uds_path, int listener,
-        VsockCounters& counters);
+  // `counters` (the device's) outlive the worker.
+  VsockWorker(virtio::ActivateContext context, uint64_t guest_cid, std::string uds_path,
+              int listener, VsockCounters& counters);
   // Stops the thread and closes every stream.
-  ~Muxer();
+  ~VsockWorker();
 
  private:
+  static constexpr size_t kRx = 0, kTx = 1, kEvent = 2;  // queue indices
   struct Control {
     uint32_t local_port;
     uint32_t peer_port;

@@ -1,4 +1,4 @@
-#include "vmm/devices/vsock/muxer.h"
+#include "vmm/devices/vsock/vsock_worker.h"
 
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
@@ -18,7 +18,6 @@
 namespace vmrt::vmm::vsock {
 
 namespace {
-constexpr size_t kRx = 0, kTx = 1, kEvent = 2;
 
 // epoll tags: the kind in the high half, an fd or stream id in the low half.
 enum Kind : uint64_t {
@@ -39,10 +38,10 @@ constexpr auto kHandshakeTimeout = std::chrono::seconds(5);
 constexpr auto kConnectTimeout = std::chrono::seconds(10);
 }  // namespace
 
-size_t Muxer::open_streams() const { return conns_.size() + handshakes_.size(); }
+size_t VsockWorker::open_streams() const { return conns_.size() + handshakes_.size(); }
 
-Muxer::Muxer(virtio::ActivateContext context, uint64_t guest_cid, std::string uds_path,
-             int listener, VsockCounters& counters)
+VsockWorker::VsockWorker(virtio::ActivateContext context, uint64_t guest_cid, std::string uds_path,
+                         int listener, VsockCounters& counters)
     : ctx_(std::move(context)),
       guest_cid_(guest_cid),
       uds_path_(std::move(uds_path)),
@@ -63,24 +62,24 @@ Muxer::Muxer(virtio::ActivateContext context, uint64_t guest_cid, std::string ud
   thread_ = std::thread([this] { run(); });
 }
 
-Muxer::~Muxer() {
+VsockWorker::~VsockWorker() {
   signal_eventfd(stop_.get());
   if (thread_.joinable()) thread_.join();
 }
 
-void Muxer::watch(int fd, uint64_t t, uint32_t events, int op) {
+void VsockWorker::watch(int fd, uint64_t t, uint32_t events, int op) {
   epoll_event ev{};
   ev.events = events;
   ev.data.u64 = t;
   check_sys(epoll_ctl(ep_.get(), op, fd, &ev), "epoll_ctl");
 }
 
-void Muxer::fail(const std::string& why) {
+void VsockWorker::fail(const std::string& why) {
   failed_ = true;
   ctx_.fail(why);
 }
 
-void Muxer::service_queues() {
+void VsockWorker::service_queues() {
   try {
     process_tx();
     process_rx();
@@ -89,7 +88,7 @@ void Muxer::service_queues() {
   }
 }
 
-void Muxer::run() {
+void VsockWorker::run() {
   // The driver may have queued packets before the thread existed.
   service_queues();
   for (;;) {
@@ -114,7 +113,7 @@ void Muxer::run() {
   }
 }
 
-void Muxer::dispatch(uint64_t t, uint32_t events) {
+void VsockWorker::dispatch(uint64_t t, uint32_t events) {
   auto kind = static_cast<Kind>(t >> 32);
   auto value = static_cast<uint32_t>(t);
   switch (kind) {
@@ -149,7 +148,7 @@ void Muxer::dispatch(uint64_t t, uint32_t events) {
 
 // --- guest to host ---
 
-void Muxer::process_tx() {
+void VsockWorker::process_tx() {
   if (failed_) return;
   virtio::Queue& q = ctx_.queues[kTx];
   if (!q.ready()) return;
@@ -171,7 +170,7 @@ void Muxer::process_tx() {
   if (used && q.needs_interrupt()) ctx_.interrupt.signal_used();
 }
 
-void Muxer::handle_packet(const virtio_vsock_hdr& h, const virtio::DescriptorChain& chain) {
+void VsockWorker::handle_packet(const virtio_vsock_hdr& h, const virtio::DescriptorChain& chain) {
   uint32_t id = 0;
   Connection* conn = find(h.dst_port, h.src_port, &id);
   if (h.type != VIRTIO_VSOCK_TYPE_STREAM) {
@@ -235,7 +234,7 @@ void Muxer::handle_packet(const virtio_vsock_hdr& h, const virtio::DescriptorCha
   }
 }
 
-void Muxer::connect_to_host(const virtio_vsock_hdr& h) {
+void VsockWorker::connect_to_host(const virtio_vsock_hdr& h) {
   if (control_full()) {
     // Its RESPONSE could not be queued: refused (the reset is dropped too).
     ++counters_.connects_refused;
@@ -266,7 +265,7 @@ void Muxer::connect_to_host(const virtio_vsock_hdr& h) {
 
 // What may happen once kept guest data is written out: credit to return,
 // a half-close or close the guest asked for.
-void Muxer::after_flush(uint32_t id) {
+void VsockWorker::after_flush(uint32_t id) {
   Connection& c = *conns_.at(id);
   if (c.has_pending()) return;
   if (c.credit_update_due()) queue_credit_update(c);
@@ -282,7 +281,7 @@ void Muxer::after_flush(uint32_t id) {
 
 // --- host sockets ---
 
-void Muxer::accept_clients() {
+void VsockWorker::accept_clients() {
   for (;;) {
     int fd = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) {
@@ -307,7 +306,7 @@ void Muxer::accept_clients() {
   }
 }
 
-void Muxer::on_handshake(int fd) {
+void VsockWorker::on_handshake(int fd) {
   auto it = handshakes_.find(fd);
   if (it == handshakes_.end()) return;
   HandshakeResult r = read_connect_line(fd);
@@ -328,7 +327,7 @@ void Muxer::on_handshake(int fd) {
   queue_control(local, r.port, VIRTIO_VSOCK_OP_REQUEST);
 }
 
-void Muxer::on_host_event(uint32_t id, uint32_t events) {
+void VsockWorker::on_host_event(uint32_t id, uint32_t events) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return;
   Connection& c = *it->second;
@@ -350,7 +349,7 @@ void Muxer::on_host_event(uint32_t id, uint32_t events) {
   }
 }
 
-void Muxer::sweep() {
+void VsockWorker::sweep() {
   auto now = std::chrono::steady_clock::now();
   std::erase_if(handshakes_, [&](const auto& kv) {
     bool expired = now - kv.second.since > kHandshakeTimeout;
@@ -368,14 +367,14 @@ void Muxer::sweep() {
   }
 }
 
-Connection* Muxer::find(uint32_t local_port, uint32_t peer_port, uint32_t* id) {
+Connection* VsockWorker::find(uint32_t local_port, uint32_t peer_port, uint32_t* id) {
   auto it = by_ports_.find({local_port, peer_port});
   if (it == by_ports_.end()) return nullptr;
   if (id) *id = it->second;
   return conns_.at(it->second).get();
 }
 
-uint32_t Muxer::add_connection(std::unique_ptr<Connection> conn) {
+uint32_t VsockWorker::add_connection(std::unique_ptr<Connection> conn) {
   uint32_t id = next_id_++;
   int fd = conn->fd();
   by_ports_[{conn->local_port(), conn->peer_port()}] = id;
@@ -384,7 +383,7 @@ uint32_t Muxer::add_connection(std::unique_ptr<Connection> conn) {
   return id;
 }
 
-void Muxer::close_connection(uint32_t id, bool send_rst) {
+void VsockWorker::close_connection(uint32_t id, bool send_rst) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return;
   Connection& c = *it->second;
@@ -396,7 +395,7 @@ void Muxer::close_connection(uint32_t id, bool send_rst) {
   conns_.erase(it);  // closing the fd removes it from epoll
 }
 
-uint32_t Muxer::allocate_local_port() {
+uint32_t VsockWorker::allocate_local_port() {
   // Host-side ports for host-initiated streams, from a range guests do not
   // use for listening; skip any still in use after wrap-around.
   for (;;) {
@@ -407,121 +406,6 @@ uint32_t Muxer::allocate_local_port() {
       if (ports.first == p) used = true;
     if (!used) return p;
   }
-}
-
-// --- host to guest ---
-
-void Muxer::queue_control(uint32_t local_port, uint32_t peer_port, uint16_t op, uint32_t flags) {
-  // Only resets are dropped: the peer of a reset stream learns of it from
-  // its next packet anyway, while the other ops are bounded by the streams.
-  if (op == VIRTIO_VSOCK_OP_RST && control_full()) {
-    ++counters_.control_dropped;
-    return;
-  }
-  control_.push_back({local_port, peer_port, op, flags});
-  if (control_.size() > counters_.control_peak) counters_.control_peak = control_.size();
-}
-
-void Muxer::queue_credit_update(Connection& c) {
-  if (c.credit_update_queued) return;
-  c.credit_update_queued = true;
-  queue_control(c.local_port(), c.peer_port(), VIRTIO_VSOCK_OP_CREDIT_UPDATE);
-}
-
-Connection* Muxer::next_sender() {
-  if (conns_.empty()) return nullptr;
-  // Round robin from the stream after the last one served, so one busy
-  // stream cannot starve the others.
-  auto start = conns_.upper_bound(rr_cursor_);
-  for (int pass = 0; pass < 2; ++pass) {
-    auto begin = pass == 0 ? start : conns_.begin();
-    auto end = pass == 0 ? conns_.end() : start;
-    for (auto it = begin; it != end; ++it) {
-      Connection& c = *it->second;
-      if (c.state == Connection::State::Established && c.host_readable && !c.host_eof &&
-          !c.guest_shut_recv && c.peer_credit() > 0) {
-        rr_cursor_ = it->first;
-        return &c;
-      }
-    }
-  }
-  return nullptr;
-}
-
-void Muxer::process_rx() {
-  if (failed_) return;
-  virtio::Queue& q = ctx_.queues[kRx];
-  if (!q.ready()) return;
-  bool used = false;
-  for (;;) {
-    Connection* sender = control_.empty() ? next_sender() : nullptr;
-    if (control_.empty() && !sender) break;
-    auto chain = q.pop();
-    if (!chain) {
-      if (q.enable_notification()) continue;
-      break;  // wait for the driver to post receive buffers
-    }
-    if (chain->writable_len < kHeaderSize) {
-      q.add_used(chain->head, 0);
-      used = true;
-      fail(fmt::format("receive buffer of {} bytes cannot hold a header", chain->writable_len));
-      break;
-    }
-    virtio_vsock_hdr h;
-    if (!control_.empty()) {
-      Control c = control_.front();
-      control_.pop_front();
-      h = make_header(guest_cid_, c.local_port, c.peer_port, c.op, c.flags);
-      h.buf_alloc = Connection::kBufAlloc;
-      if (Connection* conn = find(c.local_port, c.peer_port)) {
-        h.fwd_cnt = conn->fwd_cnt();
-        conn->told_credit();
-        if (c.op == VIRTIO_VSOCK_OP_CREDIT_UPDATE) conn->credit_update_queued = false;
-      }
-    } else {
-      size_t room =
-          std::min<size_t>({chain->writable_len - kHeaderSize, sender->peer_credit(), kMaxPayload});
-      if (room == 0) {
-        // A buffer with no room past the header cannot carry data; the
-        // stream waits (only a broken driver posts such buffers).
-        q.undo_pop();
-        break;
-      }
-      auto iov = virtio::segment_iovecs(chain->writable, kHeaderSize, room);
-      ssize_t n = ::readv(sender->fd(), iov.data(), static_cast<int>(iov.size()));
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-        if (errno != EINTR) sender->host_readable = false;
-        q.undo_pop();
-        continue;
-      }
-      uint32_t id = rr_cursor_;  // next_sender() left it on the sender
-      if (n < 0) {
-        q.undo_pop();
-        close_connection(id, true);
-        continue;
-      }
-      if (n == 0) {
-        // The host side will send no more: a half close, so the guest can
-        // still answer (the close of a fully closed socket shows up when the
-        // next write to it fails).
-        sender->host_eof = true;
-        h = make_header(guest_cid_, sender->local_port(), sender->peer_port(),
-                        VIRTIO_VSOCK_OP_SHUTDOWN, VIRTIO_VSOCK_SHUTDOWN_SEND);
-      } else {
-        h = make_header(guest_cid_, sender->local_port(), sender->peer_port(), VIRTIO_VSOCK_OP_RW,
-                        0, static_cast<uint32_t>(n));
-        sender->sent(static_cast<uint32_t>(n));
-      }
-      h.buf_alloc = Connection::kBufAlloc;
-      h.fwd_cnt = sender->fwd_cnt();
-      sender->told_credit();
-    }
-    virtio::copy_to_segments(chain->writable, 0,
-                             {reinterpret_cast<const uint8_t*>(&h), kHeaderSize});
-    q.add_used(chain->head, static_cast<uint32_t>(kHeaderSize + h.len));
-    used = true;
-  }
-  if (used && q.needs_interrupt()) ctx_.interrupt.signal_used();
 }
 
 }  // namespace vmrt::vmm::vsock
