@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -113,6 +114,29 @@ TEST_F(VmmSeccomp, EveryThreadOfTheRunningVmmIsConfined) {
   EXPECT_TRUE(status->success()) << status->to_string() << "\n" << log();
   EXPECT_EQ(log().find("forbidden system call"), std::string::npos) << log();
   EXPECT_FALSE(std::filesystem::exists(sock));
+}
+
+// The confined main thread answers "counters" with each device's counters,
+// the file server's read from the memory it shares with the VMM.
+TEST_F(VmmSeccomp, TheControlSocketReportsEachDevicesCounters) {
+  Subprocess vmm = start("on");
+  ASSERT_NE(slurp(dir_.path() / "console").find("ready"), std::string::npos) << log();
+  auto reply = nlohmann::json::parse(control(dir_.path() / "control.sock", R"({"cmd":"counters"})"),
+                                     nullptr, false);
+  ASSERT_TRUE(reply.is_object()) << log();
+  EXPECT_EQ(reply["ok"], true) << reply.dump();
+  const auto& counters = reply["counters"];
+  // The payload drives no device: every count is zero.
+  EXPECT_EQ(counters["vsock"]["streams_refused"], 0) << reply.dump();
+  EXPECT_EQ(counters["vsock"]["resets_sent"], 0) << reply.dump();
+  EXPECT_EQ(counters["vsock"]["credit_overruns"], 0) << reply.dump();
+  EXPECT_EQ(counters["fs"]["requests"], nlohmann::json::object()) << reply.dump();
+  EXPECT_EQ(counters["fs"]["malformed"], 0) << reply.dump();
+  EXPECT_FALSE(counters.contains("net")) << reply.dump();  // no tap given
+  vmm.kill(SIGTERM);
+  auto status = vmm.wait_for(20s);
+  ASSERT_TRUE(status) << log();
+  EXPECT_TRUE(status->success()) << status->to_string() << "\n" << log();
 }
 
 TEST_F(VmmSeccomp, OffLeavesTheThreadsUnconfined) {

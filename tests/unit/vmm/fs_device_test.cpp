@@ -165,6 +165,29 @@ TEST_F(FsDeviceTest, AnswersFuseInitOnTheRequestQueue) {
   EXPECT_TRUE(isr & VIRTIO_MMIO_INT_VRING);
 }
 
+// What the file server counts reaches the VMM's view of the counters: each
+// request by its opcode, error replies, and requests too short to parse.
+TEST_F(FsDeviceTest, CountsRequestsByOpcodeErrorsAndMalformedRequests) {
+  ASSERT_FALSE(test::bring_up(*transport, {&hiprio, &requests}) & VIRTIO_CONFIG_S_NEEDS_RESET);
+  ASSERT_EQ(send_init(requests, *transport).first.error, 0);
+  std::vector<uint16_t> order;
+  auto [bmap, bmap_out] = submit(*transport, FUSE_BMAP, 1, 8, {});  // not served: ENOSYS
+  ASSERT_TRUE(wait_head(bmap, order));
+  EXPECT_EQ(mem.read_obj<fuse_out_header>(bmap_out).error, -ENOSYS);
+  uint8_t half_header[8] = {};
+  uint64_t in = requests.alloc_bytes(half_header);
+  uint16_t head = requests.add({{in, sizeof half_header}, {requests.alloc(4096), 4096, true}});
+  mmio_write(*transport, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+  ASSERT_TRUE(wait_head(head, order));
+  const fs::FsCounters& c = device->counters();
+  EXPECT_EQ(c.requests[FUSE_INIT].load(), 1u);
+  EXPECT_EQ(c.requests[FUSE_BMAP].load(), 1u);
+  EXPECT_EQ(c.malformed.load(), 1u);
+  EXPECT_EQ(c.errors.load(), 2u);  // BMAP's ENOSYS, the short request's EINVAL
+  EXPECT_EQ(fs::fuse_opcode_name(FUSE_BMAP), "BMAP");
+  EXPECT_EQ(fs::fuse_opcode_name(fs::FsCounters::slot(CUSE_INIT)), "OPCODE_63");
+}
+
 // The device started and stopped on a control thread confined with the
 // device role, its workers inheriting the filter: INIT is answered before
 // and after a driver reset (a new server). In a child process, since a

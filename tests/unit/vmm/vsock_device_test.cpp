@@ -248,6 +248,7 @@ TEST_F(VsockDeviceTest, ConnectionsPastTheLimitAreRefusedAndTheDeviceKeepsServin
   ASSERT_EQ(::poll(&p, 1, 5000), 1) << "the client past the limit was not refused";
   char c;
   EXPECT_LE(::read(refused.get(), &c, 1), 0);
+  EXPECT_EQ(device->counters().streams_refused.load(), 1u);
   // The ones within the limit are still waiting for their CONNECT line.
   p = {.fd = clients.back().get(), .events = POLLIN};
   EXPECT_EQ(::poll(&p, 1, 0), 0);
@@ -322,6 +323,18 @@ TEST_F(VsockDeviceTest, GuestToHostPortWithoutListenerIsReset) {
   EXPECT_EQ(rst.hdr.dst_port, 40001u);
 }
 
+TEST_F(VsockDeviceTest, ResetsAreCountedEachWay) {
+  bring_up();
+  send(40005, 7005, VIRTIO_VSOCK_OP_REQUEST);  // nothing listens on the host
+  expect(VIRTIO_VSOCK_OP_RST);
+  send(40005, 7005, VIRTIO_VSOCK_OP_RST);  // the guest's reset takes no answer
+  const vsock::VsockCounters& c = device->counters();
+  for (int i = 0; i < 5000 && c.resets_received.load() == 0; ++i) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(c.resets_received.load(), 1u);
+  EXPECT_EQ(c.resets_sent.load(), 1u);
+  EXPECT_EQ(c.streams_refused.load(), 0u);  // refused by the host, not at the limit
+}
+
 TEST_F(VsockDeviceTest, CreditRequestIsAnswered) {
   UniqueFd listener = listen_unix(sock.string() + "_7002");
   bring_up();
@@ -348,6 +361,7 @@ TEST_F(VsockDeviceTest, GuestOverrunningItsCreditIsReset) {
   }
   while (p && p->hdr.op != VIRTIO_VSOCK_OP_RST) p = receive(1s);
   ASSERT_TRUE(p) << "no RST for a guest ignoring its credit";
+  EXPECT_EQ(device->counters().credit_overruns.load(), 1u);
 }
 
 TEST_F(VsockDeviceTest, ForgedSourceCidIsDroppedAndTheDeviceKeepsWorking) {

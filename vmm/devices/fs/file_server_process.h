@@ -19,6 +19,7 @@
 #include <string>
 
 #include "common/fd.h"
+#include "vmm/devices/fs/counters.h"
 #include "vmm/devices/fs/fs_wire.h"
 #include "vmm/fuse/server.h"
 
@@ -30,9 +31,11 @@ class FileServerProcess {
   // and seccomp filter; it may throw), then the server opens the shared
   // directory. Returns once the child has done both; throws vmrt::Error with
   // the child's message when it could not. Call while the caller has no
-  // other threads: the child continues from fork without exec.
+  // other threads: the child continues from fork without exec. The server
+  // counts its requests in `counters`, which must be in memory shared with
+  // the child (SharedFsCounters).
   static FileServerProcess spawn(const fuse::ServerConfig& config,
-                                 const std::function<void()>& confine);
+                                 const std::function<void()>& confine, FsCounters& counters);
 
   FileServerProcess(FileServerProcess&&) noexcept = default;
   FileServerProcess& operator=(FileServerProcess&&) noexcept = delete;

@@ -31,7 +31,7 @@ FsConfig FsDevice::checked(FsConfig config) {
 
 FsDevice::FsDevice(FsConfig config)
     : config_(checked(std::move(config))),
-      server_(FileServerProcess::spawn(config_.server, config_.confine_server)) {}
+      server_(FileServerProcess::spawn(config_.server, config_.confine_server, counters_.get())) {}
 
 FsDevice::~FsDevice() { reset(); }
 

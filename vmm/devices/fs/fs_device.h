@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/fd.h"
+#include "vmm/devices/fs/counters.h"
 #include "vmm/devices/fs/file_server_process.h"
 #include "vmm/devices/fs/fs_worker.h"
 #include "vmm/fuse/server.h"
@@ -51,6 +52,8 @@ class FsDevice : public virtio::VirtioDevice {
   void activate(virtio::ActivateContext context) override;
   void reset() override;
 
+  // What the file server counted (written by its process).
+  const FsCounters& counters() const noexcept { return counters_.get(); }
   // The file server's process id (tests, logs).
   pid_t server_pid() const noexcept { return server_.pid(); }
   // Called (on the worker's relay thread) when the file server ends while it serves
@@ -64,6 +67,7 @@ class FsDevice : public virtio::VirtioDevice {
   static FsConfig checked(FsConfig config);
 
   FsConfig config_;
+  SharedFsCounters counters_;  // before the server, which counts in them
   FileServerProcess server_;
   std::function<void(const std::string&)> server_lost_;
   std::unique_ptr<FsWorker> worker_;  // while the queues are served

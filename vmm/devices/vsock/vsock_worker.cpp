@@ -203,6 +203,7 @@ void VsockWorker::handle_packet(const virtio_vsock_hdr& h, const virtio::Descrip
         return reset();
       auto iov = virtio::segment_iovecs(chain.readable, kHeaderSize, h.len);
       if (!conn->push(iov)) {
+        ++counters_.credit_overruns;
         warn_limit_.warn("vsock: guest port {} sent past its credit; resetting the stream",
                          h.src_port);
         close_connection(id, true);
@@ -226,6 +227,7 @@ void VsockWorker::handle_packet(const virtio_vsock_hdr& h, const virtio::Descrip
       after_flush(id);
       return;
     case VIRTIO_VSOCK_OP_RST:
+      ++counters_.resets_received;
       if (conn) close_connection(id, false);
       return;
     default:
@@ -242,6 +244,7 @@ void VsockWorker::connect_to_host(const virtio_vsock_hdr& h) {
     return;
   }
   if (open_streams() >= kMaxStreams) {
+    ++counters_.streams_refused;
     SPDLOG_DEBUG("vsock: guest port {} -> host port {}: {} streams open already", h.src_port,
                  h.dst_port, kMaxStreams);
     queue_control(h.dst_port, h.src_port, VIRTIO_VSOCK_OP_RST);
@@ -293,6 +296,7 @@ void VsockWorker::accept_clients() {
     if (open_streams() >= kMaxStreams) {
       // Accepted only to be closed: the client sees its refusal at once,
       // and the listener does not stay readable (and the loop busy).
+      ++counters_.streams_refused;
       SPDLOG_DEBUG("vsock: {}: {} streams open already; refusing a client", uds_path_, kMaxStreams);
       UniqueFd refused(fd);
       continue;

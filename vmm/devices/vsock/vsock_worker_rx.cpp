@@ -17,6 +17,7 @@ void VsockWorker::queue_control(uint32_t local_port, uint32_t peer_port, uint16_
     ++counters_.control_dropped;
     return;
   }
+  if (op == VIRTIO_VSOCK_OP_RST) ++counters_.resets_sent;
   control_.push_back({local_port, peer_port, op, flags});
   if (control_.size() > counters_.control_peak) counters_.control_peak = control_.size();
 }
