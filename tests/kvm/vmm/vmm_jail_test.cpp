@@ -31,7 +31,7 @@
 #include "tests/kvm/vmm_process.h"
 #include "tests/support/proc_status.h"
 #include "tests/support/syscall_injection.h"
-#include "tests/unit/vmm/boot_images.h"
+#include "tests/unit/vmm/boot/boot_images.h"
 #include "vmm/security/privileges.h"
 
 namespace vmrt::vmm {

@@ -22,7 +22,7 @@
 #include "common/tempdir.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/share_mount.h"
-#include "tests/root/fuse/fuse_mount.h"
+#include "tests/root/vmm/fuse/fuse_mount.h"
 
 namespace vmrt::fuse {
 namespace {

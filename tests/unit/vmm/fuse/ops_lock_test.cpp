@@ -8,7 +8,7 @@
 
 #include "common/fd.h"
 #include "common/tempdir.h"
-#include "tests/unit/fuse/fuse_client.h"
+#include "tests/unit/vmm/fuse/fuse_client.h"
 #include "vmm/fuse/server.h"
 
 namespace vmrt::fuse {

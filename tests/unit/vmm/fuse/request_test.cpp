@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "common/tempdir.h"
-#include "tests/unit/fuse/fuse_client.h"
+#include "tests/unit/vmm/fuse/fuse_client.h"
 #include "vmm/fuse/server.h"
 
 namespace vmrt::fuse {

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "common/tempdir.h"
-#include "tests/root/fuse/fuse_mount.h"
+#include "tests/root/vmm/fuse/fuse_mount.h"
 
 namespace vmrt::fuse {
 namespace {

@@ -24,7 +24,7 @@
 #include "common/unix_socket.h"
 #include "tests/kvm/payload.h"
 #include "tests/kvm/vmm_process.h"
-#include "tests/unit/vmm/boot_images.h"
+#include "tests/unit/vmm/boot/boot_images.h"
 
 namespace vmrt::vmm {
 namespace {

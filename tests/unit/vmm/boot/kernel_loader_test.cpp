@@ -12,7 +12,7 @@
 #include "common/error.h"
 #include "common/tempdir.h"
 #include "tests/support/error_text.h"
-#include "tests/unit/vmm/boot_images.h"
+#include "tests/unit/vmm/boot/boot_images.h"
 #include "vmm/boot/layout.h"
 #include "vmm/boot/mptable_abi.h"
 #include "vmm/boot/pvh_abi.h"

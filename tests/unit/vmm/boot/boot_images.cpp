@@ -1,4 +1,4 @@
-#include "tests/unit/vmm/boot_images.h"
+#include "tests/unit/vmm/boot/boot_images.h"
 
 #include "vmm/boot/pvh_abi.h"
 

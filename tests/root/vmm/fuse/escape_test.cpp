@@ -15,7 +15,7 @@
 
 #include "common/fd_io.h"
 #include "common/tempdir.h"
-#include "tests/root/fuse/fuse_mount.h"
+#include "tests/root/vmm/fuse/fuse_mount.h"
 
 namespace vmrt::fuse {
 namespace {

@@ -8,7 +8,7 @@
 
 #include "common/error.h"
 #include "tests/support/error_text.h"
-#include "tests/unit/vmm/boot_images.h"
+#include "tests/unit/vmm/boot/boot_images.h"
 
 namespace vmrt::vmm::boot {
 namespace {

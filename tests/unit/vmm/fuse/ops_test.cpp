@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "common/tempdir.h"
-#include "tests/unit/fuse/fuse_client.h"
+#include "tests/unit/vmm/fuse/fuse_client.h"
 #include "vmm/fuse/server.h"
 
 namespace vmrt::fuse {

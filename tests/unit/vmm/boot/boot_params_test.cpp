@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
-#include "tests/unit/vmm/boot_images.h"
+#include "tests/unit/vmm/boot/boot_images.h"
 #include "vmm/boot/layout.h"
 #include "vmm/boot/pvh_abi.h"
 

@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "common/tempdir.h"
-#include "tests/root/fuse/fuse_mount.h"
+#include "tests/root/vmm/fuse/fuse_mount.h"
 
 namespace vmrt::fuse {
 namespace {

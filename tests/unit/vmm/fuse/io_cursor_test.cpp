@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "tests/unit/fuse/fuse_client.h"
+#include "tests/unit/vmm/fuse/fuse_client.h"
 
 namespace vmrt::fuse {
 namespace {
