@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "common/error.h"
+#include "common/event_loop.h"
 #include "common/fd.h"
 #include "common/log.h"
 #include "vmm/config/vmm_config.h"
@@ -146,28 +147,37 @@ int run(const VmmConfig& config, std::shared_ptr<fs::FsDevice> fs_device) {
   if (std::string devices = slots.kernel_cmdline(); !devices.empty()) cmdline += " " + devices;
   boot_kernel(*machine, {config.kernel, config.initrd, cmdline});
 
-  UniqueFd ep(check_sys(epoll_create1(EPOLL_CLOEXEC), "epoll_create1"));
-  auto add = [&](int fd) {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = fd;
-    check_sys(epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &ev), "epoll_ctl");
-  };
-  add(sigfd.get());
-  add(machine->end_fd());
+  EventLoop loop("vmm");
+  bool running = true;
+  loop.add(sigfd.get(), EPOLLIN, [&](uint32_t) {
+    signalfd_siginfo si{};
+    if (read(sigfd.get(), &si, sizeof si) == sizeof si) {
+      SPDLOG_INFO("signal={} stopping the vm", strsignal(static_cast<int>(si.ssi_signo)));
+      machine->stop(fmt::format("SIG{} received", sigabbrev_np(static_cast<int>(si.ssi_signo))));
+    }
+  });
+  loop.add(machine->end_fd(), EPOLLIN, [&](uint32_t) { running = false; });
   std::optional<ControlServer> control;
   if (!config.control_socket.empty()) {
     control.emplace(std::move(*control_socket), *machine, std::move(counted));
-    control->attach(ep.get());
+    control->attach(loop);
   }
   // Console input: only when there is a console and stdin can be polled
   // (a terminal or a pipe, not /dev/null or a file).
-  bool stdin_open = console && config.console == "stdout";
-  if (stdin_open) {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = STDIN_FILENO;
-    stdin_open = epoll_ctl(ep.get(), EPOLL_CTL_ADD, STDIN_FILENO, &ev) == 0;
+  if (console && config.console == "stdout") {
+    try {
+      loop.add(STDIN_FILENO, EPOLLIN, [&](uint32_t) {
+        uint8_t buf[256];
+        ssize_t r = read(STDIN_FILENO, buf, sizeof buf);
+        if (r > 0) {
+          machine->serial().enqueue_input({buf, static_cast<size_t>(r)});
+        } else if (r == 0 || errno != EAGAIN) {
+          loop.remove(STDIN_FILENO);
+        }
+      });
+    } catch (const Error&) {
+      // Not pollable: no console input.
+    }
   }
 
   SPDLOG_INFO("vm starting cpus={} mem_mib={} kernel={}", config.cpus, config.mem_mib,
@@ -177,36 +187,10 @@ int run(const VmmConfig& config, std::shared_ptr<fs::FsDevice> fs_device) {
   // socket and the console, waits for the end and tears down. (vCPU threads
   // and the device control thread have confined themselves.)
   security::confine_thread(security::ThreadRole::Control, mc.seccomp);
-  for (bool running = true; running;) {
-    epoll_event events[16];
+  while (running) {
     // A short timeout only while console output waits for its line end.
-    int n = epoll_wait(ep.get(), events, 16, console && console->has_pending() ? 50 : -1);
-    if (n == 0) console->flush();
-    if (n < 0 && errno == EINTR) continue;
-    check_sys(n, "epoll_wait");
-    for (int i = 0; i < n; ++i) {
-      int fd = events[i].data.fd;
-      if (fd == sigfd.get()) {
-        signalfd_siginfo si{};
-        if (read(fd, &si, sizeof si) == sizeof si) {
-          SPDLOG_INFO("signal={} stopping the vm", strsignal(static_cast<int>(si.ssi_signo)));
-          machine->stop(
-              fmt::format("SIG{} received", sigabbrev_np(static_cast<int>(si.ssi_signo))));
-        }
-      } else if (fd == machine->end_fd()) {
-        running = false;
-      } else if (fd == STDIN_FILENO) {
-        uint8_t buf[256];
-        ssize_t r = read(STDIN_FILENO, buf, sizeof buf);
-        if (r > 0) {
-          machine->serial().enqueue_input({buf, static_cast<size_t>(r)});
-        } else if (r == 0 || errno != EAGAIN) {
-          epoll_ctl(ep.get(), EPOLL_CTL_DEL, STDIN_FILENO, nullptr);
-        }
-      } else if (control) {
-        control->handle(fd);
-      }
-    }
+    if (loop.run_once(console && console->has_pending() ? 50 : -1) == EventLoop::Wake::Timeout)
+      console->flush();
   }
   VmExit exit = machine->wait();
   if (exit.exit_status() == 0)

@@ -5,10 +5,8 @@
 // reap_children(), which keeps the statuses of container processes for their
 // Process::wait() and hands back the rest; those are logged here.
 
-#include <thread>
-
 #include "agent/init/signal_pipe.h"
-#include "common/fd.h"
+#include "common/event_loop.h"
 
 namespace vmrt::agent::init {
 
@@ -20,11 +18,8 @@ class Reaper {
   ~Reaper();
 
  private:
-  void run();
-
   SignalPipe sigchld_;
-  UniqueFd stop_;  // eventfd
-  std::thread thread_;
+  EventLoop loop_;
 };
 
 }  // namespace vmrt::agent::init

@@ -1,17 +1,16 @@
 #include "agent/service/acceptor.h"
 
 #include <linux/vm_sockets.h>
-#include <poll.h>
 #include <spdlog/spdlog.h>
-#include <sys/eventfd.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <thread>
 
 #include "common/error.h"
-#include "common/event_fd.h"
 #include "common/unix_socket.h"
 
 namespace vmrt::agent {
@@ -47,42 +46,26 @@ UniqueFd listen_on(const ListenAddress& address) {
 }
 
 Acceptor::Acceptor(ttrpc::Server& server, std::vector<UniqueFd> listeners)
-    : server_(server),
-      listeners_(std::move(listeners)),
-      stop_(check_sys(::eventfd(0, EFD_CLOEXEC), "eventfd")),
-      thread_([this] { run(); }) {}
-
-Acceptor::~Acceptor() {
-  if (!signal_eventfd(stop_.get())) spdlog::error("cannot stop the acceptor");
-  thread_.join();
+    : server_(server), listeners_(std::move(listeners)), loop_("acceptor") {
+  for (const UniqueFd& l : listeners_)
+    loop_.add(l.get(), EPOLLIN, [this, fd = l.get()](uint32_t) { accept_on(fd); });
+  loop_.start();
 }
 
-void Acceptor::run() {
-  std::vector<pollfd> fds;
-  fds.push_back({stop_.get(), POLLIN, 0});
-  for (const UniqueFd& l : listeners_) fds.push_back({l.get(), POLLIN, 0});
-  for (;;) {
-    if (::poll(fds.data(), fds.size(), -1) < 0) {
-      if (errno == EINTR) continue;
-      spdlog::critical("acceptor: poll: {}", std::strerror(errno));
-      return;
-    }
-    if (fds[0].revents) return;
-    for (size_t i = 1; i < fds.size(); ++i) {
-      if (!fds[i].revents) continue;
-      try {
-        sockaddr_storage peer{};
-        UniqueFd conn = accept_with_peer(fds[i].fd, peer);
-        if (peer.ss_family == AF_VSOCK && !admit_vsock_peer(peer)) continue;  // conn closes
-        spdlog::debug("connection accepted (fd {})", conn.get());
-        server_.serve_connection(std::move(conn));
-      } catch (const Error& e) {
-        // One failed connection does not end the service; a pause keeps a
-        // persistent failure (out of descriptors) from spinning.
-        spdlog::warn("acceptor: {}", e.what());
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-    }
+Acceptor::~Acceptor() { loop_.stop_and_join(); }
+
+void Acceptor::accept_on(int listener) {
+  try {
+    sockaddr_storage peer{};
+    UniqueFd conn = accept_with_peer(listener, peer);
+    if (peer.ss_family == AF_VSOCK && !admit_vsock_peer(peer)) return;  // conn closes
+    spdlog::debug("connection accepted (fd {})", conn.get());
+    server_.serve_connection(std::move(conn));
+  } catch (const Error& e) {
+    // One failed connection does not end the service; a pause keeps a
+    // persistent failure (out of descriptors) from spinning.
+    spdlog::warn("acceptor: {}", e.what());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
 

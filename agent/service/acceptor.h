@@ -6,11 +6,11 @@
 
 #include <sys/socket.h>
 
-#include <thread>
 #include <vector>
 
 #include "agent/service/listen_address.h"
 #include "agent/service/peer_check.h"
+#include "common/event_loop.h"
 #include "common/fd.h"
 #include "common/ttrpc/server.h"
 
@@ -30,15 +30,14 @@ class Acceptor {
   ~Acceptor();
 
  private:
-  void run();
+  void accept_on(int listener);
   // Whether a vsock connection from `address` is served; logs a refusal.
   bool admit_vsock_peer(const sockaddr_storage& address);
 
   ttrpc::Server& server_;
   std::vector<UniqueFd> listeners_;
-  UniqueFd stop_;        // eventfd: written once to end run()
-  RefusalLog refusals_;  // used by thread_ alone
-  std::thread thread_;
+  RefusalLog refusals_;  // used by loop_'s thread alone
+  EventLoop loop_;
 };
 
 }  // namespace vmrt::agent

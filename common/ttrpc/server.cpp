@@ -1,6 +1,6 @@
 #include "common/ttrpc/server.h"
 
-#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <exception>
 
-#include "common/event_fd.h"
 #include "common/fd_io.h"
 #include "common/log.h"
 #include "common/ttrpc/frame.h"
@@ -157,43 +156,35 @@ std::shared_ptr<const Handler> Server::find(const std::string& service, const st
 void Server::start(UniqueFd listener) {
   std::lock_guard lock(mu_);
   if (stopping_) fail("ttrpc server is shut down");
-  if (acceptor_.joinable()) fail("ttrpc server is already accepting connections");
-  // Non-blocking: a connection that vanishes between poll and accept must
-  // not leave the accept loop blocked where shutdown cannot wake it.
+  if (accept_loop_) fail("ttrpc server is already accepting connections");
+  // Non-blocking: a connection that vanishes between the wake-up and accept
+  // must not leave the accept loop blocked where shutdown cannot wake it.
   set_nonblocking(listener.get());
-  wake_ = make_eventfd("ttrpc server wake-up");
   listener_ = std::move(listener);
-  acceptor_ = std::thread([this, l = listener_.get(), w = wake_.get()] { accept_loop(l, w); });
+  accept_loop_.emplace("ttrpc");
+  accept_loop_->add(listener_.get(), EPOLLIN,
+                    [this, l = listener_.get()](uint32_t) { accept_one(l); });
+  accept_loop_->start();
 }
 
 void Server::listen(const std::filesystem::path& path) { start(listen_unix(path)); }
 
-void Server::accept_loop(int listener, int wake) {
-  for (;;) {
-    pollfd fds[2] = {{.fd = listener, .events = POLLIN}, {.fd = wake, .events = POLLIN}};
-    if (::poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      spdlog::error("ttrpc: poll on the listening socket: {}", std::strerror(errno));
-      return;
-    }
-    if (fds[1].revents) return;
-    if (!fds[0].revents) continue;
-    UniqueFd connection;
-    try {
-      connection = accept_unix(listener);
-    } catch (const Error& e) {
-      if (e.code() == EAGAIN || e.code() == EWOULDBLOCK) continue;
-      spdlog::warn("ttrpc: {}", e.what());
-      // Out of fds, most likely: let some close rather than spin.
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      continue;
-    }
-    if (options_.require_same_user && !peer_is_same_user(connection.get())) {
-      spdlog::warn("ttrpc: refused a connection from another user");
-      continue;
-    }
-    serve_connection(std::move(connection));
+void Server::accept_one(int listener) {
+  UniqueFd connection;
+  try {
+    connection = accept_unix(listener);
+  } catch (const Error& e) {
+    if (e.code() == EAGAIN || e.code() == EWOULDBLOCK) return;
+    spdlog::warn("ttrpc: {}", e.what());
+    // Out of fds, most likely: let some close rather than spin.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return;
   }
+  if (options_.require_same_user && !peer_is_same_user(connection.get())) {
+    spdlog::warn("ttrpc: refused a connection from another user");
+    return;
+  }
+  serve_connection(std::move(connection));
 }
 
 void Server::serve_connection(UniqueFd fd) {
@@ -335,16 +326,16 @@ void Server::run_handler(Connection& c, std::shared_ptr<const Handler> handler, 
 
 void Server::shutdown() {
   std::list<std::unique_ptr<Connection>> connections;
+  EventLoop* accept_loop;
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
-    if (wake_) signal_eventfd(wake_.get());
+    accept_loop = accept_loop_ ? &*accept_loop_ : nullptr;
   }
-  if (acceptor_.joinable()) acceptor_.join();
+  if (accept_loop) accept_loop->stop_and_join();
   {
     std::lock_guard lock(mu_);
     listener_.reset();
-    wake_.reset();
     auto deadline = std::chrono::steady_clock::now() + options_.shutdown_grace;
     for (auto& c : connections_) {
       std::lock_guard clock(c->mu);

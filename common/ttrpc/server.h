@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/event_loop.h"
 #include "common/fd.h"
 #include "common/ttrpc/status.h"
 
@@ -96,7 +97,7 @@ class Server {
  private:
   struct Connection;
 
-  void accept_loop(int listener, int wake);
+  void accept_one(int listener);
   void reap_finished_locked();
   void read_loop(Connection& connection);
   void run_handler(Connection& connection, std::shared_ptr<const Handler> handler, Context context,
@@ -113,8 +114,7 @@ class Server {
   bool stopping_ = false;
   std::list<std::unique_ptr<Connection>> connections_;
   UniqueFd listener_;
-  UniqueFd wake_;  // eventfd that ends the accept loop
-  std::thread acceptor_;
+  std::optional<EventLoop> accept_loop_;  // on a thread of its own once started
 };
 
 }  // namespace vmrt::ttrpc

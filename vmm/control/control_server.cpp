@@ -30,22 +30,9 @@ ControlSocket::~ControlSocket() {
 ControlServer::ControlServer(ControlSocket socket, Machine& machine, DeviceCounterSources devices)
     : socket_(std::move(socket)), machine_(machine), devices_(std::move(devices)) {}
 
-void ControlServer::attach(int epoll_fd) {
-  epoll_fd_ = epoll_fd;
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.fd = socket_.fd();
-  check_sys(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, socket_.fd(), &ev), "epoll_ctl control socket");
-}
-
-bool ControlServer::handle(int fd) {
-  if (fd == socket_.fd()) {
-    accept_one();
-    return true;
-  }
-  if (!clients_.count(fd)) return false;
-  serve(fd);
-  return true;
+void ControlServer::attach(EventLoop& loop) {
+  loop_ = &loop;
+  loop_->add(socket_.fd(), EPOLLIN, [this](uint32_t) { accept_one(); });
 }
 
 void ControlServer::accept_one() {
@@ -57,11 +44,12 @@ void ControlServer::accept_one() {
   }
   if (clients_.size() >= kMaxClients) return;  // closing refuses the extra client
   set_nonblocking(conn.get());
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.fd = conn.get();
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, conn.get(), &ev) < 0) return;
   int fd = conn.get();
+  try {
+    loop_->add(fd, EPOLLIN, [this, fd](uint32_t) { serve(fd); });
+  } catch (const Error&) {
+    return;
+  }
   clients_[fd] = Client{std::move(conn), {}};
 }
 
@@ -95,7 +83,7 @@ void ControlServer::serve(int fd) {
 }
 
 void ControlServer::drop(int fd) {
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  loop_->remove(fd);
   clients_.erase(fd);
 }
 

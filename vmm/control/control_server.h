@@ -1,12 +1,13 @@
 #pragma once
 // The control socket: a Unix stream socket the VMM listens on; clients send
 // control_protocol request lines and read reply lines. Runs inside the VMM's
-// epoll loop; the socket file is removed when its ControlSocket goes.
+// event loop; the socket file is removed when its ControlSocket goes.
 
 #include <map>
 #include <string>
 #include <utility>
 
+#include "common/event_loop.h"
 #include "common/fd.h"
 #include "vmm/control/device_counters.h"
 #include "vmm/machine/machine.h"
@@ -39,10 +40,9 @@ class ControlServer {
   ControlServer& operator=(const ControlServer&) = delete;
 
   int listen_fd() const noexcept { return socket_.fd(); }
-  // Registers the listener with `epoll_fd`; connections are added as accepted.
-  void attach(int epoll_fd);
-  // Handles readiness of `fd`; false when `fd` is not one of ours.
-  bool handle(int fd);
+  // Registers the listener with `loop`, which outlives the server;
+  // connections are added as accepted.
+  void attach(EventLoop& loop);
 
  private:
   void accept_one();
@@ -52,7 +52,7 @@ class ControlServer {
   ControlSocket socket_;
   Machine& machine_;
   DeviceCounterSources devices_;
-  int epoll_fd_ = -1;
+  EventLoop* loop_ = nullptr;
   struct Client {
     UniqueFd fd;
     std::string pending;

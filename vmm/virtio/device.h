@@ -30,7 +30,7 @@ struct ActivateContext {
   uint64_t features;
   // Puts the device into NEEDS_RESET with `why` logged: for a driver that
   // broke the rules. The device stops using its queues afterwards.
-  std::function<void(const std::string& why)> fail;
+  std::function<void(const std::string& why)> needs_reset;
 };
 
 // A read of `data.size()` bytes at `offset` of a device configuration laid

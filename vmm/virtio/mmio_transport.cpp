@@ -239,18 +239,18 @@ void MmioTransport::write_status(uint32_t value) {
       on_control_thread([&] {
         device_->activate(ActivateContext{mem_, queues_, std::move(events), interrupt_,
                                           driver_features_,
-                                          [this](const std::string& why) { fail(why); }});
+                                          [this](const std::string& why) { needs_reset(why); }});
       });
       activated_ = true;
     } catch (const std::exception& e) {
-      fail(fmt::format("cannot start: {}", e.what()));
+      needs_reset(fmt::format("cannot start: {}", e.what()));
     }
     return;
   }
   status_.store(value, std::memory_order_release);
 }
 
-void MmioTransport::fail(const std::string& why) {
+void MmioTransport::needs_reset(const std::string& why) {
   warn_limit_.warn("virtio-mmio: device {} needs reset: {}", device_->device_type(), why);
   status_.fetch_or(VIRTIO_CONFIG_S_NEEDS_RESET, std::memory_order_acq_rel);
   interrupt_.signal_config();

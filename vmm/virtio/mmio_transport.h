@@ -48,7 +48,7 @@ class MmioTransport : public BusDevice {
   void write_register(uint64_t offset, uint32_t value);
   void write_status(uint32_t value);
   void reset_locked();
-  void fail(const std::string& why);
+  void needs_reset(const std::string& why);
   Queue* selected_queue();
   void on_control_thread(const std::function<void()>& job);
 

@@ -45,14 +45,14 @@ void FsWorker::run() {
       ssize_t n = ::recv(server_.events_fd(), &f, sizeof f, MSG_DONTWAIT);
       if (n == static_cast<ssize_t>(sizeof f)) {
         f.why[sizeof f.why - 1] = '\0';
-        ctx_.fail(f.why);
+        ctx_.needs_reset(f.why);
       } else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
         // Nothing serves the queues any more; the guest sees its requests
         // hang until it resets the device, which then fails to activate.
         std::string why = fmt::format("the virtio-fs file server process ended ({})",
                                       server_.status(std::chrono::seconds(1)));
         SPDLOG_ERROR("{}", why);
-        ctx_.fail(why);
+        ctx_.needs_reset(why);
         if (server_lost_) server_lost_(why);
         fds[2].fd = -1;
       }

@@ -18,7 +18,6 @@ namespace {
 constexpr size_t kRx = 0, kTx = 1;
 // Frames per direction per wake-up.
 constexpr int kBatch = 64;
-enum Tag : uint64_t { kStopTag = 1, kTapTag, kRxTag, kTxTag };
 
 bool has(uint64_t features, unsigned bit) { return features & (1ull << bit); }
 }  // namespace
@@ -30,65 +29,34 @@ NetWorker::NetWorker(virtio::ActivateContext context, const TapFd& tap, NetCount
   options.header_from_tap = tap_.vnet_hdr;
   options.guest_csum = has(features_, VIRTIO_NET_F_GUEST_CSUM);
   rx_.emplace(ctx_.queues.at(kRx), options, counters_);
-  ep_ = UniqueFd(check_sys(epoll_create1(EPOLL_CLOEXEC), "epoll_create1"));
-  stop_ = make_eventfd("stopping the virtio-net thread");
-  for (auto [fd, tag] : {std::pair{stop_.get(), kStopTag},
-                         {ctx_.queue_events.at(kRx), kRxTag},
-                         {ctx_.queue_events.at(kTx), kTxTag}}) {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = tag;
-    check_sys(epoll_ctl(ep_.get(), EPOLL_CTL_ADD, fd, &ev), "epoll_ctl");
-  }
-  thread_ = std::thread([this] { run(); });
-}
-
-NetWorker::~NetWorker() {
-  signal_eventfd(stop_.get());
-  if (thread_.joinable()) thread_.join();
-}
-
-void NetWorker::fail(const std::string& why) {
-  failed_ = true;
-  ctx_.fail(why);
-}
-
-void NetWorker::run() {
-  // The driver may have posted buffers and frames before the thread existed.
-  bool more = service();
-  for (;;) {
+  loop_.add(ctx_.queue_events.at(kRx), EPOLLIN, [this](uint32_t) {
+    drain_eventfd(ctx_.queue_events[kRx]);
+    rx_waiting_ = false;
+  });
+  loop_.add(ctx_.queue_events.at(kTx), EPOLLIN,
+            [this](uint32_t) { drain_eventfd(ctx_.queue_events[kTx]); });
+  // The driver may have posted buffers and frames before the thread existed,
+  // so the queues are serviced before the first wait too.
+  loop_.start([this] {
+    bool more = service();
     watch_tap();
-    epoll_event events[8];
-    int n = epoll_wait(ep_.get(), events, 8, more ? 0 : -1);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      SPDLOG_ERROR("virtio-net: epoll_wait: {}", strerror(errno));
-      return;
-    }
-    for (int i = 0; i < n; ++i) {
-      switch (events[i].data.u64) {
-        case kStopTag:
-          return;
-        case kRxTag:
-          drain_eventfd(ctx_.queue_events[kRx]);
-          rx_waiting_ = false;
-          break;
-        case kTxTag:
-          drain_eventfd(ctx_.queue_events[kTx]);
-          break;
-        case kTapTag:
-          if (events[i].events & EPOLLOUT) tx_blocked_ = false;
-          // Without EPOLLIN there is nothing left to read: the peer is gone.
-          if ((events[i].events & (EPOLLHUP | EPOLLERR)) && !(events[i].events & EPOLLIN)) {
-            SPDLOG_WARN("virtio-net: tap {} hung up", tap_.name);
-            tap_closed_ = true;
-          }
-          break;
-        default:
-          break;
-      }
-    }
-    more = service();
+    return more ? 0 : -1;
+  });
+}
+
+NetWorker::~NetWorker() { loop_.stop_and_join(); }
+
+void NetWorker::needs_reset(const std::string& why) {
+  needs_reset_ = true;
+  ctx_.needs_reset(why);
+}
+
+void NetWorker::on_tap(uint32_t events) {
+  if (events & EPOLLOUT) tx_blocked_ = false;
+  // Without EPOLLIN there is nothing left to read: the peer is gone.
+  if ((events & (EPOLLHUP | EPOLLERR)) && !(events & EPOLLIN)) {
+    SPDLOG_WARN("virtio-net: tap {} hung up", tap_.name);
+    tap_closed_ = true;
   }
 }
 
@@ -96,17 +64,21 @@ void NetWorker::run() {
 // so an unread tap or a writable one never spins the loop.
 void NetWorker::watch_tap() {
   uint32_t want = 0;
-  if (!tap_closed_ && !failed_) {
+  if (!tap_closed_ && !needs_reset_) {
     if (!rx_waiting_) want |= EPOLLIN;
     if (tx_blocked_) want |= EPOLLOUT;
   }
   if (want == tap_events_) return;
-  epoll_event ev{};
-  ev.events = want;
-  ev.data.u64 = kTapTag;
-  int op = want == 0 ? EPOLL_CTL_DEL : tap_events_ == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
-  if (epoll_ctl(ep_.get(), op, tap_.fd.get(), &ev) != 0) {
-    SPDLOG_ERROR("virtio-net: epoll_ctl on tap {}: {}", tap_.name, strerror(errno));
+  int fd = tap_.fd.get();
+  try {
+    if (want == 0)
+      loop_.remove(fd);
+    else if (tap_events_ == 0)
+      loop_.add(fd, want, [this](uint32_t events) { on_tap(events); });
+    else
+      loop_.modify(fd, want);
+  } catch (const Error& e) {
+    SPDLOG_ERROR("virtio-net: tap {}: {}", tap_.name, e.what());
     tap_closed_ = true;
     return;
   }
@@ -114,13 +86,13 @@ void NetWorker::watch_tap() {
 }
 
 bool NetWorker::service() {
-  if (failed_) return false;
+  if (needs_reset_) return false;
   try {
     bool more = process_tx();
     more |= process_rx();
     return more;
   } catch (const virtio::QueueError& e) {
-    fail(e.what());
+    needs_reset(e.what());
     return false;
   }
 }

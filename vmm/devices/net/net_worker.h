@@ -1,6 +1,6 @@
 #pragma once
-// The running half of the virtio-net device: one thread and one epoll loop
-// over the tap, the two queue notifications and a stop eventfd.
+// The running half of the virtio-net device: one thread and one event loop
+// over the tap and the two queue notifications.
 //
 //   transmit: each guest chain is checked (tx_frame.h) and written to the
 //     tap with one writev; when the tap pushes back (EAGAIN) the chain is
@@ -15,9 +15,8 @@
 
 #include <cstdint>
 #include <optional>
-#include <thread>
 
-#include "common/fd.h"
+#include "common/event_loop.h"
 #include "vmm/devices/net/counters.h"
 #include "vmm/devices/net/rx_buffers.h"
 #include "vmm/devices/net/tap.h"
@@ -35,22 +34,20 @@ class NetWorker {
   ~NetWorker();
 
  private:
-  void run();
   // Both directions once; true when a batch ran out with work left.
   bool service();
   bool process_tx();
   bool process_rx();
   bool send(const TxFrame& frame);
   void watch_tap();
-  void fail(const std::string& why);
+  void on_tap(uint32_t events);
+  void needs_reset(const std::string& why);
 
   virtio::ActivateContext ctx_;
   const TapFd& tap_;
   NetCounters& counters_;
   const uint64_t features_;
   std::optional<RxBuffers> rx_;
-  UniqueFd ep_;
-  UniqueFd stop_;
 
   // The receive path waits for the driver's buffers (no tap polling).
   bool rx_waiting_ = false;
@@ -59,9 +56,9 @@ class NetWorker {
   // The tap (or the socket standing in) is gone or broken for reading.
   bool tap_closed_ = false;
   uint32_t tap_events_ = 0;  // what epoll watches on the tap now
-  bool failed_ = false;
+  bool needs_reset_ = false;
 
-  std::thread thread_;
+  EventLoop loop_{"virtio-net"};  // last: its thread uses all of the above
 };
 
 }  // namespace vmrt::vmm::net

@@ -74,9 +74,9 @@ void VsockWorker::watch(int fd, uint64_t t, uint32_t events, int op) {
   check_sys(epoll_ctl(ep_.get(), op, fd, &ev), "epoll_ctl");
 }
 
-void VsockWorker::fail(const std::string& why) {
-  failed_ = true;
-  ctx_.fail(why);
+void VsockWorker::needs_reset(const std::string& why) {
+  needs_reset_ = true;
+  ctx_.needs_reset(why);
 }
 
 void VsockWorker::service_queues() {
@@ -84,7 +84,7 @@ void VsockWorker::service_queues() {
     process_tx();
     process_rx();
   } catch (const virtio::QueueError& e) {
-    fail(e.what());
+    needs_reset(e.what());
   }
 }
 
@@ -104,7 +104,7 @@ void VsockWorker::run() {
       try {
         dispatch(events[i].data.u64, events[i].events);
       } catch (const virtio::QueueError& e) {
-        fail(e.what());
+        needs_reset(e.what());
       } catch (const std::exception& e) {
         SPDLOG_ERROR("vsock: {}", e.what());
       }
@@ -149,7 +149,7 @@ void VsockWorker::dispatch(uint64_t t, uint32_t events) {
 // --- guest to host ---
 
 void VsockWorker::process_tx() {
-  if (failed_) return;
+  if (needs_reset_) return;
   virtio::Queue& q = ctx_.queues[kTx];
   if (!q.ready()) return;
   bool used = false;

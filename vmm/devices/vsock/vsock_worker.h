@@ -89,7 +89,7 @@ class VsockWorker {
   Connection* next_sender();
   uint32_t allocate_local_port();
   void watch(int fd, uint64_t tag, uint32_t events, int op);
-  void fail(const std::string& why);
+  void needs_reset(const std::string& why);
 
   virtio::ActivateContext ctx_;
   const uint64_t guest_cid_;
@@ -109,7 +109,7 @@ class VsockWorker {
   uint32_t next_id_ = 1;
   uint32_t next_local_port_ = 1u << 30;
   uint32_t rr_cursor_ = 0;  // round robin among streams with data for the guest
-  bool failed_ = false;
+  bool needs_reset_ = false;
 
   std::thread thread_;
 };

@@ -49,7 +49,7 @@ Connection* VsockWorker::next_sender() {
 }
 
 void VsockWorker::process_rx() {
-  if (failed_) return;
+  if (needs_reset_) return;
   virtio::Queue& q = ctx_.queues[kRx];
   if (!q.ready()) return;
   bool used = false;
@@ -64,7 +64,8 @@ void VsockWorker::process_rx() {
     if (chain->writable_len < kHeaderSize) {
       q.add_used(chain->head, 0);
       used = true;
-      fail(fmt::format("receive buffer of {} bytes cannot hold a header", chain->writable_len));
+      needs_reset(
+          fmt::format("receive buffer of {} bytes cannot hold a header", chain->writable_len));
       break;
     }
     virtio_vsock_hdr h;
