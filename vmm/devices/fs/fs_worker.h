@@ -1,14 +1,13 @@
 #pragma once
 // The running half of the virtio-fs device in the VMM: one relay thread
-// that turns the file server's "used entries" signal into the virtio-mmio
-// interrupt and its failure reports into NEEDS_RESET. The queues themselves
-// are served in the file server process (file_server.h); the relay is all
-// the VMM does while they run.
+// (an event loop, common/event_loop.h) that turns the file server's "used entries" signal into the
+// virtio-mmio interrupt and its failure reports into NEEDS_RESET. The queues themselves are served
+// in the file server process (file_server.h); the relay is all the VMM does while they run.
 
 #include <functional>
 #include <string>
-#include <thread>
 
+#include "common/event_loop.h"
 #include "common/fd.h"
 #include "vmm/devices/fs/file_server_process.h"
 #include "vmm/virtio/device.h"
@@ -27,14 +26,14 @@ class FsWorker {
   ~FsWorker();
 
  private:
-  void run();
+  // A failure report from the server, or its end.
+  void on_server_event();
 
   virtio::ActivateContext ctx_;
   FileServerProcess& server_;
   UniqueFd used_;
-  UniqueFd stop_;
   std::function<void(const std::string&)> server_lost_;
-  std::thread thread_;
+  EventLoop loop_{"virtio-fs"};  // last: its thread uses all of the above
 };
 
 }  // namespace vmrt::vmm::fs

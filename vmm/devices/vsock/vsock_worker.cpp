@@ -19,19 +19,6 @@ namespace vmrt::vmm::vsock {
 
 namespace {
 
-// epoll tags: the kind in the high half, an fd or stream id in the low half.
-enum Kind : uint64_t {
-  kStop = 1,
-  kTxQueue,
-  kRxQueue,
-  kEventQueue,
-  kListener,
-  kTimer,
-  kClient,
-  kStream
-};
-uint64_t tag(Kind k, uint32_t v = 0) { return (uint64_t{k} << 32) | v; }
-
 // A client that has not finished its CONNECT line, or a guest that has not
 // answered a connection request, is dropped after this long.
 constexpr auto kHandshakeTimeout = std::chrono::seconds(5);
@@ -47,31 +34,41 @@ VsockWorker::VsockWorker(virtio::ActivateContext context, uint64_t guest_cid, st
       uds_path_(std::move(uds_path)),
       listener_(listener),
       counters_(counters) {
-  ep_ = UniqueFd(check_sys(epoll_create1(EPOLL_CLOEXEC), "epoll_create1"));
-  stop_ = make_eventfd("stopping the vsock thread");
   timer_ = UniqueFd(
       check_sys(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK), "timerfd_create"));
   itimerspec every_second{{1, 0}, {1, 0}};
   check_sys(timerfd_settime(timer_.get(), 0, &every_second, nullptr), "timerfd_settime");
-  watch(stop_.get(), tag(kStop), EPOLLIN, EPOLL_CTL_ADD);
-  watch(ctx_.queue_events.at(kTx), tag(kTxQueue), EPOLLIN, EPOLL_CTL_ADD);
-  watch(ctx_.queue_events.at(kRx), tag(kRxQueue), EPOLLIN, EPOLL_CTL_ADD);
-  watch(ctx_.queue_events.at(kEvent), tag(kEventQueue), EPOLLIN, EPOLL_CTL_ADD);
-  watch(listener_, tag(kListener), EPOLLIN, EPOLL_CTL_ADD);
-  watch(timer_.get(), tag(kTimer), EPOLLIN, EPOLL_CTL_ADD);
-  thread_ = std::thread([this] { run(); });
+  for (size_t q : {kTx, kRx, kEvent}) {
+    // The event queue only carries TRANSPORT_RESET, which this device never
+    // sends (no snapshots); the driver's buffers simply wait there.
+    int fd = ctx_.queue_events.at(q);
+    on(fd, EPOLLIN, [fd](uint32_t) { drain_eventfd(fd); });
+  }
+  on(listener_, EPOLLIN, [this](uint32_t) { accept_clients(); });
+  on(timer_.get(), EPOLLIN, [this](uint32_t) {
+    drain_eventfd(timer_.get());
+    sweep();
+  });
+  // Before every wait, the first included: the driver may have queued
+  // packets before the thread existed.
+  loop_.start([this] {
+    service_queues();
+    return -1;
+  });
 }
 
-VsockWorker::~VsockWorker() {
-  signal_eventfd(stop_.get());
-  if (thread_.joinable()) thread_.join();
-}
+VsockWorker::~VsockWorker() { loop_.stop_and_join(); }
 
-void VsockWorker::watch(int fd, uint64_t t, uint32_t events, int op) {
-  epoll_event ev{};
-  ev.events = events;
-  ev.data.u64 = t;
-  check_sys(epoll_ctl(ep_.get(), op, fd, &ev), "epoll_ctl");
+void VsockWorker::on(int fd, uint32_t events, std::function<void(uint32_t)> handler) {
+  loop_.add(fd, events, [this, handler = std::move(handler)](uint32_t ev) {
+    try {
+      handler(ev);
+    } catch (const virtio::QueueError& e) {
+      needs_reset(e.what());
+    } catch (const std::exception& e) {
+      SPDLOG_ERROR("vsock: {}", e.what());
+    }
+  });
 }
 
 void VsockWorker::needs_reset(const std::string& why) {
@@ -85,64 +82,6 @@ void VsockWorker::service_queues() {
     process_rx();
   } catch (const virtio::QueueError& e) {
     needs_reset(e.what());
-  }
-}
-
-void VsockWorker::run() {
-  // The driver may have queued packets before the thread existed.
-  service_queues();
-  for (;;) {
-    epoll_event events[64];
-    int n = epoll_wait(ep_.get(), events, 64, -1);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      SPDLOG_ERROR("vsock: epoll_wait: {}", strerror(errno));
-      return;
-    }
-    for (int i = 0; i < n; ++i) {
-      if (events[i].data.u64 == tag(kStop)) return;
-      try {
-        dispatch(events[i].data.u64, events[i].events);
-      } catch (const virtio::QueueError& e) {
-        needs_reset(e.what());
-      } catch (const std::exception& e) {
-        SPDLOG_ERROR("vsock: {}", e.what());
-      }
-    }
-    service_queues();
-  }
-}
-
-void VsockWorker::dispatch(uint64_t t, uint32_t events) {
-  auto kind = static_cast<Kind>(t >> 32);
-  auto value = static_cast<uint32_t>(t);
-  switch (kind) {
-    case kTxQueue:
-      drain_eventfd(ctx_.queue_events[kTx]);
-      break;
-    case kRxQueue:
-      drain_eventfd(ctx_.queue_events[kRx]);
-      break;
-    // The event queue only carries TRANSPORT_RESET, which this device never
-    // sends (no snapshots); the driver's buffers simply wait there.
-    case kEventQueue:
-      drain_eventfd(ctx_.queue_events[kEvent]);
-      break;
-    case kListener:
-      accept_clients();
-      break;
-    case kTimer:
-      drain_eventfd(timer_.get());
-      sweep();
-      break;
-    case kClient:
-      on_handshake(static_cast<int>(value));
-      break;
-    case kStream:
-      on_host_event(value, events);
-      break;
-    default:
-      break;
   }
 }
 
@@ -304,8 +243,7 @@ void VsockWorker::accept_clients() {
     handshakes_.emplace(fd, Handshake{UniqueFd(fd), std::chrono::steady_clock::now()});
     // Edge-triggered: a partial line is peeked at, not consumed, so a level
     // trigger would fire until the rest arrives.
-    watch(fd, tag(kClient, static_cast<uint32_t>(fd)), EPOLLIN | EPOLLRDHUP | EPOLLET,
-          EPOLL_CTL_ADD);
+    on(fd, EPOLLIN | EPOLLRDHUP | EPOLLET, [this, fd](uint32_t) { on_handshake(fd); });
     on_handshake(fd);
   }
 }
@@ -317,14 +255,15 @@ void VsockWorker::on_handshake(int fd) {
   if (r.status == HandshakeResult::Incomplete) return;
   if (r.status == HandshakeResult::Invalid) {
     warn_limit_.warn("vsock: {}: {}", uds_path_, r.error);
+    loop_.remove(fd);
     handshakes_.erase(it);  // closing it tells the client
     return;
   }
+  loop_.remove(fd);  // watched again, by stream id, once it is a stream
   UniqueFd client = std::move(it->second.fd);
   handshakes_.erase(it);
   // Its REQUEST could not be queued: closing the client refuses it.
   if (control_full()) return;
-  check_sys(epoll_ctl(ep_.get(), EPOLL_CTL_DEL, client.get(), nullptr), "epoll_ctl");
   uint32_t local = allocate_local_port();
   add_connection(std::make_unique<Connection>(std::move(client), local, r.port,
                                               Connection::State::Connecting));
@@ -358,6 +297,7 @@ void VsockWorker::sweep() {
   std::erase_if(handshakes_, [&](const auto& kv) {
     bool expired = now - kv.second.since > kHandshakeTimeout;
     if (expired) warn_limit_.warn("vsock: {}: no CONNECT line within 5 s; closed", uds_path_);
+    if (expired) loop_.remove(kv.first);
     return expired;
   });
   std::vector<uint32_t> expired;
@@ -383,7 +323,8 @@ uint32_t VsockWorker::add_connection(std::unique_ptr<Connection> conn) {
   int fd = conn->fd();
   by_ports_[{conn->local_port(), conn->peer_port()}] = id;
   conns_.emplace(id, std::move(conn));
-  watch(fd, tag(kStream, id), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, EPOLL_CTL_ADD);
+  on(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+     [this, id](uint32_t events) { on_host_event(id, events); });
   return id;
 }
 
@@ -396,7 +337,8 @@ void VsockWorker::close_connection(uint32_t id, bool send_rst) {
   // Control packets already queued for this stream still go out; a guest
   // answers those for a stream it no longer has with RST, which is dropped.
   by_ports_.erase({c.local_port(), c.peer_port()});
-  conns_.erase(it);  // closing the fd removes it from epoll
+  loop_.remove(c.fd());
+  conns_.erase(it);
 }
 
 uint32_t VsockWorker::allocate_local_port() {

@@ -10,16 +10,18 @@
 // A refused or reset stream closes the Unix socket on the host side and
 // reaches the guest as RST.
 //
-// Everything is driven by one epoll loop, so connections need no locks.
+// Everything is driven by one event loop (common/event_loop.h), so
+// connections need no locks; the worker keeps only its handlers.
 
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
-#include <thread>
 
+#include "common/event_loop.h"
 #include "common/fd.h"
 #include "common/log_rate_limit.h"
 #include "vmm/devices/vsock/connection.h"
@@ -67,9 +69,10 @@ class VsockWorker {
   };
   using Ports = std::pair<uint32_t, uint32_t>;  // (host port, guest port)
 
-  void run();
+  // Watches `fd` with `handler`, which puts the device into NEEDS_RESET on
+  // a broken ring and logs any other error.
+  void on(int fd, uint32_t events, std::function<void(uint32_t)> handler);
   void service_queues();
-  void dispatch(uint64_t tag, uint32_t events);
   void process_tx();
   void process_rx();
   void handle_packet(const virtio_vsock_hdr& h, const virtio::DescriptorChain& chain);
@@ -88,7 +91,6 @@ class VsockWorker {
   void queue_credit_update(Connection& conn);
   Connection* next_sender();
   uint32_t allocate_local_port();
-  void watch(int fd, uint64_t tag, uint32_t events, int op);
   void needs_reset(const std::string& why);
 
   virtio::ActivateContext ctx_;
@@ -98,8 +100,6 @@ class VsockWorker {
   VsockCounters& counters_;
   // Warnings a guest (or host client) causes at will.
   LogRateLimit warn_limit_;
-  UniqueFd ep_;
-  UniqueFd stop_;
   UniqueFd timer_;
 
   std::map<uint32_t, std::unique_ptr<Connection>> conns_;
@@ -111,7 +111,7 @@ class VsockWorker {
   uint32_t rr_cursor_ = 0;  // round robin among streams with data for the guest
   bool needs_reset_ = false;
 
-  std::thread thread_;
+  EventLoop loop_{"vsock"};  // last: its thread uses all of the above
 };
 
 }  // namespace vmrt::vmm::vsock
