@@ -102,10 +102,15 @@ int run(const VmmConfig& config, std::shared_ptr<fs::FsDevice> fs_device) {
   // What takes privileges to open or create comes first: a jailed VMM
   // drops them before it starts its first thread (the machine's).
   std::vector<std::shared_ptr<virtio::VirtioDevice>> devices;
-  if (!config.vsock_socket.empty())
-    devices.push_back(std::make_shared<vsock::VsockDevice>(
-        vsock::VsockConfig{config.vsock_cid, config.vsock_socket}));
+  DeviceCounterSources counted;  // for the control socket
+  if (!config.vsock_socket.empty()) {
+    auto vsock = std::make_shared<vsock::VsockDevice>(
+        vsock::VsockConfig{config.vsock_cid, config.vsock_socket});
+    counted.vsock = vsock;
+    devices.push_back(std::move(vsock));
+  }
   std::shared_ptr<fs::FsDevice> fs = fs_device;
+  counted.fs = fs;
   if (fs_device) devices.push_back(std::move(fs_device));
   if (!config.net_tap.empty() || config.net_tap_fd >= 0) {
     net::NetConfig nc;
@@ -113,7 +118,9 @@ int run(const VmmConfig& config, std::shared_ptr<fs::FsDevice> fs_device) {
                                     : net::open_tap(config.net_tap);
     nc.mac = config.net_mac.empty() ? net::random_local_mac() : *net::parse_mac(config.net_mac);
     SPDLOG_INFO("virtio-net tap={} mac={}", nc.tap.name, net::format_mac(nc.mac));
-    devices.push_back(std::make_shared<net::NetDevice>(std::move(nc)));
+    auto net = std::make_shared<net::NetDevice>(std::move(nc));
+    counted.net = net;
+    devices.push_back(std::move(net));
   }
   std::optional<ControlSocket> control_socket;
   if (!config.control_socket.empty()) control_socket.emplace(config.control_socket);
@@ -152,7 +159,7 @@ int run(const VmmConfig& config, std::shared_ptr<fs::FsDevice> fs_device) {
   loop.add(machine->end_fd(), EPOLLIN, [&](uint32_t) { running = false; });
   std::optional<ControlServer> control;
   if (!config.control_socket.empty()) {
-    control.emplace(std::move(*control_socket), *machine);
+    control.emplace(std::move(*control_socket), *machine, std::move(counted));
     control->attach(loop);
   }
   // Console input: only when there is a console and stdin can be polled

@@ -10,7 +10,7 @@
 #include "common/fd_io.h"
 #include "common/unix_socket.h"
 #include "tests/kvm/payload.h"
-#include "tests/unit/vmm/boot_images.h"
+#include "tests/unit/vmm/boot/boot_images.h"
 
 namespace vmrt::vmm::test {
 

@@ -26,7 +26,8 @@ const char* state_name(RunState s) {
   return "unknown";
 }
 
-std::string handle_control_request(Machine& machine, std::string_view line) {
+std::string handle_control_request(Machine& machine, std::string_view line,
+                                   const DeviceCounterSources& devices) {
   nlohmann::json req = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (req.is_discarded() || !req.is_object()) return error_reply("request is not a JSON object");
   auto cmd = req.find("cmd");
@@ -39,9 +40,9 @@ std::string handle_control_request(Machine& machine, std::string_view line) {
       machine.resume();
     } else if (name == "shutdown") {
       machine.stop("shutdown requested on the control socket");
-    } else if (name != "info") {
+    } else if (name != "info" && name != "counters") {
       return error_reply("unknown command \"" + name +
-                         "\" (expected info, pause, resume or shutdown)");
+                         "\" (expected info, counters, pause, resume or shutdown)");
     }
   } catch (const std::exception& e) {
     return error_reply(e.what());
@@ -52,6 +53,7 @@ std::string handle_control_request(Machine& machine, std::string_view line) {
     reply["mem_mib"] = machine.memory().size() >> 20;
     reply["pid"] = getpid();
   }
+  if (name == "counters") reply["counters"] = counters_json(devices);
   return reply.dump();
 }
 

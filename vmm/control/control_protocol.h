@@ -5,19 +5,23 @@
 //   {"cmd":"pause"}     -> {"ok":true,"state":"paused"}
 //   {"cmd":"resume"}    -> {"ok":true,"state":"running"}
 //   {"cmd":"shutdown"}  -> {"ok":true,"state":"ended"}   (the VMM then exits 0)
+//   {"cmd":"counters"}  -> {"ok":true,"state":"running","counters":{"vsock":{...},...}}
+//                          (each device's counters: device_counters.h)
 //   anything else       -> {"ok":false,"error":"..."}
 
 #include <string>
 #include <string_view>
 
+#include "vmm/control/device_counters.h"
 #include "vmm/machine/machine.h"
 
 namespace vmrt::vmm {
 
 const char* state_name(RunState s);
 
-// Handles one request line against `machine`; always returns one reply line
-// (without the newline). Never throws on bad input.
-std::string handle_control_request(Machine& machine, std::string_view line);
+// Handles one request line against `machine` and its `devices`; always
+// returns one reply line (without the newline). Never throws on bad input.
+std::string handle_control_request(Machine& machine, std::string_view line,
+                                   const DeviceCounterSources& devices = {});
 
 }  // namespace vmrt::vmm

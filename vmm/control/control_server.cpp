@@ -27,8 +27,8 @@ ControlSocket::~ControlSocket() {
   if (!path_.empty()) unlink(path_.c_str());
 }
 
-ControlServer::ControlServer(ControlSocket socket, Machine& machine)
-    : socket_(std::move(socket)), machine_(machine) {}
+ControlServer::ControlServer(ControlSocket socket, Machine& machine, DeviceCounterSources devices)
+    : socket_(std::move(socket)), machine_(machine), devices_(std::move(devices)) {}
 
 void ControlServer::attach(EventLoop& loop) {
   loop_ = &loop;
@@ -66,7 +66,8 @@ void ControlServer::serve(int fd) {
   size_t nl;
   while ((nl = c.pending.find('\n')) != std::string::npos) {
     std::string reply =
-        handle_control_request(machine_, std::string_view(c.pending).substr(0, nl)) + "\n";
+        handle_control_request(machine_, std::string_view(c.pending).substr(0, nl), devices_) +
+        "\n";
     c.pending.erase(0, nl + 1);
     // Replies are small; a client that does not read them loses its connection.
     if (send(fd, reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT) !=

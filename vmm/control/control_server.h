@@ -9,6 +9,7 @@
 
 #include "common/event_loop.h"
 #include "common/fd.h"
+#include "vmm/control/device_counters.h"
 #include "vmm/machine/machine.h"
 
 namespace vmrt::vmm {
@@ -33,7 +34,8 @@ class ControlSocket {
 
 class ControlServer {
  public:
-  ControlServer(ControlSocket socket, Machine& machine);
+  // `devices`: whose counters the "counters" command reports.
+  ControlServer(ControlSocket socket, Machine& machine, DeviceCounterSources devices = {});
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
 
@@ -49,6 +51,7 @@ class ControlServer {
 
   ControlSocket socket_;
   Machine& machine_;
+  DeviceCounterSources devices_;
   EventLoop* loop_ = nullptr;
   struct Client {
     UniqueFd fd;

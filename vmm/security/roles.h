@@ -11,7 +11,7 @@ enum class ThreadRole {
   // Runs KVM_RUN and the port-I/O / MMIO exits it returns with.
   Vcpu,
   // virtio devices: the device control thread (activate/reset) and the event
-  // threads it starts (vsock muxer, virtio-net, the virtio-fs interrupt
+  // threads it starts (vsock worker, virtio-net, the virtio-fs interrupt
   // relay).
   Device,
   // The main thread once set up: signals, the control socket, console

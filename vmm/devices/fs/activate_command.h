@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "vmm/devices/fs/file_server_wire.h"
+#include "vmm/devices/fs/fs_wire.h"
 #include "vmm/memory/guest_memory.h"
 #include "vmm/virtio/queue.h"
 

@@ -19,8 +19,9 @@
 #include "common/event_fd.h"
 #include "common/unix_socket.h"
 #include "vmm/devices/fs/activate_command.h"
-#include "vmm/devices/fs/file_server_wire.h"
+#include "vmm/devices/fs/fs_wire.h"
 #include "vmm/fuse/io_cursor.h"
+#include "vmm/fuse/request.h"
 #include "vmm/memory/guest_memory.h"
 #include "vmm/virtio/queue.h"
 
@@ -69,8 +70,11 @@ void close_inherited_fds(int a, int b) {
 
 class Session {
  public:
-  Session(int events, const fuse::ServerConfig& config)
-      : events_(events), config_(config), server_(std::make_unique<fuse::Server>(config)) {}
+  Session(int events, const fuse::ServerConfig& config, FsCounters& counters)
+      : events_(events),
+        config_(config),
+        counters_(counters),
+        server_(std::make_unique<fuse::Server>(config)) {}
   ~Session() { reset(); }
 
   void activate(const wire::Command& cmd, size_t bytes, std::vector<UniqueFd>& fds) {
@@ -127,6 +131,26 @@ class Session {
     queues_[index].add_used(head, len);
     if (notify) notify_used(index);
   }
+  // By its opcode, or as malformed when the server will refuse it unparsed.
+  void count_request(std::span<const iovec> in) {
+    uint64_t unique;
+    if (auto req = fuse::parse_request(in, unique))
+      ++counters_.requests[FsCounters::slot(req->header.opcode)];
+    else
+      ++counters_.malformed;
+  }
+  void count_reply(const std::byte* reply, size_t len) {
+    fuse_out_header h;
+    if (len < sizeof h) return;
+    std::memcpy(&h, reply, sizeof h);
+    if (h.error != 0) ++counters_.errors;
+  }
+  void count_reply(std::span<const iovec> out, size_t len) {
+    fuse_out_header h;
+    if (len < sizeof h || !fuse::IoCursor(out).read(&h, sizeof h)) return;
+    count_reply(reinterpret_cast<const std::byte*>(&h), sizeof h);
+  }
+
   // The VMM sets the interrupt status and raises the guest's interrupt.
   void notify_used(size_t index) {
     if (queues_[index].needs_interrupt()) signal_eventfd(used_.get());
@@ -158,10 +182,13 @@ class Session {
                                           out](std::span<const std::byte> reply) {
             fuse::IoCursor cursor(out);
             bool fits = cursor.write(reply.data(), reply.size());
+            count_reply(reply.data(), reply.size());
             complete(index, head, fits ? static_cast<uint32_t>(reply.size()) : 0, true);
           };
+          count_request(in);
           size_t n = server_->handle(in, out, later);
           if (n == fuse::Server::kDeferred) continue;
+          count_reply(out, n);
           complete(index, head, static_cast<uint32_t>(n), false);
           used = true;
         }
@@ -181,6 +208,7 @@ class Session {
   int events_;
   std::mutex events_mu_;
   fuse::ServerConfig config_;
+  FsCounters& counters_;
   std::unique_ptr<fuse::Server> server_;
   std::optional<GuestMemory> mem_;
   std::vector<virtio::Queue> queues_;
@@ -194,7 +222,7 @@ class Session {
 }  // namespace
 
 void run_file_server(UniqueFd commands, UniqueFd events, const fuse::ServerConfig& config,
-                     const std::function<void()>& confine) {
+                     const std::function<void()>& confine, FsCounters& counters) {
   close_inherited_fds(commands.get(), events.get());
   // 15 bytes at most: how ps and the VMM's logs tell it from the VMM.
   ::prctl(PR_SET_NAME, "vmrt-fs-server", 0, 0, 0);
@@ -209,7 +237,7 @@ void run_file_server(UniqueFd commands, UniqueFd events, const fuse::ServerConfi
     // forbids it, since this process was forked before the VMM had threads.
     std::thread([] {}).join();
     if (confine) confine();
-    session = std::make_unique<Session>(events.get(), config);
+    session = std::make_unique<Session>(events.get(), config, counters);
   } catch (const std::exception& e) {
     send_reply(commands.get(), false, e.what());
     ::_exit(1);

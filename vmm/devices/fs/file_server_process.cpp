@@ -60,7 +60,8 @@ wire::Reply receive_reply(int sock, std::chrono::milliseconds timeout) {
 }  // namespace
 
 FileServerProcess FileServerProcess::spawn(const fuse::ServerConfig& config,
-                                           const std::function<void()>& confine) {
+                                           const std::function<void()>& confine,
+                                           FsCounters& counters) {
   auto [commands, server_commands] = seqpacket_pair("commands");
   auto [events, server_events] = seqpacket_pair("events");
   const pid_t parent = ::getpid();
@@ -70,7 +71,8 @@ FileServerProcess FileServerProcess::spawn(const fuse::ServerConfig& config,
     // Dies with the VMM, even one killed before it could close the socket.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (::getppid() != parent) ::_exit(1);
-    run_file_server(std::move(server_commands), std::move(server_events), config, confine);
+    run_file_server(std::move(server_commands), std::move(server_events), config, confine,
+                    counters);
   }
   UniqueFd pidfd(pidfd_open(pid));
   if (!pidfd) {

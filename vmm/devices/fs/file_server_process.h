@@ -6,7 +6,7 @@
 // else a guest sends, keeps no capability and sees no host file. The server
 // maps guest RAM from the memfd the VMM passes and serves the queues
 // directly; the VMM keeps the virtio-mmio registers and raises the interrupt
-// when the server signals used entries (wire format: file_server_wire.h).
+// when the server signals used entries (wire format: fs_wire.h).
 //
 // The process dies with the VMM (parent-death signal, and the closed
 // command socket), and the handle reaps it.
@@ -19,7 +19,8 @@
 #include <string>
 
 #include "common/fd.h"
-#include "vmm/devices/fs/file_server_wire.h"
+#include "vmm/devices/fs/counters.h"
+#include "vmm/devices/fs/fs_wire.h"
 #include "vmm/fuse/server.h"
 
 namespace vmrt::vmm::fs {
@@ -30,9 +31,11 @@ class FileServerProcess {
   // and seccomp filter; it may throw), then the server opens the shared
   // directory. Returns once the child has done both; throws vmrt::Error with
   // the child's message when it could not. Call while the caller has no
-  // other threads: the child continues from fork without exec.
+  // other threads: the child continues from fork without exec. The server
+  // counts its requests in `counters`, which must be in memory shared with
+  // the child (SharedFsCounters).
   static FileServerProcess spawn(const fuse::ServerConfig& config,
-                                 const std::function<void()>& confine);
+                                 const std::function<void()>& confine, FsCounters& counters);
 
   FileServerProcess(FileServerProcess&&) noexcept = default;
   FileServerProcess& operator=(FileServerProcess&&) noexcept = delete;

@@ -2,9 +2,7 @@
 
 #include <linux/virtio_fs.h>
 #include <linux/virtio_ids.h>
-#include <poll.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 
 #include <cstring>
 
@@ -33,7 +31,7 @@ FsConfig FsDevice::checked(FsConfig config) {
 
 FsDevice::FsDevice(FsConfig config)
     : config_(checked(std::move(config))),
-      server_(FileServerProcess::spawn(config_.server, config_.confine_server)) {}
+      server_(FileServerProcess::spawn(config_.server, config_.confine_server, counters_.get())) {}
 
 FsDevice::~FsDevice() { reset(); }
 
@@ -56,8 +54,8 @@ void FsDevice::activate(virtio::ActivateContext context) {
   cmd.op = wire::Op::Activate;
   cmd.queue_count = static_cast<uint32_t>(context.queues.size());
   cmd.features = context.features;
-  used_ = make_eventfd("virtio-fs used entries");
-  std::vector<int> fds{context.mem.fd(), used_.get()};
+  UniqueFd used = make_eventfd("virtio-fs used entries");
+  std::vector<int> fds{context.mem.fd(), used.get()};
   for (size_t i = 0; i < context.queues.size(); ++i) {
     const virtio::Queue& q = context.queues[i];
     cmd.queues[i] = {q.desc_table(),
@@ -72,15 +70,12 @@ void FsDevice::activate(virtio::ActivateContext context) {
   // vanished): the transport then reports NEEDS_RESET.
   wire::Reply reply = server_.call(cmd, fds, kCommandTimeout);
   if (!reply.ok) fail("virtio-fs: the file server cannot start serving: {}", reply.message);
-  ctx_ = std::make_unique<virtio::ActivateContext>(std::move(context));
-  stop_ = make_eventfd("stopping the virtio-fs relay");
-  relay_ = std::thread([this] { relay(); });
+  worker_ = std::make_unique<FsWorker>(std::move(context), server_, std::move(used), server_lost_);
 }
 
 void FsDevice::reset() {
-  if (!ctx_) return;
-  signal_eventfd(stop_.get());
-  relay_.join();
+  if (!worker_) return;
+  worker_.reset();
   wire::Command cmd{};
   cmd.op = wire::Op::Reset;
   try {
@@ -89,43 +84,6 @@ void FsDevice::reset() {
   } catch (const Error& e) {
     // Killed by call(): nothing of it touches guest memory any more.
     SPDLOG_ERROR("{}", e.what());
-  }
-  ctx_.reset();
-  used_.reset();
-  stop_.reset();
-}
-
-void FsDevice::relay() {
-  pollfd fds[3] = {
-      {stop_.get(), POLLIN, 0}, {used_.get(), POLLIN, 0}, {server_.events_fd(), POLLIN, 0}};
-  for (;;) {
-    if (::poll(fds, 3, -1) < 0) {
-      if (errno == EINTR) continue;
-      SPDLOG_ERROR("virtio-fs: poll: {}", strerror(errno));
-      return;
-    }
-    if (fds[0].revents) return;
-    if (fds[1].revents) {
-      drain_eventfd(used_.get());
-      ctx_->interrupt.signal_used();
-    }
-    if (fds[2].revents) {
-      wire::Failure f{};
-      ssize_t n = ::recv(server_.events_fd(), &f, sizeof f, MSG_DONTWAIT);
-      if (n == static_cast<ssize_t>(sizeof f)) {
-        f.why[sizeof f.why - 1] = '\0';
-        ctx_->needs_reset(f.why);
-      } else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-        // Nothing serves the queues any more; the guest sees its requests
-        // hang until it resets the device, which then fails to activate.
-        std::string why = fmt::format("the virtio-fs file server process ended ({})",
-                                      server_.status(std::chrono::seconds(1)));
-        SPDLOG_ERROR("{}", why);
-        ctx_->needs_reset(why);
-        if (server_lost_) server_lost_(why);
-        fds[2].fd = -1;
-      }
-    }
   }
 }
 

@@ -7,18 +7,19 @@
 // This is the VMM's half: configuration space and activation. The queues
 // are served by a file server process of the device's own (one thread per
 // queue; file_server_process.h), so that only that process can touch host
-// files. Here one relay thread turns the server's "used entries" signal into
-// the virtio-mmio interrupt and its failure reports into NEEDS_RESET.
+// files. Here, while they are served, the worker (fs_worker.h) relays the
+// server's signals to the guest.
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/fd.h"
+#include "vmm/devices/fs/counters.h"
 #include "vmm/devices/fs/file_server_process.h"
+#include "vmm/devices/fs/fs_worker.h"
 #include "vmm/fuse/server.h"
 #include "vmm/virtio/device.h"
 
@@ -51,9 +52,11 @@ class FsDevice : public virtio::VirtioDevice {
   void activate(virtio::ActivateContext context) override;
   void reset() override;
 
+  // What the file server counted (written by its process).
+  const FsCounters& counters() const noexcept { return counters_.get(); }
   // The file server's process id (tests, logs).
   pid_t server_pid() const noexcept { return server_.pid(); }
-  // Called (on the relay thread) when the file server ends while it serves
+  // Called (on the worker's relay thread) when the file server ends while it serves
   // the queues, after the device has entered NEEDS_RESET: the VMM ends the
   // VM, since the guest's files are gone for good. Set before activation.
   void on_server_lost(std::function<void(const std::string& why)> handler) {
@@ -62,15 +65,12 @@ class FsDevice : public virtio::VirtioDevice {
 
  private:
   static FsConfig checked(FsConfig config);
-  void relay();
 
   FsConfig config_;
+  SharedFsCounters counters_;  // before the server, which counts in them
   FileServerProcess server_;
-  std::unique_ptr<virtio::ActivateContext> ctx_;
-  UniqueFd used_;
-  UniqueFd stop_;
-  std::thread relay_;
   std::function<void(const std::string&)> server_lost_;
+  std::unique_ptr<FsWorker> worker_;  // while the queues are served
 };
 
 }  // namespace vmrt::vmm::fs

@@ -5,7 +5,7 @@
 
 #include <cstddef>
 
-#include "vmm/devices/net/virtio_net_abi.h"
+#include "vmm/devices/net/net_wire.h"
 
 namespace vmrt::vmm::net {
 

@@ -7,8 +7,8 @@
 
 #include <cstring>
 
+#include "vmm/devices/net/net_wire.h"
 #include "vmm/devices/net/net_worker.h"
-#include "vmm/devices/net/virtio_net_abi.h"
 
 namespace vmrt::vmm::net {
 

@@ -9,8 +9,8 @@
 
 #include "common/error.h"
 #include "common/event_fd.h"
+#include "vmm/devices/net/net_wire.h"
 #include "vmm/devices/net/tx_frame.h"
-#include "vmm/devices/net/virtio_net_abi.h"
 
 namespace vmrt::vmm::net {
 

@@ -10,7 +10,7 @@
 
 #include "common/error.h"
 #include "common/fd_io.h"
-#include "vmm/devices/net/virtio_net_abi.h"
+#include "vmm/devices/net/net_wire.h"
 
 namespace vmrt::vmm::net {
 

@@ -35,10 +35,10 @@ void VsockDevice::read_config(uint64_t offset, std::span<uint8_t> data) const {
 
 void VsockDevice::activate(virtio::ActivateContext context) {
   SPDLOG_DEBUG("vsock: driver ready, guest cid {}", config_.guest_cid);
-  muxer_ = std::make_unique<Muxer>(std::move(context), config_.guest_cid, config_.uds_path,
-                                   listener_.get(), counters_);
+  worker_ = std::make_unique<VsockWorker>(std::move(context), config_.guest_cid, config_.uds_path,
+                                          listener_.get(), counters_);
 }
 
-void VsockDevice::reset() { muxer_.reset(); }
+void VsockDevice::reset() { worker_.reset(); }
 
 }  // namespace vmrt::vmm::vsock

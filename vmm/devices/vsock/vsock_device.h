@@ -1,7 +1,7 @@
 #pragma once
 // virtio-vsock (device type 19): stream sockets between the guest (its CID
 // from the configuration, 3 by default) and host processes, which reach it
-// through one Unix socket per VM (hybrid vsock, see muxer.h). The socket
+// through one Unix socket per VM (hybrid vsock, see vsock_worker.h). The socket
 // exists from construction, so host clients may connect while the guest is
 // still booting; they are served once the driver is up.
 
@@ -11,7 +11,7 @@
 
 #include "common/fd.h"
 #include "vmm/devices/vsock/counters.h"
-#include "vmm/devices/vsock/muxer.h"
+#include "vmm/devices/vsock/vsock_worker.h"
 #include "vmm/virtio/device.h"
 
 namespace vmrt::vmm::vsock {
@@ -44,7 +44,7 @@ class VsockDevice : public virtio::VirtioDevice {
   VsockConfig config_;
   VsockCounters counters_;
   UniqueFd listener_;
-  std::unique_ptr<Muxer> muxer_;
+  std::unique_ptr<VsockWorker> worker_;
 };
 
 }  // namespace vmrt::vmm::vsock

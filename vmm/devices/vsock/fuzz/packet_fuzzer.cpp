@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "common/hybrid_vsock.h"
-#include "vmm/devices/vsock/packet.h"
+#include "vmm/devices/vsock/vsock_wire.h"
 #include "vmm/virtio/fuzz/chain_from_input.h"
 
 using namespace vmrt::vmm;
