@@ -52,6 +52,8 @@ struct AnnotationPolicy {
   // its memory, within the sizes' ranges.
   uint32_t max_vcpus = 1;
   uint64_t max_memory_mib = 256;
+
+  bool operator==(const AnnotationPolicy&) const = default;
 };
 
 struct RuntimeConfig {
@@ -74,6 +76,9 @@ struct RuntimeConfig {
   AnnotationPolicy annotations;
   // The file the values came from; empty for the built-in defaults.
   std::filesystem::path source;
+
+  // Every field, source included: a new field cannot be left out.
+  bool operator==(const RuntimeConfig&) const = default;
 };
 
 // Built-in defaults: the paths `cmake --install` puts the VMM, kernel and

@@ -25,6 +25,10 @@
 #include "tests/support/error_text.h"
 
 namespace vmrt::cli {
+
+// gtest's printer for EXPECT_EQ on two records: state.json's text.
+static void PrintTo(const ContainerRecord& r, std::ostream* os) { *os << to_json(r).dump(); }
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -147,25 +151,6 @@ TEST(Status, HasTheOciNames) {
 
 // --- the record on disk ----------------------------------------------------
 
-void expect_same(const ContainerRecord& a, const ContainerRecord& b) {
-  EXPECT_EQ(a.id, b.id);
-  EXPECT_EQ(a.bundle, b.bundle);
-  EXPECT_EQ(a.rootfs, b.rootfs);
-  EXPECT_EQ(a.oci_version, b.oci_version);
-  EXPECT_EQ(a.status, b.status);
-  EXPECT_EQ(a.keeper.pid, b.keeper.pid);
-  EXPECT_EQ(a.keeper.start_time, b.keeper.start_time);
-  EXPECT_EQ(a.vmm.pid, b.vmm.pid);
-  EXPECT_EQ(a.vmm.start_time, b.vmm.start_time);
-  EXPECT_EQ(a.vm_socket, b.vm_socket);
-  EXPECT_EQ(a.console_log, b.console_log);
-  EXPECT_EQ(a.init_pid, b.init_pid);
-  EXPECT_EQ(a.created, b.created);
-  EXPECT_EQ(a.annotations, b.annotations);
-  EXPECT_EQ(a.exit_status, b.exit_status);
-  EXPECT_EQ(a.error, b.error);
-}
-
 TEST(RecordJson, RoundTripsEveryField) {
   ContainerRecord r = sample("c1");
   r.keeper.start_time = UINT64_MAX;  // the whole range survives JSON
@@ -176,9 +161,9 @@ TEST(RecordJson, RoundTripsEveryField) {
        {"id", "bundle", "rootfs", "oci_version", "status", "keeper", "vmm", "vm_socket",
         "console_log", "init_pid", "created", "annotations", "exit_status", "error"})
     EXPECT_TRUE(j.contains(key)) << key;
-  expect_same(record_from_json(j, "state.json"), r);
+  EXPECT_EQ(record_from_json(j, "state.json"), r);
   // Through text, as on disk.
-  expect_same(record_from_json(json::parse(j.dump()), "state.json"), r);
+  EXPECT_EQ(record_from_json(json::parse(j.dump()), "state.json"), r);
 
   for (Status s :
        {Status::Creating, Status::Created, Status::Running, Status::Paused, Status::Stopped}) {
@@ -474,8 +459,8 @@ TEST_F(StateStoreTest, CreateRejectsABadIdAndMakesNothing) {
 TEST_F(StateStoreTest, CreateWithARecordHasItInPlaceAtOnce) {
   ContainerRecord r = sample("c1");
   LockedContainer c = store.create(r);
-  expect_same(store.read("c1"), r);
-  expect_same(c.read(), r);
+  EXPECT_EQ(store.read("c1"), r);
+  EXPECT_EQ(c.read(), r);
 }
 
 TEST_F(StateStoreTest, WriteReplacesStateJsonWithMode0600) {
@@ -485,11 +470,11 @@ TEST_F(StateStoreTest, WriteReplacesStateJsonWithMode0600) {
   ContainerRecord r = sample("c1");
   c.write(r);
   EXPECT_EQ(mode_of(c.dir() / "state.json"), 0600u);
-  expect_same(c.read(), r);
+  EXPECT_EQ(c.read(), r);
   r.status = Status::Stopped;
   r.exit_status = 0;
   c.write(r);
-  expect_same(store.read("c1"), r);
+  EXPECT_EQ(store.read("c1"), r);
   EXPECT_EQ(mode_of(c.dir() / "state.json"), 0600u);
   // No temporary file is left behind.
   std::vector<std::string> files;
@@ -543,7 +528,7 @@ TEST_F(StateStoreTest, LockFindsAnExistingContainer) {
   { store.create(sample("c1")); }
   LockedContainer c = store.lock("c1");
   EXPECT_EQ(c.dir(), root / "c1");
-  expect_same(c.read(), sample("c1"));
+  EXPECT_EQ(c.read(), sample("c1"));
   EXPECT_EQ(error_text([&] { store.lock("nope"); }), "container ID does not exist: \"nope\"");
   EXPECT_THAT(error_text([&] { store.lock("a/../c1"); }), HasSubstr("invalid container ID"));
 }
@@ -595,7 +580,7 @@ TEST_F(StateStoreTest, OfConcurrentCreatingProcessesExactlyOneWins) {
     }
     EXPECT_EQ(won, 1) << id;
     EXPECT_EQ(lost, kProcs - 1) << id;
-    expect_same(store.read(id), sample(id));
+    EXPECT_EQ(store.read(id), sample(id));
   }
   std::vector<std::string> expected;
   for (int round = 0; round < 10; ++round) expected.push_back("race" + std::to_string(round));

@@ -41,7 +41,7 @@ TEST(RuntimeConfigAnnotations, OtherAnnotationsAreIgnored) {
                                                          {"io.vmrt.other", "x"},
                                                          {"io.vmrt.config", "x"},
                                                          {"org.example.vcpus", "99"}});
-  expect_same_values(c, default_config());
+  EXPECT_EQ(c, default_config());
 }
 
 TEST(RuntimeConfigAnnotations, PathKeysAreRefused) {

@@ -19,7 +19,7 @@ TEST(RuntimeConfigFile, MissingFileIsAnErrorOnlyWhenNamed) {
   TempDir dir("config-test");
   std::filesystem::path missing = dir.path() / "none.toml";
   RuntimeConfig c = load_config(missing, false);
-  expect_same_values(c, default_config());
+  EXPECT_EQ(c, default_config());
   EXPECT_TRUE(c.source.empty());
   std::string e = error_text([&] { load_config(missing, true); });
   EXPECT_THAT(e, HasSubstr(missing.string()));

@@ -13,7 +13,12 @@
 #include "sandbox/config.h"
 #include "tests/support/error_text.h"
 
-namespace vmrt::sandbox::config_test {
+namespace vmrt::sandbox {
+
+// gtest's printer for EXPECT_EQ on two configurations: every key by name.
+inline void PrintTo(const RuntimeConfig& c, std::ostream* os) { *os << to_json(c).dump(); }
+
+namespace config_test {
 
 using test::error_text;
 
@@ -44,17 +49,5 @@ inline void write(const std::filesystem::path& path, const std::string& text, mo
   ASSERT_EQ(::chmod(path.c_str(), mode), 0);
 }
 
-inline void expect_same_values(const RuntimeConfig& a, const RuntimeConfig& b) {
-  EXPECT_EQ(a.vmm, b.vmm);
-  EXPECT_EQ(a.kernel, b.kernel);
-  EXPECT_EQ(a.image, b.image);
-  EXPECT_EQ(a.kernel_params, b.kernel_params);
-  EXPECT_EQ(a.vcpus, b.vcpus);
-  EXPECT_EQ(a.memory_mib, b.memory_mib);
-  EXPECT_EQ(a.boot_timeout, b.boot_timeout);
-  EXPECT_EQ(a.fs_cache, b.fs_cache);
-  EXPECT_EQ(a.log_level, b.log_level);
-  EXPECT_EQ(a.annotations.allowed, b.annotations.allowed);
-  EXPECT_EQ(a.annotations.kernel_params, b.annotations.kernel_params);
-}
-}  // namespace vmrt::sandbox::config_test
+}  // namespace config_test
+}  // namespace vmrt::sandbox
