@@ -1,6 +1,7 @@
 // The runtime configuration: TOML file -> RuntimeConfig, checked before a VMM
-// is started. Every rule a value must meet is stated once (config_rules.h)
-// and used by the file parser, the annotation policy and validate() alike.
+// is started. Every key is listed once (config_fields.h) with the rule its
+// value meets (config_rules.h); the file parser, the annotation policy and
+// validate() walk that list alike.
 #include "sandbox/config.h"
 
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 
 #include "common/error.h"
 #include "common/fd.h"
+#include "sandbox/config_fields.h"
 #include "sandbox/config_rules.h"
 
 namespace vmrt::sandbox {
@@ -24,6 +26,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace rules;
+using fields::Info;
+using fields::Limit;
 
 std::string type_name(const toml::node& n) {
   switch (n.type()) {
@@ -71,14 +75,7 @@ class Field {
   // A cgroup below the cgroup2 root: relative, no "." or ".." steps.
   std::string cgroup() const {
     std::string p = string("expected a cgroup path");
-    fs::path path(p);
-    bool ok = path.is_relative();
-    for (const auto& step : path) ok &= step != "." && step != ".." && !step.empty();
-    if (!ok || !printable(p))
-      error(
-          fmt::format("expected a cgroup path relative to the cgroup2 root such as \"vmrt\", "
-                      "got \"{}\"",
-                      p));
+    if (!cgroup_ok(p)) error(expected_cgroup(p));
     return p;
   }
   std::string params() const {
@@ -125,7 +122,31 @@ std::string position(const std::string& source, const toml::source_region& r) {
   return fmt::format("{}:{}:{}", source, r.begin.line, r.begin.column);
 }
 
-using Keys = std::map<std::string_view, std::function<void(const Field&)>>;
+using Keys = std::map<std::string, std::function<void(const Field&)>, std::less<>>;
+
+// Sets `member` from the file's value under `rule`.
+void read(const Field& f, const Path&, fs::path& member) { member = f.path(); }
+void read(const Field& f, const Params&, std::string& member) { member = f.params(); }
+void read(const Field& f, const Int& rule, auto& member) {
+  fields::set_int(member, f.integer(rule));
+}
+void read(const Field& f, const Enum& rule, std::string& member) { member = f.one_of(rule); }
+void read(const Field& f, const Enum& rule, std::set<std::string>& member) {
+  member = f.names(rule);
+}
+void read(const Field& f, const Bool&, bool& member) { member = f.boolean(); }
+void read(const Field& f, const Cgroup&, std::string& member) { member = f.cgroup(); }
+
+// The file's tables, each with its keys' setters into one configuration.
+struct Tables {
+  std::map<std::string, Keys, std::less<>> tables;
+  void operator()(const auto& rule, auto& member, Info, Limit = {}) {
+    std::string_view key = rule.key;
+    size_t dot = key.find('.');
+    tables[std::string(key.substr(0, dot))][std::string(key.substr(dot + 1))] =
+        [&rule, &member](const Field& f) { read(f, rule, member); };
+  }
+};
 
 // Reads the entries of table `name` through `keys`; anything else is an error,
 // so that a misspelt key does not silently leave its default in place.
@@ -189,44 +210,16 @@ RuntimeConfig parse_config(std::string_view text, const std::string& source, Run
     fail("{}: {}", position(source, e.source()), e.description());
   }
   RuntimeConfig& c = base;
-  const Keys hypervisor = {
-      {"vmm", [&](const Field& f) { c.vmm = f.path(); }},
-      {"kernel", [&](const Field& f) { c.kernel = f.path(); }},
-      {"image", [&](const Field& f) { c.image = f.path(); }},
-      {"kernel_params", [&](const Field& f) { c.kernel_params = f.params(); }},
-      {"vcpus", [&](const Field& f) { c.vcpus = static_cast<uint32_t>(f.integer(kVcpus)); }},
-      {"memory_mib", [&](const Field& f) { c.memory_mib = f.integer(kMemory); }},
-      {"boot_timeout_s",
-       [&](const Field& f) { c.boot_timeout = std::chrono::seconds(f.integer(kBootTimeout)); }},
-  };
-  const Keys virtiofs = {{"cache", [&](const Field& f) { c.fs_cache = f.one_of(kFsCache); }}};
-  const Keys log = {{"level", [&](const Field& f) { c.log_level = f.one_of(kLogLevel); }}};
-  const Keys jail = {
-      {"enabled", [&](const Field& f) { c.jail = f.boolean(); }},
-      {"uid", [&](const Field& f) { c.jail_uid = static_cast<uint32_t>(f.integer(kJailUid)); }},
-      {"gid", [&](const Field& f) { c.jail_gid = static_cast<uint32_t>(f.integer(kJailGid)); }},
-      {"cgroup_parent", [&](const Field& f) { c.cgroup_parent = f.cgroup(); }},
-  };
-  AnnotationPolicy& p = c.annotations;
-  const Keys annotations = {
-      {"allowed", [&](const Field& f) { p.allowed = f.names(kAllowable); }},
-      {"kernel_params", [&](const Field& f) { p.kernel_params = f.boolean(); }},
-      {"max_vcpus",
-       [&](const Field& f) { p.max_vcpus = static_cast<uint32_t>(f.integer(kMaxVcpus)); }},
-      {"max_memory_mib", [&](const Field& f) { p.max_memory_mib = f.integer(kMaxMemory); }},
-  };
-  const std::map<std::string_view, const Keys*> tables = {{"hypervisor", &hypervisor},
-                                                          {"virtiofs", &virtiofs},
-                                                          {"log", &log},
-                                                          {"jail", &jail},
-                                                          {"annotations", &annotations}};
+  Tables keys;
+  fields::visit_fields(keys, c);
+  const auto& tables = keys.tables;
 
   for (auto&& [key, value] : root) {
     auto it = tables.find(key.str());
     if (it == tables.end())
       fail("{}: unknown {} \"{}\"", position(source, key.source()),
            value.is_table() ? "table" : "key", key.str());
-    read_table(value, key, source, *it->second);
+    read_table(value, key, source, it->second);
   }
   c.source = source;
   return c;
@@ -256,30 +249,46 @@ RuntimeConfig load_config(const fs::path& path, bool must_exist) {
   return parse_config(text, path.string());
 }
 
+namespace {
+
+// validate()'s checks of each value against its rule; the files the paths
+// name are looked at (files = true) only once every value is in range.
+struct Checks {
+  const RuntimeConfig& c;
+  bool files;
+
+  void operator()(const Int& r, const auto& member, Info, Limit = {}) const {
+    auto v = fields::int_of(member);
+    // Compared as unsigned: a value above INT64_MAX must not wrap into range.
+    bool in_range = std::unsigned_integral<decltype(v)>
+                        ? uint64_t(v) >= uint64_t(r.min) && uint64_t(v) <= uint64_t(r.max)
+                        : int64_t(v) >= r.min && int64_t(v) <= r.max;
+    if (!files && !in_range) fail("{}: {}: {}, got {}", origin(c), r.key, expected(r), v);
+  }
+  void operator()(const Enum& e, const std::string& v, Info) const {
+    if (!files && !in(e, v)) fail("{}: {}: {}, got \"{}\"", origin(c), e.key, expected(e), v);
+  }
+  void operator()(const Enum& e, const std::set<std::string>& names, Info) const {
+    for (const std::string& v : names) (*this)(e, v, Info{});
+  }
+  void operator()(const Params& r, const std::string& v, Info) const {
+    if (!files && !printable(v)) fail("{}: {}: {}", origin(c), r.key, kExpectedParams);
+  }
+  void operator()(const Cgroup& r, const std::string& v, Info) const {
+    if (!files && !cgroup_ok(v)) fail("{}: {}: {}", origin(c), r.key, expected_cgroup(v));
+  }
+  void operator()(const Bool&, bool, Info) const {}
+  void operator()(const Path& r, const fs::path& v, Info) const {
+    if (files) check_file(c, r.key, v, r.exec);
+  }
+};
+
+}  // namespace
+
 void validate(const RuntimeConfig& c) {
-  auto range = [&](const Int& r, int64_t v) {
-    if (v < r.min || v > r.max) fail("{}: {}: {}, got {}", origin(c), r.key, expected(r), v);
-  };
-  // Compared as unsigned: a value above INT64_MAX must not wrap into range.
-  auto urange = [&](const Int& r, uint64_t v) {
-    if (v < uint64_t(r.min) || v > uint64_t(r.max))
-      fail("{}: {}: {}, got {}", origin(c), r.key, expected(r), v);
-  };
-  range(kVcpus, c.vcpus);
-  urange(kMemory, c.memory_mib);
-  range(kBootTimeout, c.boot_timeout.count());
-  range(kMaxVcpus, c.annotations.max_vcpus);
-  urange(kMaxMemory, c.annotations.max_memory_mib);
-  for (const std::string& key : c.annotations.allowed)
-    if (!in(kAllowable, key))
-      fail("{}: {}: {}, got \"{}\"", origin(c), kAllowable.key, expected(kAllowable), key);
-  for (const auto& [e, v] : {std::pair{&kFsCache, &c.fs_cache}, {&kLogLevel, &c.log_level}})
-    if (!in(*e, *v)) fail("{}: {}: {}, got \"{}\"", origin(c), e->key, expected(*e), *v);
-  if (!printable(c.kernel_params))
-    fail("{}: hypervisor.kernel_params: {}", origin(c), kExpectedParams);
-  check_file(c, "hypervisor.vmm", c.vmm, true);
-  check_file(c, "hypervisor.kernel", c.kernel, false);
-  check_file(c, "hypervisor.image", c.image, false);
+  Checks values{c, false}, files{c, true};
+  fields::visit_fields(values, c);
+  fields::visit_fields(files, c);
 }
 
 std::string default_config_toml() {
@@ -368,25 +377,22 @@ kernel_params = {kparams}
       fmt::arg("max_mem", d.annotations.max_memory_mib));
 }
 
+namespace {
+
+nlohmann::json json_value(const fs::path& v) { return v.string(); }
+nlohmann::json json_value(std::chrono::seconds v) { return v.count(); }
+nlohmann::json json_value(const auto& v) { return v; }
+
+}  // namespace
+
 nlohmann::json to_json(const RuntimeConfig& c) {
-  return {{"vmm", c.vmm.string()},
-          {"kernel", c.kernel.string()},
-          {"image", c.image.string()},
-          {"kernel_params", c.kernel_params},
-          {"vcpus", c.vcpus},
-          {"memory_mib", c.memory_mib},
-          {"boot_timeout_s", c.boot_timeout.count()},
-          {"fs_cache", c.fs_cache},
-          {"log_level", c.log_level},
-          {"jail", c.jail},
-          {"jail_uid", c.jail_uid},
-          {"jail_gid", c.jail_gid},
-          {"cgroup_parent", c.cgroup_parent},
-          {"allowed_annotations", c.annotations.allowed},
-          {"annotation_kernel_params", c.annotations.kernel_params},
-          {"annotation_max_vcpus", c.annotations.max_vcpus},
-          {"annotation_max_memory_mib", c.annotations.max_memory_mib},
-          {"source", c.source.string()}};
+  nlohmann::json j = nlohmann::json::object();
+  auto add = [&](const auto&, const auto& member, Info info, Limit = {}) {
+    j[info.name] = json_value(member);
+  };
+  fields::visit_fields(add, c);
+  j["source"] = c.source.string();
+  return j;
 }
 
 }  // namespace vmrt::sandbox
