@@ -103,6 +103,20 @@ TEST_F(RuntimeConfigValidate, ChecksRangesAndNames) {
   EXPECT_THAT(error(), HasSubstr("log.level: expected one of"));
 }
 
+// Every key with a rule is checked, the jail's too, as the parser checks it.
+TEST_F(RuntimeConfigValidate, ChecksTheJailsValues) {
+  RuntimeConfig good = config;
+  config.jail_uid = 0;
+  EXPECT_EQ(error(),
+            "/etc/vmrt/config.toml: jail.uid: expected an integer from 1 to 4294967294, got 0");
+  config = good;
+  config.cgroup_parent = "../escape";
+  EXPECT_THAT(error(), HasSubstr("jail.cgroup_parent: expected a cgroup path relative"));
+  config = good;
+  config.annotations.allowed = {"kernel"};
+  EXPECT_THAT(error(), HasSubstr("annotations.allowed: expected one of vcpus"));
+}
+
 TEST(RuntimeConfigFile, TheBuildTreesDevelopmentConfigParses) {
   RuntimeConfig c = load_config(VMRT_DEV_CONFIG, true);
   EXPECT_EQ(c.vmm.filename(), "vmrt-vmm");
