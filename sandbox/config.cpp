@@ -291,90 +291,69 @@ void validate(const RuntimeConfig& c) {
   fields::visit_fields(files, c);
 }
 
+namespace {
+
+// A default value as default_config_toml() writes it.
+std::string toml_value(const fs::path& v) { return toml_string(v.string()); }
+std::string toml_value(const std::string& v) { return toml_string(v); }
+std::string toml_value(bool v) { return v ? "true" : "false"; }
+std::string toml_value(std::chrono::seconds v) { return std::to_string(v.count()); }
+std::string toml_value(std::integral auto v) { return std::to_string(v); }
+std::string toml_value(const std::set<std::string>& v) {
+  std::vector<std::string> items;
+  for (const std::string& s : v) items.push_back(toml_string(s));
+  return fmt::format("[{}]", fmt::join(items, ", "));
+}
+
+// The fmt fields a key's comment may use (fields::Info::comment).
+struct CommentArgs {
+  int64_t min = 0, max = 0;
+  std::string names;
+};
+CommentArgs comment_args(const Int& r) { return {r.min, r.max, ""}; }
+CommentArgs comment_args(const Enum& e) {
+  std::vector<std::string> quoted;
+  for (std::string_view n : e.names) quoted.push_back(fmt::format("\"{}\"", n));
+  return {0, 0, fmt::format("{}", fmt::join(quoted, ", "))};
+}
+CommentArgs comment_args(const auto&) { return {}; }
+
+}  // namespace
+
 std::string default_config_toml() {
   RuntimeConfig d = default_config();
-  return fmt::format(
-      R"(# vmrt runtime configuration (by default {path}), read by the vmrt CLI
+  std::string out = fmt::format(
+      R"(# vmrt runtime configuration (by default {}), read by the vmrt CLI
 # and containerd-shim-vmrt-v1. Every key is optional: a missing key keeps the
 # default shown here. Unknown keys are errors.
 # Per sandbox, the annotations io.vmrt.config.<key> may set vcpus, memory_mib,
 # fs_cache and boot_timeout_s and add to kernel_params, as far as the
 # [annotations] table allows (by default: not at all); the paths and the log
 # level come from this file only.
-
-[hypervisor]
-# The VMM binary (absolute path).
-vmm = {vmm}
-# The guest kernel: ELF vmlinux or bzImage (absolute path).
-kernel = {kernel}
-# The guest image: an initramfs with vmrt-agent as /init (absolute path).
-image = {image}
-# Appended to the guest kernel command line.
-kernel_params = {params}
-# Virtual CPUs of a sandbox VM ({vcpus_min} to {vcpus_max}).
-vcpus = {vcpus}
-# Guest memory in MiB ({mem_min} to {mem_max}).
-memory_mib = {mem}
-# Seconds from starting the VMM to the guest agent answering ({boot_min} to {boot_max}).
-boot_timeout_s = {boot}
-
-[virtiofs]
-# How much the guest may cache of the shared container rootfs:
-#   none: nothing, host changes are seen at once; auto: names and attributes
-#   for a second, data while the file is unchanged; always: everything for a
-#   day (fastest, for trees only the guest changes).
-cache = {cache}
-
-[log]
-# trace, debug, info, warn, error, critical or off.
-level = {level}
-
-[jail]
-# Confine each VMM: its own mount, IPC and pid namespaces with a root that
-# holds only its kernel, image, sockets and shared directory; then running
-# as uid/gid below with no capabilities but the file ones virtio-fs needs,
-# and inside a cgroup of its own whose memory and CPU limits follow the VM's
-# size. false only for debugging.
-enabled = {jail}
-# The unprivileged uid and gid a VMM drops to ({id_min} to {id_max}). A uid
-# of its own keeps other processes of that uid from signalling the VMMs.
-uid = {uid}
-gid = {gid}
-# Where the VMMs' cgroups go, below the cgroup2 root: <cgroup_parent>/<sandbox>.
-# "" keeps each VMM in its runtime's cgroup, without limits.
-cgroup_parent = {cgroup}
-
-[annotations]
-# Which io.vmrt.config.<key> annotations of a pod's spec are honoured: any of
-# "vcpus", "memory_mib", "fs_cache", "boot_timeout_s". Any other one is
-# refused: the container is not created.
-allowed = []
-# Whether io.vmrt.config.kernel_params may append guest kernel parameters.
-# They can undo the guest's hardening (or replace its init): only for pods
-# as trusted as this host.
-kernel_params = {kparams}
-# The most a vcpus annotation and a memory_mib annotation (MiB) may ask
-# for, within the hypervisor's ranges. Without these keys: the host's
-# online CPUs and half its memory (on the host that wrote this file,
-# {max_vcpus} and {max_mem}).
-#max_vcpus = 4
-#max_memory_mib = 8192
 )",
-      fmt::arg("path", kDefaultConfigPath), fmt::arg("vmm", toml_string(d.vmm.string())),
-      fmt::arg("kernel", toml_string(d.kernel.string())),
-      fmt::arg("image", toml_string(d.image.string())),
-      fmt::arg("params", toml_string(d.kernel_params)), fmt::arg("vcpus_min", kVcpus.min),
-      fmt::arg("vcpus_max", kVcpus.max), fmt::arg("vcpus", d.vcpus),
-      fmt::arg("mem_min", kMemory.min), fmt::arg("mem_max", kMemory.max),
-      fmt::arg("mem", d.memory_mib), fmt::arg("boot_min", kBootTimeout.min),
-      fmt::arg("boot_max", kBootTimeout.max), fmt::arg("boot", d.boot_timeout.count()),
-      fmt::arg("cache", toml_string(d.fs_cache)), fmt::arg("level", toml_string(d.log_level)),
-      fmt::arg("jail", d.jail ? "true" : "false"), fmt::arg("id_min", kJailUid.min),
-      fmt::arg("id_max", kJailUid.max), fmt::arg("uid", d.jail_uid), fmt::arg("gid", d.jail_gid),
-      fmt::arg("cgroup", toml_string(d.cgroup_parent)),
-      fmt::arg("kparams", d.annotations.kernel_params ? "true" : "false"),
-      fmt::arg("max_vcpus", d.annotations.max_vcpus),
-      fmt::arg("max_mem", d.annotations.max_memory_mib));
+      kDefaultConfigPath);
+  std::string_view table;
+  auto key = [&](const auto& rule, const auto& value, Info info, Limit = {}) {
+    std::string_view name = rule.key;
+    size_t dot = name.find('.');
+    if (name.substr(0, dot) != table) out += fmt::format("\n[{}]\n", name.substr(0, dot));
+    table = name.substr(0, dot);
+    if (info.comment) {
+      CommentArgs a = comment_args(rule);
+      std::string text =
+          fmt::format(fmt::runtime(info.comment), fmt::arg("min", a.min), fmt::arg("max", a.max),
+                      fmt::arg("names", a.names), fmt::arg("max_vcpus", d.annotations.max_vcpus),
+                      fmt::arg("max_mem", d.annotations.max_memory_mib));
+      std::istringstream lines(text);
+      for (std::string line; std::getline(lines, line);) out += "# " + line + "\n";
+    }
+    if (info.example)
+      out += fmt::format("#{} = {}\n", name.substr(dot + 1), info.example);
+    else
+      out += fmt::format("{} = {}\n", name.substr(dot + 1), toml_value(value));
+  };
+  fields::visit_fields(key, d);
+  return out;
 }
 
 namespace {

@@ -5,25 +5,10 @@
 // by the OCI annotations io.vmrt.config.* that the file's [annotations]
 // policy allows (none by default).
 //
-// File layout (every key optional; a missing key keeps the built-in default):
-//
-//   [hypervisor]
-//   vmm = "/usr/local/bin/vmrt-vmm"
-//   kernel = "/usr/local/share/vmrt/vmlinux"
-//   image = "/usr/local/share/vmrt/initramfs.cpio.gz"
-//   kernel_params = ""          # appended to the guest kernel command line
-//   vcpus = 1
-//   memory_mib = 256
-//   boot_timeout_s = 30         # VMM start to agent ready
-//   [virtiofs]
-//   cache = "auto"              # none | auto | always
-//   [log]
-//   level = "info"              # trace|debug|info|warn|error|critical|off
-//   [annotations]
-//   allowed = []                # of vcpus, memory_mib, fs_cache, boot_timeout_s
-//   kernel_params = false       # io.vmrt.config.kernel_params honoured
-//   max_vcpus = <host CPUs>     # the most an annotation may ask for
-//   max_memory_mib = <half the host's memory>
+// Every key is optional (a missing key keeps the built-in default) and is
+// listed once, with its rule and its annotation, in the field table
+// (config_fields.h); docs/configuration.md's table of keys is checked
+// against it, and default_config_toml() writes the file from it.
 
 #include <chrono>
 #include <cstdint>
@@ -126,7 +111,8 @@ RuntimeConfig sandbox_config(const std::filesystem::path& path,
 // so the message names the configuration rather than the VMM's own error).
 void validate(const RuntimeConfig& config);
 
-// The documented default file: every key with its default and a comment.
+// The documented default file: every key of the field table with its
+// default and its comment.
 std::string default_config_toml();
 
 // For `vmrt features` and logs: every key with its value and "source".
