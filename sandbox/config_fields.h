@@ -2,11 +2,15 @@
 // The field table of the runtime configuration: every key of config.toml
 // once, with the member it sets, the rule its value meets (config_rules.h,
 // which names the key), its name in to_json and in the io.vmrt.config.*
-// annotations, and how a pod's annotation may change it. The file parser,
-// validate(), the annotation policy and the documentation's test all walk
-// this one list, so a key cannot be read but not checked, or documented but
-// not read. As in common/oci/spec_fields.h, visit_fields takes the config as
-// T or const T, so readers fill one and checkers walk a const one.
+// annotations, how a pod's annotation may change it, and its comment. The
+// file parser, validate(), the annotation policy, to_json(),
+// default_config_toml() and the documentation's test all walk this one
+// list, so a key cannot be read but not checked, or documented but not read.
+// The defaults stay with the members (config.h's initializers, so that
+// RuntimeConfig{} has them; default_config() for the build's paths and the
+// host's maxima), and whatever walks the table reads them from there. As in
+// common/oci/spec_fields.h, visit_fields takes the config as T or const T,
+// so readers fill one and checkers walk a const one.
 // Internal to vmrt_sandbox_config and its tests.
 
 #include <chrono>
