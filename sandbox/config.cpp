@@ -1,6 +1,7 @@
 // The runtime configuration: TOML file -> RuntimeConfig, checked before a VMM
-// is started. Every rule a value must meet is stated once (config_rules.h)
-// and used by the file parser, the annotation policy and validate() alike.
+// is started. Every key is listed once (config_fields.h) with the rule its
+// value meets (config_rules.h); the file parser, the annotation policy and
+// validate() walk that list alike.
 #include "sandbox/config.h"
 
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 
 #include "common/error.h"
 #include "common/fd.h"
+#include "sandbox/config_fields.h"
 #include "sandbox/config_rules.h"
 
 namespace vmrt::sandbox {
@@ -24,6 +26,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace rules;
+using fields::Info;
+using fields::Limit;
 
 std::string type_name(const toml::node& n) {
   switch (n.type()) {
@@ -71,14 +75,7 @@ class Field {
   // A cgroup below the cgroup2 root: relative, no "." or ".." steps.
   std::string cgroup() const {
     std::string p = string("expected a cgroup path");
-    fs::path path(p);
-    bool ok = path.is_relative();
-    for (const auto& step : path) ok &= step != "." && step != ".." && !step.empty();
-    if (!ok || !printable(p))
-      error(
-          fmt::format("expected a cgroup path relative to the cgroup2 root such as \"vmrt\", "
-                      "got \"{}\"",
-                      p));
+    if (!cgroup_ok(p)) error(expected_cgroup(p));
     return p;
   }
   std::string params() const {
@@ -125,7 +122,31 @@ std::string position(const std::string& source, const toml::source_region& r) {
   return fmt::format("{}:{}:{}", source, r.begin.line, r.begin.column);
 }
 
-using Keys = std::map<std::string_view, std::function<void(const Field&)>>;
+using Keys = std::map<std::string, std::function<void(const Field&)>, std::less<>>;
+
+// Sets `member` from the file's value under `rule`.
+void read(const Field& f, const Path&, fs::path& member) { member = f.path(); }
+void read(const Field& f, const Params&, std::string& member) { member = f.params(); }
+void read(const Field& f, const Int& rule, auto& member) {
+  fields::set_int(member, f.integer(rule));
+}
+void read(const Field& f, const Enum& rule, std::string& member) { member = f.one_of(rule); }
+void read(const Field& f, const Enum& rule, std::set<std::string>& member) {
+  member = f.names(rule);
+}
+void read(const Field& f, const Bool&, bool& member) { member = f.boolean(); }
+void read(const Field& f, const Cgroup&, std::string& member) { member = f.cgroup(); }
+
+// The file's tables, each with its keys' setters into one configuration.
+struct Tables {
+  std::map<std::string, Keys, std::less<>> tables;
+  void operator()(const auto& rule, auto& member, Info, Limit = {}) {
+    std::string_view key = rule.key;
+    size_t dot = key.find('.');
+    tables[std::string(key.substr(0, dot))][std::string(key.substr(dot + 1))] =
+        [&rule, &member](const Field& f) { read(f, rule, member); };
+  }
+};
 
 // Reads the entries of table `name` through `keys`; anything else is an error,
 // so that a misspelt key does not silently leave its default in place.
@@ -189,44 +210,16 @@ RuntimeConfig parse_config(std::string_view text, const std::string& source, Run
     fail("{}: {}", position(source, e.source()), e.description());
   }
   RuntimeConfig& c = base;
-  const Keys hypervisor = {
-      {"vmm", [&](const Field& f) { c.vmm = f.path(); }},
-      {"kernel", [&](const Field& f) { c.kernel = f.path(); }},
-      {"image", [&](const Field& f) { c.image = f.path(); }},
-      {"kernel_params", [&](const Field& f) { c.kernel_params = f.params(); }},
-      {"vcpus", [&](const Field& f) { c.vcpus = static_cast<uint32_t>(f.integer(kVcpus)); }},
-      {"memory_mib", [&](const Field& f) { c.memory_mib = f.integer(kMemory); }},
-      {"boot_timeout_s",
-       [&](const Field& f) { c.boot_timeout = std::chrono::seconds(f.integer(kBootTimeout)); }},
-  };
-  const Keys virtiofs = {{"cache", [&](const Field& f) { c.fs_cache = f.one_of(kFsCache); }}};
-  const Keys log = {{"level", [&](const Field& f) { c.log_level = f.one_of(kLogLevel); }}};
-  const Keys jail = {
-      {"enabled", [&](const Field& f) { c.jail = f.boolean(); }},
-      {"uid", [&](const Field& f) { c.jail_uid = static_cast<uint32_t>(f.integer(kJailUid)); }},
-      {"gid", [&](const Field& f) { c.jail_gid = static_cast<uint32_t>(f.integer(kJailGid)); }},
-      {"cgroup_parent", [&](const Field& f) { c.cgroup_parent = f.cgroup(); }},
-  };
-  AnnotationPolicy& p = c.annotations;
-  const Keys annotations = {
-      {"allowed", [&](const Field& f) { p.allowed = f.names(kAllowable); }},
-      {"kernel_params", [&](const Field& f) { p.kernel_params = f.boolean(); }},
-      {"max_vcpus",
-       [&](const Field& f) { p.max_vcpus = static_cast<uint32_t>(f.integer(kMaxVcpus)); }},
-      {"max_memory_mib", [&](const Field& f) { p.max_memory_mib = f.integer(kMaxMemory); }},
-  };
-  const std::map<std::string_view, const Keys*> tables = {{"hypervisor", &hypervisor},
-                                                          {"virtiofs", &virtiofs},
-                                                          {"log", &log},
-                                                          {"jail", &jail},
-                                                          {"annotations", &annotations}};
+  Tables keys;
+  fields::visit_fields(keys, c);
+  const auto& tables = keys.tables;
 
   for (auto&& [key, value] : root) {
     auto it = tables.find(key.str());
     if (it == tables.end())
       fail("{}: unknown {} \"{}\"", position(source, key.source()),
            value.is_table() ? "table" : "key", key.str());
-    read_table(value, key, source, *it->second);
+    read_table(value, key, source, it->second);
   }
   c.source = source;
   return c;
@@ -256,137 +249,129 @@ RuntimeConfig load_config(const fs::path& path, bool must_exist) {
   return parse_config(text, path.string());
 }
 
+namespace {
+
+// validate()'s checks of each value against its rule; the files the paths
+// name are looked at (files = true) only once every value is in range.
+struct Checks {
+  const RuntimeConfig& c;
+  bool files;
+
+  void operator()(const Int& r, const auto& member, Info, Limit = {}) const {
+    auto v = fields::int_of(member);
+    // Compared as unsigned: a value above INT64_MAX must not wrap into range.
+    bool in_range = std::unsigned_integral<decltype(v)>
+                        ? uint64_t(v) >= uint64_t(r.min) && uint64_t(v) <= uint64_t(r.max)
+                        : int64_t(v) >= r.min && int64_t(v) <= r.max;
+    if (!files && !in_range) fail("{}: {}: {}, got {}", origin(c), r.key, expected(r), v);
+  }
+  void operator()(const Enum& e, const std::string& v, Info) const {
+    if (!files && !in(e, v)) fail("{}: {}: {}, got \"{}\"", origin(c), e.key, expected(e), v);
+  }
+  void operator()(const Enum& e, const std::set<std::string>& names, Info) const {
+    for (const std::string& v : names) (*this)(e, v, Info{});
+  }
+  void operator()(const Params& r, const std::string& v, Info) const {
+    if (!files && !printable(v)) fail("{}: {}: {}", origin(c), r.key, kExpectedParams);
+  }
+  void operator()(const Cgroup& r, const std::string& v, Info) const {
+    if (!files && !cgroup_ok(v)) fail("{}: {}: {}", origin(c), r.key, expected_cgroup(v));
+  }
+  void operator()(const Bool&, bool, Info) const {}
+  void operator()(const Path& r, const fs::path& v, Info) const {
+    if (files) check_file(c, r.key, v, r.exec);
+  }
+};
+
+}  // namespace
+
 void validate(const RuntimeConfig& c) {
-  auto range = [&](const Int& r, int64_t v) {
-    if (v < r.min || v > r.max) fail("{}: {}: {}, got {}", origin(c), r.key, expected(r), v);
-  };
-  // Compared as unsigned: a value above INT64_MAX must not wrap into range.
-  auto urange = [&](const Int& r, uint64_t v) {
-    if (v < uint64_t(r.min) || v > uint64_t(r.max))
-      fail("{}: {}: {}, got {}", origin(c), r.key, expected(r), v);
-  };
-  range(kVcpus, c.vcpus);
-  urange(kMemory, c.memory_mib);
-  range(kBootTimeout, c.boot_timeout.count());
-  range(kMaxVcpus, c.annotations.max_vcpus);
-  urange(kMaxMemory, c.annotations.max_memory_mib);
-  for (const std::string& key : c.annotations.allowed)
-    if (!in(kAllowable, key))
-      fail("{}: {}: {}, got \"{}\"", origin(c), kAllowable.key, expected(kAllowable), key);
-  for (const auto& [e, v] : {std::pair{&kFsCache, &c.fs_cache}, {&kLogLevel, &c.log_level}})
-    if (!in(*e, *v)) fail("{}: {}: {}, got \"{}\"", origin(c), e->key, expected(*e), *v);
-  if (!printable(c.kernel_params))
-    fail("{}: hypervisor.kernel_params: {}", origin(c), kExpectedParams);
-  check_file(c, "hypervisor.vmm", c.vmm, true);
-  check_file(c, "hypervisor.kernel", c.kernel, false);
-  check_file(c, "hypervisor.image", c.image, false);
+  Checks values{c, false}, files{c, true};
+  fields::visit_fields(values, c);
+  fields::visit_fields(files, c);
 }
+
+namespace {
+
+// A default value as default_config_toml() writes it.
+std::string toml_value(const fs::path& v) { return toml_string(v.string()); }
+std::string toml_value(const std::string& v) { return toml_string(v); }
+std::string toml_value(bool v) { return v ? "true" : "false"; }
+std::string toml_value(std::chrono::seconds v) { return std::to_string(v.count()); }
+std::string toml_value(std::integral auto v) { return std::to_string(v); }
+std::string toml_value(const std::set<std::string>& v) {
+  std::vector<std::string> items;
+  for (const std::string& s : v) items.push_back(toml_string(s));
+  return fmt::format("[{}]", fmt::join(items, ", "));
+}
+
+// The fmt fields a key's comment may use (fields::Info::comment).
+struct CommentArgs {
+  int64_t min = 0, max = 0;
+  std::string names;
+};
+CommentArgs comment_args(const Int& r) { return {r.min, r.max, ""}; }
+CommentArgs comment_args(const Enum& e) {
+  std::vector<std::string> quoted;
+  for (std::string_view n : e.names) quoted.push_back(fmt::format("\"{}\"", n));
+  return {0, 0, fmt::format("{}", fmt::join(quoted, ", "))};
+}
+CommentArgs comment_args(const auto&) { return {}; }
+
+}  // namespace
 
 std::string default_config_toml() {
   RuntimeConfig d = default_config();
-  return fmt::format(
-      R"(# vmrt runtime configuration (by default {path}), read by the vmrt CLI
+  std::string out = fmt::format(
+      R"(# vmrt runtime configuration (by default {}), read by the vmrt CLI
 # and containerd-shim-vmrt-v1. Every key is optional: a missing key keeps the
 # default shown here. Unknown keys are errors.
 # Per sandbox, the annotations io.vmrt.config.<key> may set vcpus, memory_mib,
 # fs_cache and boot_timeout_s and add to kernel_params, as far as the
 # [annotations] table allows (by default: not at all); the paths and the log
 # level come from this file only.
-
-[hypervisor]
-# The VMM binary (absolute path).
-vmm = {vmm}
-# The guest kernel: ELF vmlinux or bzImage (absolute path).
-kernel = {kernel}
-# The guest image: an initramfs with vmrt-agent as /init (absolute path).
-image = {image}
-# Appended to the guest kernel command line.
-kernel_params = {params}
-# Virtual CPUs of a sandbox VM ({vcpus_min} to {vcpus_max}).
-vcpus = {vcpus}
-# Guest memory in MiB ({mem_min} to {mem_max}).
-memory_mib = {mem}
-# Seconds from starting the VMM to the guest agent answering ({boot_min} to {boot_max}).
-boot_timeout_s = {boot}
-
-[virtiofs]
-# How much the guest may cache of the shared container rootfs:
-#   none: nothing, host changes are seen at once; auto: names and attributes
-#   for a second, data while the file is unchanged; always: everything for a
-#   day (fastest, for trees only the guest changes).
-cache = {cache}
-
-[log]
-# trace, debug, info, warn, error, critical or off.
-level = {level}
-
-[jail]
-# Confine each VMM: its own mount, IPC and pid namespaces with a root that
-# holds only its kernel, image, sockets and shared directory; then running
-# as uid/gid below with no capabilities but the file ones virtio-fs needs,
-# and inside a cgroup of its own whose memory and CPU limits follow the VM's
-# size. false only for debugging.
-enabled = {jail}
-# The unprivileged uid and gid a VMM drops to ({id_min} to {id_max}). A uid
-# of its own keeps other processes of that uid from signalling the VMMs.
-uid = {uid}
-gid = {gid}
-# Where the VMMs' cgroups go, below the cgroup2 root: <cgroup_parent>/<sandbox>.
-# "" keeps each VMM in its runtime's cgroup, without limits.
-cgroup_parent = {cgroup}
-
-[annotations]
-# Which io.vmrt.config.<key> annotations of a pod's spec are honoured: any of
-# "vcpus", "memory_mib", "fs_cache", "boot_timeout_s". Any other one is
-# refused: the container is not created.
-allowed = []
-# Whether io.vmrt.config.kernel_params may append guest kernel parameters.
-# They can undo the guest's hardening (or replace its init): only for pods
-# as trusted as this host.
-kernel_params = {kparams}
-# The most a vcpus annotation and a memory_mib annotation (MiB) may ask
-# for, within the hypervisor's ranges. Without these keys: the host's
-# online CPUs and half its memory (on the host that wrote this file,
-# {max_vcpus} and {max_mem}).
-#max_vcpus = 4
-#max_memory_mib = 8192
 )",
-      fmt::arg("path", kDefaultConfigPath), fmt::arg("vmm", toml_string(d.vmm.string())),
-      fmt::arg("kernel", toml_string(d.kernel.string())),
-      fmt::arg("image", toml_string(d.image.string())),
-      fmt::arg("params", toml_string(d.kernel_params)), fmt::arg("vcpus_min", kVcpus.min),
-      fmt::arg("vcpus_max", kVcpus.max), fmt::arg("vcpus", d.vcpus),
-      fmt::arg("mem_min", kMemory.min), fmt::arg("mem_max", kMemory.max),
-      fmt::arg("mem", d.memory_mib), fmt::arg("boot_min", kBootTimeout.min),
-      fmt::arg("boot_max", kBootTimeout.max), fmt::arg("boot", d.boot_timeout.count()),
-      fmt::arg("cache", toml_string(d.fs_cache)), fmt::arg("level", toml_string(d.log_level)),
-      fmt::arg("jail", d.jail ? "true" : "false"), fmt::arg("id_min", kJailUid.min),
-      fmt::arg("id_max", kJailUid.max), fmt::arg("uid", d.jail_uid), fmt::arg("gid", d.jail_gid),
-      fmt::arg("cgroup", toml_string(d.cgroup_parent)),
-      fmt::arg("kparams", d.annotations.kernel_params ? "true" : "false"),
-      fmt::arg("max_vcpus", d.annotations.max_vcpus),
-      fmt::arg("max_mem", d.annotations.max_memory_mib));
+      kDefaultConfigPath);
+  std::string_view table;
+  auto key = [&](const auto& rule, const auto& value, Info info, Limit = {}) {
+    std::string_view name = rule.key;
+    size_t dot = name.find('.');
+    if (name.substr(0, dot) != table) out += fmt::format("\n[{}]\n", name.substr(0, dot));
+    table = name.substr(0, dot);
+    if (info.comment) {
+      CommentArgs a = comment_args(rule);
+      std::string text =
+          fmt::format(fmt::runtime(info.comment), fmt::arg("min", a.min), fmt::arg("max", a.max),
+                      fmt::arg("names", a.names), fmt::arg("max_vcpus", d.annotations.max_vcpus),
+                      fmt::arg("max_mem", d.annotations.max_memory_mib));
+      std::istringstream lines(text);
+      for (std::string line; std::getline(lines, line);) out += "# " + line + "\n";
+    }
+    if (info.example)
+      out += fmt::format("#{} = {}\n", name.substr(dot + 1), info.example);
+    else
+      out += fmt::format("{} = {}\n", name.substr(dot + 1), toml_value(value));
+  };
+  fields::visit_fields(key, d);
+  return out;
 }
 
+namespace {
+
+nlohmann::json json_value(const fs::path& v) { return v.string(); }
+nlohmann::json json_value(std::chrono::seconds v) { return v.count(); }
+nlohmann::json json_value(const auto& v) { return v; }
+
+}  // namespace
+
 nlohmann::json to_json(const RuntimeConfig& c) {
-  return {{"vmm", c.vmm.string()},
-          {"kernel", c.kernel.string()},
-          {"image", c.image.string()},
-          {"kernel_params", c.kernel_params},
-          {"vcpus", c.vcpus},
-          {"memory_mib", c.memory_mib},
-          {"boot_timeout_s", c.boot_timeout.count()},
-          {"fs_cache", c.fs_cache},
-          {"log_level", c.log_level},
-          {"jail", c.jail},
-          {"jail_uid", c.jail_uid},
-          {"jail_gid", c.jail_gid},
-          {"cgroup_parent", c.cgroup_parent},
-          {"allowed_annotations", c.annotations.allowed},
-          {"annotation_kernel_params", c.annotations.kernel_params},
-          {"annotation_max_vcpus", c.annotations.max_vcpus},
-          {"annotation_max_memory_mib", c.annotations.max_memory_mib},
-          {"source", c.source.string()}};
+  nlohmann::json j = nlohmann::json::object();
+  auto add = [&](const auto&, const auto& member, Info info, Limit = {}) {
+    j[info.name] = json_value(member);
+  };
+  fields::visit_fields(add, c);
+  j["source"] = c.source.string();
+  return j;
 }
 
 }  // namespace vmrt::sandbox

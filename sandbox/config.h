@@ -5,25 +5,10 @@
 // by the OCI annotations io.vmrt.config.* that the file's [annotations]
 // policy allows (none by default).
 //
-// File layout (every key optional; a missing key keeps the built-in default):
-//
-//   [hypervisor]
-//   vmm = "/usr/local/bin/vmrt-vmm"
-//   kernel = "/usr/local/share/vmrt/vmlinux"
-//   image = "/usr/local/share/vmrt/initramfs.cpio.gz"
-//   kernel_params = ""          # appended to the guest kernel command line
-//   vcpus = 1
-//   memory_mib = 256
-//   boot_timeout_s = 30         # VMM start to agent ready
-//   [virtiofs]
-//   cache = "auto"              # none | auto | always
-//   [log]
-//   level = "info"              # trace|debug|info|warn|error|critical|off
-//   [annotations]
-//   allowed = []                # of vcpus, memory_mib, fs_cache, boot_timeout_s
-//   kernel_params = false       # io.vmrt.config.kernel_params honoured
-//   max_vcpus = <host CPUs>     # the most an annotation may ask for
-//   max_memory_mib = <half the host's memory>
+// Every key is optional (a missing key keeps the built-in default) and is
+// listed once, with its rule and its annotation, in the field table
+// (config_fields.h); docs/configuration.md's table of keys is checked
+// against it, and default_config_toml() writes the file from it.
 
 #include <chrono>
 #include <cstdint>
@@ -52,6 +37,8 @@ struct AnnotationPolicy {
   // its memory, within the sizes' ranges.
   uint32_t max_vcpus = 1;
   uint64_t max_memory_mib = 256;
+
+  bool operator==(const AnnotationPolicy&) const = default;
 };
 
 struct RuntimeConfig {
@@ -74,6 +61,9 @@ struct RuntimeConfig {
   AnnotationPolicy annotations;
   // The file the values came from; empty for the built-in defaults.
   std::filesystem::path source;
+
+  // Every field, source included: a new field cannot be left out.
+  bool operator==(const RuntimeConfig&) const = default;
 };
 
 // Built-in defaults: the paths `cmake --install` puts the VMM, kernel and
@@ -121,7 +111,8 @@ RuntimeConfig sandbox_config(const std::filesystem::path& path,
 // so the message names the configuration rather than the VMM's own error).
 void validate(const RuntimeConfig& config);
 
-// The documented default file: every key with its default and a comment.
+// The documented default file: every key of the field table with its
+// default and its comment.
 std::string default_config_toml();
 
 // For `vmrt features` and logs: every key with its value and "source".

@@ -1,11 +1,14 @@
 // The io.vmrt.config.* annotations of a sandbox's spec, under the operator's
 // policy (the [annotations] table): a pod's spec is less trusted than the
 // host's file, so what is not allowed is refused, never ignored or clamped,
-// before anything of the sandbox exists.
+// before anything of the sandbox exists. Which annotation changes which key,
+// and how, is the field table's (config_fields.h).
 #include <charconv>
+#include <functional>
 
 #include "common/error.h"
 #include "sandbox/config.h"
+#include "sandbox/config_fields.h"
 #include "sandbox/config_rules.h"
 
 namespace vmrt::sandbox {
@@ -13,6 +16,9 @@ namespace vmrt::sandbox {
 namespace {
 
 using namespace rules;
+using fields::Info;
+using fields::Limit;
+using fields::Override;
 
 // A decimal number without sign, spaces or suffix, within `r`.
 int64_t annotation_integer(const std::string& name, const std::string& value, const Int& r) {
@@ -34,50 +40,79 @@ T at_most(const std::string& name, int64_t value, T limit, const Int& limit_key,
   return static_cast<T>(value);
 }
 
+// What one io.vmrt.config.<name> annotation does to the configuration being
+// changed: `set` is given the annotation's full name and its value.
+struct Handler {
+  Override override;
+  std::function<void(const std::string& name, const std::string& value)> set;
+};
+
+// The annotations of the field table, each bound to its member of `c`.
+struct Handlers {
+  RuntimeConfig& c;
+  std::map<std::string, Handler, std::less<>> by_name;
+
+  void operator()(const auto& rule, auto& member, Info info, Limit limit = {}) {
+    if (info.override == Override::None) return;
+    by_name[info.name] = {info.override, [this, &rule, &member, limit](const std::string& name,
+                                                                       const std::string& value) {
+                            this->set(rule, member, limit, name, value);
+                          }};
+  }
+
+  void set(const Int& r, auto& member, Limit limit, const std::string& name,
+           const std::string& value) {
+    int64_t v = annotation_integer(name, value, r);
+    if (limit.rule) v = at_most(name, v, limit.value, *limit.rule, c);
+    fields::set_int(member, v);
+  }
+  void set(const Enum& e, std::string& member, Limit, const std::string& name,
+           const std::string& value) {
+    if (!in(e, value)) fail("annotation {}: {}, got \"{}\"", name, expected(e), value);
+    member = value;
+  }
+  // Added to the host's parameters, which the pod must not be able to drop.
+  void set(const Params&, std::string& member, Limit, const std::string& name,
+           const std::string& value) {
+    if (!c.annotations.kernel_params)
+      fail(
+          "annotation {}: not allowed: guest kernel parameters from a pod need "
+          "{} = true in {}",
+          name, kAnnotationKernelParams.key, origin(c));
+    if (!printable(value)) fail("annotation {}: {}", name, kExpectedParams);
+    if (!value.empty()) member = member.empty() ? value : member + " " + value;
+  }
+  // A rule no annotation setter is written for: refused, so that marking
+  // such a key Allowed in the table fails closed rather than doing nothing.
+  void set(const auto& rule, auto&, Limit, const std::string& name, const std::string&) {
+    fail("annotation {}: only the runtime configuration file sets {}", name, rule.key);
+  }
+};
+
 }  // namespace
 
 RuntimeConfig apply_annotations(RuntimeConfig c,
                                 const std::map<std::string, std::string>& annotations) {
   const std::string_view prefix = kAnnotationPrefix;
   const AnnotationPolicy& policy = c.annotations;
+  Handlers handlers{c, {}};
+  fields::visit_fields(handlers, c);
   for (const auto& [name, value] : annotations) {
     if (name.compare(0, prefix.size(), prefix) != 0) continue;
     std::string key = name.substr(prefix.size());
-    if (key == "vmm" || key == "kernel" || key == "image" || key == "log_level")
-      fail("annotation {}: only the runtime configuration file sets {}", name, key);
-    if (key == "kernel_params") {
-      if (!policy.kernel_params)
-        fail(
-            "annotation {}: not allowed: guest kernel parameters from a pod need "
-            "annotations.kernel_params = true in {}",
-            name, origin(c));
-      if (!printable(value)) fail("annotation {}: {}", name, kExpectedParams);
-      // Added to the host's parameters, which the pod must not be able to drop.
-      if (!value.empty())
-        c.kernel_params = c.kernel_params.empty() ? value : c.kernel_params + " " + value;
-      continue;
-    }
-    if (!in(kAllowable, key))
+    auto it = handlers.by_name.find(key);
+    if (it == handlers.by_name.end())
       fail(
           "annotation {}: unknown key \"{}\" (known: vcpus, memory_mib, kernel_params, "
           "fs_cache, boot_timeout_s)",
           name, key);
-    if (!policy.allowed.count(key))
-      fail("annotation {}: not allowed by {} (annotations.allowed = [{}])", name, origin(c),
+    const Handler& h = it->second;
+    if (h.override == Override::FileOnly)
+      fail("annotation {}: only the runtime configuration file sets {}", name, key);
+    if (h.override == Override::Allowed && !policy.allowed.count(key))
+      fail("annotation {}: not allowed by {} ({} = [{}])", name, origin(c), kAllowable.key,
            fmt::join(policy.allowed, ", "));
-    if (key == "vcpus") {
-      c.vcpus =
-          at_most(name, annotation_integer(name, value, kVcpus), policy.max_vcpus, kMaxVcpus, c);
-    } else if (key == "memory_mib") {
-      c.memory_mib = at_most(name, annotation_integer(name, value, kMemory), policy.max_memory_mib,
-                             kMaxMemory, c);
-    } else if (key == "boot_timeout_s") {
-      c.boot_timeout = std::chrono::seconds(annotation_integer(name, value, kBootTimeout));
-    } else {  // fs_cache
-      if (!in(kFsCache, value))
-        fail("annotation {}: {}, got \"{}\"", name, expected(kFsCache), value);
-      c.fs_cache = value;
-    }
+    h.set(name, value);
   }
   return c;
 }

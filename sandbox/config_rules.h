@@ -1,12 +1,15 @@
 #pragma once
-// The rules a runtime configuration value must meet, stated once for the
-// file parser (config.cpp), the annotation policy (config_annotations.cpp)
-// and validate(). Internal to vmrt_sandbox_config.
+// The rules a runtime configuration value must meet, one per key of the
+// file and each naming its key, stated once for the file parser (config.cpp),
+// the annotation policy (config_annotations.cpp) and validate(); the field
+// table (config_fields.h) says which member each rule governs. Internal to
+// vmrt_sandbox_config and its tests.
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +47,36 @@ inline const Enum kLogLevel{"log.level",
 inline const Enum kAllowable{"annotations.allowed",
                              {"vcpus", "memory_mib", "fs_cache", "boot_timeout_s"}};
 
+// An absolute path to a file validate() requires: executable when `exec`,
+// else readable. Relative paths would depend on the caller's working
+// directory.
+struct Path {
+  const char* key;
+  bool exec;
+};
+inline constexpr Path kVmm{"hypervisor.vmm", true};
+inline constexpr Path kKernel{"hypervisor.kernel", false};
+inline constexpr Path kImage{"hypervisor.image", false};
+
+// Words for the guest kernel command line (see printable()).
+struct Params {
+  const char* key;
+};
+inline constexpr Params kKernelParams{"hypervisor.kernel_params"};
+
+struct Bool {
+  const char* key;
+};
+inline constexpr Bool kJail{"jail.enabled"};
+// Whether io.vmrt.config.kernel_params is honoured: a switch of its own.
+inline constexpr Bool kAnnotationKernelParams{"annotations.kernel_params"};
+
+// A cgroup below the cgroup2 root: relative, no "." or ".." steps; "" for none.
+struct Cgroup {
+  const char* key;
+};
+inline constexpr Cgroup kCgroupParent{"jail.cgroup_parent"};
+
 inline std::string expected(const Int& r) {
   return fmt::format("expected an integer from {} to {}", r.min, r.max);
 }
@@ -61,6 +94,17 @@ inline bool printable(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](unsigned char c) { return c >= 0x20 && c < 0x7f; });
 }
 inline constexpr const char* kExpectedParams = "expected printable ASCII (no control characters)";
+
+inline bool cgroup_ok(const std::string& p) {
+  std::filesystem::path path(p);
+  bool ok = path.is_relative();
+  for (const auto& step : path) ok &= step != "." && step != ".." && !step.empty();
+  return ok && printable(p);
+}
+inline std::string expected_cgroup(const std::string& p) {
+  return fmt::format(
+      "expected a cgroup path relative to the cgroup2 root such as \"vmrt\", got \"{}\"", p);
+}
 
 // "the file" in messages about a configuration that may be the defaults.
 inline std::string origin(const RuntimeConfig& c) {

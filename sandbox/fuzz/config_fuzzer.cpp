@@ -2,8 +2,9 @@
 // it. The input is read once as the TOML file, and once as annotations, one
 // "name=value" per line, applied over the file's values as a pod spec's
 // io.vmrt.config.* annotations are (those come from the pod, the least
-// trusted party), under the file's policy and under one allowing them all. validate() only looks at
-// the files the paths name. Each step returns or throws vmrt::Error; anything else is a finding.
+// trusted party), under the file's policy and under one allowing them all.
+// validate() only looks at the files the paths name. Each step returns or
+// throws vmrt::Error; anything else is a finding.
 #include <cstdint>
 #include <map>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "common/error.h"
 #include "sandbox/config.h"
+#include "sandbox/config_rules.h"
 
 using namespace vmrt;
 using namespace vmrt::sandbox;
@@ -43,7 +45,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Under the file's policy, then under one that allows every annotation,
   // so that the value parsers are reached whatever the file says.
   RuntimeConfig open = config;
-  open.annotations.allowed = {"vcpus", "memory_mib", "fs_cache", "boot_timeout_s"};
+  const auto& allowable = rules::kAllowable.names;
+  open.annotations.allowed = {allowable.begin(), allowable.end()};
   open.annotations.kernel_params = true;
   for (const RuntimeConfig* base : {&config, &open}) {
     try {

@@ -38,6 +38,8 @@ struct ProcessId {
   static ProcessId of(pid_t pid);
   // True while that very process exists (a zombie counts as gone).
   bool alive() const;
+
+  bool operator==(const ProcessId&) const = default;
 };
 
 struct ContainerRecord {
@@ -60,6 +62,8 @@ struct ContainerRecord {
   std::map<std::string, std::string> annotations;
   std::optional<int> exit_status;  // shell convention: code or 128+signal
   std::string error;               // why the sandbox ended, when it failed
+
+  bool operator==(const ContainerRecord&) const = default;
 };
 
 // The status to report: the recorded one, or Stopped when the keeper is gone

@@ -199,8 +199,8 @@ TEST_F(StateStoreTest, CreateRejectsABadIdAndMakesNothing) {
 TEST_F(StateStoreTest, CreateWithARecordHasItInPlaceAtOnce) {
   ContainerRecord r = sample("c1");
   LockedContainer c = store.create(r);
-  expect_same(store.read("c1"), r);
-  expect_same(c.read(), r);
+  EXPECT_EQ(store.read("c1"), r);
+  EXPECT_EQ(c.read(), r);
 }
 
 TEST_F(StateStoreTest, WriteReplacesStateJsonWithMode0600) {
@@ -210,11 +210,11 @@ TEST_F(StateStoreTest, WriteReplacesStateJsonWithMode0600) {
   ContainerRecord r = sample("c1");
   c.write(r);
   EXPECT_EQ(mode_of(c.dir() / "state.json"), 0600u);
-  expect_same(c.read(), r);
+  EXPECT_EQ(c.read(), r);
   r.status = Status::Stopped;
   r.exit_status = 0;
   c.write(r);
-  expect_same(store.read("c1"), r);
+  EXPECT_EQ(store.read("c1"), r);
   EXPECT_EQ(mode_of(c.dir() / "state.json"), 0600u);
   // No temporary file is left behind.
   std::vector<std::string> files;
@@ -268,7 +268,7 @@ TEST_F(StateStoreTest, LockFindsAnExistingContainer) {
   { store.create(sample("c1")); }
   LockedContainer c = store.lock("c1");
   EXPECT_EQ(c.dir(), root / "c1");
-  expect_same(c.read(), sample("c1"));
+  EXPECT_EQ(c.read(), sample("c1"));
   EXPECT_EQ(error_text([&] { store.lock("nope"); }), "container ID does not exist: \"nope\"");
   EXPECT_THAT(error_text([&] { store.lock("a/../c1"); }), HasSubstr("invalid container ID"));
 }
@@ -320,7 +320,7 @@ TEST_F(StateStoreTest, OfConcurrentCreatingProcessesExactlyOneWins) {
     }
     EXPECT_EQ(won, 1) << id;
     EXPECT_EQ(lost, kProcs - 1) << id;
-    expect_same(store.read(id), sample(id));
+    EXPECT_EQ(store.read(id), sample(id));
   }
   std::vector<std::string> expected;
   for (int round = 0; round < 10; ++round) expected.push_back("race" + std::to_string(round));

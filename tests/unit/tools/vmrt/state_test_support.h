@@ -17,6 +17,11 @@
 #include "common/error.h"
 #include "tools/vmrt/state_store.h"
 
+namespace vmrt::cli {
+// gtest's printer for EXPECT_EQ on two records: state.json's text.
+inline void PrintTo(const ContainerRecord& r, std::ostream* os) { *os << to_json(r).dump(); }
+}  // namespace vmrt::cli
+
 namespace vmrt::cli::state_test {
 
 namespace fs = std::filesystem;
@@ -92,25 +97,6 @@ class Child {
 
 inline int sleep_forever() {
   for (;;) ::pause();
-}
-
-inline void expect_same(const ContainerRecord& a, const ContainerRecord& b) {
-  EXPECT_EQ(a.id, b.id);
-  EXPECT_EQ(a.bundle, b.bundle);
-  EXPECT_EQ(a.rootfs, b.rootfs);
-  EXPECT_EQ(a.oci_version, b.oci_version);
-  EXPECT_EQ(a.status, b.status);
-  EXPECT_EQ(a.keeper.pid, b.keeper.pid);
-  EXPECT_EQ(a.keeper.start_time, b.keeper.start_time);
-  EXPECT_EQ(a.vmm.pid, b.vmm.pid);
-  EXPECT_EQ(a.vmm.start_time, b.vmm.start_time);
-  EXPECT_EQ(a.vm_socket, b.vm_socket);
-  EXPECT_EQ(a.console_log, b.console_log);
-  EXPECT_EQ(a.init_pid, b.init_pid);
-  EXPECT_EQ(a.created, b.created);
-  EXPECT_EQ(a.annotations, b.annotations);
-  EXPECT_EQ(a.exit_status, b.exit_status);
-  EXPECT_EQ(a.error, b.error);
 }
 
 }  // namespace vmrt::cli::state_test
