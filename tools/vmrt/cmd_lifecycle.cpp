@@ -76,25 +76,25 @@ int cmd_kill(const Globals& g, const KillArgs& a) {
   return 0;
 }
 
-int cmd_pause(const Globals& g, const std::string& id) {
+namespace {
+
+// pause and resume: one status to another, the record locked throughout.
+int set_paused(const Globals& g, const std::string& id, bool pause) {
   LockedContainer c = g.store().lock(id);
   ContainerRecord r = c.read();
-  require_status(r, "pause", {Status::Running});
-  Calls(r).calls.pause(id);
-  r.status = Status::Paused;
+  require_status(r, pause ? "pause" : "resume", {pause ? Status::Running : Status::Paused});
+  Calls calls(r);
+  pause ? calls.calls.pause(id) : calls.calls.resume(id);
+  r.status = pause ? Status::Paused : Status::Running;
   c.write(r);
   return 0;
 }
 
-int cmd_resume(const Globals& g, const std::string& id) {
-  LockedContainer c = g.store().lock(id);
-  ContainerRecord r = c.read();
-  require_status(r, "resume", {Status::Paused});
-  Calls(r).calls.resume(id);
-  r.status = Status::Running;
-  c.write(r);
-  return 0;
-}
+}  // namespace
+
+int cmd_pause(const Globals& g, const std::string& id) { return set_paused(g, id, true); }
+
+int cmd_resume(const Globals& g, const std::string& id) { return set_paused(g, id, false); }
 
 int cmd_delete(const Globals& g, const std::string& id, bool force) {
   StateStore store = g.store();
