@@ -54,17 +54,28 @@ void ProcessWatch::poll_vm(std::stop_token stop) {
   std::unique_lock lock(mu);
   while (!wake.wait_for(lock, stop, kVmPoll, [] { return false; })) {
     if (stop.stop_requested()) return;
-    if (vm_gone_()) {
+    if (vm_gone_nothrow()) {
       wait_call_.request_stop();  // run() names the cause
       return;
     }
   }
 }
 
+// A failure to look is logged and counts as "still running": the wait's
+// own failure then names the loss.
+std::optional<std::string> ProcessWatch::vm_gone_nothrow() noexcept {
+  try {
+    return vm_gone_();
+  } catch (const std::exception& e) {
+    spdlog::warn("{}: is the VM gone? {}", process_.container_id, e.what());
+    return std::nullopt;
+  }
+}
+
 std::optional<std::string> ProcessWatch::vm_end() {
   if (!vm_gone_) return std::nullopt;
   for (int i = 0;; ++i) {
-    if (auto why = vm_gone_()) return why;
+    if (auto why = vm_gone_nothrow()) return why;
     if (i == kVmEndPolls || closing_) return std::nullopt;
     std::this_thread::sleep_for(kVmEndPoll);
   }
@@ -81,7 +92,7 @@ void ProcessWatch::run() {
     if (!end_.outputs_closed)
       spdlog::warn("{} {}: output still open {} s after exit; the rest is dropped",
                    process_.container_id, process_.exec_id, kOutputDrain.count());
-  } catch (const AgentError& e) {
+  } catch (const std::exception& e) {
     if (closing_) return;  // the watch is going away
     if (auto why = vm_end())
       end_.error = "the sandbox VM ended before the process did: " + *why;
@@ -90,7 +101,12 @@ void ProcessWatch::run() {
     end_.status = kVmLostStatus;
   }
   vm_poll_.request_stop();
-  if (on_end_) on_end_(end_);
+  if (closing_) return;  // the watch is going away: nobody to tell
+  try {
+    if (on_end_) on_end_(end_);
+  } catch (const std::exception& e) {
+    spdlog::error("{} {}: after its end: {}", process_.container_id, process_.exec_id, e.what());
+  }
   signal_eventfd(done_.get());
 }
 

@@ -50,7 +50,8 @@ class ProcessWatch {
   // VM).
   ProcessWatch(AgentClient& agent, ProcessRef process, RelayFds fds, VmGone vm_gone,
                OnEnd on_end = {});
-  // Cancels a wait still running (on_end does not run then) and joins.
+  // Cancels a wait still running and joins; on_end does not start after
+  // this began.
   ~ProcessWatch();
   ProcessWatch(const ProcessWatch&) = delete;
   ProcessWatch& operator=(const ProcessWatch&) = delete;
@@ -63,6 +64,7 @@ class ProcessWatch {
  private:
   void run();
   void poll_vm(std::stop_token stop);
+  std::optional<std::string> vm_gone_nothrow() noexcept;
   // After a failed wait: the VM's end, given a moment to show.
   std::optional<std::string> vm_end();
 

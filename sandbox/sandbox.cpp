@@ -267,6 +267,8 @@ void Sandbox::unmount_noting(ShareMount& m) {
 }
 
 std::optional<ExitStatus> Sandbox::vmm_exited() {
+  // Asked from several threads at once (each process watch's): one reaps.
+  std::lock_guard lock(vmm_mu_);
   if (!vmm_status_ && vmm_) vmm_status_ = vmm_->wait_for(0ms);
   return vmm_status_;
 }
@@ -293,8 +295,10 @@ void Sandbox::stop_all() noexcept {
         spdlog::debug("sandbox {}: {}", id(), e.what());
       }
     }
-    agent_.reset();
-    if (vmm_ && !vmm_exited()) {
+    // The agent client stays until the sandbox goes: calls still running on
+    // other threads fail as the VM ends, rather than use a freed client.
+    std::lock_guard lock(vmm_mu_);
+    if (vmm_ && !vmm_status_ && !(vmm_status_ = vmm_->wait_for(0ms))) {
       vmm_->kill(SIGTERM);
       vmm_status_ =
           vmm_->wait_for(std::chrono::duration_cast<std::chrono::milliseconds>(kStopGrace));

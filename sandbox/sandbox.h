@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -153,6 +154,7 @@ class Sandbox {
   std::optional<VmmCgroup> cgroup_;
   std::optional<JoinedCgroup> joined_;  // leaves before cgroup_ goes
   std::optional<Subprocess> vmm_;
+  std::mutex vmm_mu_;  // vmm_status_, and reaping the VMM
   std::optional<ExitStatus> vmm_status_;
   std::optional<AgentClient> agent_;
   uint32_t agent_api_version_ = 0;  // from Health

@@ -165,8 +165,8 @@ task::StateResponse PodTasks::state(const task::StateRequest& r) {
 
 task::StartResponse PodTasks::start(const task::StartRequest& r) {
   check_container_id(r.id());
+  std::shared_ptr<PodVm> vm;  // before p: the record's watch goes first
   std::shared_ptr<ProcessRecord> p;
-  std::shared_ptr<PodVm> vm;
   {
     std::lock_guard lock(mu_);
     p = process_of(r.id(), r.exec_id());
@@ -189,14 +189,17 @@ task::StartResponse PodTasks::start(const task::StartRequest& r) {
     // program hung in Delete and Wait without this).
     std::lock_guard lock(mu_);
     p->starting = false;
+    changed_.notify_all();
     if (p->status != Status::STOPPED) end_unstarted(*p, kNotStarted);
     throw;
   }
   std::lock_guard lock(mu_);
   p->starting = false;
+  changed_.notify_all();
+  if (stopped_) fail_status(Code::Unavailable, "the shim is shutting down");
   if (p->status == Status::CREATED) {
     p->status = Status::RUNNING;
-    follow(p, *vm);
+    follow(p, vm);
   }
   if (r.exec_id().empty()) {
     events::TaskStart e;
@@ -215,10 +218,11 @@ task::StartResponse PodTasks::start(const task::StartRequest& r) {
   return resp;
 }
 
-void PodTasks::follow(const std::shared_ptr<ProcessRecord>& p, PodVm& vm) {
+void PodTasks::follow(const std::shared_ptr<ProcessRecord>& p, std::shared_ptr<PodVm> vm) {
   ProcessRecord* raw = p.get();  // the record drops its follower before it goes
-  p->follower = vm.follow({p->id, p->exec_id}, p->fds.relay_fds(),
-                          [this, raw](const sandbox::ProcessEnd& end) { on_end(raw, end); });
+  p->vm = vm;                    // which the VM outlives
+  p->follower = vm->follow({p->id, p->exec_id}, p->fds.relay_fds(),
+                           [this, raw](const sandbox::ProcessEnd& end) { on_end(raw, end); });
 }
 
 events::TaskExit PodTasks::mark_exited(ProcessRecord& p, uint32_t status) {
@@ -282,7 +286,9 @@ task::DeleteResponse PodTasks::remove(const task::DeleteRequest& r) {
     } else {
       gone_task = std::move(tasks_.at(r.id()));
       tasks_.erase(r.id());
-      pod_ended = tasks_.empty();
+      // The id stays taken until the guest's container is gone.
+      creating_.insert(r.id());
+      pod_ended = tasks_.empty() && creating_.size() == 1;
       vm = vm_;
     }
   }
@@ -295,13 +301,16 @@ task::DeleteResponse PodTasks::remove(const task::DeleteRequest& r) {
     } catch (const std::exception& e) {
       spdlog::warn("task {}: removing it from the guest: {}", r.id(), e.what());
     }
-    gone_task.reset();
     events::TaskDelete e;
     e.set_container_id(r.id());
     e.set_pid(resp.pid());
     e.set_exit_status(resp.exit_status());
     *e.mutable_exited_at() = resp.exited_at();
     events_.publish("/tasks/delete", e);
+    gone_task.reset();
+    std::lock_guard lock(mu_);
+    creating_.erase(r.id());
+    changed_.notify_all();
   }
   // The pod's last task is gone: so is its VM, before the answer, as a
   // runc task's processes are gone once it is deleted (containerd's
@@ -339,11 +348,14 @@ void PodTasks::set_paused(const std::string& id, bool paused) {
 }
 
 void PodTasks::kill(const task::KillRequest& r) {
+  std::shared_ptr<PodVm> vm;  // before p: the record's watch goes first
   std::shared_ptr<ProcessRecord> p;
-  std::shared_ptr<PodVm> vm;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     p = process_of(r.id(), r.exec_id());
+    // A Start in flight decides first whether the process runs, as when
+    // the calls were serialized.
+    changed_.wait(lock, [&] { return !p->starting || stopped_; });
     if (p->status == Status::STOPPED)
       fail_status(Code::NotFound, "process {} of task {} already finished",
                   r.exec_id().empty() ? "init" : r.exec_id(), r.id());
@@ -410,8 +422,9 @@ void PodTasks::update(const std::string& id, const std::string& resources_json) 
 }
 
 task::WaitResponse PodTasks::wait(const task::WaitRequest& r, std::stop_token stop) {
+  std::shared_ptr<ProcessRecord> p;  // before the lock: the last reference may join a watch
   std::unique_lock lock(mu_);
-  auto p = process_of(r.id(), r.exec_id());
+  p = process_of(r.id(), r.exec_id());
   changed_.wait(lock, stop, [&] { return p->status == Status::STOPPED || stopped_; });
   if (p->status != Status::STOPPED)
     fail_status(Code::Unavailable, "the shim is shutting down before {} exited", r.id());

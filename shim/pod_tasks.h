@@ -78,7 +78,7 @@ class PodTasks {
   // Stops `vm`; true (logged) when a mount stayed behind.
   bool end_vm(std::shared_ptr<PodVm> vm) noexcept;
 
-  void follow(const std::shared_ptr<ProcessRecord>& p, PodVm& vm);
+  void follow(const std::shared_ptr<ProcessRecord>& p, std::shared_ptr<PodVm> vm);
   // Records that `p` ended with `status` (mu_ held): waiters return.
   // Returns its exit event, for the caller to publish.
   containerd::events::TaskExit mark_exited(ProcessRecord& p, uint32_t status);

@@ -71,6 +71,9 @@ task::CreateTaskResponse PodTasks::create(const task::CreateTaskRequest& r) {
     // A pod's other tasks wait for the VM its first task boots.
     changed_.wait(lock, [&] { return !booting_ || stopped_; });
     if (stopped_) fail_status(Code::FailedPrecondition, "the shim is shutting down");
+    // Asked again: the wait let other calls in.
+    if (tasks_.count(r.id()) || creating_.count(r.id()))
+      fail_status(Code::AlreadyExists, "task {} exists already", r.id());
     first = !vm_;
     if (first) {
       if (pod != r.id())
@@ -100,6 +103,7 @@ task::CreateTaskResponse PodTasks::create(const task::CreateTaskRequest& r) {
   } unlist{*this, r.id(), first};
 
   std::shared_ptr<ProcessRecord> p;
+  bool published = false;  // vm_ is this Create's VM
   try {
     // The pod's VM settled first, its annotations allowed or refused,
     // before anything is mounted or created for it: a refused pod leaves
@@ -124,6 +128,7 @@ task::CreateTaskResponse PodTasks::create(const task::CreateTaskRequest& r) {
       std::lock_guard lock(mu_);
       if (stopped_) fail_status(Code::FailedPrecondition, "the shim is shutting down");
       vm_ = vm;
+      published = true;
       pod_ = pod;
     }
     p = std::make_shared<ProcessRecord>();
@@ -143,6 +148,8 @@ task::CreateTaskResponse PodTasks::create(const task::CreateTaskRequest& r) {
     if (first && vm) {
       {
         std::lock_guard lock(mu_);
+        // Once stop() has taken the VM, ending it is stop()'s.
+        if (published && vm_ != vm) throw;
         if (vm_ == vm) vm_.reset();
       }
       if (end_vm(std::move(vm))) {
@@ -163,6 +170,7 @@ task::CreateTaskResponse PodTasks::create(const task::CreateTaskRequest& r) {
   e.mutable_io()->set_stderr(r.stderr());
   e.mutable_io()->set_terminal(r.terminal());
   std::lock_guard lock(mu_);
+  if (stopped_) fail_status(Code::Unavailable, "the shim is shutting down");
   e.set_pid(task_pid_locked());
   events_.publish("/tasks/create", e);
   tasks_.emplace(r.id(), std::move(t));

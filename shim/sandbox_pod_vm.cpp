@@ -87,7 +87,8 @@ void SandboxPodVm::follow_oom(const std::function<void(const std::string&)>& on_
 }
 
 void SandboxPodVm::stop() {
-  oom_thread_ = {};  // stops and joins: it uses the agent
+  std::lock_guard lock(stop_mu_);  // a failed Create and stop() may meet
+  oom_thread_ = {};                // stops and joins: it uses the agent
   sandbox_->stop();
 }
 

@@ -4,6 +4,7 @@
 // for the shim's delete command, and its OOM events followed on a thread.
 
 #include <memory>
+#include <mutex>
 #include <stop_token>
 #include <thread>
 
@@ -57,6 +58,7 @@ class SandboxPodVm : public PodVm {
 
   std::string pod_;
   std::unique_ptr<sandbox::Sandbox> sandbox_;
+  std::mutex stop_mu_;
   std::jthread oom_thread_;  // its stop token ends the OomEvents calls
 };
 

@@ -23,7 +23,8 @@ struct ProcessRecord {
   bool starting = false;  // a Start's agent call runs
   uint32_t exit_status = 0;
   google::protobuf::Timestamp exited_at;
-  HostStdio fds;  // before the follower: it goes first
+  HostStdio fds;              // before the follower: it goes first
+  std::shared_ptr<PodVm> vm;  // what the follower uses: it goes first
   std::unique_ptr<ProcessFollower> follower;
 
   std::string name() const {

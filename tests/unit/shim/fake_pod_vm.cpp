@@ -46,9 +46,15 @@ uint32_t FakePodVm::create_container(const std::string& id, const oci::Spec&,
 
 void FakePodVm::start(const std::string& id) {
   record("start " + id);
-  std::lock_guard lock(s_->mu);
-  if (s_->fail_start == id)
-    throw sandbox::AgentError("agent: StartContainer: no such file", ttrpc::Code::NotFound);
+  std::function<void()> during;
+  {
+    std::lock_guard lock(s_->mu);
+    if (s_->fail_start == id)
+      throw sandbox::AgentError("agent: StartContainer: no such file", ttrpc::Code::NotFound);
+    during = s_->during_start;
+  }
+  if (during) during();
+  record("started " + id);
 }
 
 void FakePodVm::exec(const sandbox::ProcessRef& p, const std::string&, sandbox::ContainerStdio) {

@@ -62,7 +62,8 @@ struct FakePodVm::Shared {
   std::optional<std::string> gone;  // the VM has died
   int boots = 0;
   bool vm_destroyed = false;
-  std::string fail_start;  // a Start of this id fails as the agent's would
+  std::string fail_start;              // a Start of this id fails as the agent's would
+  std::function<void()> during_start;  // runs inside start(), unlocked
 
   // Ends the followed process `key` ("id/exec") as its watch would.
   void end(const std::string& key, sandbox::ProcessEnd e);

@@ -216,6 +216,30 @@ TEST_F(PodTasksTest, AKillBeforeStartEndsTheWaitingInit) {
   EXPECT_EQ(code_of([&] { start("pod"); }), ttrpc::Code::FailedPrecondition);
 }
 
+// The agent call of a Start runs outside the table's lock: a Kill that
+// comes meanwhile waits for it, so that the process is either started and
+// signalled, never signalled while its start is undecided.
+TEST_F(PodTasksTest, AKillDuringAStartWaitsForItsOutcome) {
+  create("pod", "pod");
+  std::promise<void> in_start, release;
+  vm->during_start = [&] {
+    in_start.set_value();
+    release.get_future().wait();
+  };
+  auto starting = std::async(std::launch::async, [&] { start("pod"); });
+  in_start.get_future().wait();
+  auto killing = std::async(std::launch::async, [&] { kill("pod", SIGKILL); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // lets the Kill arrive first
+  release.set_value();
+  starting.get();
+  killing.get();
+  EXPECT_THAT(vm->take_calls(),
+              ElementsAre("create pod", "start pod", "started pod", "signal pod/ 9"));
+  EXPECT_EQ(state("pod").status(), Status::RUNNING) << "the exit comes from the process";
+  vm->end("pod/", {128 + SIGKILL, "", true});
+  EXPECT_EQ(wait("pod"), 128u + SIGKILL);
+}
+
 TEST_F(PodTasksTest, ASignalThatDoesNotTerminateLeavesTheCreatedInitWaiting) {
   create("pod", "pod");
   kill("pod", SIGCHLD);
