@@ -9,7 +9,7 @@
  *   lock_probe wait FILE      waits for the write lock (F_SETLKW), prints
  *                             "got"
  *   lock_probe io DIR N GO    N rounds of write, read back and unlink of a
- *                             file in DIR, then creates GO; prints "io done"
+ *                             file in DIR, prints "io done", then creates GO
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -58,10 +58,11 @@ int main(int argc, char** argv) {
       close(fd);
       unlink(path);
     }
+    /* Said before GO exists: once it does, A's "releasing" may come first. */
+    say("C", "io done");
     int go = open(argv[4], O_WRONLY | O_CREAT, 0644);
     if (go < 0) return perror("go"), 1;
     close(go);
-    say("C", "io done");
     return 0;
   }
   fprintf(stderr, "usage: lock_probe hold FILE GO | wait FILE | io DIR N GO\n");
