@@ -7,7 +7,6 @@
 #include <thread>
 
 #include "common/error.h"
-#include "sandbox/container_calls.h"
 #include "tools/vmrt/commands.h"
 #include "tools/vmrt/container_access.h"
 #include "tools/vmrt/runc_stats.h"
@@ -18,8 +17,7 @@ namespace {
 namespace v1 = sandbox::v1;
 
 v1::StatsContainerResponse guest_stats(const ContainerRecord& r) {
-  sandbox::AgentClient agent = connect_agent(r);
-  return sandbox::ContainerCalls(agent).stats(r.id);
+  return ContainerAgent(r).calls.stats(r.id);
 }
 
 void print(const nlohmann::json& event) { std::cout << event.dump() << std::endl; }

@@ -7,7 +7,6 @@
 #include <cstdio>
 
 #include "common/error.h"
-#include "sandbox/container_calls.h"
 #include "tools/vmrt/commands.h"
 #include "tools/vmrt/container_access.h"
 #include "tools/vmrt/detached_worker.h"
@@ -26,9 +25,9 @@ int exec_and_follow(const ExecArgs& a, const ContainerRecord& r, const nlohmann:
   bool terminal = process.value("terminal", false);
   std::optional<RawTerminal> raw;
   if (terminal && !report && a.console_socket.empty()) raw.emplace(STDIN_FILENO);
-  sandbox::AgentClient agent = connect_agent(r);
+  ContainerAgent vm(r);
   std::string exec_id = new_exec_id();
-  sandbox::ContainerCalls(agent).exec({a.id, exec_id}, process.dump(), {terminal, true});
+  vm.calls.exec({a.id, exec_id}, process.dump(), {terminal, true});
 
   sandbox::RelayFds fds{STDIN_FILENO, STDOUT_FILENO, terminal ? -1 : STDERR_FILENO};
   std::optional<Pty> pty;
@@ -39,8 +38,8 @@ int exec_and_follow(const ExecArgs& a, const ContainerRecord& r, const nlohmann:
   }
   if (!a.pid_file.empty()) write_pid_file(a.pid_file, ::getpid());
   if (report) report->ok();
-  WatchResult result = watch_process(agent, a.id, exec_id, fds, terminal,
-                                     pty ? pty->slave.get() : STDIN_FILENO, signals, {});
+  sandbox::ProcessEnd result = watch_process(vm.agent, a.id, exec_id, fds, terminal,
+                                             pty ? pty->slave.get() : STDIN_FILENO, signals, {});
   if (!result.error.empty()) {
     spdlog::error("exec in {}: {}", a.id, result.error);
     if (!report) std::fprintf(stderr, "vmrt: exec in %s: %s\n", a.id.c_str(), result.error.c_str());

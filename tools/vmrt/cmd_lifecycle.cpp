@@ -8,7 +8,6 @@
 #include <thread>
 
 #include "common/error.h"
-#include "sandbox/container_calls.h"
 #include "sandbox/vmm_cgroup.h"
 #include "tools/vmrt/commands.h"
 #include "tools/vmrt/container_access.h"
@@ -22,13 +21,6 @@ using namespace std::chrono_literals;
 
 // How long delete waits for a killed keeper and VMM to be gone.
 constexpr auto kReapWait = 10s;
-
-// The calls on container `r` through its VM's agent.
-struct Calls {
-  explicit Calls(const ContainerRecord& r) : agent(connect_agent(r)), calls(agent) {}
-  sandbox::AgentClient agent;
-  sandbox::ContainerCalls calls;
-};
 
 // Ends the keeper and the VMM for good: SIGKILL to both (the VMM would die
 // with its keeper anyway), then waits until neither exists.
@@ -61,7 +53,7 @@ int cmd_start(const Globals& g, const std::string& id) {
   LockedContainer c = g.store().lock(id);
   ContainerRecord r = c.read();
   require_status(r, "start", {Status::Created});
-  Calls(r).calls.start(id);
+  ContainerAgent(r).calls.start(id);
   r.status = Status::Running;
   c.write(r);
   run_hooks(bundle_spec(r).hooks.poststart, "poststart", oci_state_json(r), HookFailure::Warn);
@@ -72,7 +64,7 @@ int cmd_kill(const Globals& g, const KillArgs& a) {
   int sig = parse_signal(a.signal);
   ContainerRecord r = g.store().read(a.id);
   require_status(r, "kill", {Status::Created, Status::Running, Status::Paused});
-  Calls(r).calls.signal({a.id, ""}, sig, a.all);
+  ContainerAgent(r).calls.signal({a.id, ""}, sig, a.all);
   return 0;
 }
 
@@ -83,8 +75,8 @@ int set_paused(const Globals& g, const std::string& id, bool pause) {
   LockedContainer c = g.store().lock(id);
   ContainerRecord r = c.read();
   require_status(r, pause ? "pause" : "resume", {pause ? Status::Running : Status::Paused});
-  Calls calls(r);
-  pause ? calls.calls.pause(id) : calls.calls.resume(id);
+  ContainerAgent vm(r);
+  pause ? vm.calls.pause(id) : vm.calls.resume(id);
   r.status = pause ? Status::Paused : Status::Running;
   c.write(r);
   return 0;

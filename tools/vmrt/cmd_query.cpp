@@ -8,7 +8,6 @@
 #include <sstream>
 
 #include "common/error.h"
-#include "sandbox/container_calls.h"
 #include "tools/vmrt/commands.h"
 #include "tools/vmrt/container_access.h"
 #include "tools/vmrt/default_spec.h"
@@ -86,8 +85,7 @@ int cmd_ps(const Globals& g, const std::string& id, const std::string& format) {
     std::cout << nlohmann::json(std::vector<pid_t>{r.keeper.pid}).dump() << "\n";
     return 0;
   }
-  sandbox::AgentClient agent = connect_agent(r);
-  std::vector<uint32_t> pids = sandbox::ContainerCalls(agent).pids(id);
+  std::vector<uint32_t> pids = ContainerAgent(r).calls.pids(id);
   std::sort(pids.begin(), pids.end());
   // The pids are the guest's: the container's processes do not exist on
   // the host, so there is no host ps line to show for them.
@@ -101,8 +99,7 @@ int cmd_update(const Globals& g, const UpdateArgs& a) {
   LockedContainer c = g.store().lock(a.id);
   ContainerRecord r = c.read();
   require_status(r, "update", {Status::Created, Status::Running, Status::Paused});
-  sandbox::AgentClient agent = connect_agent(r);
-  sandbox::ContainerCalls(agent).update(a.id, resources.dump());
+  ContainerAgent(r).calls.update(a.id, resources.dump());
   return 0;
 }
 

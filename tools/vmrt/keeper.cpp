@@ -159,7 +159,7 @@ int run_keeper(const KeeperPlan& plan, LockedContainer container, ContainerRecor
   { LockedContainer released = std::move(container); }
   report.ok();
 
-  WatchResult outcome =
+  sandbox::ProcessEnd outcome =
       watch_process(sb->agent(), plan.id, "", fds, terminal, pty ? pty->slave.get() : STDIN_FILENO,
                     signals, [&] { return sb->vm_gone(); });
   long exited = ms();

@@ -33,9 +33,9 @@ void resize_terminal(sandbox::AgentClient& agent, const std::string& id, const s
   }
 }
 
-WatchResult watch_process(sandbox::AgentClient& agent, const std::string& id,
-                          const std::string& exec_id, sandbox::RelayFds fds, bool terminal, int tty,
-                          SignalReader& signals, const sandbox::VmGone& vm_gone) {
+sandbox::ProcessEnd watch_process(sandbox::AgentClient& agent, const std::string& id,
+                                  const std::string& exec_id, sandbox::RelayFds fds, bool terminal,
+                                  int tty, SignalReader& signals, const sandbox::VmGone& vm_gone) {
   if (terminal) resize_terminal(agent, id, exec_id, tty);
   sandbox::ProcessWatch watch(agent, {id, exec_id}, fds, vm_gone);
   EventLoop loop("process watch");
@@ -49,7 +49,7 @@ WatchResult watch_process(sandbox::AgentClient& agent, const std::string& id,
   });
   loop.add(watch.done_fd(), EPOLLIN, [&](uint32_t) { loop.stop(); });
   loop.run();
-  return {watch.end().status, watch.end().error};
+  return watch.end();
 }
 
 }  // namespace vmrt::cli

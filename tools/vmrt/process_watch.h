@@ -17,17 +17,12 @@
 
 namespace vmrt::cli {
 
-struct WatchResult {
-  int status = sandbox::kVmLostStatus;  // shell convention: code, or 128 + signal
-  std::string error;                    // why the process was lost, when it was
-};
-
 // `vm_gone` names the VM's end when the process is lost; empty when the
 // caller does not own the VM (exec).
 // `tty` is the terminal whose window size the process gets (terminal only).
-WatchResult watch_process(sandbox::AgentClient& agent, const std::string& id,
-                          const std::string& exec_id, sandbox::RelayFds fds, bool terminal, int tty,
-                          SignalReader& signals, const sandbox::VmGone& vm_gone);
+sandbox::ProcessEnd watch_process(sandbox::AgentClient& agent, const std::string& id,
+                                  const std::string& exec_id, sandbox::RelayFds fds, bool terminal,
+                                  int tty, SignalReader& signals, const sandbox::VmGone& vm_gone);
 
 // Resizes the process's terminal to `tty`'s window size (if it has one).
 void resize_terminal(sandbox::AgentClient& agent, const std::string& id, const std::string& exec_id,
