@@ -3,16 +3,11 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
-#include <regex>
-
 #include "common/container_id.h"
 #include "common/error.h"
 #include "common/ttrpc/status.h"
 #include "github.com/containerd/containerd/api/events/task.pb.h"
-#include "sandbox/config.h"
 #include "sandbox/sandbox.h"
-#include "shim/pod_location.h"
-#include "shim/rootfs_mounts.h"
 #include "shim/stdio_fifos.h"
 #include "shim/task_records.h"
 

@@ -50,9 +50,8 @@ uint32_t SandboxPodVm::create_container(const std::string& id, const oci::Spec& 
   return sandbox_->create_container(id, spec, rootfs, stdio);
 }
 
-void SandboxPodVm::remove_container(const std::string& id) {
-  if (!sandbox_->vmm_exited()) sandbox_->remove_container(id, true);
-}
+// PodTasks asks only while the VM runs.
+void SandboxPodVm::remove_container(const std::string& id) { sandbox_->remove_container(id, true); }
 
 std::unique_ptr<ProcessFollower> SandboxPodVm::follow(const sandbox::ProcessRef& p,
                                                       sandbox::RelayFds fds,
