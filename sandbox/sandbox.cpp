@@ -25,6 +25,13 @@ constexpr uint32_t kAgentApiNetwork = 2;
 // How long a VMM gets to end after SIGTERM before SIGKILL.
 constexpr auto kStopGrace = 5s;
 
+// The spec's network namespace entry, or null: the host's.
+const oci::Namespace* network_entry(const oci::Spec& spec) {
+  for (const auto& ns : spec.linux.namespaces)
+    if (ns.type == "network") return &ns;
+  return nullptr;
+}
+
 }  // namespace
 
 void enter_private_mount_namespace() {
@@ -36,15 +43,15 @@ void enter_private_mount_namespace() {
 }
 
 std::filesystem::path network_namespace_of(const oci::Spec& spec) {
-  for (const auto& ns : spec.linux.namespaces)
-    if (ns.type == "network" && !ns.path.empty()) return ns.path;
-  return {};
+  const oci::Namespace* ns = network_entry(spec);
+  if (!ns) return {};
+  return ns->path;
 }
 
 NetworkRequest network_request_of(const oci::Spec& spec) {
-  for (const auto& ns : spec.linux.namespaces)
-    if (ns.type == "network") return ns.path.empty() ? NetworkRequest::Own : NetworkRequest::Join;
-  return NetworkRequest::Host;
+  const oci::Namespace* ns = network_entry(spec);
+  if (!ns) return NetworkRequest::Host;
+  return ns->path.empty() ? NetworkRequest::Own : NetworkRequest::Join;
 }
 
 Sandbox::Sandbox(SandboxOptions options) : options_(std::move(options)), paths_(options_.dir) {}
