@@ -71,4 +71,13 @@ NetlinkResult set_link(Netlink& nl, int index, std::optional<bool> up, const std
   return nl.request(req);
 }
 
+NetlinkResult set_link_address(Netlink& nl, int index, const std::vector<uint8_t>& mac) {
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  ifi.ifi_index = index;
+  auto req = NetlinkRequest::make(RTM_NEWLINK, 0, ifi);
+  req.put(IFLA_ADDRESS, mac.data(), mac.size());
+  return nl.request(req);
+}
+
 }  // namespace vmrt

@@ -30,5 +30,8 @@ std::vector<NetlinkLink> list_links(Netlink& nl);
 // up/down state unless nullopt, its name unless "", its MTU unless 0).
 NetlinkResult set_link(Netlink& nl, int index, std::optional<bool> up, const std::string& name,
                        uint32_t mtu);
+// RTM_NEWLINK giving link `index` the hardware address `mac` (most drivers
+// refuse while the link is up).
+NetlinkResult set_link_address(Netlink& nl, int index, const std::vector<uint8_t>& mac);
 
 }  // namespace vmrt

@@ -124,13 +124,13 @@ void NetworkSetup::undo() noexcept {
 void NetworkSetup::apply(const NetworkConfig& config) {
   std::vector<Link> links = list_links(nl_);
   for (const Interface& itf : config.interfaces) {
+    const std::array<uint8_t, 6>& now = itf.current_mac.value_or(itf.mac);
     auto it = std::find_if(links.begin(), links.end(), [&](const Link& l) {
-      return l.mac.size() == itf.mac.size() &&
-             std::equal(l.mac.begin(), l.mac.end(), itf.mac.begin());
+      return l.mac.size() == now.size() && std::equal(l.mac.begin(), l.mac.end(), now.begin());
     });
     if (it == links.end())
-      reject(Code::NotFound, "interface {}: no link has MAC {} (links: {})", itf.name,
-             itf.mac_str(), describe_links(links));
+      reject(Code::NotFound, "interface {}: no link has MAC {:02x} (links: {})", itf.name,
+             fmt::join(now, ":"), describe_links(links));
     configure_interface(itf, *it);
   }
 
@@ -154,14 +154,22 @@ void NetworkSetup::configure_interface(const Interface& itf, const Link& link) {
   int index = link.index;
   index_[itf.name] = index;
   bool was_up = link.flags & IFF_UP;
+  bool new_mac = !std::equal(itf.mac.begin(), itf.mac.end(), link.mac.begin(), link.mac.end());
+  if (was_up && (link.name != itf.name || new_mac)) {
+    // Renaming, and a virtio NIC's new address, need the link down (EBUSY).
+    check(set_link(nl_, index, false, "", 0), what + ": bring down to rename or readdress");
+    undo_.push_back([this, index, what] {
+      check_undo(set_link(nl_, index, true, "", 0), what + ": bring up again");
+    });
+  }
+  if (new_mac) {
+    check(set_link_address(nl_, index, {itf.mac.begin(), itf.mac.end()}),
+          fmt::format("{}: set MAC (was {})", what, link.mac_text()));
+    undo_.push_back([this, index, what, old = link.mac] {
+      check_undo(set_link_address(nl_, index, old), what + ": restore MAC");
+    });
+  }
   if (link.name != itf.name) {
-    // A link is renamed only while it is down (the kernel says EBUSY).
-    if (was_up) {
-      check(set_link(nl_, index, false, "", 0), what + ": bring down to rename");
-      undo_.push_back([this, index, what] {
-        check_undo(set_link(nl_, index, true, "", 0), what + ": bring up again");
-      });
-    }
     check(set_link(nl_, index, std::nullopt, itf.name, 0),
           fmt::format("{}: rename {} to {}", what, link.name, itf.name));
     undo_.push_back([this, index, what, old = link.name] {

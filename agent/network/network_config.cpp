@@ -55,6 +55,8 @@ Interface parse_interface(const std::string& field, const v1::NetworkInterface& 
   check_link_name(field + ".name", out.name);
   if (in.mac().empty()) reject(kInvalid, "{}.mac: required (the MAC of the VM's NIC)", field);
   out.mac = parse_mac(field + ".mac", in.mac());
+  if (!in.current_mac().empty())
+    out.current_mac = parse_mac(field + ".current_mac", in.current_mac());
   // 68 is IPv4's minimum (RFC 791); the NIC's driver enforces its maximum.
   if (in.mtu() != 0 && (in.mtu() < 68 || in.mtu() > 65535))
     reject(kInvalid, "{}.mtu {}: must be 68 to 65535 (or 0 to keep the NIC's)", field, in.mtu());

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,9 @@ struct InterfaceAddress {
 struct Interface {
   std::string name;  // in the guest
   std::array<uint8_t, 6> mac{};
+  // The MAC the link has now when it differs (a VM restored from a
+  // template): the link is found by it and given `mac`.
+  std::optional<std::array<uint8_t, 6>> current_mac;
   uint32_t mtu = 0;  // 0: keep
   std::vector<InterfaceAddress> addresses;
   std::string mac_str() const;

@@ -14,8 +14,9 @@ namespace vmrt::agent {
 namespace {
 
 // Minor revision of vmrt.agent.v1 this agent serves (HealthResponse).
-// 2: CreateSandbox configures interfaces and routes.
-constexpr uint32_t kApiVersion = 2;
+// 2: CreateSandbox configures interfaces and routes. 3: it also sets the
+// clock, reseeds the CRNG and renames a restored VM's NIC's MAC.
+constexpr uint32_t kApiVersion = 3;
 // How often blocked calls check for cancellation, and the OOM watcher scans.
 constexpr int kPollMs = 100;
 // How long ReadOutput and OomEvents wait for something by default, at most.

@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "agent/init/fresh_start.h"
 #include "agent/network/network_config.h"
 #include "agent/service/request_error.h"
 #include "agent/service/request_parse.h"
@@ -41,6 +42,13 @@ SandboxPlan plan_sandbox(const v1::CreateSandboxRequest& request) {
       reject(Code::InvalidArgument, "shared_fs.mount_tag: holds a control character");
   plan.mount_tag = fs.mount_tag();
   plan.network = network::parse_network(request);
+  if (request.realtime_ns() < 0)
+    reject(Code::InvalidArgument, "realtime_ns {}: before the epoch", request.realtime_ns());
+  plan.realtime_ns = request.realtime_ns();
+  if (request.entropy().size() > kMaxEntropyBytes)
+    reject(Code::InvalidArgument, "entropy: {} bytes, at most {}", request.entropy().size(),
+           kMaxEntropyBytes);
+  plan.entropy = request.entropy();
   return plan;
 }
 
@@ -53,6 +61,11 @@ Sandbox::Sandbox(const v1::CreateSandboxRequest& request, const AgentOptions& op
            shared_dir_.string());
 
   std::filesystem::create_directories(options.state_dir);
+  // First: what follows may already draw random numbers or stamp times.
+  if (options.guest) {
+    if (plan.realtime_ns) set_realtime_clock(plan.realtime_ns);
+    reseed_entropy({reinterpret_cast<const uint8_t*>(plan.entropy.data()), plan.entropy.size()});
+  }
   if (!plan.hostname.empty()) {
     if (options.guest && ::sethostname(plan.hostname.data(), plan.hostname.size()) < 0)
       throw_errno("sethostname " + plan.hostname);

@@ -1,6 +1,7 @@
 #pragma once
 // The sandbox: what CreateSandbox sets up for the whole VM before any
-// container (hostname, DNS, the network, the shared filesystem) and
+// container (clock, entropy, hostname, DNS, the network, the shared
+// filesystem) and
 // DestroySandbox undoes.
 
 #include <filesystem>
@@ -25,6 +26,8 @@ struct SandboxPlan {
   std::filesystem::path shared_dir;
   std::string mount_tag;  // empty: shared_dir is already there
   network::NetworkConfig network;
+  int64_t realtime_ns = 0;  // 0: keep the guest's clock
+  std::string entropy;      // bytes to reseed the CRNG with; empty: none
 };
 SandboxPlan plan_sandbox(const v1::CreateSandboxRequest& request);
 

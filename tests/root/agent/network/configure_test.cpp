@@ -162,6 +162,24 @@ TEST_F(AgentNetworkSetup, AnUpNicIsBroughtDownToBeRenamed) {
   EXPECT_TRUE(is_up("nic0"));  // as it was
 }
 
+TEST_F(AgentNetworkSetup, ARestoredNicFoundByItsCurrentMacGetsThePodsMac) {
+  // A VM restored from a template: its NIC has the template's MAC, and
+  // the pod's is asked for.
+  ns_->ip({"link", "set", "nic0", "up"});
+  auto req = pod_network();
+  req.mutable_interfaces(0)->set_mac("02:00:0a:58:00:77");
+  req.mutable_interfaces(0)->set_current_mac(kMac);
+  {
+    NetworkSetup setup(network::parse_network(req));
+    EXPECT_EQ(link("eth0")["address"], "02:00:0a:58:00:77");
+    EXPECT_TRUE(is_up("eth0"));
+    EXPECT_THAT(addresses("eth0"), UnorderedElementsAre("10.88.0.5/16", "fd00::5/64"));
+  }
+  // Undone: the template's MAC and name again, up as it was.
+  EXPECT_EQ(link("nic0")["address"], kMac);
+  EXPECT_TRUE(is_up("nic0"));
+}
+
 TEST_F(AgentNetworkSetup, UnknownMacIsNotFoundAndNamesTheLinks) {
   v1::CreateSandboxRequest req;
   req.add_interfaces()->set_mac("02:00:00:00:00:99");

@@ -68,6 +68,19 @@ TEST(AgentServiceHostHealth, BadSandboxRequestsAreRejected) {
   EXPECT_EQ(s.error_code(), Code::InvalidArgument);
   EXPECT_THAT(s.error_message(), HasSubstr("no such directory"));
 
+  // What makes a restored VM its own is checked like the rest.
+  req.mutable_shared_fs()->set_mount_point(agent.shared().string());
+  req.set_realtime_ns(-1);
+  s = agent.stub().CreateSandbox(10s, req, &r);
+  EXPECT_EQ(s.error_code(), Code::InvalidArgument);
+  EXPECT_THAT(s.error_message(), HasSubstr("realtime_ns -1"));
+  req.set_realtime_ns(0);
+  req.set_entropy(std::string(513, 'x'));
+  s = agent.stub().CreateSandbox(10s, req, &r);
+  EXPECT_EQ(s.error_code(), Code::InvalidArgument);
+  EXPECT_THAT(s.error_message(), HasSubstr("entropy: 513 bytes, at most 512"));
+  req.clear_entropy();
+
   // A virtio-fs tag that does not exist (there is no virtio-fs on the host).
   req.mutable_shared_fs()->set_mount_point((agent.dir() / "mnt").string());
   req.mutable_shared_fs()->set_mount_tag("no-such-tag");
