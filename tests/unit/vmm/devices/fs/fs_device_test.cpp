@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "common/tempdir.h"
+#include "tests/support/bytes_of.h"
 #include "tests/support/virtio_mmio_driver.h"
 #include "vmm/security/confine.h"
 
@@ -32,6 +33,7 @@ namespace {
 using namespace std::chrono_literals;
 using test::mmio_read;
 using test::mmio_write;
+using ::vmrt::test::bytes_of;
 
 class FsDeviceTest : public ::testing::TestWithParam<bool> {
  public:
@@ -228,15 +230,6 @@ TEST_P(FsDeviceTest, VanishedShareAtReactivationNeedsReset) {
   test::VirtioDriver hiprio2{mem, 16, 0x30000, 0x800000}, requests2{mem, 16, 0x40000, 0xa00000};
   uint32_t status = test::bring_up(*transport, {&hiprio2, &requests2});
   EXPECT_TRUE(status & VIRTIO_CONFIG_S_NEEDS_RESET);
-}
-
-template <typename... T>
-std::vector<uint8_t> bytes_of(const T&... parts) {
-  std::vector<uint8_t> out;
-  (out.insert(out.end(), reinterpret_cast<const uint8_t*>(&parts),
-              reinterpret_cast<const uint8_t*>(&parts) + sizeof parts),
-   ...);
-  return out;
 }
 
 std::string FsDeviceTest::lock_wait_completes_out_of_order(virtio::MmioTransport& t) {
