@@ -50,7 +50,9 @@ class FsDevice : public virtio::VirtioDevice {
 
   // Validates the tag and starts the file server, which opens the shared
   // directory; throws vmrt::Error. Construct while the process has no other
-  // threads (the server is forked).
+  // threads (the server is forked), and before guest RAM is mapped: the
+  // fork copies the VMM's mappings, so a server forked later would hold
+  // guest RAM's pages as they were then, whatever the mode.
   explicit FsDevice(FsConfig config);
   ~FsDevice() override;
 
