@@ -89,12 +89,12 @@ class FsRelayTest : public ::testing::TestWithParam<bool> {
     size_t step = (bytes.size() + in_parts - 1) / in_parts;
     for (size_t at = 0; at < bytes.size(); at += step) {
       size_t n = std::min(step, bytes.size() - at);
-      bufs.push_back({requests.alloc_bytes({bytes.data() + at, n}), static_cast<uint32_t>(n)});
+      bufs.push_back({rq->alloc_bytes({bytes.data() + at, n}), static_cast<uint32_t>(n)});
     }
     std::vector<test::Buffer> outs;
-    for (uint32_t len : out_parts) outs.push_back({requests.alloc(len, 0xee), len, true});
+    for (uint32_t len : out_parts) outs.push_back({rq->alloc(len, 0xee), len, true});
     bufs.insert(bufs.end(), outs.begin(), outs.end());
-    uint16_t head = requests.add(bufs);
+    uint16_t head = rq->add(bufs);
     posted[head] = outs;
     unique_of[head] = h.unique;
     mmio_write(*transport, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
@@ -104,7 +104,7 @@ class FsRelayTest : public ::testing::TestWithParam<bool> {
   // The reply to `head`, read back from its buffers in order.
   Reply wait(uint16_t head) {
     for (int i = 0; i < 10000 && !done.count(head); ++i) {
-      for (auto u : requests.take_used()) done[static_cast<uint16_t>(u.id)] = u.len;
+      for (auto u : rq->take_used()) done[static_cast<uint16_t>(u.id)] = u.len;
       if (!done.count(head)) std::this_thread::sleep_for(1ms);
     }
     Reply r;
@@ -190,6 +190,7 @@ class FsRelayTest : public ::testing::TestWithParam<bool> {
   GuestMemory mem = GuestMemory::create(64 << 20);
   test::VirtioDriver hiprio{mem, 16, 0x10000, 0x100000};
   test::VirtioDriver requests{mem, 64, 0x20000, 0x400000};
+  test::VirtioDriver* rq = &requests;  // where post() and wait() go
   std::unique_ptr<virtio::MmioTransport> transport;
   uint64_t unique = 0;
   std::map<uint16_t, std::vector<test::Buffer>> posted;  // reply buffers by head
@@ -285,6 +286,34 @@ TEST_P(FsRelayTest, MoreLargeReadsThanTheBounceMemoryHoldsAllComplete) {
     EXPECT_EQ(stats.relayed.load(), 0u);
   }
   EXPECT_EQ(device->counters().requests[FUSE_READ].load(), 24u);
+}
+
+// A driver reset while READs are in flight and (relay mode) waiting for
+// bounce space: the device stops, and serves the next driver from scratch.
+TEST_P(FsRelayTest, AResetWithRequestsInFlightStartsAfresh) {
+  fuse_entry_out e = lookup(FUSE_ROOT_ID, "big");
+  uint64_t fh = open(e.nodeid);
+  for (uint64_t i = 0; i < 24; ++i)
+    post_read(e.nodeid, fh, i * kMaxWrite, kMaxWrite, {kMaxWrite + 16});
+  mmio_write(*transport, VIRTIO_MMIO_STATUS, 0);
+  ASSERT_EQ(mmio_read(*transport, VIRTIO_MMIO_STATUS), 0u);
+  uint64_t relayed = device->relay_stats().relayed.load();
+  // Nothing of the old queues moves once reset() returned.
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(device->relay_stats().relayed.load(), relayed);
+  test::VirtioDriver hiprio2{mem, 16, 0x30000, 0x2000000};
+  test::VirtioDriver requests2{mem, 64, 0x40000, 0x2400000};
+  ASSERT_FALSE(test::bring_up(*transport, {&hiprio2, &requests2}) & VIRTIO_CONFIG_S_NEEDS_RESET);
+  rq = &requests2;
+  posted.clear();
+  done.clear();
+  fuse_init_in init{FUSE_KERNEL_VERSION, FUSE_KERNEL_MINOR_VERSION};
+  EXPECT_EQ(call(FUSE_INIT, 0, bytes_of(init)).h.error, 0);
+  fuse_entry_out again = lookup(FUSE_ROOT_ID, "big");
+  Reply r =
+      wait(post_read(again.nodeid, open(again.nodeid), kMaxWrite, kMaxWrite, {kMaxWrite + 16}));
+  EXPECT_EQ(r.body.size(), kMaxWrite);
+  EXPECT_TRUE(is_big_file_at(r.body, kMaxWrite));
 }
 
 TEST_P(FsRelayTest, AMalformedChainNeedsResetAndTheDeviceStartsAgain) {
