@@ -3,31 +3,24 @@
 // WRITE from many, READDIR; more large READs at once than relay mode's
 // bounce memory holds (its requests then wait, none is lost); a malformed
 // chain (NEEDS_RESET, and the device starts again after the driver's
-// reset); and that in relay mode no mapping of guest RAM reaches the file
-// server (not in its maps, not among its descriptors; nor in the
-// activation command).
+// reset); a reset with requests in flight; indirect chains with EVENT_IDX.
 #include "vmm/devices/fs/fs_relay.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/fuse.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <thread>
 
-#include "common/event_fd.h"
 #include "common/tempdir.h"
 #include "tests/support/bytes_of.h"
 #include "tests/support/virtio_mmio_driver.h"
-#include "vmm/devices/fs/activate_command.h"
-#include "vmm/devices/fs/activation.h"
 #include "vmm/devices/fs/fs_device.h"
 
 namespace vmrt::vmm {
@@ -94,7 +87,7 @@ class FsRelayTest : public ::testing::TestWithParam<bool> {
     std::vector<test::Buffer> outs;
     for (uint32_t len : out_parts) outs.push_back({rq->alloc(len, 0xee), len, true});
     bufs.insert(bufs.end(), outs.begin(), outs.end());
-    uint16_t head = rq->add(bufs);
+    uint16_t head = indirect ? rq->add_indirect(bufs) : rq->add(bufs);
     posted[head] = outs;
     unique_of[head] = h.unique;
     mmio_write(*transport, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
@@ -191,6 +184,7 @@ class FsRelayTest : public ::testing::TestWithParam<bool> {
   test::VirtioDriver hiprio{mem, 16, 0x10000, 0x100000};
   test::VirtioDriver requests{mem, 64, 0x20000, 0x400000};
   test::VirtioDriver* rq = &requests;  // where post() and wait() go
+  bool indirect = false;               // post() through an indirect table
   std::unique_ptr<virtio::MmioTransport> transport;
   uint64_t unique = 0;
   std::map<uint16_t, std::vector<test::Buffer>> posted;  // reply buffers by head
@@ -316,6 +310,37 @@ TEST_P(FsRelayTest, AResetWithRequestsInFlightStartsAfresh) {
   EXPECT_TRUE(is_big_file_at(r.body, kMaxWrite));
 }
 
+// A driver that negotiated EVENT_IDX and INDIRECT_DESC, as Linux does:
+// chains through indirect tables, eight large READs at once.
+TEST_P(FsRelayTest, ServesIndirectChainsWithEventIdx) {
+  mmio_write(*transport, VIRTIO_MMIO_STATUS, 0);
+  test::VirtioDriver hiprio2{mem, 16, 0x30000, 0x2000000};
+  test::VirtioDriver requests2{mem, 64, 0x40000, 0x2400000};
+  uint64_t features = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX) |
+                      (1ull << VIRTIO_RING_F_INDIRECT_DESC);
+  ASSERT_FALSE(test::bring_up(*transport, {&hiprio2, &requests2}, features) &
+               VIRTIO_CONFIG_S_NEEDS_RESET);
+  rq = &requests2;
+  indirect = true;
+  posted.clear();
+  done.clear();
+  fuse_init_in init{FUSE_KERNEL_VERSION, FUSE_KERNEL_MINOR_VERSION};
+  ASSERT_EQ(call(FUSE_INIT, 0, bytes_of(init)).h.error, 0);
+  fuse_entry_out e = lookup(FUSE_ROOT_ID, "big");
+  uint64_t fh = open(e.nodeid);
+  std::vector<std::pair<uint16_t, uint64_t>> reads;
+  for (uint64_t i = 0; i < 8; ++i) {
+    uint64_t offset = 5000 + i * kMaxWrite;
+    reads.emplace_back(
+        post_read(e.nodeid, fh, offset, kMaxWrite, {16, kMaxWrite / 2, kMaxWrite / 2}), offset);
+  }
+  for (auto [head, offset] : reads) {
+    Reply r = wait(head);
+    EXPECT_EQ(r.body.size(), kMaxWrite);
+    EXPECT_TRUE(is_big_file_at(r.body, offset)) << "offset " << offset;
+  }
+}
+
 TEST_P(FsRelayTest, AMalformedChainNeedsResetAndTheDeviceStartsAgain) {
   uint64_t in = requests.alloc(64);
   requests.add({{in, 64}, {mem.size() - 8, 4096, true}});  // reply buffer past RAM
@@ -337,83 +362,6 @@ TEST_P(FsRelayTest, AMalformedChainNeedsResetAndTheDeviceStartsAgain) {
   }
   ASSERT_EQ(used.size(), 1u);
   EXPECT_EQ(mem.read_obj<fuse_out_header>(out).unique, 99u);
-}
-
-// Whether process `pid` maps the file `fd` is open on, or holds a
-// descriptor of it. Nullopt when its /proc entries cannot be read (the
-// server is not dumpable: only a privileged test reads them).
-std::optional<bool> reaches_file(pid_t pid, int fd) {
-  struct stat want;
-  if (::fstat(fd, &want) != 0) return std::nullopt;
-  std::string proc = "/proc/" + std::to_string(pid);
-  std::ifstream maps(proc + "/maps");
-  if (!maps) return std::nullopt;
-  bool found = false;
-  // address perms offset major:minor inode path
-  for (std::string line; std::getline(maps, line);) {
-    std::istringstream in(line);
-    std::string range, perms, offset, dev;
-    uint64_t inode = 0;
-    in >> range >> perms >> offset >> dev >> inode;
-    unsigned maj = 0, min = 0;
-    if (std::sscanf(dev.c_str(), "%x:%x", &maj, &min) == 2 && inode == want.st_ino &&
-        maj == major(want.st_dev) && min == minor(want.st_dev))
-      found = true;
-  }
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(proc + "/fd", ec)) {
-    struct stat st;
-    if (::stat(e.path().c_str(), &st) == 0 && st.st_ino == want.st_ino && st.st_dev == want.st_dev)
-      found = true;
-  }
-  if (ec) return std::nullopt;
-  return found;
-}
-
-// Relay mode exists for RAM the server cannot share: it is given none.
-TEST_P(FsRelayTest, TheFileServerGetsGuestRamOnlyInDirectMode) {
-  ASSERT_EQ(lookup(FUSE_ROOT_ID, "big").attr.size, kBigFile);  // it serves
-  std::optional<bool> reaches = reaches_file(device->server_pid(), mem.fd());
-  if (!reaches) GTEST_SKIP() << "the file server's /proc entries are not readable here";
-  EXPECT_EQ(*reaches, !GetParam());
-}
-
-// What the activation command carries in relay mode: the bounce memory
-// and the shadow rings, none of the guest's rings or descriptors.
-TEST(FsRelayActivationTest, CarriesTheBounceMemoryAndShadowRingsOnly) {
-  GuestMemory guest = GuestMemory::create(1 << 20);
-  GuestMemory bounce = GuestMemory::create(fs::relay_memory_bytes(fs::relay_request_cap({})));
-  virtio::Interrupt irq;
-  std::vector<virtio::Queue> queues(2, virtio::Queue(fs::wire::kMaxQueueSize));
-  for (auto& q : queues) {
-    q.set_size(16);
-    q.set_desc_table(0x1000);
-    q.set_avail_ring(0x2000);
-    q.set_used_ring(0x3000);
-    q.set_ready(true);
-  }
-  virtio::ActivateContext ctx{guest, queues, {101, 102}, irq, ~0ull, {}};
-  std::vector<UniqueFd> kicks;
-  kicks.push_back(make_eventfd("kick 0"));
-  kicks.push_back(make_eventfd("kick 1"));
-  std::vector<int> kick_fds{kicks[0].get(), kicks[1].get()};
-  fs::RelayStats stats;
-  fs::FsRelay relay(bounce, fs::relay_request_cap({}), 2, std::move(kicks), stats);
-  fs::Activation a = fs::relay_activation(ctx, bounce, 55, relay);
-  EXPECT_EQ(a.fds, (std::vector<int>{bounce.fd(), 55, kick_fds[0], kick_fds[1]}));
-  EXPECT_EQ(a.cmd.features, 0u);  // no ring feature of the guest's
-  ASSERT_EQ(a.cmd.queue_count, 2u);
-  for (size_t i = 0; i < 2; ++i) {
-    EXPECT_EQ(a.cmd.queues[i].desc_table, fs::ShadowQueue::desc_table(i));
-    EXPECT_EQ(a.cmd.queues[i].avail_ring, fs::ShadowQueue::avail_ring(i));
-    EXPECT_EQ(a.cmd.queues[i].used_ring, fs::ShadowQueue::used_ring(i));
-    EXPECT_EQ(a.cmd.queues[i].size, fs::ShadowQueue::kSize);
-  }
-  // What the server checks before it serves (activate_command.h) accepts it
-  // against the bounce memory.
-  auto served = fs::queues_for(a.cmd, sizeof a.cmd, a.fds.size(), bounce);
-  EXPECT_EQ(served.size(), 2u);
-  EXPECT_EQ(fs::direct_activation(ctx, 55).fds[0], guest.fd());
 }
 
 }  // namespace
