@@ -64,6 +64,29 @@ write("vmm/virtio/fuzz/corpus", "indirect",
       queue(0x01, [(0x2000, 32, INDIRECT, 0)], [0]))
 
 
+
+# virtio-fs relay: control byte (0x01 EVENT_IDX, 0x80 raw used entries),
+# guest RAM from 0 (16 descriptors, avail ring at 0x100, used ring at 0x200)
+# up to 0x400, then the server's reply lengths.
+def relay(ctl, descs, heads, replies):
+    ram = bytearray(0x400)
+    for i, (addr, length, flags, nxt) in enumerate(descs):
+        struct.pack_into("<QIHH", ram, 16 * i, addr, length, flags, nxt)
+    struct.pack_into("<HH", ram, 0x100, 0, len(heads))
+    for i, h in enumerate(heads):
+        struct.pack_into("<H", ram, 0x104 + 2 * i, h)
+    return bytes([ctl]) + bytes(ram) + b"".join(struct.pack("<H", r) for r in replies)
+
+
+RELAY = "vmm/devices/fs/fuzz/relay_corpus"
+write(RELAY, "request_and_reply",
+      relay(0, [(0x1000, 48, NEXT, 1), (0x2000, 4096, WRITE, 0)], [0], [100]))
+write(RELAY, "two_chains_event_idx_long_reply_room",
+      relay(1, [(0x1000, 48, 0, 0), (0x3000, 64, NEXT, 2), (0x4000, 80000, WRITE, 0)], [0, 1],
+            [0, 200]))
+write(RELAY, "raw_used_entries",
+      relay(0x80, [(0x1000, 48, NEXT, 1), (0x2000, 4096, WRITE, 0)], [0], [3]))
+
 # vsock: segment seed, then a guest TX chain (header + payload).
 def vsock(op, payload=b"", seed=7):
     hdr = struct.pack("<QQIIIHHIII", 3, 2, 1024, 5000, len(payload), 1, op, 0, 65536, 0)

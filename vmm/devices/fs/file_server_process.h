@@ -6,7 +6,9 @@
 // else a guest sends, keeps no capability and sees no host file. The server
 // maps guest RAM from the memfd the VMM passes and serves the queues
 // directly; the VMM keeps the virtio-mmio registers and raises the interrupt
-// when the server signals used entries (wire format: fs_wire.h).
+// when the server signals used entries (wire format: fs_wire.h). In relay
+// mode (fs_relay.h) the memfd is a bounce memory instead and the queues
+// are the VMM's shadows of the guest's: the server does the same either way.
 //
 // The process dies with the VMM (parent-death signal, and the closed
 // command socket), and the handle reaps it.

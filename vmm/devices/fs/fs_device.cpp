@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/event_fd.h"
+#include "vmm/devices/fs/activation.h"
 
 namespace vmrt::vmm::fs {
 
@@ -31,7 +32,10 @@ FsConfig FsDevice::checked(FsConfig config) {
 
 FsDevice::FsDevice(FsConfig config)
     : config_(checked(std::move(config))),
-      server_(FileServerProcess::spawn(config_.server, config_.confine_server, counters_.get())) {}
+      server_(FileServerProcess::spawn(config_.server, config_.confine_server, counters_.get())) {
+  if (config_.relay)
+    bounce_.emplace(GuestMemory::create(relay_memory_bytes(relay_request_cap(config_.server))));
+}
 
 FsDevice::~FsDevice() { reset(); }
 
@@ -50,27 +54,26 @@ void FsDevice::read_config(uint64_t offset, std::span<uint8_t> data) const {
 }
 
 void FsDevice::activate(virtio::ActivateContext context) {
-  wire::Command cmd{};
-  cmd.op = wire::Op::Activate;
-  cmd.queue_count = static_cast<uint32_t>(context.queues.size());
-  cmd.features = context.features;
   UniqueFd used = make_eventfd("virtio-fs used entries");
-  std::vector<int> fds{context.mem.fd(), used.get()};
-  for (size_t i = 0; i < context.queues.size(); ++i) {
-    const virtio::Queue& q = context.queues[i];
-    cmd.queues[i] = {q.desc_table(),
-                     q.avail_ring(),
-                     q.used_ring(),
-                     q.size(),
-                     static_cast<uint16_t>(q.ready()),
-                     0};
-    fds.push_back(context.queue_events[i]);
+  std::unique_ptr<FsRelay> relay;
+  Activation a;
+  if (bounce_) {
+    std::vector<UniqueFd> kicks;
+    for (size_t i = 0; i < context.queues.size(); ++i)
+      kicks.push_back(make_eventfd("virtio-fs shadow queue"));
+    // Before the server serves the shadow rings: this clears them.
+    relay = std::make_unique<FsRelay>(*bounce_, relay_request_cap(config_.server),
+                                      context.queues.size(), std::move(kicks), relay_stats_);
+    a = relay_activation(context, *bounce_, used.get(), *relay);
+  } else {
+    a = direct_activation(context, used.get());
   }
   // Throws when the server is gone or cannot serve (the shared directory
   // vanished): the transport then reports NEEDS_RESET.
-  wire::Reply reply = server_.call(cmd, fds, kCommandTimeout);
+  wire::Reply reply = server_.call(a.cmd, a.fds, kCommandTimeout);
   if (!reply.ok) fail("virtio-fs: the file server cannot start serving: {}", reply.message);
-  worker_ = std::make_unique<FsWorker>(std::move(context), server_, std::move(used), server_lost_);
+  worker_ = std::make_unique<FsWorker>(std::move(context), server_, std::move(used), server_lost_,
+                                       std::move(relay));
 }
 
 void FsDevice::reset() {

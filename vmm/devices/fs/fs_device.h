@@ -9,16 +9,23 @@
 // queue; file_server_process.h), so that only that process can touch host
 // files. Here, while they are served, the worker (fs_worker.h) relays the
 // server's signals to the guest.
+//
+// In relay mode (FsConfig::relay; fs_relay.h) the file server never maps
+// guest RAM: the worker copies requests and replies through a bounce memory
+// that the device makes once and shares with the server. For a VM whose RAM
+// no other process can map (restored from a template, mapped privately).
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/fd.h"
 #include "vmm/devices/fs/counters.h"
 #include "vmm/devices/fs/file_server_process.h"
+#include "vmm/devices/fs/fs_relay.h"
 #include "vmm/devices/fs/fs_worker.h"
 #include "vmm/fuse/server.h"
 #include "vmm/virtio/device.h"
@@ -32,6 +39,8 @@ struct FsConfig {
   // Runs in the file server process before it opens the shared directory:
   // its jail, identity and seccomp filter. Empty: none.
   std::function<void()> confine_server;
+  // Serve through a bounce memory rather than guest RAM (fs_relay.h).
+  bool relay = false;
 };
 
 class FsDevice : public virtio::VirtioDevice {
@@ -41,7 +50,9 @@ class FsDevice : public virtio::VirtioDevice {
 
   // Validates the tag and starts the file server, which opens the shared
   // directory; throws vmrt::Error. Construct while the process has no other
-  // threads (the server is forked).
+  // threads (the server is forked), and before guest RAM is mapped: the
+  // fork copies the VMM's mappings, so a server forked later would hold
+  // guest RAM's pages as they were then, whatever the mode.
   explicit FsDevice(FsConfig config);
   ~FsDevice() override;
 
@@ -54,6 +65,8 @@ class FsDevice : public virtio::VirtioDevice {
 
   // What the file server counted (written by its process).
   const FsCounters& counters() const noexcept { return counters_.get(); }
+  // What the relay did (relay mode; zeros otherwise).
+  const RelayStats& relay_stats() const noexcept { return relay_stats_; }
   // The file server's process id (tests, logs).
   pid_t server_pid() const noexcept { return server_.pid(); }
   // Called (on the worker's relay thread) when the file server ends while it serves
@@ -70,6 +83,10 @@ class FsDevice : public virtio::VirtioDevice {
   SharedFsCounters counters_;  // before the server, which counts in them
   FileServerProcess server_;
   std::function<void(const std::string&)> server_lost_;
+  RelayStats relay_stats_;
+  // Relay mode: made with the device, since the server maps the memory it
+  // is first given for good.
+  std::optional<GuestMemory> bounce_;
   std::unique_ptr<FsWorker> worker_;  // while the queues are served
 };
 

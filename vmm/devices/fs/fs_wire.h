@@ -18,7 +18,8 @@ namespace vmrt::vmm::fs::wire {
 enum class Op : uint32_t {
   // Serve the queues. Descriptors: guest RAM's memfd, the eventfd the server
   // signals when a queue has new used entries, then each queue's notify
-  // eventfd in queue order.
+  // eventfd in queue order. (In relay mode the memfd is the bounce memory's
+  // and the queues are its shadow queues: fs_relay.h.)
   Activate = 1,
   // Stop serving and forget the FUSE session; answered once no server thread
   // touches guest memory.

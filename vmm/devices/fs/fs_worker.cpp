@@ -10,15 +10,32 @@
 namespace vmrt::vmm::fs {
 
 FsWorker::FsWorker(virtio::ActivateContext context, FileServerProcess& server, UniqueFd used,
-                   std::function<void(const std::string& why)> server_lost)
+                   std::function<void(const std::string& why)> server_lost,
+                   std::unique_ptr<FsRelay> relay)
     : ctx_(std::move(context)),
       server_(server),
       used_(std::move(used)),
-      server_lost_(std::move(server_lost)) {
+      server_lost_(std::move(server_lost)),
+      relay_(std::move(relay)) {
   loop_.add(used_.get(), EPOLLIN, [this](uint32_t) {
     drain_eventfd(used_.get());
-    ctx_.interrupt.signal_used();
+    if (relay_)
+      relay_->on_server_used();
+    else
+      ctx_.interrupt.signal_used();
   });
+  if (relay_) {
+    // What the guest posted before it set DRIVER_OK goes now; the loop is
+    // not running yet, so this thread is the only one at the queues.
+    relay_->start(ctx_);
+    for (size_t q = 0; q < ctx_.queue_events.size(); ++q) {
+      int fd = ctx_.queue_events[q];
+      loop_.add(fd, EPOLLIN, [this, fd, q](uint32_t) {
+        drain_eventfd(fd);
+        relay_->on_guest_notify(q);
+      });
+    }
+  }
   loop_.add(server_.events_fd(), EPOLLIN, [this](uint32_t) { on_server_event(); });
   loop_.start();
 }

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "common/tempdir.h"
+#include "tests/support/bytes_of.h"
 #include "tests/support/virtio_mmio_driver.h"
 #include "vmm/security/confine.h"
 
@@ -32,14 +33,16 @@ namespace {
 using namespace std::chrono_literals;
 using test::mmio_read;
 using test::mmio_write;
+using ::vmrt::test::bytes_of;
 
-class FsDeviceTest : public ::testing::Test {
+class FsDeviceTest : public ::testing::TestWithParam<bool> {
  public:
   void SetUp() override {
     std::filesystem::create_directory(share);
     fs::FsConfig cfg;
     cfg.tag = "myshare";
     cfg.server.shared_dir = share;
+    cfg.relay = GetParam();
     device = std::make_shared<fs::FsDevice>(cfg);
     transport = std::make_unique<virtio::MmioTransport>(mem, device);
   }
@@ -114,6 +117,7 @@ class FsDeviceTest : public ::testing::Test {
     fs::FsConfig cfg;
     cfg.tag = "t";
     cfg.server.shared_dir = share;
+    cfg.relay = GetParam();
     cfg.confine_server = [] {
       security::confine_thread(security::ThreadRole::FileServer, security::SeccompMode::On);
     };
@@ -130,7 +134,10 @@ class FsDeviceTest : public ::testing::Test {
   uint64_t init_out = 0;  // where send_init's reply went
 };
 
-TEST_F(FsDeviceTest, ConfigurationSpaceHasTheTagAndQueueCount) {
+INSTANTIATE_TEST_SUITE_P(Modes, FsDeviceTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "Relay" : "Direct"; });
+
+TEST_P(FsDeviceTest, ConfigurationSpaceHasTheTagAndQueueCount) {
   EXPECT_EQ(mmio_read(*transport, VIRTIO_MMIO_DEVICE_ID), static_cast<uint32_t>(VIRTIO_ID_FS));
   virtio_fs_config cfg{};
   transport->read(0x100, {reinterpret_cast<uint8_t*>(&cfg), sizeof cfg});
@@ -139,7 +146,7 @@ TEST_F(FsDeviceTest, ConfigurationSpaceHasTheTagAndQueueCount) {
   EXPECT_EQ(cfg.num_request_queues, 1u);
 }
 
-TEST_F(FsDeviceTest, RefusesBadTags) {
+TEST_P(FsDeviceTest, RefusesBadTags) {
   fs::FsConfig cfg;
   cfg.server.shared_dir = share;
   EXPECT_THROW(fs::FsDevice{cfg}, Error);  // empty
@@ -147,7 +154,7 @@ TEST_F(FsDeviceTest, RefusesBadTags) {
   EXPECT_THROW(fs::FsDevice{cfg}, Error);
 }
 
-TEST_F(FsDeviceTest, AnswersFuseInitOnTheRequestQueue) {
+TEST_P(FsDeviceTest, AnswersFuseInitOnTheRequestQueue) {
   ASSERT_FALSE(test::bring_up(*transport, {&hiprio, &requests}) & VIRTIO_CONFIG_S_NEEDS_RESET);
   auto [reply, used_len] = send_init(requests, *transport);
   EXPECT_EQ(reply.unique, 7u);
@@ -167,7 +174,7 @@ TEST_F(FsDeviceTest, AnswersFuseInitOnTheRequestQueue) {
 
 // What the file server counts reaches the VMM's view of the counters: each
 // request by its opcode, error replies, and requests too short to parse.
-TEST_F(FsDeviceTest, CountsRequestsByOpcodeErrorsAndMalformedRequests) {
+TEST_P(FsDeviceTest, CountsRequestsByOpcodeErrorsAndMalformedRequests) {
   ASSERT_FALSE(test::bring_up(*transport, {&hiprio, &requests}) & VIRTIO_CONFIG_S_NEEDS_RESET);
   ASSERT_EQ(send_init(requests, *transport).first.error, 0);
   std::vector<uint16_t> order;
@@ -194,12 +201,12 @@ TEST_F(FsDeviceTest, CountsRequestsByOpcodeErrorsAndMalformedRequests) {
 // violation kills it: exit 0 only when both answers came.
 void serve_across_a_reset_confined(FsDeviceTest& t);
 
-TEST_F(FsDeviceTest, ServesAcrossAResetOnAConfinedControlThread) {
+TEST_P(FsDeviceTest, ServesAcrossAResetOnAConfinedControlThread) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(serve_across_a_reset_confined(*this), testing::ExitedWithCode(0), "");
 }
 
-TEST_F(FsDeviceTest, ForgetOnTheHighPriorityQueueTakesNoReply) {
+TEST_P(FsDeviceTest, ForgetOnTheHighPriorityQueueTakesNoReply) {
   test::bring_up(*transport, {&hiprio, &requests});
   struct {
     fuse_in_header h;
@@ -216,22 +223,13 @@ TEST_F(FsDeviceTest, ForgetOnTheHighPriorityQueueTakesNoReply) {
   EXPECT_EQ(used[0].len, 0u);
 }
 
-TEST_F(FsDeviceTest, VanishedShareAtReactivationNeedsReset) {
+TEST_P(FsDeviceTest, VanishedShareAtReactivationNeedsReset) {
   test::bring_up(*transport, {&hiprio, &requests});
   mmio_write(*transport, VIRTIO_MMIO_STATUS, 0);  // driver reset
   std::filesystem::remove_all(share);
   test::VirtioDriver hiprio2{mem, 16, 0x30000, 0x800000}, requests2{mem, 16, 0x40000, 0xa00000};
   uint32_t status = test::bring_up(*transport, {&hiprio2, &requests2});
   EXPECT_TRUE(status & VIRTIO_CONFIG_S_NEEDS_RESET);
-}
-
-template <typename... T>
-std::vector<uint8_t> bytes_of(const T&... parts) {
-  std::vector<uint8_t> out;
-  (out.insert(out.end(), reinterpret_cast<const uint8_t*>(&parts),
-              reinterpret_cast<const uint8_t*>(&parts) + sizeof parts),
-   ...);
-  return out;
 }
 
 std::string FsDeviceTest::lock_wait_completes_out_of_order(virtio::MmioTransport& t) {
@@ -273,13 +271,13 @@ std::string FsDeviceTest::lock_wait_completes_out_of_order(virtio::MmioTransport
   return "";
 }
 
-TEST_F(FsDeviceTest, ParkedLockWaitIsAnsweredOutOfOrderAndResetEndsIt) {
+TEST_P(FsDeviceTest, ParkedLockWaitIsAnsweredOutOfOrderAndResetEndsIt) {
   EXPECT_EQ(lock_wait_completes_out_of_order(*transport), "");
 }
 
 void lock_wait_in_a_confined_server(FsDeviceTest& t);
 
-TEST_F(FsDeviceTest, ParkedLockWaitsWorkInAConfinedServer) {
+TEST_P(FsDeviceTest, ParkedLockWaitsWorkInAConfinedServer) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(lock_wait_in_a_confined_server(*this), testing::ExitedWithCode(0), "");
 }
@@ -305,7 +303,7 @@ bool process_exists(pid_t pid) {
   return ::stat(("/proc/" + std::to_string(pid)).c_str(), &st) == 0;
 }
 
-TEST_F(FsDeviceTest, TheFileServerIsAProcessOfItsOwnReapedWithTheDevice) {
+TEST_P(FsDeviceTest, TheFileServerIsAProcessOfItsOwnReapedWithTheDevice) {
   pid_t pid = device->server_pid();
   ASSERT_GT(pid, 0);
   EXPECT_NE(pid, ::getpid());
@@ -317,7 +315,7 @@ TEST_F(FsDeviceTest, TheFileServerIsAProcessOfItsOwnReapedWithTheDevice) {
   EXPECT_FALSE(process_exists(pid));
 }
 
-TEST_F(FsDeviceTest, AServerThatCannotConfineItselfFailsTheDeviceWithItsReason) {
+TEST_P(FsDeviceTest, AServerThatCannotConfineItselfFailsTheDeviceWithItsReason) {
   fs::FsConfig cfg;
   cfg.tag = "t";
   cfg.server.shared_dir = share;
@@ -333,7 +331,7 @@ TEST_F(FsDeviceTest, AServerThatCannotConfineItselfFailsTheDeviceWithItsReason) 
   EXPECT_THROW(fs::FsDevice{cfg}, Error);
 }
 
-TEST_F(FsDeviceTest, AServerThatDiesPutsTheDeviceIntoNeedsReset) {
+TEST_P(FsDeviceTest, AServerThatDiesPutsTheDeviceIntoNeedsReset) {
   ASSERT_FALSE(test::bring_up(*transport, {&hiprio, &requests}) & VIRTIO_CONFIG_S_NEEDS_RESET);
   ASSERT_EQ(::kill(device->server_pid(), SIGKILL), 0);
   uint32_t status = 0;
@@ -354,7 +352,7 @@ TEST_F(FsDeviceTest, AServerThatDiesPutsTheDeviceIntoNeedsReset) {
 // child, since a violation kills the server and the test would hang on it.
 void serve_with_a_confined_server(FsDeviceTest& t);
 
-TEST_F(FsDeviceTest, AServerConfinedWithTheFileServerRoleServes) {
+TEST_P(FsDeviceTest, AServerConfinedWithTheFileServerRoleServes) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(serve_with_a_confined_server(*this), testing::ExitedWithCode(0), "");
 }
