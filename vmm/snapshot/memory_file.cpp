@@ -79,11 +79,4 @@ void write_memory_file(int fd, const GuestMemory& mem) {
     throw_errno("snapshot memory file: set its size");
 }
 
-nlohmann::json memory_layout(const GuestMemory& mem) {
-  nlohmann::json regions = nlohmann::json::array();
-  for (const RamRegion& r : mem.regions())
-    regions.push_back({{"gpa", r.gpa}, {"size", r.size}, {"offset", r.offset}});
-  return {{"size", mem.size()}, {"regions", std::move(regions)}};
-}
-
 }  // namespace vmrt::vmm::snapshot

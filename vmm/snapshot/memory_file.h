@@ -6,7 +6,6 @@
 // takes only that much disk and page cache.
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 
 #include "vmm/memory/guest_memory.h"
 
@@ -15,9 +14,5 @@ namespace vmrt::vmm::snapshot {
 // Writes RAM to `fd` (an empty regular file) from offset 0, sized to
 // mem.size() with holes for zero pages. Throws vmrt::Error.
 void write_memory_file(int fd, const GuestMemory& mem);
-
-// {size, regions: [{gpa, size, offset}]}: what the state document records
-// about RAM, checked against the memory file and the machine on restore.
-nlohmann::json memory_layout(const GuestMemory& mem);
 
 }  // namespace vmrt::vmm::snapshot

@@ -86,14 +86,5 @@ TEST(MemoryFile, RefusesAFileOfAnotherSize) {
   }
 }
 
-TEST(MemoryFile, LayoutRecordsSizeAndRegions) {
-  GuestMemory mem = GuestMemory::create(kRam);
-  nlohmann::json layout = memory_layout(mem);
-  EXPECT_EQ(layout["size"], kRam);
-  ASSERT_EQ(layout["regions"].size(), 1u);
-  EXPECT_EQ(layout["regions"][0]["gpa"], 0u);
-  EXPECT_EQ(layout["regions"][0]["size"], kRam);
-}
-
 }  // namespace
 }  // namespace vmrt::vmm::snapshot
