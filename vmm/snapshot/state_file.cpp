@@ -80,8 +80,7 @@ json parse_payload(std::span<const uint8_t> payload) {
 
 }  // namespace
 
-std::vector<uint8_t> encode_state(const json& doc) {
-  std::vector<uint8_t> payload = json::to_cbor(doc);
+std::vector<uint8_t> seal_payload(std::span<const uint8_t> payload) {
   Header h{};
   std::memcpy(h.magic, kMagic, sizeof kMagic);
   h.version = kFormatVersion;
@@ -90,9 +89,11 @@ std::vector<uint8_t> encode_state(const json& doc) {
   h.crc = crc_of(payload);
   std::vector<uint8_t> out(sizeof h + payload.size());
   std::memcpy(out.data(), &h, sizeof h);
-  std::memcpy(out.data() + sizeof h, payload.data(), payload.size());
+  if (!payload.empty()) std::memcpy(out.data() + sizeof h, payload.data(), payload.size());
   return out;
 }
+
+std::vector<uint8_t> encode_state(const json& doc) { return seal_payload(json::to_cbor(doc)); }
 
 void write_state_file(int fd, const json& doc) {
   std::vector<uint8_t> bytes = encode_state(doc);

@@ -33,6 +33,9 @@ inline constexpr size_t kMaxNesting = 64;
 
 // Header and payload of `doc`, as write_state_file writes them.
 std::vector<uint8_t> encode_state(const nlohmann::json& doc);
+// A correct header followed by `payload`, whatever it holds (for the
+// encoder, tests and the fuzzer).
+std::vector<uint8_t> seal_payload(std::span<const uint8_t> payload);
 void write_state_file(int fd, const nlohmann::json& doc);
 
 // Validates header, lengths and CRC, then parses the CBOR payload.

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <cstring>
 #include <string>
@@ -20,18 +19,6 @@ json sample() {
   return {{"vcpus", json::array({{{"regs", json::binary({1, 2, 3, 4})}}})},
           {"memory", {{"size", uint64_t{2} << 20}}},
           {"name", "template"}};
-}
-
-// A header (as encode_state writes it) around any payload.
-std::vector<uint8_t> seal(const std::vector<uint8_t>& payload) {
-  std::vector<uint8_t> out = encode_state(json::object());
-  out.resize(kHeaderSize);
-  uint64_t len = payload.size();
-  uint32_t crc = static_cast<uint32_t>(crc32_z(0, payload.data(), payload.size()));
-  std::memcpy(out.data() + 16, &len, sizeof len);
-  std::memcpy(out.data() + 24, &crc, sizeof crc);
-  out.insert(out.end(), payload.begin(), payload.end());
-  return out;
 }
 
 // The error message of read_state_bytes(bytes), or "" when it succeeds.
@@ -89,7 +76,7 @@ TEST(StateFile, RefusesAPayloadThatIsNotACborObject) {
   // A correct header around a cut CBOR document: only the parse objects.
   std::vector<uint8_t> cbor = json::to_cbor(sample());
   cbor.resize(cbor.size() - 3);
-  std::string e = error_of(seal(cbor));
+  std::string e = error_of(seal_payload(cbor));
   EXPECT_NE(e.find("not a valid CBOR document"), std::string::npos) << e;
 }
 
