@@ -27,17 +27,19 @@ constexpr uint64_t kRam = 2 << 20;
 constexpr uint32_t kCounter = 0x3000;
 constexpr uint64_t kStarValue = 0x0023'0010'0000'0000;
 
-MachineConfig config(uint32_t cpus) {
+MachineConfig config(uint32_t cpus, security::SeccompMode seccomp = security::SeccompMode::Off) {
   MachineConfig cfg;
   cfg.mem_bytes = kRam;
   cfg.cpus = cpus;
+  cfg.seccomp = seccomp;
   return cfg;
 }
 
 // A 2-vCPU machine: vCPU 0 counts, vCPU 1 waits for an INIT-SIPI that never
 // comes (its state must survive too).
-std::unique_ptr<Machine> counting_machine() {
-  auto m = Machine::create(config(2));
+std::unique_ptr<Machine> counting_machine(
+    security::SeccompMode seccomp = security::SeccompMode::Off) {
+  auto m = Machine::create(config(2, seccomp));
   m->init_vcpus_for_boot();
   test::load_long_mode(*m, test::long_mode_count_forever(kCounter));
   m->vcpu(0).set_msrs({{msr::kStar, kStarValue}});
@@ -166,6 +168,19 @@ TEST(MachineSnapshot, MachinesFromOneSnapshotShareNothingTheyWrite) {
   a->wait();
   b->stop("done");
   b->wait();
+}
+
+// Parking for a pause re-enters KVM_RUN to complete the last exit: within
+// the vCPU role's seccomp filter, so a confined VM can be snapshotted.
+TEST(MachineSnapshot, ConfinedVcpusPauseForASnapshotAndGoOn) {
+  auto a = counting_machine(security::SeccompMode::On);
+  Snapshot snap;
+  uint64_t at_pause = count_then_snapshot(*a, snap);
+  ASSERT_GT(at_pause, 0u);
+  a->resume();
+  EXPECT_TRUE(counts_past(*a, at_pause + 1000));
+  a->stop("done");
+  EXPECT_EQ(a->wait().kind, ExitKind::Stopped);
 }
 
 TEST(MachineSnapshot, SaveAndRestoreRefuseTheWrongMoment) {
