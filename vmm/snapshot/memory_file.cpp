@@ -64,6 +64,9 @@ bool next_data(int fd, uint64_t off, uint64_t size, uint64_t& data, uint64_t& ho
 }  // namespace
 
 void write_memory_file(int fd, const GuestMemory& mem) {
+  // Zero pages are skipped, not written: whatever the file held before
+  // must go, or it would show through the holes.
+  if (ftruncate(fd, 0) != 0) throw_errno("snapshot memory file: empty it");
   const uint8_t* base = mem.host_base();
   if (mem.shareable()) {
     for (uint64_t off = 0, data, hole;

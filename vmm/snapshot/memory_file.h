@@ -11,7 +11,7 @@
 
 namespace vmrt::vmm::snapshot {
 
-// Writes RAM to `fd` (an empty regular file) from offset 0, sized to
+// Replaces the contents of `fd` (a regular file) with RAM, sized to
 // mem.size() with holes for zero pages. Throws vmrt::Error.
 void write_memory_file(int fd, const GuestMemory& mem);
 

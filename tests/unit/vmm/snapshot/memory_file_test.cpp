@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "common/tempdir.h"
@@ -71,6 +72,19 @@ TEST(MemoryFile, PrivateMappingsCopyOnWrite) {
   write_memory_file(second.get(), a);
   GuestMemory c = GuestMemory::map_private(std::move(second), kRam);
   EXPECT_EQ(c.read_obj<uint32_t>(0x5000), 2u);
+}
+
+TEST(MemoryFile, OldContentsDoNotShowThroughTheHoles) {
+  TempDir dir("memfile");
+  UniqueFd file = create_file(dir, "mem");
+  std::vector<uint8_t> junk(kRam + 4096, 0x5a);
+  ASSERT_EQ(pwrite(file.get(), junk.data(), junk.size(), 0), static_cast<ssize_t>(junk.size()));
+  GuestMemory mem = GuestMemory::create(kRam);
+  mem.write_obj<uint32_t>(0x1000, 7);
+  write_memory_file(file.get(), mem);
+  GuestMemory back = GuestMemory::map_private(std::move(file), kRam);
+  EXPECT_EQ(back.read_obj<uint32_t>(0x1000), 7u);
+  EXPECT_EQ(back.read_obj<uint64_t>(0x2000), 0u);
 }
 
 TEST(MemoryFile, RefusesAFileOfAnotherSize) {
