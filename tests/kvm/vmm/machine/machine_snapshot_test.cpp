@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <string>
@@ -97,10 +99,10 @@ uint64_t count_then_snapshot(Machine& m, const Snapshot& snap) {
   return counter(m);
 }
 
-std::unique_ptr<Machine> restore(const Snapshot& snap) {
+std::unique_ptr<Machine> restore(const Snapshot& snap, uint32_t cpus = 2) {
   UniqueFd state = open_file(snap.state(), O_RDONLY);
   nlohmann::json doc = snapshot::read_state_file(state.get());
-  auto m = Machine::create(config(2),
+  auto m = Machine::create(config(cpus),
                            GuestMemory::map_private(open_file(snap.memory(), O_RDONLY), kRam));
   m->restore_state(doc);
   return m;
@@ -181,6 +183,54 @@ TEST(MachineSnapshot, ConfinedVcpusPauseForASnapshotAndGoOn) {
   EXPECT_TRUE(counts_past(*a, at_pause + 1000));
   a->stop("done");
   EXPECT_EQ(a->wait().kind, ExitKind::Stopped);
+}
+
+// A port that reads as 1 and counts the guest's reads.
+struct CountingPort : BusDevice {
+  std::atomic<uint64_t> reads{0};
+  void read(uint64_t, std::span<uint8_t> data) override {
+    ++reads;
+    std::fill(data.begin(), data.end(), 1);
+    // Slow, so that a pause nearly always finds the vCPU thread here,
+    // before KVM has put the value into the guest's al.
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  void write(uint64_t, std::span<const uint8_t>) override {}
+};
+
+// How many reads a machine paused at `rip` has made beyond its counter: 1
+// between the IN and the addition, else 0.
+uint64_t in_ahead(uint64_t rip) { return rip == test::kInAndAddAddAddr ? 1 : 0; }
+
+// KVM puts the value of a port read into the register only when it
+// completes the IN on the next KVM_RUN; a snapshot taken before that would
+// lose the value. Every read must reach the counter across the restore.
+TEST(MachineSnapshot, APortReadPendingAtThePauseIsNotLost) {
+  constexpr uint16_t kPort = 0x510;
+  auto a = Machine::create(config(1));
+  a->init_vcpus_for_boot();
+  auto port_a = std::make_shared<CountingPort>();
+  a->pio_bus().add(kPort, 1, port_a, "counting port");
+  test::load_long_mode(*a, test::long_mode_in_and_add(kPort, kCounter));
+  Snapshot snap;
+  uint64_t at_pause = count_then_snapshot(*a, snap);
+  ASSERT_GT(at_pause, 0u);
+  kvm_regs regs_a = a->vcpu(0).regs();
+  EXPECT_EQ(port_a->reads.load(), at_pause + in_ahead(regs_a.rip)) << "rip " << regs_a.rip;
+  if (in_ahead(regs_a.rip)) EXPECT_EQ(regs_a.rax, 1u) << "the read value is in rax";
+
+  auto b = restore(snap, 1);
+  auto port_b = std::make_shared<CountingPort>();
+  b->pio_bus().add(kPort, 1, port_b, "counting port");
+  b->start();
+  ASSERT_TRUE(counts_past(*b, at_pause + 1000));
+  b->pause();
+  uint64_t rip_b = b->vcpu(0).regs().rip;
+  EXPECT_EQ(port_a->reads.load() + port_b->reads.load(), counter(*b) + in_ahead(rip_b));
+  a->stop("done");
+  a->wait();
+  b->stop("done");
+  b->wait();
 }
 
 TEST(MachineSnapshot, SaveAndRestoreRefuseTheWrongMoment) {
