@@ -35,6 +35,8 @@ class VirtioSlots {
   // Serves again after quiesce().
   void resume();
   // Every slot's state, in slot order; between quiesce() and resume().
+  // Throws vmrt::Error for a state that would not restore (the devices stay
+  // quiesced: resume() either way).
   nlohmann::json save_state();
   // Restores save_state()'s output into the transports of this machine,
   // which must have the same device types attached in the same order and no

@@ -64,7 +64,8 @@ class MmioTransport : public BusDevice {
   // DRIVER_OK the device activated on the restored queues (serving from
   // where the snapshot left them) and a pending interrupt raised again.
   // Throws vmrt::Error for state that is malformed or does not fit this
-  // device; the transport is then left reset.
+  // device; the transport is then left reset. The interrupt goes out on the
+  // irqfd at once: restore after the VM's interrupt controller state.
   void restore_state(const nlohmann::json& state);
 
  private:
