@@ -7,6 +7,7 @@
 #include <linux/virtio_ids.h>
 
 #include "tests/support/error_text.h"
+#include "tests/support/fake_virtio_device.h"
 #include "vmm/virtio/mmio_transport.h"
 
 namespace vmrt::vmm {
@@ -15,26 +16,14 @@ namespace {
 using ::testing::HasSubstr;
 using vmrt::test::error_text;
 
-class TypedDevice : public virtio::VirtioDevice {
- public:
-  explicit TypedDevice(uint32_t type) : type_(type) {}
-  uint32_t device_type() const override { return type_; }
-  uint64_t device_features() const override { return 0; }
-  std::vector<uint16_t> queue_max_sizes() const override { return {8}; }
-  void read_config(uint64_t, std::span<uint8_t>) const override {}
-  void activate(virtio::ActivateContext) override {}
-  void reset() override {}
-
- private:
-  uint32_t type_;
-};
+using test::FakeDevice;
 
 class SlotsStateTest : public ::testing::Test {
  protected:
   // A slot entry as VirtioSlots::save_state() writes it, for a device the
   // driver has not started.
   nlohmann::json slot(uint32_t type) {
-    virtio::MmioTransport t(mem, std::make_shared<TypedDevice>(type));
+    virtio::MmioTransport t(mem, std::make_shared<FakeDevice>(type));
     t.quiesce();
     return {{"device_type", type}, {"transport", t.save_state()}};
   }
@@ -43,7 +32,7 @@ class SlotsStateTest : public ::testing::Test {
   }
 
   GuestMemory mem = GuestMemory::create(1 << 20);
-  TypedDevice net{VIRTIO_ID_NET}, vsock{VIRTIO_ID_VSOCK}, fs{VIRTIO_ID_FS};
+  FakeDevice net{VIRTIO_ID_NET}, vsock{VIRTIO_ID_VSOCK}, fs{VIRTIO_ID_FS};
   std::vector<const virtio::VirtioDevice*> devices{&vsock, &net};
 };
 
