@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/fd_io.h"
+#include "common/json_cbor.h"
 
 namespace vmrt::vmm::snapshot {
 
@@ -35,44 +36,10 @@ uint32_t crc_of(std::span<const uint8_t> data) {
 
 using json = nlohmann::json;
 
-// The DOM builder with a nesting limit: nlohmann's CBOR reader recurses once
-// per nested array or map, so a crafted file could otherwise overflow the
-// stack. Returning false stops the parse.
-class BoundedSax : public nlohmann::detail::json_sax_dom_parser<json> {
- public:
-  explicit BoundedSax(json& out) : json_sax_dom_parser(out, true) {}
-  bool too_deep() const { return too_deep_; }
-
-  bool start_object(size_t n) { return enter() && json_sax_dom_parser::start_object(n); }
-  bool end_object() { return leave() && json_sax_dom_parser::end_object(); }
-  bool start_array(size_t n) { return enter() && json_sax_dom_parser::start_array(n); }
-  bool end_array() { return leave() && json_sax_dom_parser::end_array(); }
-
- private:
-  bool enter() {
-    if (++depth_ <= kMaxNesting) return true;
-    too_deep_ = true;
-    return false;
-  }
-  bool leave() {
-    --depth_;
-    return true;
-  }
-  size_t depth_ = 0;
-  bool too_deep_ = false;
-};
-
+// common/json_cbor.h bounds the nesting before nlohmann's recursive reader
+// sees it, so a crafted file cannot overflow the stack.
 json parse_payload(std::span<const uint8_t> payload) {
-  json doc;
-  BoundedSax sax(doc);
-  bool ok;
-  try {
-    ok = json::sax_parse(payload.begin(), payload.end(), &sax, json::input_format_t::cbor);
-  } catch (const json::exception& e) {
-    fail("snapshot state: the payload is not a valid CBOR document: {}", e.what());
-  }
-  if (sax.too_deep()) fail("snapshot state: the document nests deeper than {} levels", kMaxNesting);
-  if (!ok) fail("snapshot state: the payload is not a valid CBOR document");
+  json doc = parse_cbor(payload, "snapshot state: the payload");
   if (!doc.is_object())
     fail("snapshot state: the document is a {}, not an object", doc.type_name());
   return doc;

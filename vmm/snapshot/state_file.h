@@ -27,9 +27,8 @@ inline constexpr size_t kHeaderSize = 32;
 // Far above any real state (a few KiB per vCPU and device), low enough that
 // a hostile length cannot make the reader allocate much.
 inline constexpr size_t kMaxStateFileSize = 16 << 20;
-// CBOR nesting deeper than this is refused before it can exhaust the stack
-// (the document itself nests a handful of levels).
-inline constexpr size_t kMaxNesting = 64;
+// CBOR nesting deeper than common/json_cbor.h's kMaxCborDepth is refused
+// before it can exhaust the stack (the document nests a handful of levels).
 
 // Header and payload of `doc`, as write_state_file writes them.
 std::vector<uint8_t> encode_state(const nlohmann::json& doc);

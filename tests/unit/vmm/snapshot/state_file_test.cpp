@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/fd.h"
+#include "common/json_cbor.h"
 
 namespace vmrt::vmm::snapshot {
 namespace {
@@ -77,14 +78,14 @@ TEST(StateFile, RefusesAPayloadThatIsNotACborObject) {
   std::vector<uint8_t> cbor = json::to_cbor(sample());
   cbor.resize(cbor.size() - 3);
   std::string e = error_of(seal_payload(cbor));
-  EXPECT_NE(e.find("not a valid CBOR document"), std::string::npos) << e;
+  EXPECT_NE(e.find("malformed CBOR"), std::string::npos) << e;
 }
 
 TEST(StateFile, RefusesDeepNesting) {
   json deep = json::array();
-  for (size_t i = 0; i < kMaxNesting + 5; ++i) deep = json::array({deep});
+  for (size_t i = 0; i < kMaxCborDepth + 5; ++i) deep = json::array({deep});
   std::string e = error_of(encode_state({{"x", deep}}));
-  EXPECT_NE(e.find("nests deeper"), std::string::npos) << e;
+  EXPECT_NE(e.find("nested deeper"), std::string::npos) << e;
 }
 
 }  // namespace
