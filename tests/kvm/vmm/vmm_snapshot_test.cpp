@@ -1,0 +1,146 @@
+// The real vmrt-vmm, confined, snapshots a running payload on its control
+// socket's command (--snapshot-dir) and another vmrt-vmm restores it
+// (--restore, jailed as a sandbox's): what a VM template is made of. A
+// corrupt or mismatched snapshot is refused with an error naming the check.
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "common/fd.h"
+#include "common/process.h"
+#include "common/tempdir.h"
+#include "tests/kvm/vmm_process.h"
+
+namespace vmrt::vmm {
+namespace {
+
+using namespace std::chrono_literals;
+using test::control;
+using test::slurp;
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+class VmmSnapshot : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    test::write_ready_payload(dir_.path() / "payload.elf");
+    fs::create_directories(dir_.path() / "shared");
+    fs::create_directories(snap());
+  }
+  fs::path snap() const { return dir_.path() / "snap"; }
+
+  // vmrt-vmm with the devices a sandbox has (vsock, fs), confined;
+  // `args` say boot or restore. Its log goes to NAME.log.
+  Subprocess spawn(const std::string& name, std::vector<std::string> args,
+                   const std::string& mem = "32") {
+    std::vector<std::string> argv = {VMRT_VMM,
+                                     "--mem",
+                                     mem,
+                                     "--cpus",
+                                     "2",
+                                     "--console",
+                                     (dir_.path() / (name + ".console")).string(),
+                                     "--control-socket",
+                                     (dir_.path() / (name + ".sock")).string(),
+                                     "--vsock-socket",
+                                     (dir_.path() / (name + ".vsock")).string(),
+                                     "--fs-dir",
+                                     (dir_.path() / "shared").string(),
+                                     "--seccomp=on"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    SpawnOptions o;
+    o.extra_env = {"VMRT_ASSUME_PVM=0"};  // a payload, not Linux: runs on PVM too
+    UniqueFd log(::open((dir_.path() / (name + ".log")).c_str(),
+                        O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    o.out = Stdio::to_fd(log.get());
+    o.err = Stdio::to_fd(log.get());
+    return Subprocess::spawn(argv, o);
+  }
+  std::string log(const std::string& name) { return slurp(dir_.path() / (name + ".log")); }
+
+  // Boots the payload, waits for its line, snapshots it, stops it.
+  void make_snapshot() {
+    Subprocess vmm = spawn("template", {"--kernel", (dir_.path() / "payload.elf").string(),
+                                        "--snapshot-dir", snap().string()});
+    for (int i = 0;
+         i < 300 && slurp(dir_.path() / "template.console").find("ready") == std::string::npos;
+         ++i) {
+      if (vmm.wait_for(0ms)) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_THAT(slurp(dir_.path() / "template.console"), HasSubstr("ready")) << log("template");
+    std::string reply = control(dir_.path() / "template.sock", R"({"cmd":"snapshot"})");
+    EXPECT_THAT(reply, HasSubstr(R"("ok":true)")) << reply << log("template");
+    EXPECT_THAT(reply, HasSubstr("paused"));
+    vmm.kill(SIGTERM);
+    auto status = vmm.wait_for(20s);
+    ASSERT_TRUE(status) << log("template");
+    EXPECT_TRUE(status->success()) << status->to_string() << "\n" << log("template");
+    EXPECT_THAT(log("template"), ::testing::Not(HasSubstr("forbidden system call")));
+  }
+
+  // Restores with `mem` MiB of RAM; the exit status when it ended within
+  // a few seconds (a refused snapshot), nullopt when it ran.
+  std::optional<ExitStatus> restore(const std::string& mem = "32") {
+    Subprocess vmm = spawn("restored", {"--restore", snap().string()}, mem);
+    for (int i = 0; i < 100 && !fs::exists(dir_.path() / "restored.sock"); ++i) {
+      if (auto s = vmm.wait_for(0ms)) return s;
+      std::this_thread::sleep_for(50ms);
+    }
+    std::string info = control(dir_.path() / "restored.sock", R"({"cmd":"info"})");
+    EXPECT_THAT(info, HasSubstr(R"("state":"running")")) << info << log("restored");
+    std::this_thread::sleep_for(200ms);  // it keeps running
+    EXPECT_FALSE(vmm.wait_for(0ms)) << log("restored");
+    vmm.kill(SIGTERM);
+    auto status = vmm.wait_for(20s);
+    EXPECT_TRUE(status && status->success()) << log("restored");
+    return std::nullopt;
+  }
+
+  TempDir dir_{"vmm-snapshot"};
+};
+
+TEST_F(VmmSnapshot, AConfinedVmmSnapshotsAndAnotherRestoresIt) {
+  ASSERT_NO_FATAL_FAILURE(make_snapshot());
+  EXPECT_EQ(fs::file_size(snap() / "memory"), 32u << 20);
+  EXPECT_GT(fs::file_size(snap() / "state"), 0u);
+  EXPECT_EQ(restore(), std::nullopt) << log("restored");
+  EXPECT_THAT(log("restored"), HasSubstr("vm restored from"));
+  EXPECT_THAT(log("restored"), ::testing::Not(HasSubstr("forbidden system call")));
+}
+
+TEST_F(VmmSnapshot, ACorruptOrMismatchedSnapshotIsRefused) {
+  ASSERT_NO_FATAL_FAILURE(make_snapshot());
+  // Another memory size than the snapshot's.
+  auto s = restore("64");
+  ASSERT_TRUE(s) << log("restored");
+  EXPECT_EQ(s->code, 1);
+  EXPECT_THAT(log("restored"), HasSubstr("memory"));
+  // A flipped byte in the state's payload.
+  fs::path state = snap() / "state";
+  std::string bytes = slurp(state);
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x5a);
+  std::ofstream(state, std::ios::binary | std::ios::trunc) << bytes;
+  s = restore();
+  ASSERT_TRUE(s) << log("restored");
+  EXPECT_EQ(s->code, 1);
+  EXPECT_THAT(log("restored"), HasSubstr("CRC"));
+  // No snapshot at all.
+  fs::remove(state);
+  s = restore();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->code, 1);
+  EXPECT_THAT(log("restored"), HasSubstr("snapshot state"));
+  // A VMM without --snapshot-dir refuses the command.
+  EXPECT_FALSE(fs::exists(dir_.path() / "restored.sock"));
+}
+
+}  // namespace
+}  // namespace vmrt::vmm
