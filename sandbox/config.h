@@ -54,7 +54,8 @@ struct RuntimeConfig {
   // (sandbox/vm_template.h) instead of booting; a cold boot when none can
   // be made.
   bool template_vm = true;
-  std::filesystem::path template_dir = "/run/vmrt/templates";  // where templates are kept
+  std::filesystem::path template_dir =
+      "/run/vmrt-templates";  // where templates are kept (not in the CLI's root)
   std::string log_level = "info";
   // The VMM's confinement (vmm/security/jail.h): on unless turned off for
   // debugging; the uid/gid it drops to; the cgroup (below the cgroup2 root)

@@ -138,7 +138,7 @@ TEST(RuntimeConfigJson, EveryKeyAndTheSource) {
   EXPECT_EQ(j.at("memory_mib"), 256);
   EXPECT_EQ(j.at("boot_timeout_s"), 30);
   EXPECT_EQ(j.at("template"), true);
-  EXPECT_EQ(j.at("template_dir"), "/run/vmrt/templates");
+  EXPECT_EQ(j.at("template_dir"), "/run/vmrt-templates");
   EXPECT_EQ(j.at("fs_cache"), "auto");
   EXPECT_EQ(j.at("log_level"), "info");
   EXPECT_EQ(j.at("jail"), true);
