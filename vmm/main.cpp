@@ -158,6 +158,11 @@ int run(const VmmConfig& config, std::shared_ptr<fs::FsDevice> fs_device, Snapsh
   VirtioSlots slots(*machine);
   for (auto& d : devices) slots.attach(std::move(d));
   if (snapshots.source) {
+    // A snapshot holds a running Linux guest, which PVM cannot run either.
+    if (Kvm::host_is_pvm())
+      fail(
+          "this host's KVM is PVM (the kvm_pvm module), which cannot run a restored guest "
+          "kernel; use a host with VT-x/AMD-V, or run inside tools/testvm");
     // The interrupt controllers first: a restored transport may raise its
     // pending interrupt at once.
     machine->restore_state(snapshots.source->state["machine"]);
