@@ -126,6 +126,7 @@ using Keys = std::map<std::string, std::function<void(const Field&)>, std::less<
 
 // Sets `member` from the file's value under `rule`.
 void read(const Field& f, const Path&, fs::path& member) { member = f.path(); }
+void read(const Field& f, const Dir&, fs::path& member) { member = f.path(); }
 void read(const Field& f, const Params&, std::string& member) { member = f.params(); }
 void read(const Field& f, const Int& rule, auto& member) {
   fields::set_int(member, f.integer(rule));
@@ -278,6 +279,10 @@ struct Checks {
     if (!files && !cgroup_ok(v)) fail("{}: {}: {}", origin(c), r.key, expected_cgroup(v));
   }
   void operator()(const Bool&, bool, Info) const {}
+  void operator()(const Dir& r, const fs::path& v, Info) const {
+    if (!files && !v.is_absolute())
+      fail("{}: {}: expected an absolute path, got \"{}\"", origin(c), r.key, v.string());
+  }
   void operator()(const Path& r, const fs::path& v, Info) const {
     if (files) check_file(c, r.key, v, r.exec);
   }

@@ -50,6 +50,11 @@ struct RuntimeConfig {
   uint64_t memory_mib = 256;
   std::chrono::seconds boot_timeout{30};
   std::string fs_cache = "auto";
+  // Start sandboxes by restoring a snapshot of a VM booted to "agent ready"
+  // (sandbox/vm_template.h) instead of booting; a cold boot when none can
+  // be made.
+  bool template_vm = true;
+  std::filesystem::path template_dir = "/run/vmrt/templates";  // where templates are kept
   std::string log_level = "info";
   // The VMM's confinement (vmm/security/jail.h): on unless turned off for
   // debugging; the uid/gid it drops to; the cgroup (below the cgroup2 root)

@@ -107,6 +107,18 @@ void visit_fields(auto& v, json_fields::Is<RuntimeConfig> auto& c) {
         .name = "boot_timeout_s",
         .override = Allowed,
         .comment = "Seconds from starting the VMM to the guest agent answering ({min} to {max})."});
+  v(kTemplate, c.template_vm,
+    Info{.name = "template",
+         .override = FileOnly,
+         .comment = "Start each sandbox by restoring a snapshot of a VM booted once to \"agent\n"
+                    "ready\" (one per kernel, image, vCPUs and memory), its memory shared\n"
+                    "copy-on-write with every other sandbox restored from it, instead of booting\n"
+                    "a kernel. false: always boot."});
+  v(kTemplateDir, c.template_dir,
+    Info{.name = "template_dir",
+         .override = FileOnly,
+         .comment = "Where VM templates are kept, one directory each (a tmpfs: restored VMs map\n"
+                    "a template's memory file)."});
   v(kFsCache, c.fs_cache,
     Info{.name = "fs_cache",
          .override = Allowed,

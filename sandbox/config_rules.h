@@ -58,6 +58,12 @@ inline constexpr Path kVmm{"hypervisor.vmm", true};
 inline constexpr Path kKernel{"hypervisor.kernel", false};
 inline constexpr Path kImage{"hypervisor.image", false};
 
+// An absolute path to a directory the runtime creates when it is missing.
+struct Dir {
+  const char* key;
+};
+inline constexpr Dir kTemplateDir{"hypervisor.template_dir"};
+
 // Words for the guest kernel command line (see printable()).
 struct Params {
   const char* key;
@@ -68,6 +74,7 @@ struct Bool {
   const char* key;
 };
 inline constexpr Bool kJail{"jail.enabled"};
+inline constexpr Bool kTemplate{"hypervisor.template"};
 // Whether io.vmrt.config.kernel_params is honoured: a switch of its own.
 inline constexpr Bool kAnnotationKernelParams{"annotations.kernel_params"};
 

@@ -12,6 +12,8 @@ add_library(vmrt_sandbox STATIC
   share_mount.cpp
   sandbox.cpp
   vmm_cgroup.cpp
+  vm_template.cpp
   vmm_command.cpp
+  vmm_control.cpp
 )
 target_link_libraries(vmrt_sandbox PUBLIC vmrt_sandbox_config vmrt_agent_proto vmrt_ttrpc vmrt_common)

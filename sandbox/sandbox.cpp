@@ -5,11 +5,13 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 
 #include <thread>
 
 #include "common/error.h"
 #include "sandbox/file_tail.h"
+#include "sandbox/vm_template.h"
 
 namespace vmrt::sandbox {
 
@@ -30,6 +32,21 @@ const oci::Namespace* network_entry(const oci::Spec& spec) {
   for (const auto& ns : spec.linux.namespaces)
     if (ns.type == "network") return &ns;
   return nullptr;
+}
+
+// What makes a VM restored from a template its own (agent/init/fresh_start.h):
+// the time, fresh entropy and, for its NIC, the pod's MAC in place of the
+// template's. A booted VM takes the first two as well.
+void add_fresh_start(v1::CreateSandboxRequest& req, bool from_template) {
+  req.set_realtime_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count());
+  std::string bytes(64, '\0');
+  if (::getrandom(bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()))
+    throw_errno("getrandom for the guest's entropy");
+  req.set_entropy(bytes);
+  if (from_template)
+    for (auto& itf : *req.mutable_interfaces()) itf.set_current_mac(kTemplateMac);
 }
 
 }  // namespace
@@ -63,8 +80,7 @@ std::unique_ptr<Sandbox> Sandbox::start(SandboxOptions options) {
       sb->attachment_ = network::PodAttachment::attach(sb->options_.network_namespace);
       if (sb->attachment_) sb->options_.network = sb->attachment_->guest_network();
     }
-    sb->launch();
-    sb->wait_for_agent();
+    sb->boot_or_restore();
     v1::CreateSandboxRequest req;
     req.set_hostname(sb->options_.hostname);
     req.mutable_shared_fs()->set_mount_tag(kShareTag);
@@ -72,6 +88,7 @@ std::unique_ptr<Sandbox> Sandbox::start(SandboxOptions options) {
       fail("sandbox {}: the guest agent (api_version {}) cannot set up the pod network", sb->id(),
            sb->agent_api_version_);
     add_pod_network(sb->options_.network, req);
+    add_fresh_start(req, sb->times_.from_template);
     auto r = sb->agent_->create_sandbox(req);
     sb->guest_share_ = r.shared_fs_path();
     sb->times_.sandbox_ready = sb->since_spawn();
@@ -86,11 +103,52 @@ std::unique_ptr<Sandbox> Sandbox::start(SandboxOptions options) {
   return sb;
 }
 
-void Sandbox::launch() {
+void Sandbox::boot_or_restore() {
+  std::optional<VmTemplate> tmpl;
+  if (options_.config.template_vm) {
+    try {
+      tmpl = VmTemplate::find_or_make(options_.config.template_dir, options_.config,
+                                      attachment_ != nullptr);
+    } catch (const Error& e) {
+      spdlog::warn("sandbox {}: no VM template, booting: {}", id(), e.what());
+    }
+  }
+  if (tmpl) {
+    try {
+      launch(tmpl->dir());
+      wait_for_agent();
+      times_.from_template = true;
+    } catch (const Error& e) {
+      spdlog::warn("sandbox {}: restoring VM template {} failed, discarding it and booting: {}",
+                   id(), tmpl->dir().string(), e.what());
+      tmpl->discard();
+      end_launch();
+    }
+  }
+  if (!agent_) {
+    launch({});
+    wait_for_agent();
+  }
+  // The VMM holds the tap now; it lives exactly as long as the VMM.
+  if (attachment_) attachment_->release_tap();
+}
+
+void Sandbox::end_launch() noexcept {
+  std::lock_guard lock(vmm_mu_);
+  vmm_.reset();  // SIGKILL and reap
+  vmm_status_.reset();
+  cgroup_.reset();
+  std::error_code ignored;
+  std::filesystem::remove(paths_.vm_socket(), ignored);
+  if (share_root_) unmount_noting(*share_root_);
+  share_root_.reset();
+}
+
+void Sandbox::launch(const std::filesystem::path& restore) {
   const RuntimeConfig& config = options_.config;
   std::filesystem::create_directories(paths_.shared_dir());
   std::filesystem::create_directories(paths_.vm_dir());
-  std::vector<std::string> argv = vmm_argv(config, paths_);
+  std::vector<std::string> argv = vmm_argv(config, paths_, restore);
   // The share as a mount of its own: nosuid,nodev for what the guest
   // creates at its top, and shared, so that the container mounts made in it
   // after the VMM started reach a jailed file server's copy.
@@ -127,7 +185,6 @@ void Sandbox::launch() {
   o.parent_death_signal = SIGKILL;
   spawned_ = std::chrono::steady_clock::now();
   vmm_.emplace(Subprocess::spawn(argv, o));
-  if (attachment_) attachment_->release_tap();
   spdlog::debug("sandbox {}: vmrt-vmm pid {}: {}", id(), vmm_->pid(), fmt::join(argv, " "));
 }
 

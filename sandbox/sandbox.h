@@ -72,6 +72,7 @@ struct StartTimes {
   std::chrono::milliseconds vmm_ready{0};      // the VM socket exists: devices set up
   std::chrono::milliseconds agent_ready{0};    // the guest booted and the agent answered
   std::chrono::milliseconds sandbox_ready{0};  // CreateSandbox done (share mounted)
+  bool from_template = false;                  // restored from a VM template, not booted
 };
 
 // What Sandbox::stop throws, and Sandbox::start when the stop after its
@@ -137,7 +138,12 @@ class Sandbox {
 
  private:
   explicit Sandbox(SandboxOptions options);
-  void launch();
+  // Restores the VM from its configuration's template when it may (making
+  // the template first if needed), else boots it; waits for the agent.
+  void boot_or_restore();
+  void launch(const std::filesystem::path& restore);
+  // Undoes a launch whose VM never answered, so that another can follow.
+  void end_launch() noexcept;
   void wait_for_agent();
   void stop_all() noexcept;  // stop() but for its error
   std::chrono::milliseconds since_spawn() const;

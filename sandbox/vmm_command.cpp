@@ -8,7 +8,8 @@ std::string guest_cmdline(const RuntimeConfig& config) {
   return cmdline;
 }
 
-std::vector<std::string> vmm_argv(const RuntimeConfig& config, const SandboxPaths& paths) {
+std::vector<std::string> vmm_argv(const RuntimeConfig& config, const SandboxPaths& paths,
+                                  const std::filesystem::path& restore) {
   std::string socket = paths.vm_socket().string();
   std::vector<std::string> argv = {config.vmm.string(),
                                    "--kernel",
@@ -31,6 +32,11 @@ std::vector<std::string> vmm_argv(const RuntimeConfig& config, const SandboxPath
                                    config.fs_cache,
                                    "--log-level",
                                    config.log_level};
+  if (!restore.empty()) {
+    // What the guest was booted from is in the snapshot.
+    argv.erase(argv.begin() + 1, argv.begin() + 7);
+    argv.insert(argv.begin() + 1, {"--restore", restore.string()});
+  }
   if (config.jail)
     argv.insert(argv.end(),
                 {"--jail", paths.jail_dir().string(), "--jail-uid", std::to_string(config.jail_uid),

@@ -32,6 +32,9 @@ std::string guest_cmdline(const RuntimeConfig& config);
 
 // vmrt-vmm's argv for a sandbox. Its socket paths may be of any length
 // (common/unix_socket.h).
-std::vector<std::string> vmm_argv(const RuntimeConfig& config, const SandboxPaths& paths);
+// With `restore` (a VM template's directory, sandbox/vm_template.h), the VM
+// is restored from that snapshot instead of booting the kernel and image.
+std::vector<std::string> vmm_argv(const RuntimeConfig& config, const SandboxPaths& paths,
+                                  const std::filesystem::path& restore = {});
 
 }  // namespace vmrt::sandbox

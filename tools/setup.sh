@@ -31,6 +31,7 @@ packages=(
   # libraries
   libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libgtest-dev libgmock-dev
   libseccomp-dev libcap-dev libfdt-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  zlib1g-dev
   # guest kernel build
   linux-source-6.1 bc bison flex libelf-dev libssl-dev dwarves kmod cpio xz-utils zstd
   # test rig, guest images and peers

@@ -27,6 +27,7 @@
 #include "vmm/machine/kernel_boot.h"
 #include "vmm/machine/machine.h"
 #include "vmm/machine/virtio_slots.h"
+#include "vmm/machine/vm_snapshot.h"
 #include "vmm/security/confine.h"
 #include "vmm/security/jail.h"
 #include "vmm/security/privileges.h"
@@ -65,6 +66,9 @@ std::shared_ptr<fs::FsDevice> make_fs_device(const VmmConfig& config) {
   fc.tag = config.fs_tag;
   fc.server.shared_dir = config.fs_dir;
   fc.server.cache = *fuse::parse_cache_mode(config.fs_cache);
+  // A restored VM's RAM is a private mapping the file server process cannot
+  // share: its requests go through the VMM's relay.
+  fc.relay = !config.restore.empty();
   security::SeccompMode mode = *security::parse_seccomp_mode(config.seccomp);
   fc.confine_server = [config, mode] {
     if (!config.jail.empty()) {
@@ -78,7 +82,14 @@ std::shared_ptr<fs::FsDevice> make_fs_device(const VmmConfig& config) {
   return std::make_shared<fs::FsDevice>(std::move(fc));
 }
 
-int run(const VmmConfig& config, std::shared_ptr<fs::FsDevice> fs_device) {
+// Snapshot files opened before the VMM confines itself: the one it restores
+// from (--restore), the one it writes on command (--snapshot-dir).
+struct Snapshots {
+  std::optional<SnapshotSource> source;
+  std::optional<SnapshotFiles> target;
+};
+
+int run(const VmmConfig& config, std::shared_ptr<fs::FsDevice> fs_device, Snapshots snapshots) {
   std::shared_ptr<ConsoleOutput> console;
   if (UniqueFd fd = open_console(config.console)) {
     // A file fills a disk; a FIFO or terminal is someone's to drain.
@@ -135,7 +146,10 @@ int run(const VmmConfig& config, std::shared_ptr<fs::FsDevice> fs_device) {
     SPDLOG_INFO("jailed in {} as uid {} gid {}", config.jail, config.jail_uid, config.jail_gid);
   }
 
-  auto machine = Machine::create(mc);
+  auto machine = snapshots.source
+                     ? Machine::create(mc, GuestMemory::map_private(
+                                               std::move(snapshots.source->memory), mc.mem_bytes))
+                     : Machine::create(mc);
   kvm_fd.reset();
   if (fs) {
     Machine* m = machine.get();
@@ -143,9 +157,18 @@ int run(const VmmConfig& config, std::shared_ptr<fs::FsDevice> fs_device) {
   }
   VirtioSlots slots(*machine);
   for (auto& d : devices) slots.attach(std::move(d));
-  std::string cmdline = config.cmdline;
-  if (std::string devices = slots.kernel_cmdline(); !devices.empty()) cmdline += " " + devices;
-  boot_kernel(*machine, {config.kernel, config.initrd, cmdline});
+  if (snapshots.source) {
+    // The interrupt controllers first: a restored transport may raise its
+    // pending interrupt at once.
+    machine->restore_state(snapshots.source->state["machine"]);
+    slots.restore_state(snapshots.source->state["devices"]);
+    snapshots.source.reset();
+    SPDLOG_INFO("vm restored from {}", config.restore);
+  } else {
+    std::string cmdline = config.cmdline;
+    if (std::string devices = slots.kernel_cmdline(); !devices.empty()) cmdline += " " + devices;
+    boot_kernel(*machine, {config.kernel, config.initrd, cmdline});
+  }
 
   EventLoop loop("vmm");
   bool running = true;
@@ -159,7 +182,9 @@ int run(const VmmConfig& config, std::shared_ptr<fs::FsDevice> fs_device) {
   loop.add(machine->end_fd(), EPOLLIN, [&](uint32_t) { running = false; });
   std::optional<ControlServer> control;
   if (!config.control_socket.empty()) {
-    control.emplace(std::move(*control_socket), *machine, std::move(counted));
+    std::function<void()> snapshot;
+    if (snapshots.target) snapshot = [&] { take_snapshot(*machine, slots, *snapshots.target); };
+    control.emplace(std::move(*control_socket), *machine, std::move(counted), std::move(snapshot));
     control->attach(loop);
   }
   // Console input: only when there is a console and stdin can be polled
@@ -186,7 +211,9 @@ int run(const VmmConfig& config, std::shared_ptr<fs::FsDevice> fs_device) {
   // Set up: from here the main thread only serves signals, the control
   // socket and the console, waits for the end and tears down. (vCPU threads
   // and the device control thread have confined themselves.)
-  security::confine_thread(security::ThreadRole::Control, mc.seccomp);
+  security::confine_thread(
+      snapshots.target ? security::ThreadRole::SnapshotControl : security::ThreadRole::Control,
+      mc.seccomp);
   while (running) {
     // A short timeout only while console output waits for its line end.
     if (loop.run_once(console && console->has_pending() ? 50 : -1) == EventLoop::Wake::Timeout)
@@ -252,6 +279,11 @@ int main(int argc, char** argv) {
                               "pivot_root), then as --jail-uid/--jail-gid");
   auto* jail_uid = app.add_option("--jail-uid", flags.jail_uid, "the jailed VMM's uid (65534)");
   auto* jail_gid = app.add_option("--jail-gid", flags.jail_gid, "the jailed VMM's gid (65534)");
+  auto* snapshot_dir = app.add_option(
+      "--snapshot-dir", flags.snapshot_dir,
+      "write a snapshot (state, memory) here on the control socket's \"snapshot\" command");
+  auto* restore = app.add_option("--restore", flags.restore,
+                                 "restore the VM from the snapshot in this directory, not boot");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -282,12 +314,17 @@ int main(int argc, char** argv) {
     if (*jail) config.jail = flags.jail;
     if (*jail_uid) config.jail_uid = flags.jail_uid;
     if (*jail_gid) config.jail_gid = flags.jail_gid;
+    if (*snapshot_dir) config.snapshot_dir = flags.snapshot_dir;
+    if (*restore) config.restore = flags.restore;
     logging::init("vmrt-vmm", config.log_level);
     validate(config);
     if (!config.jail.empty()) Kvm::host_is_pvm();  // while /sys is in reach
+    Snapshots snapshots;
+    if (!config.restore.empty()) snapshots.source = SnapshotSource::open(config.restore);
+    if (!config.snapshot_dir.empty()) snapshots.target = SnapshotFiles::create(config.snapshot_dir);
     std::shared_ptr<fs::FsDevice> fs_device = make_fs_device(config);
     if (!config.jail.empty()) security::enter_jail(security::plan_jail(config));
-    return run(config, std::move(fs_device));
+    return run(config, std::move(fs_device), std::move(snapshots));
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;

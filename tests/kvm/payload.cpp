@@ -53,6 +53,31 @@ std::vector<uint8_t> long_mode_print_and_halt(std::string_view text) {
   return code;
 }
 
+std::vector<uint8_t> long_mode_count_forever(uint32_t counter) {
+  std::vector<uint8_t> code = {0x48, 0xff, 0x04, 0x25};  // inc qword [counter] (disp32, no base)
+  for (int i = 0; i < 4; ++i) code.push_back(static_cast<uint8_t>(counter >> (8 * i)));
+  code.insert(code.end(), {0x48, 0xff, 0xc3,  // inc rbx
+                           0xeb, 0xf3});      // jmp back 13 bytes, to the first inc
+  return code;
+}
+
+std::vector<uint8_t> long_mode_in_and_add(uint16_t port, uint32_t counter) {
+  std::vector<uint8_t> code = {0x31,
+                               0xc0,  // xor eax, eax
+                               0x66,
+                               0xba,
+                               static_cast<uint8_t>(port),
+                               static_cast<uint8_t>(port >> 8),  // mov dx, port
+                               0xec,                             // in al, dx
+                               0x48,
+                               0x01,
+                               0x04,
+                               0x25};  // add [counter], rax
+  for (int i = 0; i < 4; ++i) code.push_back(static_cast<uint8_t>(counter >> (8 * i)));
+  code.insert(code.end(), {0xeb, 0xef});  // jmp back 17 bytes, to the xor
+  return code;
+}
+
 void load_real_mode(Machine& m, const std::vector<uint8_t>& code) {
   m.memory().write(kPayloadAddr, code);
   Vcpu& cpu = m.vcpu(0);

@@ -31,6 +31,18 @@ std::vector<uint8_t> long_mode_unmapped_read();
 // stay off, so the vCPU sleeps in KVM_RUN until the host ends the VM).
 std::vector<uint8_t> long_mode_print_and_halt(std::string_view text);
 
+// 64-bit code that forever increments the quadword at `counter` (below
+// 2 GiB) and then rbx: at any instruction boundary the counter equals rbx
+// or rbx + 1.
+std::vector<uint8_t> long_mode_count_forever(uint32_t counter);
+
+// 64-bit code that forever reads a byte from port `port` (an exit to the
+// VMM each time) into a cleared rax and adds it to the quadword at
+// `counter`.
+std::vector<uint8_t> long_mode_in_and_add(uint16_t port, uint32_t counter);
+// Where the addition of long_mode_in_and_add starts.
+constexpr uint64_t kInAndAddAddAddr = kPayloadAddr + 7;
+
 // Copies `code` to kPayloadAddr and points vCPU 0 at it in real mode.
 void load_real_mode(Machine& m, const std::vector<uint8_t>& code);
 

@@ -6,7 +6,8 @@
 # keeper's timing line: VMM start (devices set up), guest kernel boot to
 # agent ready, container created, started, exited, VM stopped. vmrt also
 # runs with its VMM jail turned off ([jail] enabled = false), for what the
-# jail costs.
+# jail costs, and booting each VM ([hypervisor] template = false) beside the
+# default, restoring it from a VM template (made by a warm-up run first).
 #
 # vmrt needs a KVM that boots guests: without one (no /dev/kvm, or kvm_pvm)
 # the whole comparison runs inside tools/testvm (runc and runsc too, same L1 VM).
@@ -69,6 +70,9 @@ runsc_cmd=(runsc --root "$work/runsc-root" --platform=ptrace --network=none run 
 vmrt_cmd=("$vmrt_bin" --root "$work/vmrt-root" --log "$work/vmrt.log" run -b "$bundle" bench)
 { cat "$VMRT_CONFIG"; printf '\n[jail]\nenabled = false\n'; } >"$work/nojail.toml"
 nojail_cmd=(env VMRT_CONFIG="$work/nojail.toml" "$vmrt_bin" --root "$work/vmrt-root" run -b "$bundle" bench)
+# The build's configuration ends in its [hypervisor] table.
+{ cat "$VMRT_CONFIG"; printf 'template = false\n'; } >"$work/cold.toml"
+cold_cmd=(env VMRT_CONFIG="$work/cold.toml" "$vmrt_bin" --root "$work/vmrt-root" --log "$work/cold.log" run -b "$bundle" bench)
 
 # peers PLACE: runc and runsc, RUNS times each, alternating.
 peers() {
@@ -99,14 +103,21 @@ if [ "${VMRT_BENCH_INSIDE:-}" != 1 ] && ! host_kvm_boots_guests; then
   exit
 fi
 
+# The warm-up makes the VM template (and fills the page cache for all).
+time_one vmrt "${vmrt_cmd[@]}" >/dev/null
+"$vmrt_bin" --root "$work/vmrt-root" delete bench >/dev/null 2>&1 || true
+: >"$work/vmrt.log"
 : >"$work/vmrt.ms"
 : >"$work/nojail.ms"
+: >"$work/cold.ms"
 : >"$work/runc.ms"
 : >"$work/runsc.ms"
 for _ in $(seq "$runs"); do
   time_one vmrt "${vmrt_cmd[@]}" >>"$work/vmrt.ms"
   "$vmrt_bin" --root "$work/vmrt-root" delete bench >/dev/null 2>&1 || true
   time_one nojail "${nojail_cmd[@]}" >>"$work/nojail.ms"
+  "$vmrt_bin" --root "$work/vmrt-root" delete bench >/dev/null 2>&1 || true
+  time_one cold "${cold_cmd[@]}" >>"$work/cold.ms"
   "$vmrt_bin" --root "$work/vmrt-root" delete bench >/dev/null 2>&1 || true
   command -v runc >/dev/null && time_one runc "${runc_cmd[@]}" >>"$work/runc.ms"
   command -v runsc >/dev/null && time_one runsc "${runsc_cmd[@]}" >>"$work/runsc.ms"
@@ -116,7 +127,9 @@ vmrt_ms=$(median_of "$work/vmrt.ms")
 runc_ms=$(median_of "$work/runc.ms")
 runsc_ms=$(median_of "$work/runsc.ms")
 nojail_ms=$(median_of "$work/nojail.ms")
+cold_ms=$(median_of "$work/cold.ms")
 echo "rig vmrt median_ms $vmrt_ms failures $(grep -c fail "$work/vmrt.ms" || true)"
+echo "rig vmrt-cold-boot median_ms $cold_ms failures $(grep -c fail "$work/cold.ms" || true)"
 echo "rig vmrt-without-jail median_ms $nojail_ms failures $(grep -c fail "$work/nojail.ms" || true)"
 echo "rig runc median_ms $runc_ms failures $(grep -c fail "$work/runc.ms" || true)"
 echo "rig runsc median_ms $runsc_ms failures $(grep -c fail "$work/runsc.ms" || true)"
@@ -124,10 +137,11 @@ echo "rig runsc median_ms $runsc_ms failures $(grep -c fail "$work/runsc.ms" || 
 echo "vmrt breakdown (medians, ms since the keeper started; the command adds its own start-up):"
 for k in keeper vmm_ready agent_ready sandbox_ready created started exited vm_stopped; do
   v=$({ grep -o "timing ms: .*" "$work/vmrt.log" || true; } | grep -o "$k [0-9]*" | awk '{print $2}' | median)
-  echo "  $k $v"
+  c=$({ grep -o "timing ms: .*" "$work/cold.log" || true; } | grep -o "$k [0-9]*" | awk '{print $2}' | median)
+  echo "  $k template $v cold $c"
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9]+$/ && b ~ /^[0-9]+$/ && b > 0) printf "%.2f", a / b; else print "-" }'; }
-echo "ratio vmrt/runc $(ratio "$vmrt_ms" "$runc_ms")  vmrt/runsc $(ratio "$vmrt_ms" "$runsc_ms")  jailed/unjailed $(ratio "$vmrt_ms" "$nojail_ms")"
+echo "ratio vmrt/runc $(ratio "$vmrt_ms" "$runc_ms")  cold/runc $(ratio "$cold_ms" "$runc_ms")  template/cold $(ratio "$vmrt_ms" "$cold_ms")  vmrt/runsc $(ratio "$vmrt_ms" "$runsc_ms")  jailed/unjailed $(ratio "$vmrt_ms" "$nojail_ms")"
 if [ -s "$work/errors" ]; then
   echo "errors (first lines):"
   head -5 "$work/errors"

@@ -91,3 +91,33 @@ echo "$o_vmrt (target <= 3072)"
 echo "$o_qemu"
 awk '{v[NR]=$2} END {printf "ratio vmrt/qemu: memory outside guest RAM %.2f\n", v[1]/v[2]}' <<<"$o_vmrt
 $o_qemu"
+
+# From a snapshot (what a sandbox restored from a VM template does): the same
+# guest, snapshotted idle in userspace, restored RUNS times; vmrt-vmm's CPU
+# time from its start to the restored guest's first KVM_RUN, beside the
+# cold boot's figure above.
+snap=$(mktemp -d)
+"${vmrt[@]/$cmdline/$hang}" --console "$snap/console" --control-socket "$snap/control.sock" \
+  --snapshot-dir "$snap" >"$snap/vmm.log" 2>&1 &
+pid=$!
+for _ in $(seq 600); do grep -q VMRT_GUEST_READY "$snap/console" 2>/dev/null && break; sleep 0.1; done
+python3 - "$snap/control.sock" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b'{"cmd":"snapshot"}\n')
+print("snapshot:", s.recv(4096).decode().strip())
+PY
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null || true
+echo "snapshot files: state $(stat -c %s "$snap/state") bytes, memory $(du -k "$snap/memory" | cut -f1) KiB on disk of $(($(stat -c %s "$snap/memory") / 1024)) KiB"
+for _ in $(seq "$runs"); do
+  "$build/vmm/vmrt-vmm" --restore "$snap" --mem 128 --cpus 1 --console none >"$snap/restore.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 300); do grep -q "first KVM_RUN after" "$snap/restore.log" && break; sleep 0.05; done
+  kill "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null || true
+  grep -o "first KVM_RUN after [0-9.]*" "$snap/restore.log" | awk '{print $4}' || echo fail
+done | sort -n | awk '{v[NR]=$1} END {
+  printf "vmrt-vmm --restore start to first KVM_RUN: median %.2f CPU-ms\n", v[int((NR+1)/2)]}'
+rm -rf "$snap"

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the binary seed inputs of the fuzz targets whose input is not text
-(virtqueue, vsock packets, FUSE requests, ttrpc frames, agent requests, the
+(virtqueue, virtio transport snapshot state, vsock packets, FUSE requests, ttrpc frames, agent requests, the
 shim's command line and Create request) into their corpus directories. Run
 once from the repository root when a seed's format changes; the output is
 committed. Agent and ttrpc messages are encoded by protoc from text format,
@@ -86,6 +86,54 @@ write(RELAY, "two_chains_event_idx_long_reply_room",
             [0, 200]))
 write(RELAY, "raw_used_entries",
       relay(0x80, [(0x1000, 48, NEXT, 1), (0x2000, 4096, WRITE, 0)], [0], [3]))
+
+
+def cbor(v):
+    """CBOR (RFC 8949) of None, bools, unsigned ints, strings, lists, dicts."""
+    def head(major, n):
+        for size, fmt in ((1, ">B"), (2, ">H"), (4, ">I"), (8, ">Q")):
+            if n < 24:
+                return bytes([major << 5 | n])
+            if n < 1 << (8 * size):
+                return bytes([major << 5 | (23 + size.bit_length())]) + struct.pack(fmt, n)
+    if v is None or isinstance(v, bool):
+        return {None: b"\xf6", True: b"\xf5", False: b"\xf4"}[v]
+    if isinstance(v, int):
+        return head(0, v)
+    if isinstance(v, str):
+        return head(3, len(v.encode())) + v.encode()
+    if isinstance(v, list):
+        return head(4, len(v)) + b"".join(cbor(x) for x in v)
+    return head(5, len(v)) + b"".join(cbor(k) + cbor(x) for k, x in v.items())
+
+
+# Virtio transport snapshot state (vmm/virtio/mmio_transport_state.h) for the
+# fuzzer's fixed device: queues of at most 256, 16 and 1, device feature 5.
+def ring(size, base, pos):
+    return {"size": size, "ready": True, "desc_table": base, "avail_ring": base + 16 * size,
+            "used_ring": (base + 16 * size + 6 + 2 * size + 3) & ~3, "next_avail": pos,
+            "next_used": pos, "signalled_used": pos, "signalled_valid": pos != 0}
+
+
+def transport(status, features, queues, interrupt=0, generation=0):
+    return {"device_type": 19, "status": status, "device_features_sel": 1,
+            "driver_features_sel": 1, "driver_features": features, "queue_sel": 2,
+            "interrupt_status": interrupt, "config_generation": generation,
+            "activated": bool(status & 4), "queues": queues, "device": None}
+
+
+V1, EVENT_IDX, INDIRECT_DESC = 1 << 32, 1 << 29, 1 << 28
+IDLE = transport(3, 0, [{"size": 256, "ready": False}, {"size": 16, "ready": False},
+                        {"size": 1, "ready": False}], generation=2)
+STATE = "vmm/virtio/fuzz/transport_state_corpus"
+write(STATE, "running", cbor(transport(
+    15, V1 | EVENT_IDX | INDIRECT_DESC | 1 << 5,
+    [ring(256, 0x10000, 7), ring(16, 0x20000, 0), {"size": 1, "ready": False}], interrupt=1)))
+write(STATE, "idle", cbor(IDLE))
+write(STATE, "wrapped", cbor(transport(
+    15, V1, [ring(256, 0x40000, 65535), ring(8, 0x30000, 3), ring(1, 0x50000, 1)], interrupt=3)))
+write(STATE, "slots", cbor([{"device_type": 19, "transport": IDLE}] * 2))
+
 
 # vsock: segment seed, then a guest TX chain (header + payload).
 def vsock(op, payload=b"", seed=7):

@@ -134,6 +134,7 @@ int run_keeper(const KeeperPlan& plan, LockedContainer container, ContainerRecor
     record.vmm = ProcessId::of(sb->vmm_pid());
     record.vm_socket = sb->paths().vm_socket();
     record.console_log = sb->paths().console_log();
+    record.from_template = sb->start_times().from_template;
     record.status = Status::Created;
     created = ms();
     if (!plan.pid_file.empty()) write_pid_file(plan.pid_file, ::getpid());

@@ -57,6 +57,7 @@ struct ContainerRecord {
   ProcessId vmm;
   std::filesystem::path vm_socket;    // hybrid vsock socket of the VM
   std::filesystem::path console_log;  // guest console
+  bool from_template = false;         // the VM was restored from a VM template
   uint32_t init_pid = 0;              // container init, as the guest sees it
   std::string created;                // RFC 3339, UTC, nanoseconds
   std::map<std::string, std::string> annotations;

@@ -76,10 +76,10 @@ void require_readable_file(const std::string& what, const std::string& path) {
 VmmConfig config_from_json(const nlohmann::json& j, const std::string& source, VmmConfig c) {
   if (!j.is_object()) fail("{}: expected a JSON object", source);
   static const char* kKeys[] = {
-      "kernel",   "initrd",         "cmdline",      "mem_mib",   "cpus",    "hugepages",
-      "console",  "control_socket", "vsock_socket", "vsock_cid", "fs_dir",  "fs_tag",
-      "fs_cache", "net_tap",        "net_tap_fd",   "net_mac",   "seccomp", "log_level",
-      "jail",     "jail_uid",       "jail_gid"};
+      "kernel",   "initrd",         "cmdline",      "mem_mib",      "cpus",    "hugepages",
+      "console",  "control_socket", "vsock_socket", "vsock_cid",    "fs_dir",  "fs_tag",
+      "fs_cache", "net_tap",        "net_tap_fd",   "net_mac",      "seccomp", "log_level",
+      "jail",     "jail_uid",       "jail_gid",     "snapshot_dir", "restore"};
   for (const auto& [key, value] : j.items()) {
     bool known = false;
     for (const char* k : kKeys) known |= key == k;
@@ -106,6 +106,8 @@ VmmConfig config_from_json(const nlohmann::json& j, const std::string& source, V
   take(j, "jail", source, c.jail);
   take(j, "jail_uid", source, c.jail_uid);
   take(j, "jail_gid", source, c.jail_gid);
+  take(j, "snapshot_dir", source, c.snapshot_dir);
+  take(j, "restore", source, c.restore);
   return c;
 }
 
@@ -117,9 +119,28 @@ VmmConfig load_config_file(const std::string& path) {
 }
 
 void validate(const VmmConfig& c) {
-  if (c.kernel.empty()) fail("no guest kernel given (--kernel)");
-  require_readable_file("guest kernel", c.kernel);
-  if (!c.initrd.empty()) require_readable_file("initrd", c.initrd);
+  if (!c.restore.empty()) {
+    // The snapshot holds what the guest booted from; giving both would be
+    // a caller's mistake, not a choice.
+    if (!c.kernel.empty() || !c.initrd.empty())
+      fail("--restore takes the guest from a snapshot: --kernel and --initrd do not apply");
+    require_readable_file("snapshot state", c.restore + "/state");
+    require_readable_file("snapshot memory", c.restore + "/memory");
+    if (c.hugepages) fail("a VM restored from a snapshot cannot use huge pages");
+    if (!c.snapshot_dir.empty()) fail("--snapshot-dir and --restore: one or the other");
+  } else {
+    if (c.kernel.empty()) fail("no guest kernel given (--kernel)");
+    require_readable_file("guest kernel", c.kernel);
+    if (!c.initrd.empty()) require_readable_file("initrd", c.initrd);
+  }
+  if (!c.snapshot_dir.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(c.snapshot_dir, ec))
+      fail("snapshot directory {} does not exist or is not a directory", c.snapshot_dir);
+    if (c.control_socket.empty())
+      fail("--snapshot-dir needs --control-socket: the snapshot is taken on its command");
+    if (!c.jail.empty()) fail("--snapshot-dir: a jailed VMM cannot write outside its jail");
+  }
   if (c.mem_mib < kMinMemMib)
     fail("guest memory of {} MiB is too small: at least {} MiB", c.mem_mib, kMinMemMib);
   uint64_t host = host_mem_mib();

@@ -46,11 +46,18 @@ struct VmmConfig {
   std::string jail;
   uint64_t jail_uid = 65534;
   uint64_t jail_gid = 65534;
+  // Snapshots (vmm/snapshot/): the directory the control socket's
+  // "snapshot" command writes `state` and `memory` to; and a directory
+  // holding such a snapshot to restore the VM from instead of booting
+  // (guest RAM then maps its memory file copy-on-write).
+  std::string snapshot_dir;
+  std::string restore;
 };
 
 // Reads the keys of `j` (kernel, initrd, cmdline, mem_mib, cpus, hugepages,
 // console, control_socket, vsock_socket, vsock_cid, fs_dir, fs_tag, fs_cache,
-// net_tap, net_tap_fd, net_mac, seccomp, log_level, jail, jail_uid, jail_gid)
+// net_tap, net_tap_fd, net_mac, seccomp, log_level, jail, jail_uid, jail_gid,
+// snapshot_dir, restore)
 // over `base`. Unknown keys and wrong
 // types are errors naming `source` and the key.
 VmmConfig config_from_json(const nlohmann::json& j, const std::string& source, VmmConfig base = {});

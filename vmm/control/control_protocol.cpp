@@ -27,7 +27,8 @@ const char* state_name(RunState s) {
 }
 
 std::string handle_control_request(Machine& machine, std::string_view line,
-                                   const DeviceCounterSources& devices) {
+                                   const DeviceCounterSources& devices,
+                                   const std::function<void()>& snapshot) {
   nlohmann::json req = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (req.is_discarded() || !req.is_object()) return error_reply("request is not a JSON object");
   auto cmd = req.find("cmd");
@@ -40,9 +41,12 @@ std::string handle_control_request(Machine& machine, std::string_view line,
       machine.resume();
     } else if (name == "shutdown") {
       machine.stop("shutdown requested on the control socket");
+    } else if (name == "snapshot") {
+      if (!snapshot) return error_reply("this VMM takes no snapshot (no --snapshot-dir)");
+      snapshot();
     } else if (name != "info" && name != "counters") {
       return error_reply("unknown command \"" + name +
-                         "\" (expected info, counters, pause, resume or shutdown)");
+                         "\" (expected info, counters, pause, resume, snapshot or shutdown)");
     }
   } catch (const std::exception& e) {
     return error_reply(e.what());

@@ -7,8 +7,12 @@
 //   {"cmd":"shutdown"}  -> {"ok":true,"state":"ended"}   (the VMM then exits 0)
 //   {"cmd":"counters"}  -> {"ok":true,"state":"running","counters":{"vsock":{...},...}}
 //                          (each device's counters: device_counters.h)
+//   {"cmd":"snapshot"}  -> {"ok":true,"state":"paused"}  (only with --snapshot-dir: the
+//                          VM is written there and stays paused; an error such as
+//                          open vsock streams leaves it running, to ask again)
 //   anything else       -> {"ok":false,"error":"..."}
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -21,7 +25,9 @@ const char* state_name(RunState s);
 
 // Handles one request line against `machine` and its `devices`; always
 // returns one reply line (without the newline). Never throws on bad input.
+// `snapshot` takes the "snapshot" command; none: the command is refused.
 std::string handle_control_request(Machine& machine, std::string_view line,
-                                   const DeviceCounterSources& devices = {});
+                                   const DeviceCounterSources& devices = {},
+                                   const std::function<void()>& snapshot = {});
 
 }  // namespace vmrt::vmm

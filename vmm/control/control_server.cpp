@@ -27,8 +27,12 @@ ControlSocket::~ControlSocket() {
   if (!path_.empty()) unlink(path_.c_str());
 }
 
-ControlServer::ControlServer(ControlSocket socket, Machine& machine, DeviceCounterSources devices)
-    : socket_(std::move(socket)), machine_(machine), devices_(std::move(devices)) {}
+ControlServer::ControlServer(ControlSocket socket, Machine& machine, DeviceCounterSources devices,
+                             std::function<void()> snapshot)
+    : socket_(std::move(socket)),
+      machine_(machine),
+      devices_(std::move(devices)),
+      snapshot_(std::move(snapshot)) {}
 
 void ControlServer::attach(EventLoop& loop) {
   loop_ = &loop;
@@ -65,9 +69,9 @@ void ControlServer::serve(int fd) {
   c.pending.append(buf, static_cast<size_t>(n));
   size_t nl;
   while ((nl = c.pending.find('\n')) != std::string::npos) {
-    std::string reply =
-        handle_control_request(machine_, std::string_view(c.pending).substr(0, nl), devices_) +
-        "\n";
+    std::string reply = handle_control_request(machine_, std::string_view(c.pending).substr(0, nl),
+                                               devices_, snapshot_) +
+                        "\n";
     c.pending.erase(0, nl + 1);
     // Replies are small; a client that does not read them loses its connection.
     if (send(fd, reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT) !=

@@ -3,6 +3,7 @@
 // control_protocol request lines and read reply lines. Runs inside the VMM's
 // event loop; the socket file is removed when its ControlSocket goes.
 
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -34,8 +35,10 @@ class ControlSocket {
 
 class ControlServer {
  public:
-  // `devices`: whose counters the "counters" command reports.
-  ControlServer(ControlSocket socket, Machine& machine, DeviceCounterSources devices = {});
+  // `devices`: whose counters the "counters" command reports; `snapshot`:
+  // what the "snapshot" command runs (none: refused).
+  ControlServer(ControlSocket socket, Machine& machine, DeviceCounterSources devices = {},
+                std::function<void()> snapshot = {});
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
 
@@ -52,6 +55,7 @@ class ControlServer {
   ControlSocket socket_;
   Machine& machine_;
   DeviceCounterSources devices_;
+  std::function<void()> snapshot_;
   EventLoop* loop_ = nullptr;
   struct Client {
     UniqueFd fd;

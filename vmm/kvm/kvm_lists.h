@@ -28,6 +28,19 @@ static_assert(sizeof(KvmListHeader) == 8);
 inline constexpr unsigned long kKvmGetSupportedCpuid = _IOWR(KVMIO, 0x05, KvmListHeader);
 inline constexpr unsigned long kKvmSetCpuid2 = _IOW(KVMIO, 0x90, KvmListHeader);
 inline constexpr unsigned long kKvmSetMsrs = _IOW(KVMIO, 0x89, KvmListHeader);
+inline constexpr unsigned long kKvmGetMsrs = _IOWR(KVMIO, 0x88, KvmListHeader);
+inline constexpr unsigned long kKvmGetCpuid2 = _IOWR(KVMIO, 0x91, KvmListHeader);
+// struct kvm_msr_list is a u32 count (no pad) then u32 indices: C size 4.
+inline constexpr unsigned long kKvmGetMsrIndexList = _IOWR(KVMIO, 0x02, uint32_t);
+
+// struct kvm_xsave without the flexible `extra` tail (which KVM_GET_XSAVE
+// never fills): its C size, 4096, is what the ioctl numbers encode.
+struct KvmXsave {
+  uint32_t region[1024];
+};
+static_assert(sizeof(KvmXsave) == 4096);
+inline constexpr unsigned long kKvmGetXsave = _IOR(KVMIO, 0xa4, KvmXsave);
+inline constexpr unsigned long kKvmSetXsave = _IOW(KVMIO, 0xa5, KvmXsave);
 
 // A buffer laid out as the kernel expects: header, then `count` entries.
 template <typename Entry>

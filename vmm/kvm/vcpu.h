@@ -24,6 +24,8 @@ class Vcpu {
   ~Vcpu();
 
   uint32_t index() const noexcept { return index_; }
+  // For the state save and restore ioctls (vmm/kvm/vcpu_state.h).
+  int fd() const noexcept { return fd_.get(); }
   kvm_run* run_state() const noexcept { return run_; }
 
   void set_cpuid(const std::vector<kvm_cpuid_entry2>& entries) const;

@@ -10,7 +10,6 @@
 
 #include "common/error.h"
 #include "common/event_fd.h"
-#include "vmm/devices/i8042/i8042.h"
 #include "vmm/kvm/cpuid.h"
 #include "vmm/security/confine.h"
 
@@ -72,7 +71,17 @@ Machine::Machine(MachineConfig config, Kvm kvm, GuestMemory mem, Vm vm)
       }) {}
 
 std::unique_ptr<Machine> Machine::create(MachineConfig config) {
+  // Checked here too: the RAM is made before create(config, mem) checks.
   if (config.cpus == 0) fail("a VM needs at least one vCPU");
+  GuestMemory mem = GuestMemory::create(config.mem_bytes, config.hugepages);
+  return create(std::move(config), std::move(mem));
+}
+
+std::unique_ptr<Machine> Machine::create(MachineConfig config, GuestMemory mem) {
+  if (config.cpus == 0) fail("a VM needs at least one vCPU");
+  if (mem.size() != config.mem_bytes)
+    fail("guest RAM of {} bytes given for a VM configured with {} bytes", mem.size(),
+         config.mem_bytes);
   UniqueFd opened;
   if (config.kvm_fd >= 0)
     opened = UniqueFd(check_sys(::fcntl(config.kvm_fd, F_DUPFD_CLOEXEC, 0), "dup the /dev/kvm fd"));
@@ -81,7 +90,6 @@ std::unique_ptr<Machine> Machine::create(MachineConfig config) {
   uint32_t limit = std::min<uint32_t>(254, static_cast<uint32_t>(std::max(kvm.max_vcpus(), 1)));
   if (config.cpus > limit)
     fail("{} vCPUs requested, but at most {} are supported here", config.cpus, limit);
-  GuestMemory mem = GuestMemory::create(config.mem_bytes, config.hugepages);
   Vm vm = Vm::create(kvm, mem);
   std::unique_ptr<Machine> m(
       new Machine(std::move(config), std::move(kvm), std::move(mem), std::move(vm)));
@@ -99,8 +107,8 @@ std::unique_ptr<Machine> Machine::create(MachineConfig config) {
       },
       [self] { self->vm_.pulse_irq(Serial::kCom1Irq); });
   m->pio_.add(Serial::kCom1Base, Serial::kPortCount, m->serial_, "COM1");
-  m->pio_.add(I8042::kDataPort, I8042::kCommandPort - I8042::kDataPort + 1,
-              std::make_shared<I8042>([self] { self->guest_reset(); }), "i8042");
+  m->i8042_ = std::make_shared<I8042>([self] { self->guest_reset(); });
+  m->pio_.add(I8042::kDataPort, I8042::kCommandPort - I8042::kDataPort + 1, m->i8042_, "i8042");
   return m;
 }
 
@@ -158,6 +166,11 @@ void Machine::vcpu_loop(Vcpu& vcpu) {
   for (;;) {
     {
       std::unique_lock lock(mu_);
+      if (state_ == RunState::Paused) {
+        lock.unlock();
+        if (!complete_pending_exit(vcpu)) return;
+        lock.lock();
+      }
       while (state_ == RunState::Paused) {
         ++parked_;
         cv_.notify_all();
@@ -176,6 +189,23 @@ void Machine::vcpu_loop(Vcpu& vcpu) {
     if (!vcpu.run()) continue;
     if (!handle_exit(vcpu)) return;
   }
+}
+
+// KVM finishes an I/O or MMIO read (the value lands in the guest's
+// register) only on the next KVM_RUN, and keeps that pending operation where
+// no state ioctl can see it. So a vCPU about to park for a pause re-enters
+// with immediate_exit set: KVM completes the operation and returns at once,
+// and a snapshot taken while paused holds final registers. Returns false
+// when an exit handled on the way ended the VM.
+bool Machine::complete_pending_exit(Vcpu& vcpu) {
+  // A completion can itself exit again (a string I/O instruction's next
+  // round); a few rounds are plenty, the rest completes on resume.
+  for (int round = 0; round < 8; ++round) {
+    vcpu.run_state()->immediate_exit = 1;
+    if (!vcpu.run()) return true;
+    if (!handle_exit(vcpu)) return false;
+  }
+  return true;
 }
 
 bool Machine::handle_exit(Vcpu& vcpu) {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <thread>
@@ -16,6 +17,7 @@
 
 #include "common/fd.h"
 #include "vmm/devices/bus.h"
+#include "vmm/devices/i8042/i8042.h"
 #include "vmm/devices/serial/serial.h"
 #include "vmm/kvm/kvm.h"
 #include "vmm/kvm/vcpu.h"
@@ -49,6 +51,9 @@ class Machine {
  public:
   // Creates RAM, the VM, vCPUs and the legacy devices; throws vmrt::Error.
   static std::unique_ptr<Machine> create(MachineConfig config);
+  // The same on RAM made elsewhere: a snapshot's memory file mapped with
+  // GuestMemory::map_private. Its size must be config.mem_bytes.
+  static std::unique_ptr<Machine> create(MachineConfig config, GuestMemory memory);
   ~Machine();
 
   const GuestMemory& memory() const noexcept { return mem_; }
@@ -66,6 +71,16 @@ class Machine {
   // CPUID, MSRs, FPU and LAPIC of every vCPU as a kernel expects after
   // firmware. (Register state of the boot vCPU is the loader's business.)
   void init_vcpus_for_boot();
+
+  // The state of the vCPUs, the in-kernel irqchip, PIT and clock, the
+  // legacy devices and the RAM layout (vmm/snapshot/machine_state.h); RAM
+  // itself goes to a memory file (vmm/snapshot/memory_file.h). The machine
+  // must be paused; throws vmrt::Error otherwise.
+  nlohmann::json save_state();
+  // Instead of a kernel loader and init_vcpus_for_boot: after create() on
+  // the snapshot's RAM and before start(). Validates the whole document
+  // (vCPU count and RAM layout must match this machine) before applying it.
+  void restore_state(const nlohmann::json& doc);
 
   // Starts one thread per vCPU.
   void start();
@@ -86,6 +101,7 @@ class Machine {
   Machine(MachineConfig config, Kvm kvm, GuestMemory mem, Vm vm);
   void vcpu_loop(Vcpu& vcpu);
   bool handle_exit(Vcpu& vcpu);
+  bool complete_pending_exit(Vcpu& vcpu);
   void end(ExitKind kind, std::string detail);
   void kick_all();
   void guest_reset();
@@ -101,6 +117,7 @@ class Machine {
   Bus pio_{"port I/O"};
   Bus mmio_{"MMIO"};
   std::shared_ptr<Serial> serial_;
+  std::shared_ptr<I8042> i8042_;
   ConsoleMonitor monitor_;
   UniqueFd end_fd_;
 

@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "vmm/boot/layout.h"
+#include "vmm/machine/virtio_slots_state.h"
 
 namespace vmrt::vmm {
 
@@ -22,6 +23,7 @@ std::shared_ptr<virtio::MmioTransport> VirtioSlots::attach(
   machine_.mmio_bus().add(base, layout::kVirtioMmioSize, transport,
                           fmt::format("virtio-mmio slot {} (device type {})", slot, type));
   cmdline_.push_back(fmt::format("virtio_mmio.device=4K@{:#x}:{}", base, irq));
+  transports_.push_back(transport);
   return transport;
 }
 
@@ -29,6 +31,41 @@ std::string VirtioSlots::kernel_cmdline() const {
   std::string out;
   for (const auto& s : cmdline_) out += (out.empty() ? "" : " ") + s;
   return out;
+}
+
+void VirtioSlots::quiesce() {
+  for (size_t i = 0; i < transports_.size(); ++i) {
+    try {
+      transports_[i]->quiesce();
+    } catch (...) {
+      for (size_t j = 0; j < i; ++j) transports_[j]->resume();
+      throw;
+    }
+  }
+}
+
+void VirtioSlots::resume() {
+  for (auto& t : transports_) t->resume();
+}
+
+nlohmann::json VirtioSlots::save_state() {
+  nlohmann::json slots = nlohmann::json::array();
+  for (auto& t : transports_)
+    slots.push_back({{"device_type", t->device().device_type()}, {"transport", t->save_state()}});
+  return slots;
+}
+
+void VirtioSlots::restore_state(const nlohmann::json& state) {
+  std::vector<const virtio::VirtioDevice*> devices;
+  for (auto& t : transports_) devices.push_back(&t->device());
+  (void)parse_slots_state(state, devices);
+  for (size_t i = 0; i < transports_.size(); ++i) {
+    try {
+      transports_[i]->restore_state(state[i].at("transport"));
+    } catch (const Error& e) {
+      fail("slot {}: {}", i, e.what());
+    }
+  }
 }
 
 }  // namespace vmrt::vmm

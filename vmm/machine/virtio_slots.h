@@ -6,6 +6,7 @@
 // the kernel command line.
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -26,9 +27,27 @@ class VirtioSlots {
   // "virtio_mmio.device=4K@0xd0000000:5 ..." for every attached device.
   std::string kernel_cmdline() const;
 
+  // --- snapshots (format: virtio_slots_state.h) ---
+  // With the vCPUs paused: stops every device for a snapshot, all or none:
+  // when one refuses, those stopped already serve again and its error
+  // ("virtio-vsock: 2 streams open") is thrown, for the caller to retry.
+  void quiesce();
+  // Serves again after quiesce().
+  void resume();
+  // Every slot's state, in slot order; between quiesce() and resume().
+  // Throws vmrt::Error for a state that would not restore (the devices stay
+  // quiesced: resume() either way).
+  nlohmann::json save_state();
+  // Restores save_state()'s output into the transports of this machine,
+  // which must have the same device types attached in the same order and no
+  // vCPU run yet. Everything is checked before any device is touched; throws
+  // vmrt::Error.
+  void restore_state(const nlohmann::json& state);
+
  private:
   Machine& machine_;
   std::vector<std::string> cmdline_;
+  std::vector<std::shared_ptr<virtio::MmioTransport>> transports_;
 };
 
 }  // namespace vmrt::vmm

@@ -55,12 +55,25 @@ GuestMemory GuestMemory::adopt(UniqueFd fd) {
   return map(std::move(fd), static_cast<uint64_t>(st.st_size));
 }
 
-GuestMemory GuestMemory::map(UniqueFd fd, uint64_t size) {
+GuestMemory GuestMemory::map_private(UniqueFd file, uint64_t size) {
+  check_size(size, false);
+  struct stat st;
+  if (fstat(file.get(), &st) != 0) throw_errno("guest memory file: fstat");
+  if (!S_ISREG(st.st_mode)) fail("guest memory file: the descriptor is not a regular file");
+  if (static_cast<uint64_t>(st.st_size) != size)
+    fail("guest memory file holds {} bytes, but the snapshot's RAM is {} bytes", st.st_size, size);
+  return map(std::move(file), size, /*shared=*/false);
+}
+
+GuestMemory GuestMemory::map(UniqueFd fd, uint64_t size, bool shared) {
   GuestMemory mem;
   mem.fd_ = std::move(fd);
+  mem.shareable_ = shared;
   // MAP_NORESERVE: RAM is committed by the guest touching it, not up front.
-  void* p =
-      mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, mem.fd_.get(), 0);
+  // MAP_PRIVATE (a snapshot's file): the guest's writes go to anonymous
+  // copies of the pages and never reach the file.
+  int flags = (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_NORESERVE;
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, flags, mem.fd_.get(), 0);
   if (p == MAP_FAILED) throw_errno(fmt::format("cannot map {} MiB of guest RAM", size >> 20));
   mem.base_ = static_cast<uint8_t*>(p);
   mem.mapped_ = size;
@@ -79,6 +92,7 @@ GuestMemory::GuestMemory(GuestMemory&& other) noexcept
       base_(std::exchange(other.base_, nullptr)),
       size_(std::exchange(other.size_, 0)),
       mapped_(std::exchange(other.mapped_, 0)),
+      shareable_(other.shareable_),
       regions_(std::move(other.regions_)) {}
 
 GuestMemory& GuestMemory::operator=(GuestMemory&& other) noexcept {
@@ -88,6 +102,7 @@ GuestMemory& GuestMemory::operator=(GuestMemory&& other) noexcept {
     base_ = std::exchange(other.base_, nullptr);
     size_ = std::exchange(other.size_, 0);
     mapped_ = std::exchange(other.mapped_, 0);
+    shareable_ = other.shareable_;
     regions_ = std::move(other.regions_);
   }
   return *this;

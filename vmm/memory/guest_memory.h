@@ -39,6 +39,14 @@ class GuestMemory {
   // a size outside the limits, or a size that is not sealed against
   // shrinking (create() seals it).
   static GuestMemory adopt(UniqueFd fd);
+  // Maps a snapshot's memory file (`size` bytes, the RAM size the snapshot
+  // recorded) MAP_PRIVATE, laid out as create(size): pages are read from the
+  // file on first touch and copied on first write, so every VM restored from
+  // one file shares the pages none of them changed, and restoring copies
+  // nothing. The file must not change while mapped (the owner of snapshots
+  // keeps it immutable); huge pages are not supported here. Throws
+  // vmrt::Error when the file is not a regular file of exactly `size` bytes.
+  static GuestMemory map_private(UniqueFd file, uint64_t size);
 
   GuestMemory(GuestMemory&& other) noexcept;
   GuestMemory& operator=(GuestMemory&& other) noexcept;
@@ -47,7 +55,12 @@ class GuestMemory {
   ~GuestMemory();
 
   uint64_t size() const noexcept { return size_; }
+  // The memfd, or for map_private() the memory file.
   int fd() const noexcept { return fd_.get(); }
+  // False for map_private() memory: another process mapping fd() would see
+  // the file, not this VM's writes, so devices in other processes cannot
+  // share this RAM through the fd.
+  bool shareable() const noexcept { return shareable_; }
   const std::vector<RamRegion>& regions() const noexcept { return regions_; }
   uint8_t* host_base() const noexcept { return base_; }
 
@@ -78,12 +91,13 @@ class GuestMemory {
 
  private:
   GuestMemory() = default;
-  static GuestMemory map(UniqueFd fd, uint64_t size);
+  static GuestMemory map(UniqueFd fd, uint64_t size, bool shared = true);
 
   UniqueFd fd_;
   uint8_t* base_ = nullptr;
   uint64_t size_ = 0;
   uint64_t mapped_ = 0;
+  bool shareable_ = true;
   std::vector<RamRegion> regions_;
 };
 

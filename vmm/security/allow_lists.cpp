@@ -1,5 +1,7 @@
 #include "vmm/security/allow_lists.h"
 
+#include "vmm/kvm/state_ioctls.h"
+
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <sched.h>
@@ -155,6 +157,14 @@ void add_control(Rules& rules) {
                 SCMP_SYS(waitid), SCMP_SYS(pidfd_send_signal)});
 }
 
+void add_snapshot(Rules& rules) {
+  add_control(rules);
+  for (unsigned long request : kSaveStateIoctls) rules.push_back(ioctl_request(request));
+  // The snapshot's files (opened at start), emptied, then written sparsely.
+  allow(rules, {SCMP_SYS(lseek), SCMP_SYS(pwrite64), SCMP_SYS(ftruncate), SCMP_SYS(fstat),
+                SCMP_SYS(newfstatat), SCMP_SYS(fsync), SCMP_SYS(fdatasync)});
+}
+
 }  // namespace
 
 std::vector<SyscallRule> allow_list(ThreadRole role) {
@@ -171,6 +181,10 @@ std::vector<SyscallRule> allow_list(ThreadRole role) {
       break;
     case ThreadRole::Control:
       add_control(rules);
+      refuse_opening_files(rules);
+      break;
+    case ThreadRole::SnapshotControl:
+      add_snapshot(rules);
       refuse_opening_files(rules);
       break;
     case ThreadRole::FileServer:

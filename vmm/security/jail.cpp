@@ -62,7 +62,9 @@ void bind(const Entry& e) {
 JailPlan plan_jail(const VmmConfig& config) {
   JailPlan plan;
   plan.root = config.jail;
-  plan.read_only_files.push_back(config.kernel);
+  // A restored VM's snapshot files are open before the jail: nothing of
+  // them needs to be inside.
+  if (!config.kernel.empty()) plan.read_only_files.push_back(config.kernel);
   if (!config.initrd.empty()) plan.read_only_files.push_back(config.initrd);
   plan.devices.push_back("/dev/kvm");
   if (!config.net_tap.empty()) plan.devices.push_back("/dev/net/tun");

@@ -10,6 +10,8 @@ const char* role_name(ThreadRole role) {
       return "device";
     case ThreadRole::Control:
       return "control";
+    case ThreadRole::SnapshotControl:
+      return "snapshot-control";
     case ThreadRole::FileServer:
       return "file-server";
   }

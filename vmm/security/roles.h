@@ -17,13 +17,18 @@ enum class ThreadRole {
   // The main thread once set up: signals, the control socket, console
   // flushing, waiting for the VM to end and tearing it down.
   Control,
+  // The main thread of a VMM that writes a snapshot on the control socket's
+  // command (--snapshot-dir: a template VM, which runs no tenant code):
+  // Control's calls, reading the vCPUs' and the VM's state, stopping the
+  // devices, and writing the snapshot files it opened before confining.
+  SnapshotControl,
   // The virtio-fs file server process (vmm/devices/fs/file_server.h): its
   // command loop and queue workers with the FUSE passthrough, the only code
   // that opens host files.
   FileServer,
 };
 
-// "vcpu", "device", "control", "file-server": the name a violation report
+// "vcpu", "device", "control", "snapshot-control", "file-server": the name a violation report
 // gives.
 const char* role_name(ThreadRole role);
 

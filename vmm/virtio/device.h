@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <vector>
@@ -61,6 +62,37 @@ class VirtioDevice {
   // The driver reset the device (or the VM ends): stop serving, drop the
   // queues, and return once no device thread touches guest memory.
   virtual void reset() = 0;
+
+  // --- snapshots (driven by MmioTransport, see mmio_transport_state.h) ---
+  //
+  // A snapshot is taken with the vCPUs paused. quiesce() stops the device's
+  // threads so that its queues and guest memory hold still, and returns
+  // where each queue stands, in queue order. A device may be snapshotted
+  // only with no chain in flight (popped, not used yet), so that next_avail
+  // equals next_used: it gives such chains back to the ring or refuses.
+  // Throws vmrt::Error, still serving, when it cannot be snapshotted now
+  // (the caller may try again). Called only while activated, on the device
+  // control thread. `configured` are the queues as the driver configured
+  // them (bound to guest memory, at the ring's start): for a device whose
+  // queues are served elsewhere and which reads the rings' indices instead.
+  // The default refuses: a device must say how it stops.
+  virtual std::vector<QueuePositions> quiesce(std::span<const Queue> configured);
+  // Serves the queues again after quiesce() (the snapshot is written, or it
+  // failed).
+  virtual void resume() {}
+  // What the device keeps beyond its queues and registers, as far as a
+  // restore needs it (what must match: the vsock guest CID, the fs tag).
+  // null for a device with nothing to add.
+  virtual nlohmann::json save_state() const { return nullptr; }
+  // Takes state from save_state() of a snapshot before the transport
+  // activates the device for the restored driver. Untrusted input: throws
+  // vmrt::Error when it is malformed or does not fit this device. The
+  // default accepts only null.
+  virtual void restore_state(const nlohmann::json& state);
+  // Whether activate() serves each queue from the positions its context
+  // gives. A device whose queues are served elsewhere, always from the
+  // ring's start, restores only queues that were never used.
+  virtual bool resumes_queue_positions() const { return true; }
 };
 
 }  // namespace vmrt::vmm::virtio

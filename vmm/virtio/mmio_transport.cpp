@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/event_fd.h"
+#include "vmm/virtio/mmio_transport_state.h"
 #include "vmm/virtio/virtio_ring_abi.h"
 
 namespace vmrt::vmm::virtio {
@@ -17,11 +18,6 @@ constexpr uint32_t kMagic = 0x74726976;   // "virt"
 constexpr uint32_t kVersion = 2;          // virtio 1.x register layout
 constexpr uint32_t kVendor = 0x54524d56;  // "VMRT"
 constexpr uint64_t kConfigSpace = 0x100;
-
-// Ring features every device gets from this transport.
-constexpr uint64_t kTransportFeatures = (1ull << VIRTIO_F_VERSION_1) |
-                                        (1ull << VIRTIO_RING_F_EVENT_IDX) |
-                                        (1ull << VIRTIO_RING_F_INDIRECT_DESC);
 
 uint64_t set_half(uint64_t whole, uint32_t value, bool high) {
   return high ? (whole & 0xffffffffull) | (uint64_t{value} << 32)
@@ -231,23 +227,27 @@ void MmioTransport::write_status(uint32_t value) {
       return;
     }
     status_.store(value, std::memory_order_release);
-    std::vector<int> events;
-    for (auto& fd : queue_events_) events.push_back(fd.get());
     // A device that cannot start (no thread, shared directory gone) must not
     // take the vCPU thread that wrote the status down with it.
     try {
-      on_control_thread([&] {
-        device_->activate(ActivateContext{mem_, queues_, std::move(events), interrupt_,
-                                          driver_features_,
-                                          [this](const std::string& why) { needs_reset(why); }});
-      });
-      activated_ = true;
+      activate_device();
     } catch (const std::exception& e) {
       needs_reset(fmt::format("cannot start: {}", e.what()));
     }
     return;
   }
   status_.store(value, std::memory_order_release);
+}
+
+void MmioTransport::activate_device() {
+  std::vector<int> events;
+  for (auto& fd : queue_events_) events.push_back(fd.get());
+  on_control_thread([&] {
+    device_->activate(ActivateContext{mem_, queues_, std::move(events), interrupt_,
+                                      driver_features_,
+                                      [this](const std::string& why) { needs_reset(why); }});
+  });
+  activated_ = true;
 }
 
 void MmioTransport::needs_reset(const std::string& why) {
@@ -266,6 +266,7 @@ void MmioTransport::on_control_thread(const std::function<void()>& job) {
 void MmioTransport::reset_locked() {
   if (activated_) on_control_thread([this] { device_->reset(); });
   activated_ = false;
+  quiesced_.reset();
   for (Queue& q : queues_) q.reset();
   for (auto& fd : queue_events_) drain_eventfd(fd.get());
   device_features_sel_ = driver_features_sel_ = queue_sel_ = 0;

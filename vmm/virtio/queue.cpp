@@ -42,7 +42,7 @@ void Queue::reset() noexcept {
   signalled_valid_ = false;
 }
 
-void Queue::activate(const GuestMemory& mem) {
+void Queue::activate(const GuestMemory& mem, const QueuePositions& at) {
   if (size_ == 0 || size_ > max_size_ || (size_ & (size_ - 1)) != 0)
     throw QueueError(fmt::format("queue size {} is not a power of two in 1..{}", size_, max_size_));
   auto check = [&](const char* what, uint64_t gpa, uint64_t len, uint64_t align) {
@@ -54,9 +54,15 @@ void Queue::activate(const GuestMemory& mem) {
   check("descriptor table", desc_table_, desc_table_bytes(size_), 16);
   check("available ring", avail_ring_, avail_ring_bytes(size_), 2);
   check("used ring", used_ring_, used_ring_bytes(size_), 4);
+  if (static_cast<uint16_t>(at.next_avail - at.next_used) > size_)
+    throw QueueError(fmt::format(
+        "{} chains in flight (next avail {}, next used {}) in a queue of {}",
+        static_cast<uint16_t>(at.next_avail - at.next_used), at.next_avail, at.next_used, size_));
   mem_ = &mem;
-  next_avail_ = next_used_ = signalled_used_ = 0;
-  signalled_valid_ = false;
+  next_avail_ = at.next_avail;
+  next_used_ = at.next_used;
+  signalled_used_ = at.signalled_used;
+  signalled_valid_ = at.signalled_valid;
 }
 
 uint16_t Queue::avail_idx() const {
@@ -64,6 +70,11 @@ uint16_t Queue::avail_idx() const {
   // Ring entries and descriptors written before idx must be seen after it.
   std::atomic_thread_fence(std::memory_order_acquire);
   return idx;
+}
+
+uint16_t Queue::ring_used_idx() const {
+  std::atomic_thread_fence(std::memory_order_acquire);
+  return load16(mem_->host_ptr(used_ring_ + 2, 2));
 }
 
 bool Queue::has_available() {

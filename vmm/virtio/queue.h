@@ -46,6 +46,16 @@ struct DescriptorChain {
   uint32_t writable_len = 0;
 };
 
+// Where a queue stands, for a snapshot: the next available entry the device
+// will take, the next used entry it will fill, and the interrupt-suppression
+// state (the used index the driver was last told about).
+struct QueuePositions {
+  uint16_t next_avail = 0;
+  uint16_t next_used = 0;
+  uint16_t signalled_used = 0;
+  bool signalled_valid = false;
+};
+
 class Queue {
  public:
   explicit Queue(uint16_t max_size) : max_size_(max_size), size_(max_size) {}
@@ -73,8 +83,11 @@ class Queue {
 
   // Checks the configuration when the driver enables the queue: a size that
   // is a power of two no larger than max_size, and three aligned rings that
-  // lie in guest RAM. Binds the queue to `mem`. Throws QueueError.
-  void activate(const GuestMemory& mem);
+  // lie in guest RAM. Binds the queue to `mem` and starts it at `at`: the
+  // ring's start for a driver that just enabled it, a snapshot's positions
+  // for a restored one (then at most a ring's worth of chains may be in
+  // flight). Throws QueueError.
+  void activate(const GuestMemory& mem, const QueuePositions& at = {});
 
   // The next available chain, or nullopt when the driver has posted none.
   // Throws QueueError for a malformed ring or chain; the queue is then
@@ -108,6 +121,16 @@ class Queue {
 
   uint16_t next_avail() const noexcept { return next_avail_; }
   uint16_t next_used() const noexcept { return next_used_; }
+  QueuePositions positions() const noexcept {
+    return {next_avail_, next_used_, signalled_used_, signalled_valid_};
+  }
+  // The ring's indices in guest memory: the driver's avail idx and the used
+  // idx last published, for a queue served elsewhere (the virtio-fs file
+  // server). Only after activate().
+  uint16_t ring_avail_idx() const { return avail_idx(); }
+  uint16_t ring_used_idx() const;
+  bool event_idx() const noexcept { return event_idx_; }
+  bool indirect() const noexcept { return indirect_; }
 
  private:
   uint16_t avail_idx() const;

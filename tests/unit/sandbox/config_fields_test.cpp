@@ -55,6 +55,9 @@ std::string accepts(const rules::Enum& e, const std::set<std::string>&) {
 std::string accepts(const rules::Path& r, const auto&) {
   return r.exec ? "an absolute path to an executable file" : "an absolute path to a readable file";
 }
+std::string accepts(const rules::Dir&, const auto&) {
+  return "an absolute path to a directory (created when missing)";
+}
 std::string accepts(const rules::Params&, const auto&) { return "printable ASCII"; }
 std::string accepts(const rules::Bool&, const auto&) { return "`true` or `false`"; }
 std::string accepts(const rules::Cgroup&, const auto&) {

@@ -137,6 +137,8 @@ TEST(RuntimeConfigJson, EveryKeyAndTheSource) {
   EXPECT_EQ(j.at("vcpus"), 1);
   EXPECT_EQ(j.at("memory_mib"), 256);
   EXPECT_EQ(j.at("boot_timeout_s"), 30);
+  EXPECT_EQ(j.at("template"), true);
+  EXPECT_EQ(j.at("template_dir"), "/run/vmrt/templates");
   EXPECT_EQ(j.at("fs_cache"), "auto");
   EXPECT_EQ(j.at("log_level"), "info");
   EXPECT_EQ(j.at("jail"), true);
@@ -148,7 +150,7 @@ TEST(RuntimeConfigJson, EveryKeyAndTheSource) {
   EXPECT_EQ(j.at("annotation_max_vcpus"), c.annotations.max_vcpus);
   EXPECT_EQ(j.at("annotation_max_memory_mib"), c.annotations.max_memory_mib);
   EXPECT_EQ(j.at("source"), kFile);
-  EXPECT_EQ(j.size(), 18u);
+  EXPECT_EQ(j.size(), 20u);
 }
 
 }  // namespace

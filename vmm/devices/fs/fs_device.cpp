@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/event_fd.h"
+#include "common/json_fields.h"
 #include "vmm/devices/fs/activation.h"
 
 namespace vmrt::vmm::fs {
@@ -88,6 +89,41 @@ void FsDevice::reset() {
     // Killed by call(): nothing of it touches guest memory any more.
     SPDLOG_ERROR("{}", e.what());
   }
+}
+
+std::vector<virtio::QueuePositions> FsDevice::quiesce(std::span<const virtio::Queue> configured) {
+  for (size_t i = 0; i < configured.size(); ++i) {
+    const virtio::Queue& q = configured[i];
+    if (!q.ready()) continue;
+    uint16_t avail = q.ring_avail_idx(), used = q.ring_used_idx();
+    if (avail != used)
+      fail("virtio-fs: queue {}: {} requests in flight", i, static_cast<uint16_t>(avail - used));
+    if (used != 0)
+      fail(
+          "virtio-fs: queue {} has served requests (used idx {}): only a virtio-fs device the "
+          "guest never mounted can be snapshotted",
+          i, used);
+  }
+  const FsCounters& c = counters_.get();
+  uint64_t requests = c.malformed.load();
+  for (const auto& n : c.requests) requests += n.load();
+  if (requests != 0)
+    fail(
+        "virtio-fs: the file server has served {} requests: only a virtio-fs device the guest "
+        "never mounted can be snapshotted",
+        requests);
+  return std::vector<virtio::QueuePositions>(configured.size());
+}
+
+nlohmann::json FsDevice::save_state() const { return {{"tag", config_.tag}}; }
+
+void FsDevice::restore_state(const nlohmann::json& state) {
+  const std::string source = "virtio-fs state";
+  json_fields::Reader r(state, "device", source);
+  std::string tag;
+  r.required("tag", tag);
+  if (tag != config_.tag)
+    fail("{}: the snapshot's tag is \"{}\", this device's is \"{}\"", source, tag, config_.tag);
 }
 
 }  // namespace vmrt::vmm::fs

@@ -62,6 +62,20 @@ class FsDevice : public virtio::VirtioDevice {
   void read_config(uint64_t offset, std::span<uint8_t> data) const override;
   void activate(virtio::ActivateContext context) override;
   void reset() override;
+  // Snapshots. The file server process serves the queues, always from the
+  // ring's start, and keeps the FUSE session (INIT, inodes, open files),
+  // none of which a snapshot holds: so a virtio-fs device is snapshotted
+  // only before the guest ever used it, as in a template VM that has mounted
+  // nothing. quiesce() checks that in guest memory (every ready queue's
+  // avail and used idx still 0; the server counted no request) and stops
+  // nothing: with the vCPUs paused an unused queue gets no work. A restored
+  // device starts a fresh server at the ring's start, which is then right.
+  // The saved state is the tag, which must match: the guest's driver read
+  // it at boot.
+  std::vector<virtio::QueuePositions> quiesce(std::span<const virtio::Queue> configured) override;
+  nlohmann::json save_state() const override;
+  void restore_state(const nlohmann::json& state) override;
+  bool resumes_queue_positions() const override { return false; }
 
   // What the file server counted (written by its process).
   const FsCounters& counters() const noexcept { return counters_.get(); }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "vmm/snapshot/fields.h"
+
 namespace vmrt::vmm {
 
 namespace {
@@ -40,6 +42,40 @@ void I8042::write(uint64_t offset, std::span<const uint8_t> data) {
     if (output_.size() > kMaxOutput) output_.pop_front();
   }
   if (reset && on_reset_) on_reset_();
+}
+
+nlohmann::json I8042::save_state() {
+  std::lock_guard lock(mu_);
+  return {
+      {"ctr", ctr_},
+      {"status_cmd", status_cmd_},
+      {"pending", pending_},
+      {"output", nlohmann::json::binary_t(std::vector<uint8_t>(output_.begin(), output_.end()))}};
+}
+
+I8042::Registers I8042::parse_state(const nlohmann::json& j, const std::string& path) {
+  using namespace snapshot;
+  auto reg = [&](const char* key) { return uint_field<uint8_t>(j, path, key); };
+  Registers r;
+  r.ctr = reg("ctr");
+  r.status_cmd = reg("status_cmd");
+  r.pending = reg("pending");
+  const auto& out = blob_field(j, path, "output");
+  if (out.size() > kMaxOutput + 1)
+    fail("snapshot state: {}.output: {} bytes, more than the controller buffers", path, out.size());
+  r.output.assign(out.begin(), out.end());
+  if (r.status_cmd & ~kStatusCommand)
+    fail("snapshot state: {}.status_cmd: {:#x} is not a status the controller keeps", path,
+         r.status_cmd);
+  return r;
+}
+
+void I8042::restore_state(const Registers& r) {
+  std::lock_guard lock(mu_);
+  ctr_ = r.ctr;
+  status_cmd_ = r.status_cmd;
+  pending_ = r.pending;
+  output_.assign(r.output.begin(), r.output.end());
 }
 
 void I8042::command(uint8_t cmd) {

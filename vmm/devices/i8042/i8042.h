@@ -10,6 +10,9 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "vmm/devices/bus.h"
 
@@ -51,6 +54,19 @@ class I8042 : public BusDevice {
   // Registered at kDataPort with length 5 (0x60..0x64).
   void read(uint64_t offset, std::span<uint8_t> data) override;
   void write(uint64_t offset, std::span<const uint8_t> data) override;
+
+  // The controller's state, for a snapshot (the answers the guest has not
+  // read yet included: a handful of bytes).
+  struct Registers {
+    uint8_t ctr = 0;
+    uint8_t status_cmd = 0;
+    uint8_t pending = 0;
+    std::vector<uint8_t> output;
+  };
+  nlohmann::json save_state();
+  // Validates a saved state (`path` names it in messages); throws vmrt::Error.
+  static Registers parse_state(const nlohmann::json& j, const std::string& path);
+  void restore_state(const Registers& r);
 
  private:
   void command(uint8_t cmd);

@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "common/error.h"
 #include "vmm/devices/net/net_wire.h"
 #include "vmm/devices/net/net_worker.h"
 
@@ -69,9 +70,20 @@ void NetDevice::activate(virtio::ActivateContext context) {
   worker_ = std::make_unique<NetWorker>(std::move(context), config_.tap, counters_);
 }
 
+std::vector<virtio::QueuePositions> NetDevice::quiesce(std::span<const virtio::Queue>) {
+  return virtio::park_worker(worker_, quiesced_, "virtio-net");
+}
+
+void NetDevice::resume() {
+  if (!quiesced_) return;
+  worker_ = std::make_unique<NetWorker>(std::move(*quiesced_), config_.tap, counters_);
+  quiesced_.reset();
+}
+
 void NetDevice::reset() {
-  if (!worker_) return;
+  if (!worker_ && !quiesced_) return;
   worker_.reset();
+  quiesced_.reset();
   // The next driver starts without offloads until it accepts them.
   try {
     set_tap_offloads(config_.tap, 0);

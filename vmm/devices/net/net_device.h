@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "vmm/devices/net/counters.h"
 #include "vmm/devices/net/mac_address.h"
@@ -36,6 +37,13 @@ class NetDevice : public virtio::VirtioDevice {
   void read_config(uint64_t offset, std::span<uint8_t> data) const override;
   void activate(virtio::ActivateContext context) override;
   void reset() override;
+  // Snapshots: the receive buffers the device holds go back to the ring.
+  // The MAC is configuration space: a restored VM keeps the one its driver
+  // read when the snapshot's VM booted; the guest agent sets the pod's
+  // address on the interface after a restore. Nothing device-specific is
+  // saved.
+  std::vector<virtio::QueuePositions> quiesce(std::span<const virtio::Queue> configured) override;
+  void resume() override;
 
   const NetCounters& counters() const noexcept { return counters_; }
 
@@ -43,6 +51,8 @@ class NetDevice : public virtio::VirtioDevice {
   NetConfig config_;
   NetCounters counters_;
   std::unique_ptr<NetWorker> worker_;
+  // Between quiesce() and resume(): what the stopped worker served.
+  std::optional<virtio::ActivateContext> quiesced_;
 };
 
 }  // namespace vmrt::vmm::net

@@ -35,6 +35,12 @@ NetWorker::NetWorker(virtio::ActivateContext context, const TapFd& tap, NetCount
   });
   loop_.add(ctx_.queue_events.at(kTx), EPOLLIN,
             [this](uint32_t) { drain_eventfd(ctx_.queue_events[kTx]); });
+  quiesce_.emplace(loop_, [this] {
+    rx_->give_back();
+    std::vector<virtio::QueuePositions> positions;
+    for (const virtio::Queue& q : ctx_.queues) positions.push_back(q.positions());
+    return positions;
+  });
   // The driver may have posted buffers and frames before the thread existed,
   // so the queues are serviced before the first wait too.
   loop_.start([this] {
@@ -45,6 +51,11 @@ NetWorker::NetWorker(virtio::ActivateContext context, const TapFd& tap, NetCount
 }
 
 NetWorker::~NetWorker() { loop_.stop_and_join(); }
+
+virtio::ActivateContext NetWorker::take_context() && {
+  loop_.stop_and_join();
+  return std::move(ctx_);
+}
 
 void NetWorker::needs_reset(const std::string& why) {
   needs_reset_ = true;

@@ -22,6 +22,7 @@
 #include "vmm/devices/net/tap.h"
 #include "vmm/devices/net/tx_frame.h"
 #include "vmm/virtio/device.h"
+#include "vmm/virtio/loop_quiesce.h"
 
 namespace vmrt::vmm::net {
 
@@ -32,6 +33,14 @@ class NetWorker {
   NetWorker(virtio::ActivateContext context, const TapFd& tap, NetCounters& counters);
   // Stops the thread; no guest memory is touched afterwards.
   ~NetWorker();
+
+  // For a snapshot: gives back the receive buffers it holds and stops the
+  // thread, returning each queue's positions; or throws vmrt::Error and
+  // goes on serving (virtio/loop_quiesce.h).
+  std::vector<virtio::QueuePositions> quiesce() { return quiesce_->stop(); }
+  // After quiesce(): the queues and the rest of the context, for a new
+  // worker to serve from where this one stopped.
+  virtio::ActivateContext take_context() &&;
 
  private:
   // Both directions once; true when a batch ran out with work left.
@@ -57,6 +66,7 @@ class NetWorker {
   bool tap_closed_ = false;
   uint32_t tap_events_ = 0;  // what epoll watches on the tap now
   bool needs_reset_ = false;
+  std::optional<virtio::LoopQuiesce> quiesce_;
 
   EventLoop loop_{"virtio-net"};  // last: its thread uses all of the above
 };

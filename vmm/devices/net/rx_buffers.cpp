@@ -5,6 +5,7 @@
 
 #include <utility>
 
+#include "common/error.h"
 #include "vmm/virtio/chain_io.h"
 
 namespace vmrt::vmm::net {
@@ -31,6 +32,7 @@ std::optional<virtio::DescriptorChain> RxBuffers::pop_usable(size_t& budget) {
         chain->writable.size() < IOV_MAX - 1)
       return chain;
     ++counters_.rx_bad_buffers;
+    if (!held_.empty() || !frame_.empty()) out_of_order_ = true;
     queue_.add_used(chain->head, 0);
     used_ = true;
   }
@@ -52,6 +54,7 @@ virtio::DescriptorChain RxBuffers::take_held() {
 }
 
 bool RxBuffers::refill() {
+  if (held_.empty() && frame_.empty()) out_of_order_ = false;
   size_t budget = queue_.size();
   auto enough = [&] { return options_.mergeable ? held_bytes_ >= kMaxRxLen : !held_.empty(); };
   while (!enough()) {
@@ -124,6 +127,17 @@ bool RxBuffers::resume() {
   }
   deliver();
   return true;
+}
+
+void RxBuffers::give_back() {
+  // A frame half placed would be lost in a snapshot anyway: dropped, as a
+  // network may drop any frame, and its chains are held again.
+  if (pending()) drop_frame();
+  if (held_.empty()) return;
+  if (out_of_order_) fail("virtio-net: {} receive buffers in flight", held_.size());
+  for (size_t i = 0; i < held_.size(); ++i) queue_.undo_pop();
+  held_.clear();
+  held_bytes_ = held_segments_ = 0;
 }
 
 void RxBuffers::drop_frame() {

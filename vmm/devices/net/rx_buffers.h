@@ -60,6 +60,13 @@ class RxBuffers {
   // or dropped), false while it still waits.
   bool resume();
 
+  // For a snapshot: gives every chain it holds back to the ring (undoing
+  // their pops), dropping a frame that waits for more buffers. Throws
+  // vmrt::Error, holding them still, when a chain popped after them was used
+  // already (a buffer too small to take a frame), so that they are not the
+  // last ones popped.
+  void give_back();
+
   // Whether used entries were added since the last call.
   bool take_used() noexcept { return std::exchange(used_, false); }
 
@@ -88,6 +95,9 @@ class RxBuffers {
   size_t spill_len_ = 0;
   size_t spill_pos_ = 0;
   bool used_ = false;
+  // A chain popped after one still held went back used: the held chains
+  // are not the last popped, and give_back() cannot undo their pops.
+  bool out_of_order_ = false;
 };
 
 }  // namespace vmrt::vmm::net

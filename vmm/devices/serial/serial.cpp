@@ -2,6 +2,8 @@
 
 #include <linux/serial_reg.h>
 
+#include "vmm/snapshot/fields.h"
+
 namespace vmrt::vmm {
 
 namespace {
@@ -28,6 +30,49 @@ size_t Serial::enqueue_input(std::span<const uint8_t> bytes) {
   rx_.insert(rx_.end(), bytes.begin(), bytes.begin() + n);
   if (n) update_interrupt();
   return n;
+}
+
+nlohmann::json Serial::save_state() {
+  std::lock_guard lock(mu_);
+  return {{"ier", ier_},
+          {"lcr", lcr_},
+          {"mcr", mcr_},
+          {"scr", scr_},
+          {"dll", dll_},
+          {"dlm", dlm_},
+          {"thr_empty_pending", thr_empty_pending_},
+          {"fifo_enabled", fifo_enabled_}};
+}
+
+Serial::Registers Serial::parse_state(const nlohmann::json& j, const std::string& path) {
+  using namespace snapshot;
+  auto reg = [&](const char* key) { return uint_field<uint8_t>(j, path, key); };
+  Registers r;
+  r.ier = reg("ier");
+  r.lcr = reg("lcr");
+  r.mcr = reg("mcr");
+  r.scr = reg("scr");
+  r.dll = reg("dll");
+  r.dlm = reg("dlm");
+  r.thr_empty_pending = bool_field(j, path, "thr_empty_pending");
+  r.fifo_enabled = bool_field(j, path, "fifo_enabled");
+  // The bits a guest can set: the same masks as the register writes.
+  if (r.ier & ~0x0f) fail("snapshot state: {}.ier: {:#x} sets reserved bits", path, r.ier);
+  if (r.mcr & ~0x1f) fail("snapshot state: {}.mcr: {:#x} sets reserved bits", path, r.mcr);
+  return r;
+}
+
+void Serial::restore_state(const Registers& r) {
+  std::lock_guard lock(mu_);
+  ier_ = r.ier;
+  lcr_ = r.lcr;
+  mcr_ = r.mcr;
+  scr_ = r.scr;
+  dll_ = r.dll;
+  dlm_ = r.dlm;
+  thr_empty_pending_ = r.thr_empty_pending;
+  fifo_enabled_ = r.fifo_enabled;
+  rx_.clear();
 }
 
 uint8_t Serial::iir() const {

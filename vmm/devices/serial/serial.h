@@ -7,7 +7,9 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <span>
+#include <string>
 
 #include "vmm/devices/bus.h"
 
@@ -32,6 +34,25 @@ class Serial : public BusDevice {
   // Queues input for the guest (bounded: bytes beyond the FIFO space are
   // dropped, as a real UART would overrun). Returns how many were queued.
   size_t enqueue_input(std::span<const uint8_t> bytes);
+
+  // The registers, for a snapshot. Input the guest has not read yet is not
+  // saved and is lost: a template is taken with an idle console.
+  struct Registers {
+    uint8_t ier = 0;
+    uint8_t lcr = 0;
+    uint8_t mcr = 0;
+    uint8_t scr = 0;
+    uint8_t dll = 0;
+    uint8_t dlm = 0;
+    bool thr_empty_pending = false;
+    bool fifo_enabled = false;
+  };
+  nlohmann::json save_state();
+  // Validates a saved state (`path` names it in messages); throws vmrt::Error.
+  static Registers parse_state(const nlohmann::json& j, const std::string& path);
+  // Before the guest runs; raises no interrupt (the saved IOAPIC and PIC
+  // state already hold any that was pending).
+  void restore_state(const Registers& r);
 
  private:
   uint8_t read_reg(uint64_t offset);

@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "common/fd_io.h"
+#include "common/json_fields.h"
 #include "common/unix_socket.h"
 
 namespace vmrt::vmm::vsock {
@@ -39,6 +40,31 @@ void VsockDevice::activate(virtio::ActivateContext context) {
                                           listener_.get(), counters_);
 }
 
-void VsockDevice::reset() { worker_.reset(); }
+void VsockDevice::reset() {
+  worker_.reset();
+  quiesced_.reset();
+}
+
+std::vector<virtio::QueuePositions> VsockDevice::quiesce(std::span<const virtio::Queue>) {
+  return virtio::park_worker(worker_, quiesced_, "virtio-vsock");
+}
+
+void VsockDevice::resume() {
+  if (!quiesced_) return;
+  worker_ = std::make_unique<VsockWorker>(std::move(*quiesced_), config_.guest_cid,
+                                          config_.uds_path, listener_.get(), counters_);
+  quiesced_.reset();
+}
+
+nlohmann::json VsockDevice::save_state() const { return {{"guest_cid", config_.guest_cid}}; }
+
+void VsockDevice::restore_state(const nlohmann::json& state) {
+  const std::string source = "virtio-vsock state";
+  json_fields::Reader r(state, "device", source);
+  uint64_t cid = 0;
+  r.required("guest_cid", cid);
+  if (cid != config_.guest_cid)
+    fail("{}: the snapshot's guest has CID {}, this VM's is {}", source, cid, config_.guest_cid);
+}
 
 }  // namespace vmrt::vmm::vsock

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/fd.h"
@@ -37,6 +38,13 @@ class VsockDevice : public virtio::VirtioDevice {
   void read_config(uint64_t offset, std::span<uint8_t> data) const override;
   void activate(virtio::ActivateContext context) override;
   void reset() override;
+  // Snapshots: only with no stream open (VsockWorker::quiesce). The saved
+  // state is the guest CID, which a restored VM's configuration must repeat:
+  // the guest's driver read it at boot.
+  std::vector<virtio::QueuePositions> quiesce(std::span<const virtio::Queue> configured) override;
+  void resume() override;
+  nlohmann::json save_state() const override;
+  void restore_state(const nlohmann::json& state) override;
 
   const VsockCounters& counters() const noexcept { return counters_; }
 
@@ -45,6 +53,8 @@ class VsockDevice : public virtio::VirtioDevice {
   VsockCounters counters_;
   UniqueFd listener_;
   std::unique_ptr<VsockWorker> worker_;
+  // Between quiesce() and resume(): what the stopped worker served.
+  std::optional<virtio::ActivateContext> quiesced_;
 };
 
 }  // namespace vmrt::vmm::vsock

@@ -40,7 +40,8 @@ VsockWorker::VsockWorker(virtio::ActivateContext context, uint64_t guest_cid, st
   check_sys(timerfd_settime(timer_.get(), 0, &every_second, nullptr), "timerfd_settime");
   for (size_t q : {kTx, kRx, kEvent}) {
     // The event queue only carries TRANSPORT_RESET, which this device never
-    // sends (no snapshots); the driver's buffers simply wait there.
+    // sends (a snapshot has no open stream to reset); the driver's buffers
+    // simply wait there.
     int fd = ctx_.queue_events.at(q);
     on(fd, EPOLLIN, [fd](uint32_t) { drain_eventfd(fd); });
   }
@@ -48,6 +49,15 @@ VsockWorker::VsockWorker(virtio::ActivateContext context, uint64_t guest_cid, st
   on(timer_.get(), EPOLLIN, [this](uint32_t) {
     drain_eventfd(timer_.get());
     sweep();
+  });
+  quiesce_.emplace(loop_, [this] {
+    if (size_t n = open_streams()) fail("virtio-vsock: {} streams open", n);
+    if (!control_.empty())
+      fail("virtio-vsock: {} control packets wait for receive buffers", control_.size());
+    // No chain is ever held between two runs of the loop.
+    std::vector<virtio::QueuePositions> positions;
+    for (const virtio::Queue& q : ctx_.queues) positions.push_back(q.positions());
+    return positions;
   });
   // Before every wait, the first included: the driver may have queued
   // packets before the thread existed.
@@ -58,6 +68,11 @@ VsockWorker::VsockWorker(virtio::ActivateContext context, uint64_t guest_cid, st
 }
 
 VsockWorker::~VsockWorker() { loop_.stop_and_join(); }
+
+virtio::ActivateContext VsockWorker::take_context() && {
+  loop_.stop_and_join();
+  return std::move(ctx_);
+}
 
 void VsockWorker::on(int fd, uint32_t events, std::function<void(uint32_t)> handler) {
   loop_.add(fd, events, [this, handler = std::move(handler)](uint32_t ev) {

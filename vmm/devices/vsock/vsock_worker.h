@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/event_loop.h"
@@ -28,6 +29,7 @@
 #include "vmm/devices/vsock/counters.h"
 #include "vmm/devices/vsock/vsock_wire.h"
 #include "vmm/virtio/device.h"
+#include "vmm/virtio/loop_quiesce.h"
 
 namespace vmrt::vmm::vsock {
 
@@ -54,6 +56,16 @@ class VsockWorker {
               int listener, VsockCounters& counters);
   // Stops the thread and closes every stream.
   ~VsockWorker();
+
+  // For a snapshot: stops the thread when no stream is open (or being
+  // opened) and no control packet waits for the guest, returning each
+  // queue's positions; otherwise throws vmrt::Error ("virtio-vsock: 2
+  // streams open") and goes on serving. The caller retries once the host's
+  // connections have closed.
+  std::vector<virtio::QueuePositions> quiesce() { return quiesce_->stop(); }
+  // After quiesce(): the queues and the rest of the context, for a new
+  // worker to serve from where this one stopped.
+  virtio::ActivateContext take_context() &&;
 
  private:
   static constexpr size_t kRx = 0, kTx = 1, kEvent = 2;  // queue indices
@@ -110,6 +122,7 @@ class VsockWorker {
   uint32_t next_local_port_ = 1u << 30;
   uint32_t rr_cursor_ = 0;  // round robin among streams with data for the guest
   bool needs_reset_ = false;
+  std::optional<virtio::LoopQuiesce> quiesce_;
 
   EventLoop loop_{"vsock"};  // last: its thread uses all of the above
 };

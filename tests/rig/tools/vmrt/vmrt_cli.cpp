@@ -35,7 +35,7 @@ RunResult VmrtCli::run(const std::vector<std::string>& args, const std::string& 
   std::vector<std::string> argv = {VMRT_CLI, "--root", root().string()};
   argv.insert(argv.end(), args.begin(), args.end());
   SpawnOptions o;
-  o.extra_env = {std::string("VMRT_CONFIG=") + VMRT_DEV_CONFIG};
+  o.extra_env = {"VMRT_CONFIG=" + config_.string()};
   UniqueFd in;
   if (!input.empty()) {
     // A file rather than a pipe: the whole input is there, then end of file.
@@ -70,7 +70,7 @@ RunResult VmrtCli::run_detached(const std::vector<std::string>& args,
   std::vector<std::string> argv = {VMRT_CLI, "--root", root().string()};
   argv.insert(argv.end(), args.begin(), args.end());
   SpawnOptions o;
-  o.extra_env = {std::string("VMRT_CONFIG=") + VMRT_DEV_CONFIG};
+  o.extra_env = {"VMRT_CONFIG=" + config_.string()};
   o.out = Stdio::to_fd(out_fd.get());
   o.err = Stdio::to_fd(err_fd.get());
   Subprocess p = Subprocess::spawn(argv, o);

@@ -25,6 +25,10 @@ class VmrtCli {
   ~VmrtCli();
 
   const std::filesystem::path& dir() const { return dir_.path(); }
+  // The runtime configuration the commands get (VMRT_CONFIG): the build
+  // tree's unless a test writes its own.
+  const std::filesystem::path& config() const { return config_; }
+  void set_config(std::filesystem::path path) { config_ = std::move(path); }
   std::filesystem::path root() const { return dir() / "state"; }
 
   // vmrt --root ROOT ARGS..., with `input` on stdin (else /dev/null).
@@ -64,6 +68,7 @@ class VmrtCli {
 
  private:
   TempDir dir_;
+  std::filesystem::path config_ = VMRT_DEV_CONFIG;
 };
 
 }  // namespace vmrt::cli::test

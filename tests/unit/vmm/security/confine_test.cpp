@@ -2,6 +2,8 @@
 // confined with one dies of SIGSYS on a call outside it, after the reporter
 // named its role and the call on stderr. Each confinement happens in a forked
 // child, so this process stays unconfined.
+#include "vmm/security/confine.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdio.h>
@@ -22,7 +24,6 @@
 
 #include "common/fd.h"
 #include "common/tempdir.h"
-#include "vmm/security/confine.h"
 
 namespace vmrt::vmm::security {
 namespace {
@@ -64,8 +65,8 @@ ChildResult run_in_child(const std::function<void()>& body) {
 bool killed_by_sigsys(int status) { return WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS; }
 
 TEST(Seccomp, EveryRoleListCompilesInEveryMode) {
-  for (ThreadRole role :
-       {ThreadRole::Vcpu, ThreadRole::Device, ThreadRole::Control, ThreadRole::FileServer})
+  for (ThreadRole role : {ThreadRole::Vcpu, ThreadRole::Device, ThreadRole::Control,
+                          ThreadRole::SnapshotControl, ThreadRole::FileServer})
     for (SeccompMode mode : {SeccompMode::On, SeccompMode::Log}) {
       FilterContext ctx = compile_filter(role, mode);
       UniqueFd null(open("/dev/null", O_WRONLY | O_CLOEXEC));
@@ -93,8 +94,8 @@ TEST(Seccomp, VcpuThreadOpeningAnInetSocketDiesAndIsReported) {
 }
 
 TEST(Seccomp, PtraceIsForbiddenToEveryRole) {
-  for (ThreadRole role :
-       {ThreadRole::Vcpu, ThreadRole::Device, ThreadRole::Control, ThreadRole::FileServer}) {
+  for (ThreadRole role : {ThreadRole::Vcpu, ThreadRole::Device, ThreadRole::Control,
+                          ThreadRole::SnapshotControl, ThreadRole::FileServer}) {
     ChildResult r = run_in_child([role] {
       confine_thread(role, SeccompMode::On);
       ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);

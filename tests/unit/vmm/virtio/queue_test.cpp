@@ -1,10 +1,11 @@
 // The split virtqueue against a simulated driver: well-formed chains
 // (direct, indirect, across index wrap-around), interrupt suppression, and
 // the malformed rings a hostile guest can build.
+#include "vmm/virtio/queue.h"
+
 #include <gtest/gtest.h>
 
 #include "tests/support/virtio_driver.h"
-#include "vmm/virtio/queue.h"
 
 namespace vmrt::vmm {
 namespace {
