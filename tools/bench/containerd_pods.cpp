@@ -57,12 +57,13 @@ std::filesystem::path template_root(const Containerd& containerd) {
   return c.template_vm ? c.template_dir : std::filesystem::path{};
 }
 
+// The templates under `dir`, one directory each.
 std::set<std::string> entries(const std::filesystem::path& dir) {
   std::set<std::string> out;
   std::error_code ec;
   for (auto it = std::filesystem::directory_iterator(dir, ec);
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
-    out.insert(it->path().filename());
+    if (it->is_directory(ec)) out.insert(it->path().filename());  // not their lock files
   return out;
 }
 
