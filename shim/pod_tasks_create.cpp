@@ -9,6 +9,7 @@
 #include "sandbox/sandbox.h"
 #include "shim/pod_location.h"
 #include "shim/pod_tasks.h"
+#include "shim/runtime_options.h"
 #include "shim/task_records.h"
 
 namespace vmrt::shim {
@@ -110,8 +111,7 @@ task::CreateTaskResponse PodTasks::create(const task::CreateTaskRequest& r) {
     // nothing.
     std::optional<sandbox::RuntimeConfig> config;
     if (first) {
-      const char* path = std::getenv("VMRT_CONFIG");
-      config = sandbox::sandbox_config(path ? path : "", spec.annotations);
+      config = sandbox::sandbox_config(runtime_config_path(r.options()), spec.annotations);
     }
     std::filesystem::path rootfs = t->bundle / "rootfs";
     std::vector<MountSpec> mounts;

@@ -6,6 +6,7 @@ add_library(vmrt_shim STATIC
   metrics.cpp
   pod_location.cpp
   rootfs_mounts.cpp
+  runtime_options.cpp
   serve_command.cpp
   shim_args.cpp
   start_command.cpp

@@ -1,21 +1,27 @@
 // containerd_pods: what Kubernetes pods cost with vmrt beside runc, on one
 // private containerd (the rig tests' harness): pod start latency through CRI
 // (RunPodSandbox sent -> StartContainer answered, one-container pods) and
-// the memory of the shims (and VMs) per pod with 1, 5 and 10 pods running.
-// Run by tools/bench/containerd_pods.sh; not a test.
+// the memory of the shims and VMs per pod with 1, 5 and 10 pods running.
+// vmrt runs twice: as configured by default (handler `vmrt`: sandboxes
+// restored from a VM template) and booting every VM (handler `vmrt-cold`,
+// [hypervisor] template = false). Run by tools/bench/containerd_pods.sh; not
+// a test.
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
+#include <chrono>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
+#include "sandbox/config.h"
 #include "tests/rig/containerd/containerd_harness.h"
+#include "tools/bench/pod_memory.h"
 #include "tools/cri/cri_client.h"
 #include "tools/cri/pod_start_bench.h"
 
@@ -23,84 +29,14 @@ namespace {
 
 using namespace std::chrono_literals;
 using namespace vmrt;
+using bench::PodMemory;
+using containerd_test::Containerd;
 
-// Where one process's PSS lies: KiB per mapped file (anonymous memory and
-// copied-on-write pages of a file count under the file's name or "[anon]").
-std::vector<std::pair<long, std::string>> pss_by_mapping(const std::string& pid) {
-  std::ifstream in("/proc/" + pid + "/smaps");
-  std::map<std::string, long> kib;
-  std::string current = "[anon]";
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream f(line);
-    std::string first;
-    f >> first;
-    if (first == "Pss:") {
-      long v = 0;
-      f >> v;
-      kib[current] += v;
-    } else if (first.find('-') != std::string::npos && first.find(':') == std::string::npos) {
-      std::string perms, offset, dev, inode, path;
-      f >> perms >> offset >> dev >> inode;
-      std::getline(f >> std::ws, path);
-      current = path.empty() ? "[anon]" : path;
-    }
-  }
-  std::vector<std::pair<long, std::string>> out;
-  for (const auto& [path, v] : kib) out.emplace_back(v, path);
-  std::sort(out.rbegin(), out.rend());
-  return out;
-}
-
-struct Pss {
-  long shim_kib = 0;
-  long shim_anon_kib = 0;  // the shims' own memory; the rest is shared files
-  long vmm_kib = 0;
-  int shims = 0;
-  int vmms = 0;
-  std::string first_shim;
-};
-
-// A smaps_rollup field ("Pss:", "Pss_Anon:") of `pid`, in KiB.
-long smaps_kib(const std::string& pid, const std::string& field) {
-  std::ifstream in("/proc/" + pid + "/smaps_rollup");
-  for (std::string key; in >> key;) {
-    long v;
-    if (key == field && in >> v) return v;
-    in.ignore(1 << 20, '\n');
-  }
-  return 0;
-}
-
-// The processes of each kind by their executable's name, whatever argv[0]
-// says.
-Pss measure(const std::string& shim_name) {
-  Pss p;
-  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-    std::string pid = e.path().filename();
-    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::error_code ec;
-    std::string exe = std::filesystem::read_symlink(e.path() / "exe", ec).filename();
-    if (ec) continue;
-    if (exe == shim_name) {
-      p.shim_kib += smaps_kib(pid, "Pss:");
-      p.shim_anon_kib += smaps_kib(pid, "Pss_Anon:");
-      ++p.shims;
-      if (p.first_shim.empty()) p.first_shim = pid;
-    } else if (exe == "vmrt-vmm") {
-      // A VM's host memory is its VMM's and its virtio-fs file server's (a
-      // forked vmrt-vmm named vmrt-fs-server); the VMs are the VMMs.
-      p.vmm_kib += smaps_kib(pid, "Pss:");
-      std::ifstream comm(e.path() / "comm");
-      std::string name;
-      std::getline(comm, name);
-      if (name == "vmrt-vmm") ++p.vmms;
-    }
-  }
-  return p;
-}
+constexpr const char* kTemplate = "vmrt";
+constexpr const char* kCold = "vmrt-cold";
 
 std::string shim_of(const std::string& handler) {
-  return handler == "vmrt" ? "containerd-shim-vmrt-v1" : "containerd-shim-runc-v2";
+  return handler.starts_with("vmrt") ? "containerd-shim-vmrt-v1" : "containerd-shim-runc-v2";
 }
 
 cri::PodStartBenchOptions options_for(const std::string& handler, int count) {
@@ -112,16 +48,156 @@ cri::PodStartBenchOptions options_for(const std::string& handler, int count) {
   return o;
 }
 
+double ratio(double a, double b) { return b > 0 ? a / b : 0; }
+
+// Where the `vmrt` handler's sandboxes keep their VM templates; empty when
+// its configuration turns them off.
+std::filesystem::path template_root(const Containerd& containerd) {
+  sandbox::RuntimeConfig c = sandbox::load_config(containerd.vmrt_config(kTemplate), true);
+  return c.template_vm ? c.template_dir : std::filesystem::path{};
+}
+
+// The templates under `dir`, one directory each.
+std::set<std::string> entries(const std::filesystem::path& dir) {
+  std::set<std::string> out;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    if (it->is_directory(ec)) out.insert(it->path().filename());  // not their lock files
+  return out;
+}
+
+// What the shims said when a sandbox booted although it was to be restored
+// (sandbox/sandbox.cpp's warnings), from containerd's log.
+std::vector<std::string> template_warnings(const Containerd& containerd) {
+  std::vector<std::string> out;
+  std::istringstream log(containerd.log());
+  for (std::string line; std::getline(log, line);)
+    if (line.find("no VM template") != std::string::npos ||
+        line.find("restoring VM template") != std::string::npos)
+      out.push_back(line);
+  return out;
+}
+
+// After the `vmrt` warm-up pod: whether it made the template (so that no
+// timed pod does), and if there is none, why.
+void report_template(const Containerd& containerd, const std::filesystem::path& root,
+                     const std::set<std::string>& before) {
+  if (root.empty()) {
+    fmt::print("template: off in {}'s configuration\n", kTemplate);
+    return;
+  }
+  std::set<std::string> after = entries(root);
+  for (const auto& name : after)
+    fmt::print("template {}: {} by the warm-up pod, {:.1f} MiB allocated\n", (root / name).string(),
+               before.count(name) ? "there before, used" : "made",
+               bench::allocated_kib(root / name) / 1024.0);
+  if (after.empty()) {
+    fmt::print("WARNING: no template in {} after the warm-up pod: {} pods boot\n", root.string(),
+               kTemplate);
+    for (const auto& l : template_warnings(containerd)) fmt::print("  {}\n", l);
+  }
+  std::fflush(stdout);
+}
+
+// Pod start medians by handler, each after a warm-up pod of its own.
+std::map<std::string, double> pod_start(const Containerd& containerd, cri::Client& client, int runs,
+                                        const std::vector<std::string>& handlers) {
+  std::filesystem::path root = template_root(containerd);
+  std::map<std::string, double> median;
+  for (const auto& h : handlers) {
+    std::set<std::string> before = entries(root);
+    auto w = cri::bench_pod_start(client, options_for(h, 1), {});
+    fmt::print("{} warm-up pod start {:.0f} ms\n", h, w.total.median);
+    if (h == kTemplate) report_template(containerd, root, before);
+    auto o = options_for(h, runs);
+    auto r = cri::bench_pod_start(client, o, [&h](const cri::PodStartTiming& t) {
+      fmt::print(stderr, "{} pod start {:.0f} ms\n", h, t.total_ms);
+    });
+    std::fputs(cri::bench_table(o, r).c_str(), stdout);
+    median[h] = r.total.median;
+  }
+  for (const auto& l : template_warnings(containerd))
+    fmt::print("WARNING: a vmrt sandbox booted: {}\n", l);
+  fmt::print("pod start (RunPodSandbox -> StartContainer), median of {}:", runs);
+  for (const auto& h : handlers) fmt::print(" {} {:.0f} ms", h, median[h]);
+  fmt::print("\n");
+  auto print_ratio = [&](const char* a, const char* b, const char* name) {
+    if (median.count(a) && median.count(b))
+      fmt::print("  ratio {} {:.2f}\n", name, ratio(median[a], median[b]));
+  };
+  print_ratio(kTemplate, "runc", "vmrt-template/runc");
+  print_ratio(kCold, "runc", "vmrt-cold/runc");
+  print_ratio(kTemplate, kCold, "template/cold");
+  std::fflush(stdout);
+  return median;
+}
+
+// `n` pods of handler `h` running at once: their memory, printed; the pods
+// are removed again.
+PodMemory pods_memory(cri::Client& client, const std::string& h, int n, bool show_mappings) {
+  auto o = options_for(h, n);
+  o.keep = true;
+  auto r = cri::bench_pod_start(client, o, {});
+  std::this_thread::sleep_for(2s);  // let start-up allocations settle
+  PodMemory p = bench::measure_pods(shim_of(h));
+  // Per shim: a pod whose shim is gone (it failed after starting) must not
+  // make the others look smaller.
+  int shims = std::max(p.shims, 1), vmms = std::max(p.vmms, 1);
+  fmt::print(
+      "{:>9} {:>5} {:>6} {:>10.2f} MiB {:>10.2f} MiB {:>5} {:>8} {:>10.2f} MiB {:>10.2f} MiB\n", h,
+      n, p.shims, p.shim_kib / 1024.0 / shims, p.shim_anon_kib / 1024.0 / shims, p.vmms, p.restored,
+      p.vm_kib / 1024.0 / vmms, p.vmm_kib / 1024.0 / vmms);
+  // The two vmrt handlers must differ in exactly this, or the comparison is void.
+  if (h == kTemplate && p.restored != p.vmms)
+    fmt::print("WARNING: {} of {} {} VMs were booted, not restored\n", p.vmms - p.restored, p.vmms,
+               h);
+  if (h == kCold && p.restored != 0)
+    fmt::print("WARNING: {} of {} {} VMs were restored from a template\n", p.restored, p.vmms, h);
+  if (p.shims != n) fmt::print(stderr, "{}: {} pods started, {} shims running\n", h, n, p.shims);
+  if (show_mappings && !p.first_shim.empty()) {
+    fmt::print("  {} shim {}: PSS by mapping\n", h, p.first_shim);
+    auto top = bench::pss_by_mapping(p.first_shim);
+    for (size_t i = 0; i < top.size() && i < 12; ++i)
+      fmt::print("  {:>8} KiB  {}\n", top[i].first, top[i].second);
+  }
+  std::fflush(stdout);
+  for (const auto& pod : r.pods) {
+    client.stop_pod_sandbox(pod.pod_id);
+    client.remove_pod_sandbox(pod.pod_id);
+  }
+  return p;
+}
+
+// PSS per VM and per shim, templates against cold boots, at each pod count.
+void print_memory_ratios(const std::map<std::pair<std::string, int>, PodMemory>& mem,
+                         const std::vector<int>& pod_counts) {
+  auto per = [](long kib, int count) { return kib / 1024.0 / std::max(count, 1); };
+  for (int n : pod_counts) {
+    auto t = mem.find({kTemplate, n}), c = mem.find({kCold, n});
+    if (t == mem.end() || c == mem.end()) continue;
+    const PodMemory &a = t->second, &b = c->second;
+    fmt::print(
+        "{:>3} pods: PSS per VM template {:.2f} MiB cold {:.2f} MiB ratio {:.2f}; per VMM "
+        "process {:.2f} / {:.2f} MiB ratio {:.2f}; per shim {:.2f} / {:.2f} MiB ratio {:.2f}\n",
+        n, per(a.vm_kib, a.vmms), per(b.vm_kib, b.vmms),
+        ratio(per(a.vm_kib, a.vmms), per(b.vm_kib, b.vmms)), per(a.vmm_kib, a.vmms),
+        per(b.vmm_kib, b.vmms), ratio(per(a.vmm_kib, a.vmms), per(b.vmm_kib, b.vmms)),
+        per(a.shim_kib, a.shims), per(b.shim_kib, b.shims),
+        ratio(per(a.shim_kib, a.shims), per(b.shim_kib, b.shims)));
+  }
+}
+
 }  // namespace
 
-int measure_all(containerd_test::Containerd& containerd, int runs,
-                const std::vector<int>& pod_counts, const std::vector<std::string>& handlers);
+int measure_all(Containerd& containerd, int runs, const std::vector<int>& pod_counts,
+                const std::vector<std::string>& handlers);
 
 int main(int argc, char** argv) {
-  CLI::App app{"pod start latency and shim memory per pod, vmrt beside runc"};
+  CLI::App app{"pod start latency and memory per pod: vmrt from templates, vmrt booting, runc"};
   int runs = 5;
   std::vector<int> pod_counts = {1, 5, 10};
-  std::vector<std::string> handlers = {"runc", "vmrt"};
+  std::vector<std::string> handlers = {"runc", kTemplate, kCold};
   app.add_option("--runs", runs, "pods timed one after another per handler")->capture_default_str();
   app.add_option("--pods", pod_counts, "pods running at once for the memory figures")
       ->delimiter(',');
@@ -129,7 +205,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    containerd_test::Containerd containerd;
+    Containerd::Options o;
+    o.vmrt_variants[kCold] = "template = false";
+    Containerd containerd(o);
     return measure_all(containerd, runs, pod_counts, handlers);
   } catch (const std::exception& e) {
     fmt::print(stderr, "containerd_pods: {}\n", e.what());
@@ -137,59 +215,37 @@ int main(int argc, char** argv) {
   }
 }
 
-int measure_all(containerd_test::Containerd& containerd, int runs,
-                const std::vector<int>& pod_counts, const std::vector<std::string>& handlers) {
+int measure_all(Containerd& containerd, int runs, const std::vector<int>& pod_counts,
+                const std::vector<std::string>& handlers) {
   try {
+    fmt::print(
+        "containerd_pods {:%Y-%m-%d %H:%M:%S} UTC: {} = default configuration (VM "
+        "templates), {} = [hypervisor] template = false\n",
+        std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()), kTemplate,
+        kCold);
     containerd.import_images(containerd_test::kCriNamespace);
     cri::Client client(containerd.cri_endpoint(), 600s);
     client.wait_ready(60s);
+    pod_start(containerd, client, runs, handlers);
 
-    std::map<std::string, double> median;
-    for (const auto& h : handlers) {
-      auto o = options_for(h, runs);
-      o.warmup = 1;
-      auto r = cri::bench_pod_start(client, o, [&h](const cri::PodStartTiming& t) {
-        fmt::print(stderr, "{} pod start {:.0f} ms\n", h, t.total_ms);
-      });
-      std::fputs(cri::bench_table(o, r).c_str(), stdout);
-      median[h] = r.total.median;
-    }
-    fmt::print("pod start (RunPodSandbox -> StartContainer), median of {}:", runs);
-    for (const auto& h : handlers) fmt::print(" {} {:.0f} ms", h, median[h]);
-    if (median.count("vmrt") && median.count("runc") && median["runc"] > 0)
-      fmt::print("; ratio vmrt/runc {:.1f}", median["vmrt"] / median["runc"]);
-    fmt::print("\n");
+    fmt::print("{:>9} {:>5} {:>6} {:>14} {:>14} {:>5} {:>8} {:>14} {:>14}\n", "handler", "pods",
+               "shims", "PSS per shim", "of it anon", "VMs", "restored", "PSS per VM",
+               "VMM process");
+    fmt::print(
+        "  (PSS per VM: its VMM and virtio-fs file server; restored: VMMs started from a "
+        "template)\n");
+    std::map<std::pair<std::string, int>, PodMemory> mem;
+    for (int n : pod_counts)
+      for (const auto& h : handlers)
+        mem[{h, n}] = pods_memory(client, h, n, n == pod_counts.front());
+    std::filesystem::path root = template_root(containerd);
+    if (!root.empty())
+      fmt::print(
+          "templates in {}: {:.1f} MiB allocated, once for all pods (mapped pages are "
+          "in the VMs' PSS)\n",
+          root.string(), bench::allocated_kib(root) / 1024.0);
+    print_memory_ratios(mem, pod_counts);
 
-    fmt::print("{:>8} {:>6} {:>6} {:>14} {:>14} {:>6} {:>14}\n", "handler", "pods", "shims",
-               "PSS per shim", "of it anon", "VMMs", "PSS per VMM");
-    for (int n : pod_counts) {
-      for (const auto& h : handlers) {
-        auto o = options_for(h, n);
-        o.keep = true;
-        auto r = cri::bench_pod_start(client, o, {});
-        std::this_thread::sleep_for(2s);  // let start-up allocations settle
-        Pss p = measure(shim_of(h));
-        // Per shim: a pod whose shim is gone (it failed after starting) must
-        // not make the others look smaller.
-        int shims = std::max(p.shims, 1);
-        fmt::print("{:>8} {:>6} {:>6} {:>10.2f} MiB {:>10.2f} MiB {:>6} {:>10.2f} MiB\n", h, n,
-                   p.shims, p.shim_kib / 1024.0 / shims, p.shim_anon_kib / 1024.0 / shims, p.vmms,
-                   p.vmm_kib / 1024.0 / std::max(p.vmms, 1));
-        if (p.shims != n)
-          fmt::print(stderr, "{}: {} pods started, {} shims running\n", h, n, p.shims);
-        if (n == pod_counts.front() && !p.first_shim.empty()) {
-          fmt::print("  {} shim {}: PSS by mapping\n", h, p.first_shim);
-          auto top = pss_by_mapping(p.first_shim);
-          for (size_t i = 0; i < top.size() && i < 12; ++i)
-            fmt::print("  {:>8} KiB  {}\n", top[i].first, top[i].second);
-        }
-        std::fflush(stdout);
-        for (const auto& pod : r.pods) {
-          client.stop_pod_sandbox(pod.pod_id);
-          client.remove_pod_sandbox(pod.pod_id);
-        }
-      }
-    }
     auto left = containerd.leftovers();
     for (const auto& l : left) fmt::print(stderr, "left behind: {}\n", l);
     return left.empty() ? 0 : 1;

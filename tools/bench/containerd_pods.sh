@@ -2,8 +2,11 @@
 # Pods through containerd's CRI plugin, vmrt beside runc on one private
 # containerd: pod start latency (RunPodSandbox sent -> StartContainer
 # answered, median of RUNS one-container pods after a warm-up pod) with the
-# vmrt/runc ratio, then the PSS of the shims (and of the VMMs) per pod with
-# 1, 5 and 10 pods running at once.
+# vmrt/runc ratios, then the PSS of the shims and of the VMs per pod with
+# 1, 5 and 10 pods running at once. vmrt runs as runtime handler `vmrt`
+# (the default configuration: sandboxes restored from a VM template, which
+# its warm-up pod makes) and `vmrt-cold` ([hypervisor] template = false:
+# every VM boots), for the template/cold ratios.
 #
 # vmrt needs a KVM that boots guests: without one (no /dev/kvm, or kvm_pvm)
 # the whole comparison runs inside tools/testvm (runc too, same L1 VM). Absolute

@@ -15,6 +15,29 @@ using namespace std::chrono_literals;
 using namespace detail;
 using vmrt::test::read_text;
 
+std::filesystem::path Containerd::vmrt_config(const std::string& handler) const {
+  if (handler == "vmrt") return VMRT_DEV_CONFIG;
+  if (!options_.vmrt_variants.count(handler)) fail("no vmrt runtime handler {}", handler);
+  return dir() / (handler + ".toml");
+}
+
+// The variants' configuration files and their CRI runtime entries.
+std::string Containerd::write_vmrt_variants() const {
+  std::string runtimes;
+  for (const auto& [handler, lines] : options_.vmrt_variants) {
+    std::ofstream(vmrt_config(handler)) << read_text(VMRT_DEV_CONFIG) << "\n" << lines << "\n";
+    runtimes += fmt::format(
+        R"(    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.{handler}]
+      runtime_type = "{vmrt}"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.{handler}.options]
+        ConfigPath = "{config}"
+)",
+        fmt::arg("handler", handler), fmt::arg("vmrt", kVmrtRuntime),
+        fmt::arg("config", vmrt_config(handler).string()));
+  }
+  return runtimes;
+}
+
 void Containerd::write_config() const {
   std::filesystem::create_directories(dir() / "cni/bin");
   std::filesystem::create_directories(dir() / "cni/net.d");
@@ -79,7 +102,7 @@ disabled_plugins = [{disabled}]
       runtime_type = "{runc}"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.vmrt]
       runtime_type = "{vmrt}"
-  # Without a CNI configuration in conf_dir the plugin reports the pod
+{variants}  # Without a CNI configuration in conf_dir the plugin reports the pod
   # network not ready and runs host-network pods only.
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "{cni_bin}"
@@ -88,7 +111,8 @@ disabled_plugins = [{disabled}]
       fmt::arg("dir", dir().string()), fmt::arg("state", state_dir().string()),
       fmt::arg("disabled", disabled_list), fmt::arg("address", address().string()),
       fmt::arg("pause", kPauseImage), fmt::arg("snapshotter", snapshotter_),
-      fmt::arg("runc", kRuncRuntime), fmt::arg("vmrt", kVmrtRuntime), fmt::arg("cni_bin", cni_bin));
+      fmt::arg("runc", kRuncRuntime), fmt::arg("vmrt", kVmrtRuntime), fmt::arg("cni_bin", cni_bin),
+      fmt::arg("variants", write_vmrt_variants()));
 }
 
 }  // namespace vmrt::containerd_test

@@ -2,13 +2,14 @@
 // A private containerd for end-to-end tests of the vmrt shim, through ctr or
 // CRI: its own root, state and sockets in a temporary directory, the build
 // tree's containerd-shim-vmrt-v1 first in its PATH, the CRI plugin with a
-// `vmrt` and a `runc` runtime, and test images built on the spot (no
-// registry is reachable where the tests run). Runs inside tools/testvm and,
-// as root, on a plain host. Failures to set up throw vmrt::Error with the
+// `vmrt` and a `runc` runtime (and the vmrt variants asked for), and test
+// images built on the spot (no registry is reachable where the tests run).
+// Runs inside tools/testvm and, as root, on a plain host. Failures to set up throw vmrt::Error with the
 // end of containerd's log.
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -48,6 +49,12 @@ class Containerd {
     // e.g. "10.89.0", the bridge being .1. Empty: no CNI configuration, so
     // only host-network pods run.
     std::string pod_subnet;
+    // More CRI runtime handlers of vmrt's shim beside `vmrt`, each with its
+    // own runtime configuration: handler name -> TOML lines appended to the
+    // build tree's configuration, which ends in its [hypervisor] table
+    // (e.g. {"vmrt-cold", "template = false"}). containerd hands the shim
+    // the file as the handler's ConfigPath option.
+    std::map<std::string, std::string> vmrt_variants;
   };
   // The bridge of the pod network; removed by the destructor.
   static constexpr const char* kPodBridge = "vmrt-cni0";
@@ -70,6 +77,9 @@ class Containerd {
   std::filesystem::path address() const { return dir() / "containerd.sock"; }
   std::string cri_socket() const { return address().string(); }
   std::string cri_endpoint() const { return "unix://" + cri_socket(); }
+  // The runtime configuration file vmrt's shim runs runtime handler
+  // `handler` with: the build tree's for `vmrt`, a variant's own else.
+  std::filesystem::path vmrt_config(const std::string& handler = "vmrt") const;
 
   // ctr --address ADDRESS --namespace NS ARGS... with `input` on stdin (else
   // /dev/null: `ctr run` and `ctr task exec` always forward their stdin).
@@ -135,6 +145,7 @@ class Containerd {
   std::vector<std::string> ctr_argv_in(const std::string& ns,
                                        const std::vector<std::string>& args) const;
   void write_config() const;
+  std::string write_vmrt_variants() const;
   void start_daemon();
   void wait_until_ready();
   void delete_remaining_tasks() const;
