@@ -1,7 +1,5 @@
 #include "vmm/security/allow_lists.h"
 
-#include "vmm/kvm/state_ioctls.h"
-
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <sched.h>
@@ -10,6 +8,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+
+#include "vmm/kvm/state_ioctls.h"
 
 namespace vmrt::vmm::security {
 

@@ -4,8 +4,8 @@
 // tree's containerd-shim-vmrt-v1 first in its PATH, the CRI plugin with a
 // `vmrt` and a `runc` runtime (and the vmrt variants asked for), and test
 // images built on the spot (no registry is reachable where the tests run).
-// Runs inside tools/testvm and, as root, on a plain host. Failures to set up throw vmrt::Error with the
-// end of containerd's log.
+// Runs inside tools/testvm and, as root, on a plain host. Failures to set up throw vmrt::Error with
+// the end of containerd's log.
 
 #include <chrono>
 #include <filesystem>
