@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "common/error.h"
 
@@ -65,6 +67,46 @@ GuestMemory GuestMemory::map_private(UniqueFd file, uint64_t size) {
   return map(std::move(file), size, /*shared=*/false);
 }
 
+namespace {
+
+// A snapshot's memory file is sparse: its holes are guest pages that were
+// zero. Only its data is mapped from the file; the holes stay anonymous.
+// Mapped from the file, a hole would be filled on first touch: on tmpfs a
+// page allocated into the template (growing it for every pod) and charged
+// to the VMM's cgroup, and then a second, anonymous copy when the guest
+// writes it, which a VM filling its RAM pays twice, past its cgroup's limit.
+// Gaps under kMergeGap are mapped from the file too, to keep the number of
+// mappings small; past kMaxExtents, the whole file is.
+constexpr off_t kMergeGap = 1 << 20;
+constexpr size_t kMaxExtents = 8192;
+
+void map_file_data(int fd, uint8_t* base, uint64_t size) {
+  std::vector<std::pair<off_t, off_t>> extents;  // [begin, end)
+  off_t end = static_cast<off_t>(size);
+  for (off_t at = 0; at < end;) {
+    off_t data = lseek(fd, at, SEEK_DATA);
+    if (data < 0) break;  // ENXIO: no data after `at`
+    off_t hole = lseek(fd, data, SEEK_HOLE);
+    if (hole < 0) hole = end;
+    if (!extents.empty() && data - extents.back().second < kMergeGap)
+      extents.back().second = hole;
+    else
+      extents.push_back({data, hole});
+    at = hole;
+  }
+  if (extents.size() > kMaxExtents) extents = {{0, end}};
+  for (auto [from, to] : extents) {
+    // Page-aligned: SEEK_DATA/SEEK_HOLE answer in whole pages or blocks.
+    from &= ~off_t{4095};
+    to = std::min<off_t>((to + 4095) & ~off_t{4095}, end);
+    if (mmap(base + from, static_cast<size_t>(to - from), PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_NORESERVE | MAP_FIXED, fd, from) == MAP_FAILED)
+      throw_errno("cannot map guest RAM from the snapshot's memory file");
+  }
+}
+
+}  // namespace
+
 GuestMemory GuestMemory::map(UniqueFd fd, uint64_t size, bool shared) {
   GuestMemory mem;
   mem.fd_ = std::move(fd);
@@ -73,10 +115,12 @@ GuestMemory GuestMemory::map(UniqueFd fd, uint64_t size, bool shared) {
   // MAP_PRIVATE (a snapshot's file): the guest's writes go to anonymous
   // copies of the pages and never reach the file.
   int flags = (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_NORESERVE;
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, flags, mem.fd_.get(), 0);
+  void* p = shared ? mmap(nullptr, size, PROT_READ | PROT_WRITE, flags, mem.fd_.get(), 0)
+                   : mmap(nullptr, size, PROT_READ | PROT_WRITE, flags | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) throw_errno(fmt::format("cannot map {} MiB of guest RAM", size >> 20));
   mem.base_ = static_cast<uint8_t*>(p);
   mem.mapped_ = size;
+  if (!shared) map_file_data(mem.fd_.get(), mem.base_, size);
   mem.size_ = size;
   // Guest pages are useless in a VMM core dump and may hold tenant secrets.
   madvise(p, size, MADV_DONTDUMP);

@@ -223,7 +223,9 @@ TEST_F(VmrtAttacker, FillingGuestMemoryStaysWithinTheVmmsLimit) {
                           "dd if=/dev/zero of=/through-the-share bs=1M count=48 "
                           "2>/dev/null && sync && rm /through-the-share && echo FILLED"},
                          "", std::chrono::seconds(900));
-  EXPECT_THAT(r.out, HasSubstr("FILLED")) << r.err;
+  // A VM that ended says why in the container's record (the VMM's and the
+  // guest's last words).
+  ASSERT_THAT(r.out, HasSubstr("FILLED")) << r.err << "\n" << cli_.record("f").dump(2);
   EXPECT_LE(std::stoull(read_text(cg / "memory.peak")), limit);
   EXPECT_THAT(read_text(cg / "memory.events"), HasSubstr("oom_kill 0"));
   EXPECT_EQ(cli_.state("f").value("status", ""), "running");
