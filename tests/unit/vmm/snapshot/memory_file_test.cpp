@@ -50,6 +50,32 @@ TEST(MemoryFile, RoundTripsIntoAPrivateMappingWithHoles) {
   EXPECT_EQ(back.read_obj<uint64_t>(0x300000), 0u);
 }
 
+// The VM touching and writing the file's holes allocates nothing in the
+// file (on tmpfs a mapped hole would be filled, in the template, charged to
+// the VMM): only anonymous pages of its own.
+TEST(MemoryFile, TouchingTheHolesAllocatesNothingInTheFile) {
+  GuestMemory mem = GuestMemory::create(kRam);
+  mem.write_obj<uint64_t>(0x1000, 1);
+  mem.write_obj<uint64_t>(kRam - 8, 2);
+  // /dev/shm: tmpfs, where the difference shows.
+  TempDir dir("memfile", "/dev/shm");
+  UniqueFd file = create_file(dir, "mem");
+  write_memory_file(file.get(), mem);
+  struct stat before {
+  }, after{};
+  ASSERT_EQ(fstat(file.get(), &before), 0);
+  UniqueFd again(::open((dir.path() / "mem").c_str(), O_RDONLY | O_CLOEXEC));
+  GuestMemory back = GuestMemory::map_private(std::move(file), kRam);
+  uint64_t sum = 0;
+  for (uint64_t gpa = 0x800; gpa < kRam; gpa += 4096) sum += back.read_obj<uint8_t>(gpa);
+  back.fill(0x100000, 0x100000, 0x5a);
+  EXPECT_EQ(sum, 0u);
+  EXPECT_EQ(back.read_obj<uint64_t>(0x1000), 1u);
+  EXPECT_EQ(back.read_obj<uint64_t>(kRam - 8), 2u);
+  ASSERT_EQ(fstat(again.get(), &after), 0);
+  EXPECT_EQ(after.st_blocks, before.st_blocks);
+}
+
 TEST(MemoryFile, PrivateMappingsCopyOnWrite) {
   GuestMemory mem = GuestMemory::create(kRam);
   mem.write_obj<uint32_t>(0x5000, 1);
