@@ -15,6 +15,8 @@ struct VmmLimits {
   uint64_t memory_bytes;  // memory.max
   uint64_t cpu_quota_us;  // cpu.max, per 100 ms period
   uint64_t max_tasks;     // pids.max: threads included
+
+  bool operator==(const VmmLimits&) const = default;
 };
 
 // Guest RAM plus the VMM's own needs (its threads, virtqueue buffers, the
