@@ -186,4 +186,12 @@ v1::ContainerStats Client::container_stats(const std::string& container_id) {
   return call("ContainerStats", &Stub::ContainerStats, req).stats();
 }
 
+void Client::update_container_resources(const std::string& container_id,
+                                        const v1::LinuxContainerResources& resources) {
+  v1::UpdateContainerResourcesRequest req;
+  req.set_container_id(container_id);
+  *req.mutable_linux() = resources;
+  call("UpdateContainerResources", &Stub::UpdateContainerResources, req);
+}
+
 }  // namespace vmrt::cri

@@ -78,6 +78,9 @@ class Client {
                                  const std::vector<std::string>& cmd,
                                  std::chrono::seconds limit = std::chrono::seconds(0));
   v1::ContainerStats container_stats(const std::string& container_id);
+  // In-place resize: kubelet's UpdateContainerResources.
+  void update_container_resources(const std::string& container_id,
+                                  const v1::LinuxContainerResources& resources);
 
  private:
   using Stub = v1::RuntimeService::Stub;

@@ -14,3 +14,11 @@ if(TARGET vmrt_cri_client AND TARGET vmrt_containerd_harness)
     LIBS vmrt_containerd_harness vmrt_cri_client GTest::gmock
     TIMEOUT 1200)
 endif()
+
+# The pod's VM sized from the pod's limits, and resized in place.
+if(TARGET vmrt_cri_client AND TARGET vmrt_containerd_harness)
+  vmrt_rig_test(cri_resources_test
+    SOURCES cri_resources_test.cpp
+    LIBS vmrt_containerd_harness vmrt_cri_client GTest::gmock
+    TIMEOUT 1200)
+endif()
