@@ -1,10 +1,11 @@
-# vmrt_sandbox_config: the runtime configuration file (sandbox/config.h).
+# vmrt_sandbox_config: the runtime configuration file (sandbox/config.h) and
+# the VM sizes it gives (sandbox/vm_size.h).
 # Its built-in defaults are where `cmake --install` puts the VMM, guest
 # kernel and image.
 include(GNUInstallDirs)
 find_package(tomlplusplus REQUIRED)
 
-add_library(vmrt_sandbox_config STATIC config.cpp config_annotations.cpp)
+add_library(vmrt_sandbox_config STATIC config.cpp config_annotations.cpp vm_size.cpp)
 target_link_libraries(vmrt_sandbox_config PUBLIC vmrt_common PRIVATE tomlplusplus::tomlplusplus)
 target_compile_definitions(vmrt_sandbox_config PRIVATE
   VMRT_DEFAULT_VMM="${CMAKE_INSTALL_FULL_BINDIR}/vmrt-vmm"

@@ -15,7 +15,6 @@ add_library(vmrt_sandbox STATIC
   vm_template.cpp
   vmm_command.cpp
   vmm_control.cpp
-  vm_size.cpp
   vm_resize.cpp
 )
 target_link_libraries(vmrt_sandbox PUBLIC vmrt_sandbox_config vmrt_agent_proto vmrt_ttrpc vmrt_common)

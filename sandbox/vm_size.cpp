@@ -97,4 +97,15 @@ VmSize size_for(const RuntimeConfig& config, const Demand& demand) {
           .memory_mib = config.memory_mib + std::min(extra_mib, cap.hotplug_mib)};
 }
 
+PodOverhead pod_overhead(const RuntimeConfig& config) {
+  // Measured (docs/benchmarks.md, "pod overhead"): PSS of the shim, the
+  // VMM outside guest RAM and the file server of one pod, rounded up with
+  // room for the virtqueue buffers of a busy pod.
+  constexpr uint64_t kHostSideMib = 24;
+  // The device threads and the base vCPU's idle work (timer ticks, the
+  // agent), beyond the CPU limits the vCPUs were sized for.
+  constexpr uint64_t kMillicpus = 250;
+  return {.memory_mib = config.memory_mib + kHostSideMib, .millicpus = kMillicpus};
+}
+
 }  // namespace vmrt::sandbox

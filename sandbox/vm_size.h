@@ -64,4 +64,15 @@ VmCapacity capacity_of(const RuntimeConfig& config);
 // both capped at capacity_of(config).
 VmSize size_for(const RuntimeConfig& config, const Demand& demand);
 
+// What a pod costs the host beyond its containers' limits, for a
+// RuntimeClass's overhead.podFixed: the VM's base memory (its kernel, the
+// agent and page cache live there, and the guest may touch all of it), the
+// VMM, its file server and the shim outside guest RAM, and CPU for the
+// device threads and the guest's own housekeeping.
+struct PodOverhead {
+  uint64_t memory_mib = 0;
+  uint64_t millicpus = 0;
+};
+PodOverhead pod_overhead(const RuntimeConfig& config);
+
 }  // namespace vmrt::sandbox

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "sandbox/vm_size.h"
+
 namespace vmrt::cli {
 
 namespace {
@@ -127,6 +129,11 @@ json annotations(const sandbox::RuntimeConfig& config) {
     out[sandbox::kAnnotationPrefix + key] =
         value.is_string() ? value.get<std::string>() : value.dump();
   out["io.vmrt.version"] = VMRT_VERSION;
+  // What a RuntimeClass's overhead.podFixed should say for this
+  // configuration, in Kubernetes' quantities.
+  sandbox::PodOverhead overhead = sandbox::pod_overhead(config);
+  out["io.vmrt.pod-overhead.memory"] = std::to_string(overhead.memory_mib) + "Mi";
+  out["io.vmrt.pod-overhead.cpu"] = std::to_string(overhead.millicpus) + "m";
   return out;
 }
 

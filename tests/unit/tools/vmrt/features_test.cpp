@@ -76,6 +76,10 @@ TEST(Features, ConfigurationUnderAnnotations) {
   EXPECT_EQ(a.at("io.vmrt.config.kernel"), c.kernel.string());
   EXPECT_EQ(a.at("io.vmrt.config.source"), "/etc/vmrt/config.toml");
   EXPECT_FALSE(a.at("io.vmrt.version").get<std::string>().empty());
+  // The RuntimeClass overhead for this configuration: its base memory
+  // and the host-side processes.
+  EXPECT_EQ(a.at("io.vmrt.pod-overhead.memory"), "536Mi");
+  EXPECT_EQ(a.at("io.vmrt.pod-overhead.cpu"), "250m");
   for (const auto& [key, value] : a.items()) EXPECT_TRUE(value.is_string()) << key;
 }
 
