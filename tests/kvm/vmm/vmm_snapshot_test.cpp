@@ -43,8 +43,6 @@ class VmmSnapshot : public ::testing::Test {
     std::vector<std::string> argv = {VMRT_VMM,
                                      "--mem",
                                      mem,
-                                     "--cpus",
-                                     "2",
                                      "--console",
                                      (dir_.path() / (name + ".console")).string(),
                                      "--control-socket",
@@ -54,6 +52,7 @@ class VmmSnapshot : public ::testing::Test {
                                      "--fs-dir",
                                      (dir_.path() / "shared").string(),
                                      "--seccomp=on"};
+    argv.insert(argv.end(), cpus_.begin(), cpus_.end());
     argv.insert(argv.end(), args.begin(), args.end());
     SpawnOptions o;
     o.extra_env = {"VMRT_ASSUME_PVM=0"};  // a payload, not Linux: runs on PVM too
@@ -105,6 +104,7 @@ class VmmSnapshot : public ::testing::Test {
   }
 
   TempDir dir_{"vmm-snapshot"};
+  std::vector<std::string> cpus_ = {"--cpus", "2"};
 };
 
 TEST_F(VmmSnapshot, AConfinedVmmSnapshotsAndAnotherRestoresIt) {
@@ -140,6 +140,23 @@ TEST_F(VmmSnapshot, ACorruptOrMismatchedSnapshotIsRefused) {
   EXPECT_THAT(log("restored"), HasSubstr("snapshot state"));
   // A VMM without --snapshot-dir refuses the command.
   EXPECT_FALSE(fs::exists(dir_.path() / "restored.sock"));
+}
+
+// A template VM that boots 1 of its 3 vCPUs (the others to be onlined
+// later) restores only into a VMM with as many vCPUs.
+TEST_F(VmmSnapshot, AVmWithVcpusToOnlineRestoresOnlyWithAsMany) {
+  cpus_ = {"--cpus", "1", "--max-cpus", "3"};
+  ASSERT_NO_FATAL_FAILURE(make_snapshot());
+  EXPECT_THAT(log("template"), HasSubstr("cpus=1 max_cpus=3"));
+  cpus_ = {"--cpus", "1", "--max-cpus", "2"};
+  auto s = restore();
+  ASSERT_TRUE(s) << log("restored");
+  EXPECT_EQ(s->code, 1);
+  EXPECT_THAT(log("restored"),
+              HasSubstr("the snapshot has 3 vCPUs but this VM was created with 2"));
+  cpus_ = {"--cpus", "1", "--max-cpus", "3"};
+  EXPECT_EQ(restore(), std::nullopt) << log("restored");
+  EXPECT_THAT(log("restored"), HasSubstr("vm restored from"));
 }
 
 }  // namespace
