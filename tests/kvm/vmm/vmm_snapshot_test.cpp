@@ -95,6 +95,7 @@ class VmmSnapshot : public ::testing::Test {
     }
     std::string info = control(dir_.path() / "restored.sock", R"({"cmd":"info"})");
     EXPECT_THAT(info, HasSubstr(R"("state":"running")")) << info << log("restored");
+    last_info_ = info;
     std::this_thread::sleep_for(200ms);  // it keeps running
     EXPECT_FALSE(vmm.wait_for(0ms)) << log("restored");
     vmm.kill(SIGTERM);
@@ -105,6 +106,7 @@ class VmmSnapshot : public ::testing::Test {
 
   TempDir dir_{"vmm-snapshot"};
   std::vector<std::string> cpus_ = {"--cpus", "2"};
+  std::string last_info_;  // the restored VMM's answer to "info"
 };
 
 TEST_F(VmmSnapshot, AConfinedVmmSnapshotsAndAnotherRestoresIt) {
@@ -157,6 +159,10 @@ TEST_F(VmmSnapshot, AVmWithVcpusToOnlineRestoresOnlyWithAsMany) {
   cpus_ = {"--cpus", "1", "--max-cpus", "3"};
   EXPECT_EQ(restore(), std::nullopt) << log("restored");
   EXPECT_THAT(log("restored"), HasSubstr("vm restored from"));
+  // The two vCPUs never started made no exit.
+  EXPECT_THAT(last_info_, HasSubstr(R"("max_cpus":3)"));
+  EXPECT_THAT(last_info_, ::testing::MatchesRegex(R"(.*"vcpu_exits":\[[0-9]+,0,0\].*)"))
+      << last_info_;
 }
 
 }  // namespace
