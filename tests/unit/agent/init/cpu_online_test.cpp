@@ -8,6 +8,7 @@
 #include <fstream>
 #include <string>
 
+#include "agent/service/agent_service.h"
 #include "common/error.h"
 #include "common/tempdir.h"
 #include "common/ttrpc/status.h"
@@ -115,6 +116,31 @@ TEST(SetOnlineCpus, ACpuTheKernelRefusesIsNamed) {
   fs::remove(cpus.file(2));
   fs::create_directories(cpus.file(2));
   EXPECT_THROW(set_online_cpus(cpus.root(), 3), Error);
+}
+
+// The rpc on the agent's service: a tree it was given is used; an agent
+// that is not a VM's PID 1 refuses the real sysfs.
+TEST(OnlineCpusCall, WorksInItsTreeAndNeverOnTheHostsCpus) {
+  FakeCpus cpus(4, 1);
+  AgentOptions options;
+  options.state_dir = cpus.root() / "state";
+  options.cpu_root = cpus.root();
+  AgentService service(options);
+  v1::OnlineCpusRequest req;
+  req.set_count(2);
+  v1::OnlineCpusResponse r = service.OnlineCpus(ttrpc::Context{}, req);
+  EXPECT_EQ(r.online(), 2u);
+  EXPECT_EQ(r.present(), 4u);
+  EXPECT_EQ(get(cpus.file(1)), "1");
+
+  AgentService host(AgentOptions{.state_dir = cpus.root() / "host-state"});
+  try {
+    host.OnlineCpus(ttrpc::Context{}, req);
+    FAIL() << "an agent outside a VM worked on the host's CPUs";
+  } catch (const ttrpc::StatusError& e) {
+    EXPECT_EQ(e.status_code(), ttrpc::Code::FailedPrecondition);
+    EXPECT_NE(std::string(e.what()).find("not a VM's PID 1"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
