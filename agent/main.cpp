@@ -90,6 +90,9 @@ int main(int argc, char** argv) {
   app.add_option("--cgroup-root", flags.options.cgroup_root,
                  "cgroup v2 mount for the containers' cgroups")
       ->capture_default_str();
+  app.add_option("--cpu-root", flags.options.cpu_root,
+                 "the CPUs' sysfs directory OnlineCpus brings CPUs online in")
+      ->capture_default_str();
   app.add_option("--log-level", flags.log_level, "trace|debug|info|warn|error");
   // The kernel passes init its command line's unknown words; ignore them.
   app.allow_extras(::getpid() == 1);

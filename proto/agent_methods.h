@@ -25,7 +25,8 @@
   X(CloseStdin, close_stdin)           \
   X(ReadOutput, read_output)           \
   X(ResizeTerminal, resize_terminal)   \
-  X(OomEvents, oom_events)
+  X(OomEvents, oom_events)             \
+  X(OnlineCpus, online_cpus)
 
 namespace vmrt::agent {
 // The ttrpc service name of the methods above.

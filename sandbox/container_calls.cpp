@@ -72,4 +72,20 @@ void ContainerCalls::resize(const ProcessRef& p, uint32_t rows, uint32_t cols,
   agent_.resize_terminal(req, {timeout});
 }
 
+uint32_t online_cpus(AgentClient& agent, uint32_t count, std::optional<uint32_t> agent_api_version,
+                     CallOptions options) {
+  if (!agent_api_version)
+    agent_api_version =
+        agent.health(v1::HealthRequest{}, {options.timeout, options.cancel}).api_version();
+  // An older agent would answer UNIMPLEMENTED, which says nothing of why.
+  if (*agent_api_version < kAgentApiOnlineCpus)
+    fail(
+        "the guest agent (api_version {}) cannot bring CPUs online or offline: api_version {} "
+        "needed; the VM's image is older than vCPU hotplug",
+        *agent_api_version, kAgentApiOnlineCpus);
+  v1::OnlineCpusRequest req;
+  req.set_count(count);
+  return agent.online_cpus(req, std::move(options)).online();
+}
+
 }  // namespace vmrt::sandbox

@@ -5,6 +5,7 @@
 // clients' requests (containerd's Task API, runc's command line) into these.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,5 +43,19 @@ class ContainerCalls {
  private:
   AgentClient& agent_;
 };
+
+// The agent's api_version from which it serves OnlineCpus.
+inline constexpr uint32_t kAgentApiOnlineCpus = 4;
+
+// vCPU hotplug: asks the guest to have CPUs 0..count-1 online and the
+// others offline (a VM started with more vCPUs than it boots, vmrt-vmm
+// --max-cpus), and returns how many are online afterwards. An agent older
+// than kAgentApiOnlineCpus is refused before any call, with an error
+// saying so; `agent_api_version` is what its Health reported, asked here
+// when not given. Throws AgentError for the agent's refusal (a count of 0
+// or above the VM's vCPUs is INVALID_ARGUMENT).
+uint32_t online_cpus(AgentClient& agent, uint32_t count,
+                     std::optional<uint32_t> agent_api_version = std::nullopt,
+                     CallOptions options = {});
 
 }  // namespace vmrt::sandbox

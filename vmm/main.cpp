@@ -101,6 +101,7 @@ int run(const VmmConfig& config, std::shared_ptr<fs::FsDevice> fs_device, Snapsh
   MachineConfig mc;
   mc.mem_bytes = config.mem_mib << 20;
   mc.cpus = config.cpus;
+  mc.max_cpus = config.max_cpus;
   mc.hugepages = config.hugepages;
   mc.seccomp = *security::parse_seccomp_mode(config.seccomp);
   if (console) mc.console = [console](std::span<const uint8_t> b) { console->write(b); };
@@ -210,8 +211,8 @@ int run(const VmmConfig& config, std::shared_ptr<fs::FsDevice> fs_device, Snapsh
     }
   }
 
-  SPDLOG_INFO("vm starting cpus={} mem_mib={} kernel={}", config.cpus, config.mem_mib,
-              config.kernel);
+  SPDLOG_INFO("vm starting cpus={} max_cpus={} mem_mib={} kernel={}", config.cpus,
+              machine->vcpu_count(), config.mem_mib, config.kernel);
   machine->start();
   // Set up: from here the main thread only serves signals, the control
   // socket and the console, waits for the end and tears down. (vCPU threads
@@ -251,7 +252,10 @@ int main(int argc, char** argv) {
   auto* initrd = app.add_option("--initrd", flags.initrd, "initramfs");
   auto* cmdline = app.add_option("--cmdline", flags.cmdline, "kernel command line");
   auto* mem = app.add_option("--mem", flags.mem_mib, "guest memory in MiB");
-  auto* cpus = app.add_option("--cpus", flags.cpus, "number of vCPUs");
+  auto* cpus = app.add_option("--cpus", flags.cpus, "number of vCPUs the guest starts at boot");
+  auto* max_cpus = app.add_option("--max-cpus", flags.max_cpus,
+                                  "number of vCPUs the VM has (default --cpus); those beyond "
+                                  "--cpus the guest can online later");
   auto* console = app.add_option("--console", flags.console, "stdout, none, or a file/FIFO path");
   auto* control = app.add_option("--control-socket", flags.control_socket,
                                  "Unix socket for info/pause/resume/shutdown");
@@ -303,6 +307,7 @@ int main(int argc, char** argv) {
     if (*cmdline) config.cmdline = flags.cmdline;
     if (*mem) config.mem_mib = flags.mem_mib;
     if (*cpus) config.cpus = flags.cpus;
+    if (*max_cpus) config.max_cpus = flags.max_cpus;
     if (*console) config.console = flags.console;
     if (*control) config.control_socket = flags.control_socket;
     if (*vsock_socket) config.vsock_socket = flags.vsock_socket;

@@ -13,6 +13,9 @@ struct AgentOptions {
   std::filesystem::path state_dir = "/run/vmrt-agent";
   // The cgroup v2 mount containers' cgroups are created under.
   std::filesystem::path cgroup_root = "/sys/fs/cgroup";
+  // The CPUs' sysfs directory OnlineCpus works in (agent/init/cpu_online.h).
+  // Not in a guest, OnlineCpus refuses to work in the real one.
+  std::filesystem::path cpu_root = "/sys/devices/system/cpu";
 };
 
 }  // namespace vmrt::agent

@@ -15,8 +15,9 @@ namespace {
 
 // Minor revision of vmrt.agent.v1 this agent serves (HealthResponse).
 // 2: CreateSandbox configures interfaces and routes. 3: it also sets the
-// clock, reseeds the CRNG and renames a restored VM's NIC's MAC.
-constexpr uint32_t kApiVersion = 3;
+// clock, reseeds the CRNG and renames a restored VM's NIC's MAC. 4:
+// OnlineCpus.
+constexpr uint32_t kApiVersion = 4;
 // How often blocked calls check for cancellation, and the OOM watcher scans.
 constexpr int kPollMs = 100;
 // How long ReadOutput and OomEvents wait for something by default, at most.

@@ -72,6 +72,9 @@ class AgentService {
   // nullptr: the id is reserved by a CreateContainer in progress.
   std::map<std::string, std::shared_ptr<Entry>> entries_;
   OomLog oom_;
+  // One OnlineCpus at a time: two with different counts would interleave
+  // their CPUs' writes.
+  std::mutex cpu_mu_;
   bool stopping_ = false;
   std::condition_variable stop_cv_;
   std::thread oom_thread_;

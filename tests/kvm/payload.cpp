@@ -78,6 +78,51 @@ std::vector<uint8_t> long_mode_in_and_add(uint16_t port, uint32_t counter) {
   return code;
 }
 
+namespace {
+void put32(std::vector<uint8_t>& code, uint32_t v) {
+  for (int i = 0; i < 4; ++i) code.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+}  // namespace
+
+std::vector<uint8_t> long_mode_count_and_start_aps(uint32_t counter, uint32_t start_flag,
+                                                   uint8_t sipi_vector) {
+  std::vector<uint8_t> code = {0x48, 0xff, 0x04, 0x25};  // 0: inc qword [counter]
+  put32(code, counter);
+  code.insert(code.end(), {0x8b, 0x04, 0x25});  // 8: mov eax, [start_flag]
+  put32(code, start_flag);
+  code.insert(code.end(), {
+                              0x85, 0xc0,        // 15: test eax, eax
+                              0x74, 0xed,        // 17: jz 0
+                              0xff, 0xc8,        // 19: dec eax
+                              0xc1, 0xe0, 0x18,  // 21: shl eax, 24 (ICR destination field)
+                              0xbb, 0x00, 0x00, 0xe0, 0xfe,        // 24: mov ebx, 0xfee00000
+                              0x89, 0x83, 0x10, 0x03, 0x00, 0x00,  // 29: mov [rbx+0x310], eax
+                              // 35: mov dword [rbx+0x300], 0x4500: INIT, level assert
+                              0xc7, 0x83, 0x00, 0x03, 0x00, 0x00, 0x00, 0x45, 0x00, 0x00,
+                              // 45: mov dword [rbx+0x300], 0x4600 | vector: STARTUP
+                              0xc7, 0x83, 0x00, 0x03, 0x00, 0x00, sipi_vector, 0x46, 0x00, 0x00,
+                              0xc7, 0x04, 0x25,  // 55: mov dword [start_flag], 0
+                          });
+  put32(code, start_flag);
+  put32(code, 0);
+  code.insert(code.end(), {0xeb, 0xbc});  // 66: jmp 0
+  return code;
+}
+
+std::vector<uint8_t> real_mode_count_forever(uint16_t counter) {
+  return {0x31,
+          0xc0,  // xor ax, ax
+          0x8e,
+          0xd8,  // mov ds, ax
+          0x66,
+          0xff,
+          0x06,
+          static_cast<uint8_t>(counter),
+          static_cast<uint8_t>(counter >> 8),  // inc dword [counter]
+          0xeb,
+          0xf9};  // jmp back to the inc
+}
+
 void load_real_mode(Machine& m, const std::vector<uint8_t>& code) {
   m.memory().write(kPayloadAddr, code);
   Vcpu& cpu = m.vcpu(0);

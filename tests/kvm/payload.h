@@ -43,6 +43,16 @@ std::vector<uint8_t> long_mode_in_and_add(uint16_t port, uint32_t counter);
 // Where the addition of long_mode_in_and_add starts.
 constexpr uint64_t kInAndAddAddAddr = kPayloadAddr + 7;
 
+// 64-bit code that counts like long_mode_count_forever (without rbx) and,
+// whenever the dword at `start_flag` is not 0, starts the AP whose APIC ID
+// is that value - 1 as Linux does (an INIT, then a STARTUP IPI with
+// `sipi_vector`, through the xAPIC's ICR), and clears the flag.
+std::vector<uint8_t> long_mode_count_and_start_aps(uint32_t counter, uint32_t start_flag,
+                                                   uint8_t sipi_vector);
+// Real-mode code for an AP's STARTUP vector: forever increments the dword
+// at `counter` (below 64 KiB).
+std::vector<uint8_t> real_mode_count_forever(uint16_t counter);
+
 // Copies `code` to kPayloadAddr and points vCPU 0 at it in real mode.
 void load_real_mode(Machine& m, const std::vector<uint8_t>& code);
 

@@ -9,6 +9,11 @@
 // carrying the same-numbered ISA IRQ (this is KVM's default GSI routing; the
 // virtio-mmio IRQs are the pins from layout::kVirtioFirstIrq), and the local
 // interrupts of every LAPIC: ExtINT on LINT0 (the 8259 PIC), NMI on LINT1.
+//
+// Every vCPU is listed enabled, also those the guest is not to start at
+// boot (vCPU hotplug): Linux counts enabled CPUs as present, starts as many
+// as maxcpus= says, and can online the rest later. A CPU listed disabled
+// would only be possible, never present, without ACPI hotplug.
 
 #include <cstdint>
 

@@ -76,10 +76,10 @@ void require_readable_file(const std::string& what, const std::string& path) {
 VmmConfig config_from_json(const nlohmann::json& j, const std::string& source, VmmConfig c) {
   if (!j.is_object()) fail("{}: expected a JSON object", source);
   static const char* kKeys[] = {
-      "kernel",   "initrd",         "cmdline",      "mem_mib",      "cpus",    "hugepages",
-      "console",  "control_socket", "vsock_socket", "vsock_cid",    "fs_dir",  "fs_tag",
-      "fs_cache", "net_tap",        "net_tap_fd",   "net_mac",      "seccomp", "log_level",
-      "jail",     "jail_uid",       "jail_gid",     "snapshot_dir", "restore"};
+      "kernel",    "initrd",   "cmdline",        "mem_mib",      "cpus",         "max_cpus",
+      "hugepages", "console",  "control_socket", "vsock_socket", "vsock_cid",    "fs_dir",
+      "fs_tag",    "fs_cache", "net_tap",        "net_tap_fd",   "net_mac",      "seccomp",
+      "log_level", "jail",     "jail_uid",       "jail_gid",     "snapshot_dir", "restore"};
   for (const auto& [key, value] : j.items()) {
     bool known = false;
     for (const char* k : kKeys) known |= key == k;
@@ -90,6 +90,7 @@ VmmConfig config_from_json(const nlohmann::json& j, const std::string& source, V
   take(j, "cmdline", source, c.cmdline);
   take(j, "mem_mib", source, c.mem_mib);
   take(j, "cpus", source, c.cpus);
+  take(j, "max_cpus", source, c.max_cpus);
   take(j, "hugepages", source, c.hugepages);
   take(j, "console", source, c.console);
   take(j, "control_socket", source, c.control_socket);
@@ -148,6 +149,11 @@ void validate(const VmmConfig& c) {
     fail("guest memory of {} MiB is more than this host's {} MiB of RAM", c.mem_mib, host);
   if (c.cpus == 0) fail("a VM needs at least one vCPU (--cpus)");
   if (c.cpus > kMaxCpus) fail("{} vCPUs requested: at most {} are supported", c.cpus, kMaxCpus);
+  if (c.max_cpus > kMaxCpus)
+    fail("--max-cpus {}: at most {} vCPUs are supported", c.max_cpus, kMaxCpus);
+  if (c.max_cpus != 0 && c.max_cpus < c.cpus)
+    fail("--max-cpus {} is less than --cpus {}: the VM cannot start more vCPUs than it has",
+         c.max_cpus, c.cpus);
   // 0-2 name the hypervisor, loopback and host; 2^32-1 is "any".
   if (!c.vsock_socket.empty() && (c.vsock_cid < 3 || c.vsock_cid >= 0xffffffff))
     fail("vsock guest CID {} is reserved: use 3 to 4294967294", c.vsock_cid);

@@ -16,6 +16,9 @@ struct VmmConfig {
   std::string cmdline = kDefaultCmdline;
   uint64_t mem_mib = 128;
   uint32_t cpus = 1;
+  // vCPUs the VM has, of which the guest starts `cpus` at boot and can bring
+  // the others online later (vCPU hotplug). 0: as many as `cpus`.
+  uint32_t max_cpus = 0;
   bool hugepages = false;
   // "stdout", "none", or a path (regular file, truncated; or a FIFO).
   std::string console = "stdout";
@@ -54,7 +57,7 @@ struct VmmConfig {
   std::string restore;
 };
 
-// Reads the keys of `j` (kernel, initrd, cmdline, mem_mib, cpus, hugepages,
+// Reads the keys of `j` (kernel, initrd, cmdline, mem_mib, cpus, max_cpus, hugepages,
 // console, control_socket, vsock_socket, vsock_cid, fs_dir, fs_tag, fs_cache,
 // net_tap, net_tap_fd, net_mac, seccomp, log_level, jail, jail_uid, jail_gid,
 // snapshot_dir, restore)
@@ -64,7 +67,7 @@ VmmConfig config_from_json(const nlohmann::json& j, const std::string& source, V
 VmmConfig load_config_file(const std::string& path);
 
 // Throws vmrt::Error for missing/unreadable files, 0 or absurd memory and
-// vCPU counts, two taps, a closed tap fd, a malformed MAC address or an
+// vCPU counts (max_cpus below cpus), two taps, a closed tap fd, a malformed MAC address or an
 // unknown seccomp mode.
 void validate(const VmmConfig& config);
 

@@ -53,7 +53,14 @@ std::string handle_control_request(Machine& machine, std::string_view line,
   }
   nlohmann::json reply{{"ok", true}, {"state", state_name(machine.state())}};
   if (name == "info") {
-    reply["cpus"] = machine.vcpu_count();
+    // As the flags say: vCPUs started at boot, and all the VM's vCPUs.
+    reply["cpus"] = machine.boot_vcpu_count();
+    reply["max_cpus"] = machine.vcpu_count();
+    // Per vCPU, its returns to the VMM (Machine::vcpu_exits): one that stays
+    // put is offline or never started and costs no host CPU.
+    nlohmann::json exits = nlohmann::json::array();
+    for (uint32_t i = 0; i < machine.vcpu_count(); ++i) exits.push_back(machine.vcpu_exits(i));
+    reply["vcpu_exits"] = std::move(exits);
     reply["mem_mib"] = machine.memory().size() >> 20;
     reply["pid"] = getpid();
   }

@@ -1,7 +1,8 @@
 #pragma once
 // The VMM control protocol: one JSON object per line each way.
 //
-//   {"cmd":"info"}      -> {"ok":true,"state":"running","cpus":2,"mem_mib":128,"pid":123}
+//   {"cmd":"info"}      -> {"ok":true,"state":"running","cpus":2,"max_cpus":4,
+//                           "vcpu_exits":[5120,880,0,0],"mem_mib":128,"pid":123}
 //   {"cmd":"pause"}     -> {"ok":true,"state":"paused"}
 //   {"cmd":"resume"}    -> {"ok":true,"state":"running"}
 //   {"cmd":"shutdown"}  -> {"ok":true,"state":"ended"}   (the VMM then exits 0)

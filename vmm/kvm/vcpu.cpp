@@ -121,9 +121,12 @@ void Vcpu::init_boot_msrs() const {
   });
 }
 
-bool Vcpu::run() const {
-  if (ioctl(fd_.get(), KVM_RUN, 0) == 0) return true;
-  if (errno == EINTR || errno == EAGAIN) return false;
+Vcpu::RunResult Vcpu::run() const {
+  if (ioctl(fd_.get(), KVM_RUN, 0) == 0) return RunResult::Exit;
+  if (errno == EINTR) return RunResult::Interrupted;
+  // KVM parks a vCPU the guest has not started (mp_state UNINITIALIZED) in
+  // KVM_RUN and returns EAGAIN once its LAPIC accepted an INIT or SIPI.
+  if (errno == EAGAIN) return RunResult::Woken;
   throw_errno(fmt::format("KVM_RUN on vCPU {}", index_));
 }
 

@@ -42,9 +42,13 @@ class Vcpu {
   // The MSRs a booting kernel expects firmware to have set.
   void init_boot_msrs() const;
 
-  // One KVM_RUN. Returns false when interrupted by a signal or an immediate
-  // exit request (the caller checks why); throws on other errors.
-  bool run() const;
+  enum class RunResult {
+    Exit,         // an exit for the VMM to handle (run_state()->exit_reason)
+    Interrupted,  // a signal or an immediate exit request (the caller checks why)
+    Woken,        // a vCPU waiting for INIT/SIPI took one (EAGAIN): run again
+  };
+  // One KVM_RUN; throws on errors other than the above.
+  RunResult run() const;
 
  private:
   Vcpu() = default;

@@ -6,9 +6,20 @@
 
 namespace vmrt::vmm {
 
+std::string cmdline_for_cpus(const std::string& cmdline, uint32_t boot_cpus, uint32_t max_cpus) {
+  if (max_cpus <= boot_cpus) return cmdline;
+  std::string out = cmdline;
+  if (!out.empty()) out += ' ';
+  return out + fmt::format("maxcpus={}", boot_cpus);
+}
+
 void boot_kernel(Machine& machine, const KernelBootConfig& config) {
+  // The MP table lists every vCPU; the command line says how many to start.
   boot::BootSetup setup = boot::load_kernel_files(
-      machine.memory(), {config.kernel, config.initrd, config.cmdline, machine.vcpu_count()});
+      machine.memory(),
+      {config.kernel, config.initrd,
+       cmdline_for_cpus(config.cmdline, machine.boot_vcpu_count(), machine.vcpu_count()),
+       machine.vcpu_count()});
   // Checked after loading, so that a bad image is reported as such everywhere.
   if (Kvm::host_is_pvm())
     fail(

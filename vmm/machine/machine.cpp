@@ -59,6 +59,16 @@ const char* exit_reason_name(uint32_t reason) {
   }
 }
 
+// Fills in max_cpus (0: as many as cpus) and checks the two against each
+// other; the upper bound is KVM's, checked in create().
+void check_cpu_counts(MachineConfig& config) {
+  if (config.cpus == 0) fail("a VM needs at least one vCPU");
+  if (config.max_cpus == 0) config.max_cpus = config.cpus;
+  if (config.max_cpus < config.cpus)
+    fail("{} vCPUs to start but at most {} (max_cpus): max_cpus must be at least cpus", config.cpus,
+         config.max_cpus);
+}
+
 }  // namespace
 
 Machine::Machine(MachineConfig config, Kvm kvm, GuestMemory mem, Vm vm)
@@ -72,13 +82,13 @@ Machine::Machine(MachineConfig config, Kvm kvm, GuestMemory mem, Vm vm)
 
 std::unique_ptr<Machine> Machine::create(MachineConfig config) {
   // Checked here too: the RAM is made before create(config, mem) checks.
-  if (config.cpus == 0) fail("a VM needs at least one vCPU");
+  check_cpu_counts(config);
   GuestMemory mem = GuestMemory::create(config.mem_bytes, config.hugepages);
   return create(std::move(config), std::move(mem));
 }
 
 std::unique_ptr<Machine> Machine::create(MachineConfig config, GuestMemory mem) {
-  if (config.cpus == 0) fail("a VM needs at least one vCPU");
+  check_cpu_counts(config);
   if (mem.size() != config.mem_bytes)
     fail("guest RAM of {} bytes given for a VM configured with {} bytes", mem.size(),
          config.mem_bytes);
@@ -88,15 +98,20 @@ std::unique_ptr<Machine> Machine::create(MachineConfig config, GuestMemory mem) 
   Kvm kvm = Kvm::open(config.kvm_path, std::move(opened));
   // 254: the MP table's APIC IDs are 8-bit and 255 is broadcast.
   uint32_t limit = std::min<uint32_t>(254, static_cast<uint32_t>(std::max(kvm.max_vcpus(), 1)));
-  if (config.cpus > limit)
-    fail("{} vCPUs requested, but at most {} are supported here", config.cpus, limit);
+  if (config.max_cpus > limit)
+    fail("{} vCPUs requested, but at most {} are supported here", config.max_cpus, limit);
   Vm vm = Vm::create(kvm, mem);
   std::unique_ptr<Machine> m(
       new Machine(std::move(config), std::move(kvm), std::move(mem), std::move(vm)));
 
   m->end_fd_ = make_eventfd("the end of the VM");
-  for (uint32_t i = 0; i < m->config_.cpus; ++i)
+  // Every vCPU now, also those the guest starts later: KVM leaves each but
+  // the first waiting for INIT/SIPI (mp_state UNINITIALIZED) inside
+  // KVM_RUN, and the MP table lists them all.
+  for (uint32_t i = 0; i < m->config_.max_cpus; ++i) {
     m->vcpus_.push_back(Vcpu::create(m->kvm_, m->vm_, i));
+    m->exits_.push_back(std::make_unique<std::atomic<uint64_t>>(0));
+  }
 
   Machine* self = m.get();
   m->serial_ = std::make_shared<Serial>(
@@ -186,8 +201,10 @@ void Machine::vcpu_loop(Vcpu& vcpu) {
       std::lock_guard lock(mu_);
       if (state_ != RunState::Running) continue;
     }
-    if (!vcpu.run()) continue;
-    if (!handle_exit(vcpu)) return;
+    Vcpu::RunResult r = vcpu.run();
+    if (r == Vcpu::RunResult::Interrupted) continue;
+    exits_[vcpu.index()]->fetch_add(1, std::memory_order_relaxed);
+    if (r == Vcpu::RunResult::Exit && !handle_exit(vcpu)) return;
   }
 }
 
@@ -202,7 +219,7 @@ bool Machine::complete_pending_exit(Vcpu& vcpu) {
   // round); a few rounds are plenty, the rest completes on resume.
   for (int round = 0; round < 8; ++round) {
     vcpu.run_state()->immediate_exit = 1;
-    if (!vcpu.run()) return true;
+    if (vcpu.run() != Vcpu::RunResult::Exit) return true;
     if (!handle_exit(vcpu)) return false;
   }
   return true;

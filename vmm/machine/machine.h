@@ -33,7 +33,12 @@ namespace vmrt::vmm {
 struct MachineConfig {
   uint64_t mem_bytes = 128 << 20;
   bool hugepages = false;
+  // vCPUs the guest starts at boot (the kernel command line's maxcpus=).
   uint32_t cpus = 1;
+  // vCPUs the VM has: all of them in the MP table and created in KVM, those
+  // beyond `cpus` left waiting for an INIT/SIPI until the guest brings them
+  // online (CPU hotplug without ACPI). 0: as many as `cpus`.
+  uint32_t max_cpus = 0;
   // Receives the guest's serial output (console).
   std::function<void(std::span<const uint8_t>)> console;
   std::string kvm_path = "/dev/kvm";
@@ -60,7 +65,15 @@ class Machine {
   const Kvm& kvm() const noexcept { return kvm_; }
   const Vm& vm() const noexcept { return vm_; }
   Vcpu& vcpu(uint32_t i) { return vcpus_.at(i); }
+  // Every vCPU, started by the guest or not (MachineConfig::max_cpus).
   uint32_t vcpu_count() const noexcept { return static_cast<uint32_t>(vcpus_.size()); }
+  // How many of them the guest starts at boot (MachineConfig::cpus).
+  uint32_t boot_vcpu_count() const noexcept { return config_.cpus; }
+  // How often vCPU `i`'s KVM_RUN returned for anything but the host's own
+  // kicks: exits the VMM handled and wake-ups of a vCPU waiting for
+  // INIT/SIPI. A vCPU the guest never started or keeps offline stays at 0:
+  // it waits inside KVM and costs no host CPU.
+  uint64_t vcpu_exits(uint32_t i) const { return exits_.at(i)->load(std::memory_order_relaxed); }
   Bus& pio_bus() noexcept { return pio_; }
   Bus& mmio_bus() noexcept { return mmio_; }
   Serial& serial() noexcept { return *serial_; }
@@ -111,6 +124,7 @@ class Machine {
   GuestMemory mem_;
   Vm vm_;
   std::vector<Vcpu> vcpus_;
+  std::vector<std::unique_ptr<std::atomic<uint64_t>>> exits_;  // per vCPU
   std::vector<std::thread> threads_;
   // Before the buses: the transports on them stop their devices on it.
   virtio::DeviceControlThread device_control_;

@@ -37,7 +37,7 @@ void Machine::restore_state(const nlohmann::json& doc) {
   }
   snapshot::MachineState s = snapshot::parse_machine_state(doc);
   if (s.vcpus.size() != vcpus_.size())
-    fail("the snapshot has {} vCPUs but this VM was created with {}", s.vcpus.size(),
+    fail("the snapshot has {} vCPUs but this VM was created with {} (max_cpus)", s.vcpus.size(),
          vcpus_.size());
   if (s.memory.size != mem_.size())
     fail("the snapshot's RAM is {} bytes but this VM has {}", s.memory.size, mem_.size());

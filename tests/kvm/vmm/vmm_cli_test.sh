@@ -36,6 +36,8 @@ expect "zero memory" "too small" --kernel "$work/junk" --mem 0
 expect "absurd memory" "more than this host" --kernel "$work/junk" --mem 100000000
 expect "zero vCPUs" "at least one vCPU" --kernel "$work/junk" --cpus 0
 expect "absurd vCPUs" "at most" --kernel "$work/junk" --cpus 5000
+expect "fewer vCPUs than booted" "--max-cpus 1 is less than --cpus 2" --kernel "$work/junk" --cpus 2 --max-cpus 1
+expect "absurd max vCPUs" "at most 254" --kernel "$work/junk" --max-cpus 255
 expect "unknown flag" "--frobnicate" --frobnicate
 expect "malformed config file" "malformed JSON" --config "$work/junk"
 echo '{"kernel": 5}' >"$work/bad.json"

@@ -43,8 +43,6 @@ class VmmSnapshot : public ::testing::Test {
     std::vector<std::string> argv = {VMRT_VMM,
                                      "--mem",
                                      mem,
-                                     "--cpus",
-                                     "2",
                                      "--console",
                                      (dir_.path() / (name + ".console")).string(),
                                      "--control-socket",
@@ -54,6 +52,7 @@ class VmmSnapshot : public ::testing::Test {
                                      "--fs-dir",
                                      (dir_.path() / "shared").string(),
                                      "--seccomp=on"};
+    argv.insert(argv.end(), cpus_.begin(), cpus_.end());
     argv.insert(argv.end(), args.begin(), args.end());
     SpawnOptions o;
     o.extra_env = {"VMRT_ASSUME_PVM=0"};  // a payload, not Linux: runs on PVM too
@@ -96,6 +95,7 @@ class VmmSnapshot : public ::testing::Test {
     }
     std::string info = control(dir_.path() / "restored.sock", R"({"cmd":"info"})");
     EXPECT_THAT(info, HasSubstr(R"("state":"running")")) << info << log("restored");
+    last_info_ = info;
     std::this_thread::sleep_for(200ms);  // it keeps running
     EXPECT_FALSE(vmm.wait_for(0ms)) << log("restored");
     vmm.kill(SIGTERM);
@@ -105,6 +105,8 @@ class VmmSnapshot : public ::testing::Test {
   }
 
   TempDir dir_{"vmm-snapshot"};
+  std::vector<std::string> cpus_ = {"--cpus", "2"};
+  std::string last_info_;  // the restored VMM's answer to "info"
 };
 
 TEST_F(VmmSnapshot, AConfinedVmmSnapshotsAndAnotherRestoresIt) {
@@ -140,6 +142,27 @@ TEST_F(VmmSnapshot, ACorruptOrMismatchedSnapshotIsRefused) {
   EXPECT_THAT(log("restored"), HasSubstr("snapshot state"));
   // A VMM without --snapshot-dir refuses the command.
   EXPECT_FALSE(fs::exists(dir_.path() / "restored.sock"));
+}
+
+// A template VM that boots 1 of its 3 vCPUs (the others to be onlined
+// later) restores only into a VMM with as many vCPUs.
+TEST_F(VmmSnapshot, AVmWithVcpusToOnlineRestoresOnlyWithAsMany) {
+  cpus_ = {"--cpus", "1", "--max-cpus", "3"};
+  ASSERT_NO_FATAL_FAILURE(make_snapshot());
+  EXPECT_THAT(log("template"), HasSubstr("cpus=1 max_cpus=3"));
+  cpus_ = {"--cpus", "1", "--max-cpus", "2"};
+  auto s = restore();
+  ASSERT_TRUE(s) << log("restored");
+  EXPECT_EQ(s->code, 1);
+  EXPECT_THAT(log("restored"),
+              HasSubstr("the snapshot has 3 vCPUs but this VM was created with 2"));
+  cpus_ = {"--cpus", "1", "--max-cpus", "3"};
+  EXPECT_EQ(restore(), std::nullopt) << log("restored");
+  EXPECT_THAT(log("restored"), HasSubstr("vm restored from"));
+  // The two vCPUs never started made no exit.
+  EXPECT_THAT(last_info_, HasSubstr(R"("max_cpus":3)"));
+  EXPECT_THAT(last_info_, ::testing::MatchesRegex(R"(.*"vcpu_exits":\[[0-9]+,0,0\].*)"))
+      << last_info_;
 }
 
 }  // namespace

@@ -8,8 +8,9 @@ vmrt_gtest(unit_agent_service unit
 vmrt_gtest(unit_agent_network unit
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/network/network_config_test.cpp
   LIBS vmrt_agent_network)
-# The agent's OOM kill log and its vsock peer check.
+# The agent's OOM kill log, its vsock peer check and its CPU hotplug.
 vmrt_gtest(unit_agent_protocol unit
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/service/oom_log_test.cpp
           ${CMAKE_CURRENT_LIST_DIR}/service/peer_check_test.cpp
+          ${CMAKE_CURRENT_LIST_DIR}/init/cpu_online_test.cpp
   LIBS vmrt_agent_service)

@@ -4,6 +4,7 @@
 // two share nothing they write.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -99,11 +100,12 @@ uint64_t count_then_snapshot(Machine& m, const Snapshot& snap) {
   return counter(m);
 }
 
-std::unique_ptr<Machine> restore(const Snapshot& snap, uint32_t cpus = 2) {
+std::unique_ptr<Machine> restore(const Snapshot& snap, uint32_t cpus = 2, uint32_t max_cpus = 0) {
   UniqueFd state = open_file(snap.state(), O_RDONLY);
   nlohmann::json doc = snapshot::read_state_file(state.get());
-  auto m = Machine::create(config(cpus),
-                           GuestMemory::map_private(open_file(snap.memory(), O_RDONLY), kRam));
+  MachineConfig cfg = config(cpus);
+  cfg.max_cpus = max_cpus;
+  auto m = Machine::create(cfg, GuestMemory::map_private(open_file(snap.memory(), O_RDONLY), kRam));
   m->restore_state(doc);
   return m;
 }
@@ -231,6 +233,62 @@ TEST(MachineSnapshot, APortReadPendingAtThePauseIsNotLost) {
   a->wait();
   b->stop("done");
   b->wait();
+}
+
+uint32_t mp_state(Machine& m, uint32_t i) {
+  kvm_mp_state s{};
+  check_sys(ioctl(m.vcpu(i).fd(), KVM_GET_MP_STATE, &s), "KVM_GET_MP_STATE");
+  return s.mp_state;
+}
+
+// A template VM that started 1 of its 3 vCPUs: the two it never started
+// come back waiting for INIT/SIPI, and the restored guest starts one as
+// Linux onlines a CPU.
+TEST(MachineSnapshot, VcpusNeverStartedComeBackWaitingAndStartLater) {
+  constexpr uint32_t kApCounter = 0x3008, kStartFlag = 0x3010;
+  constexpr uint8_t kSipiVector = 0x10;
+  MachineConfig cfg = config(1);
+  cfg.max_cpus = 3;
+  auto a = Machine::create(cfg);
+  a->init_vcpus_for_boot();
+  a->memory().write(uint64_t{kSipiVector} << 12, test::real_mode_count_forever(kApCounter));
+  test::load_long_mode(*a, test::long_mode_count_and_start_aps(kCounter, kStartFlag, kSipiVector));
+  Snapshot snap;
+  uint64_t at_pause = count_then_snapshot(*a, snap);
+  ASSERT_GT(at_pause, 0u);
+  snapshot::MachineState sa = snapshot::parse_machine_state(a->save_state());
+  ASSERT_EQ(sa.vcpus.size(), 3u);
+  for (uint32_t i : {1u, 2u})
+    EXPECT_EQ(sa.vcpus[i].mp_state.mp_state, static_cast<uint32_t>(KVM_MP_STATE_UNINITIALIZED));
+  a->stop("done");
+  a->wait();
+
+  try {
+    restore(snap, 1, 2);
+    FAIL() << "restored 3 vCPUs into 2";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("3 vCPUs"), std::string::npos) << e.what();
+  }
+  auto b = restore(snap, 1, 3);
+  for (uint32_t i : {1u, 2u})
+    EXPECT_EQ(mp_state(*b, i), static_cast<uint32_t>(KVM_MP_STATE_UNINITIALIZED)) << i;
+  b->start();
+  ASSERT_TRUE(counts_past(*b, at_pause + 1000));
+  EXPECT_EQ(b->memory().read_obj<uint64_t>(kApCounter), 0u);
+  b->memory().write_obj<uint32_t>(kStartFlag, 1 + 1);  // vCPU 1
+  bool ap_counts = false;
+  for (int i = 0; i < 20000 && !ap_counts; ++i) {
+    auto* p = reinterpret_cast<uint32_t*>(b->memory().host_ptr(kApCounter, 4));
+    ap_counts = __atomic_load_n(p, __ATOMIC_RELAXED) > 1000;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_TRUE(ap_counts) << "the restored vCPU 1 never ran its STARTUP vector";
+  b->pause();
+  EXPECT_EQ(mp_state(*b, 1), static_cast<uint32_t>(KVM_MP_STATE_RUNNABLE));
+  EXPECT_EQ(mp_state(*b, 2), static_cast<uint32_t>(KVM_MP_STATE_UNINITIALIZED));
+  EXPECT_EQ(b->vcpu_exits(2), 0u) << "the vCPU never started made no exit";
+  b->stop("done");
+  EXPECT_EQ(b->wait().kind, ExitKind::Stopped);
 }
 
 TEST(MachineSnapshot, SaveAndRestoreRefuseTheWrongMoment) {

@@ -82,7 +82,8 @@ AgentUnderTest::AgentUnderTest(const std::string& netns) : dir_("agent-test") {
   o.err = Stdio::inherit();
   std::vector<std::string> argv = {VMRT_AGENT_BIN,         "--listen",       "unix:" + socket,
                                    "--state-dir",          state().string(), "--cgroup-root",
-                                   cgroup_root().string(), "--log-level",    "debug"};
+                                   cgroup_root().string(), "--cpu-root",     cpus().string(),
+                                   "--log-level",          "debug"};
   // nsenter execs the agent: the pid stays the agent's.
   if (!netns.empty()) argv.insert(argv.begin(), {"nsenter", "--net=" + netns, "--"});
   agent_.emplace(Subprocess::spawn(argv, o));

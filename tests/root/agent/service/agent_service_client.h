@@ -62,6 +62,9 @@ class AgentUnderTest {
   std::filesystem::path state() const { return dir() / "state"; }
   // The agent's cgroup root, where containers' cgroups go.
   static std::filesystem::path cgroup_root();
+  // The agent's CPU sysfs directory (--cpu-root): empty until a test makes
+  // a CPU tree there.
+  std::filesystem::path cpus() const { return dir() / "cpus"; }
   pid_t pid() const { return agent_->pid(); }
   // SIGTERM and wait: the agent's own exit status.
   ExitStatus stop();

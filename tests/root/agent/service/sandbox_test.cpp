@@ -43,6 +43,35 @@ TEST(AgentServiceHostHealth, AnswersBeforeAndAfterCreateSandbox) {
   EXPECT_TRUE(agent.stop().success());
 }
 
+// OnlineCpus over ttrpc, before any sandbox, in the CPU tree the agent was
+// given (agent/init/cpu_online.h has the cases).
+TEST(AgentServiceHostHealth, OnlineCpusWorksInTheGivenCpuTree) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  AgentUnderTest agent;
+  v1::HealthResponse h;
+  ASSERT_TRUE(agent.stub().Health(10s, {}, &h).ok());
+  EXPECT_GE(h.api_version(), 4u) << "OnlineCpus came with api_version 4";
+  std::filesystem::create_directories(agent.cpus() / "cpu0");
+  std::ofstream(agent.cpus() / "present") << "0-2\n";
+  std::ofstream(agent.cpus() / "online") << "0\n";
+  for (const char* cpu : {"cpu1", "cpu2"}) {
+    std::filesystem::create_directories(agent.cpus() / cpu);
+    std::ofstream(agent.cpus() / cpu / "online") << "0\n";
+  }
+  v1::OnlineCpusRequest req;
+  req.set_count(2);
+  v1::OnlineCpusResponse r;
+  CallStatus s = agent.stub().OnlineCpus(10s, req, &r);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(r.online(), 2u);
+  EXPECT_EQ(r.present(), 3u);
+  EXPECT_EQ(read_file(agent.cpus() / "cpu1" / "online"), "1");
+  req.set_count(4);
+  s = agent.stub().OnlineCpus(10s, req, &r);
+  EXPECT_EQ(s.error_code(), Code::InvalidArgument);
+  EXPECT_THAT(s.error_message(), HasSubstr("only 3 are present"));
+}
+
 TEST(AgentServiceHostHealth, ContainerCallsNeedASandbox) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root";
   AgentUnderTest agent;

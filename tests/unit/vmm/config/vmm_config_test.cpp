@@ -61,6 +61,26 @@ TEST(VmmConfig, ValidationNamesTheProblem) {
   EXPECT_EQ(error_text([&] { validate(c); }), "");
 }
 
+TEST(VmmConfig, MaxCpusIsAtLeastCpusAndBounded) {
+  EXPECT_EQ(VmmConfig{}.max_cpus, 0u) << "0: as many as cpus";
+  auto c = config_from_json(nlohmann::json::parse(R"({"cpus":2,"max_cpus":8})"), "c.json");
+  EXPECT_EQ(c.cpus, 2u);
+  EXPECT_EQ(c.max_cpus, 8u);
+  c.kernel = "/proc/self/exe";
+  EXPECT_EQ(error_text([&] { validate(c); }), "");
+  c.max_cpus = 1;
+  EXPECT_NE(error_text([&] { validate(c); }).find("--max-cpus 1 is less than --cpus 2"),
+            std::string::npos);
+  c.max_cpus = 255;
+  EXPECT_NE(error_text([&] { validate(c); }).find("at most 254"), std::string::npos);
+  c.max_cpus = 254;
+  EXPECT_EQ(error_text([&] { validate(c); }), "");
+  EXPECT_NE(error_text([] {
+              config_from_json(nlohmann::json::parse(R"({"max_cpus":-1})"), "c.json");
+            }).find("max_cpus"),
+            std::string::npos);
+}
+
 TEST(VmmConfig, SeccompIsOnByDefaultAndTakesOnOffOrLog) {
   EXPECT_EQ(VmmConfig{}.seccomp, "on");
   auto c = config_from_json(nlohmann::json::parse(R"({"seccomp":"log"})"), "c.json");
