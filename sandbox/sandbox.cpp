@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "sandbox/cgroup_path.h"
 #include "sandbox/file_tail.h"
 #include "sandbox/vm_template.h"
 
@@ -159,11 +160,17 @@ void Sandbox::launch(const std::filesystem::path& restore) {
   if (config.jail) {
     // The VMM's own pid namespace; it makes its mount and IPC ones itself.
     o.namespaces = CLONE_NEWPID;
-    if (!config.cgroup_parent.empty()) {
-      cgroup_.emplace(VmmCgroup::create(config.cgroup_parent, "vmm-" + id(),
-                                        limits_for(config.vcpus, config.memory_mib)));
+    std::optional<CgroupPlacement> where;
+    if (config.pod_cgroup && !options_.pod_cgroup.empty())
+      where = pod_placement(cgroup_of_cgroups_path(options_.pod_cgroup));
+    else if (!config.cgroup_parent.empty())
+      where = shared_placement(config.cgroup_parent, id());
+    if (where) {
+      cgroup_.emplace(VmmCgroup::create(*where, limits_for(config.vcpus, config.memory_mib)));
+      // cgroup v2 starts the VMM there; v1 has it join before exec.
       o.cgroup_fd = cgroup_->fd();
-      record_cgroup(paths_.dir, cgroup_->path());
+      o.join_cgroup_procs = cgroup_->procs_fds();
+      record_cgroup(paths_.dir, cgroup_->removal_order());
     }
   }
   if (attachment_) {
@@ -396,11 +403,25 @@ void Sandbox::stop_all() noexcept {
 void Sandbox::join_cgroup() {
   if (!cgroup_ || joined_) return;
   try {
-    joined_.emplace(cgroup_->path());
+    joined_.emplace(cgroup_->vmm_dirs());
   } catch (const Error& e) {
     // Only what clients read as the container's use depends on it.
     spdlog::warn("sandbox {}: {}; stats read through the pid miss the VM", id(), e.what());
   }
+}
+
+void Sandbox::join_shim_cgroup() {
+  if (!cgroup_ || joined_ || cgroup_->shim_dirs().empty()) return;
+  try {
+    joined_.emplace(cgroup_->shim_dirs());
+  } catch (const Error& e) {
+    spdlog::warn("sandbox {}: {}; the pod's cgroup does not account for the runtime", id(),
+                 e.what());
+  }
+}
+
+void Sandbox::set_cgroup_limits(const VmmLimits& limits) {
+  if (cgroup_) cgroup_->set_limits(limits);
 }
 
 Sandbox::~Sandbox() {
