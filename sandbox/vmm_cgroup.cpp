@@ -49,12 +49,21 @@ void enable_controllers(const fs::path& dir) {
 }
 
 // cgroup v1 starts a cpuset cgroup with no CPUs and no memory nodes, where
-// no process may go: it gets its parent's.
+// no process may go: it gets its nearest ancestor's (a parent another
+// runtime has just made may not have its own yet).
 void inherit_cpuset(const CgroupHierarchy& h, const fs::path& dir) {
   if (h.v2 || !h.has("cpuset")) return;
-  for (const char* f : {"cpuset.cpus", "cpuset.mems"})
-    if (cgroup_words(read_cgroup_file(dir / f)).empty())
-      write_cgroup_file_for(dir / f, read_cgroup_file(dir.parent_path() / f), "a new cpuset");
+  for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
+    if (!cgroup_words(read_cgroup_file(dir / f)).empty()) continue;
+    std::string value;
+    for (fs::path p = dir.parent_path();
+         value.empty() && p.string().size() >= h.mount.string().size() && p != p.parent_path();
+         p = p.parent_path()) {
+      value = read_cgroup_file(p / f);
+      if (cgroup_words(value).empty()) value.clear();
+    }
+    write_cgroup_file_for(dir / f, value, "a new cpuset");
+  }
 }
 
 // Makes `dir`; one left by a runtime that was killed is empty, so it can go.
