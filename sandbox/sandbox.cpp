@@ -76,6 +76,8 @@ Sandbox::Sandbox(SandboxOptions options) : options_(std::move(options)), paths_(
 
 std::unique_ptr<Sandbox> Sandbox::start(SandboxOptions options) {
   std::unique_ptr<Sandbox> sb(new Sandbox(std::move(options)));
+  // A cgroupsPath that cannot be had is refused before anything is made.
+  sb->cgroup_placement();
   try {
     if (!sb->options_.network_namespace.empty()) {
       sb->attachment_ = network::PodAttachment::attach(sb->options_.network_namespace);
@@ -145,6 +147,15 @@ void Sandbox::end_launch() noexcept {
   share_root_.reset();
 }
 
+std::optional<CgroupPlacement> Sandbox::cgroup_placement() const {
+  const RuntimeConfig& config = options_.config;
+  if (!config.jail) return std::nullopt;
+  if (config.pod_cgroup && !options_.pod_cgroup.empty())
+    return pod_placement(cgroup_of_cgroups_path(options_.pod_cgroup));
+  if (!config.cgroup_parent.empty()) return shared_placement(config.cgroup_parent, id());
+  return std::nullopt;
+}
+
 void Sandbox::launch(const std::filesystem::path& restore) {
   const RuntimeConfig& config = options_.config;
   std::filesystem::create_directories(paths_.shared_dir());
@@ -160,12 +171,7 @@ void Sandbox::launch(const std::filesystem::path& restore) {
   if (config.jail) {
     // The VMM's own pid namespace; it makes its mount and IPC ones itself.
     o.namespaces = CLONE_NEWPID;
-    std::optional<CgroupPlacement> where;
-    if (config.pod_cgroup && !options_.pod_cgroup.empty())
-      where = pod_placement(cgroup_of_cgroups_path(options_.pod_cgroup));
-    else if (!config.cgroup_parent.empty())
-      where = shared_placement(config.cgroup_parent, id());
-    if (where) {
+    if (auto where = cgroup_placement()) {
       cgroup_.emplace(VmmCgroup::create(*where, limits_for(config.vcpus, config.memory_mib)));
       // cgroup v2 starts the VMM there; v1 has it join before exec.
       o.cgroup_fd = cgroup_->fd();

@@ -154,6 +154,9 @@ class Sandbox {
   // the template first if needed), else boots it; waits for the agent.
   void boot_or_restore();
   void launch(const std::filesystem::path& restore);
+  // Where the VMM's cgroups go (none: nullopt); throws vmrt::Error for a
+  // cgroupsPath that is refused.
+  std::optional<CgroupPlacement> cgroup_placement() const;
   // Undoes a launch whose VM never answered, so that another can follow.
   void end_launch() noexcept;
   void wait_for_agent();
