@@ -136,11 +136,15 @@ struct ChildPlan {
   int* extra_fds;  // a copy the child may change
   size_t extra_count;
   int report;  // close-on-exec: a successful exec closes it, telling the parent
+  const std::vector<int>* cgroup_procs;
 };
 
 // Runs in the forked child. Only async-signal-safe calls: another thread of
 // the parent may have held a lock (malloc's, say) at the moment of fork.
 [[noreturn]] void exec_child(ChildPlan& p) {
+  // "0" is the writer itself, whatever pid namespace it is in.
+  for (int fd : *p.cgroup_procs)
+    if (::write(fd, "0", 1) != 1) child_fail(p.report, Stage::Setup);
   // Ignored signals stay ignored across exec; a child must not inherit, say,
   // the parent's SIG_IGN for SIGPIPE. Blocked signals likewise.
   struct sigaction dfl {};
@@ -235,7 +239,8 @@ Subprocess Subprocess::spawn(const std::vector<std::string>& argv, const SpawnOp
                  &options.pass_fds,
                  extra_fds.data(),
                  extra_fds.size(),
-                 report_w.get()};
+                 report_w.get(),
+                 &options.join_cgroup_procs};
   pid_t pid;
   if (options.namespaces == 0 && options.cgroup_fd < 0) {
     pid = ::fork();

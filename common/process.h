@@ -74,6 +74,10 @@ struct SpawnOptions {
   // (CLONE_INTO_CGROUP), so that it runs no instruction outside it. -1: the
   // parent's cgroup.
   int cgroup_fd = -1;
+  // cgroup v1, which CLONE_INTO_CGROUP cannot reach: `cgroup.procs` files
+  // open for writing, which the child joins before it does anything else
+  // (before exec, so a VMM's first allocation is charged there).
+  std::vector<int> join_cgroup_procs;
 };
 
 class Subprocess {

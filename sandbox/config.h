@@ -64,6 +64,10 @@ struct RuntimeConfig {
   uint32_t jail_uid = 65534;
   uint32_t jail_gid = 65534;
   std::string cgroup_parent = "vmrt";
+  // A sandbox whose spec names its cgroup (linux.cgroupsPath: a pod's, from
+  // the kubelet) has its VMM and runtime there instead, so that the pod's
+  // cgroup accounts for what its VM costs.
+  bool pod_cgroup = true;
   AnnotationPolicy annotations;
   // The file the values came from; empty for the built-in defaults.
   std::filesystem::path source;

@@ -144,9 +144,15 @@ void visit_fields(auto& v, json_fields::Is<RuntimeConfig> auto& c) {
   v(kJailGid, c.jail_gid, Info{.name = "jail_gid"});
   v(kCgroupParent, c.cgroup_parent,
     Info{.name = "cgroup_parent",
-         .comment = "Where the VMMs' cgroups go, below the cgroup2 root: "
-                    "<cgroup_parent>/<sandbox>.\n"
+         .comment = "Where the VMMs' cgroups go, below the cgroup root (cgroup2's, else each\n"
+                    "v1 hierarchy's): <cgroup_parent>/vmm-<sandbox>.\n"
                     "\"\" keeps each VMM in its runtime's cgroup, without limits."});
+  v(kPodCgroup, c.pod_cgroup,
+    Info{.name = "pod_cgroup",
+         .comment = "A sandbox whose spec has linux.cgroupsPath (a Kubernetes pod's) puts its\n"
+                    "VMM in <cgroupsPath>/vmm, with the limits above, and its runtime in\n"
+                    "<cgroupsPath>/shim, so that the pod's cgroup accounts for its VM.\n"
+                    "false: <cgroup_parent>/vmm-<sandbox> as without one."});
   v(kAllowable, p.allowed,
     Info{.name = "allowed_annotations",
          .comment = "Which io.vmrt.config.<key> annotations of a pod's spec are honoured: any of\n"

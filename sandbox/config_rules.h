@@ -74,6 +74,7 @@ struct Bool {
   const char* key;
 };
 inline constexpr Bool kJail{"jail.enabled"};
+inline constexpr Bool kPodCgroup{"jail.pod_cgroup"};
 inline constexpr Bool kTemplate{"hypervisor.template"};
 // Whether io.vmrt.config.kernel_params is honoured: a switch of its own.
 inline constexpr Bool kAnnotationKernelParams{"annotations.kernel_params"};

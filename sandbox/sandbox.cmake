@@ -11,6 +11,9 @@ add_library(vmrt_sandbox STATIC
   process_watch.cpp
   share_mount.cpp
   sandbox.cpp
+  cgroup_hierarchy.cpp
+  cgroup_limits.cpp
+  cgroup_path.cpp
   vmm_cgroup.cpp
   vm_template.cpp
   vmm_command.cpp

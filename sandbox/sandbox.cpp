@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "sandbox/cgroup_path.h"
 #include "sandbox/file_tail.h"
 #include "sandbox/vm_template.h"
 
@@ -75,6 +76,8 @@ Sandbox::Sandbox(SandboxOptions options) : options_(std::move(options)), paths_(
 
 std::unique_ptr<Sandbox> Sandbox::start(SandboxOptions options) {
   std::unique_ptr<Sandbox> sb(new Sandbox(std::move(options)));
+  // A cgroupsPath that cannot be had is refused before anything is made.
+  sb->cgroup_placement();
   try {
     if (!sb->options_.network_namespace.empty()) {
       sb->attachment_ = network::PodAttachment::attach(sb->options_.network_namespace);
@@ -144,6 +147,15 @@ void Sandbox::end_launch() noexcept {
   share_root_.reset();
 }
 
+std::optional<CgroupPlacement> Sandbox::cgroup_placement() const {
+  const RuntimeConfig& config = options_.config;
+  if (!config.jail) return std::nullopt;
+  if (config.pod_cgroup && !options_.pod_cgroup.empty())
+    return pod_placement(cgroup_of_cgroups_path(options_.pod_cgroup));
+  if (!config.cgroup_parent.empty()) return shared_placement(config.cgroup_parent, id());
+  return std::nullopt;
+}
+
 void Sandbox::launch(const std::filesystem::path& restore) {
   const RuntimeConfig& config = options_.config;
   std::filesystem::create_directories(paths_.shared_dir());
@@ -159,11 +171,12 @@ void Sandbox::launch(const std::filesystem::path& restore) {
   if (config.jail) {
     // The VMM's own pid namespace; it makes its mount and IPC ones itself.
     o.namespaces = CLONE_NEWPID;
-    if (!config.cgroup_parent.empty()) {
-      cgroup_.emplace(VmmCgroup::create(config.cgroup_parent, "vmm-" + id(),
-                                        limits_for(config.vcpus, config.memory_mib)));
+    if (auto where = cgroup_placement()) {
+      cgroup_.emplace(VmmCgroup::create(*where, limits_for(config.vcpus, config.memory_mib)));
+      // cgroup v2 starts the VMM there; v1 has it join before exec.
       o.cgroup_fd = cgroup_->fd();
-      record_cgroup(paths_.dir, cgroup_->path());
+      o.join_cgroup_procs = cgroup_->procs_fds();
+      record_cgroup(paths_.dir, cgroup_->removal_order());
     }
   }
   if (attachment_) {
@@ -396,11 +409,25 @@ void Sandbox::stop_all() noexcept {
 void Sandbox::join_cgroup() {
   if (!cgroup_ || joined_) return;
   try {
-    joined_.emplace(cgroup_->path());
+    joined_.emplace(cgroup_->vmm_dirs());
   } catch (const Error& e) {
     // Only what clients read as the container's use depends on it.
     spdlog::warn("sandbox {}: {}; stats read through the pid miss the VM", id(), e.what());
   }
+}
+
+void Sandbox::join_shim_cgroup() {
+  if (!cgroup_ || joined_ || cgroup_->shim_dirs().empty()) return;
+  try {
+    joined_.emplace(cgroup_->shim_dirs());
+  } catch (const Error& e) {
+    spdlog::warn("sandbox {}: {}; the pod's cgroup does not account for the runtime", id(),
+                 e.what());
+  }
+}
+
+void Sandbox::set_cgroup_limits(const VmmLimits& limits) {
+  if (cgroup_) cgroup_->set_limits(limits);
 }
 
 Sandbox::~Sandbox() {

@@ -53,6 +53,11 @@ struct SandboxOptions {
   // over (network::PodAttachment); `network` is then read from it. Empty:
   // the VM gets no NIC.
   std::filesystem::path network_namespace;
+  // The spec's linux.cgroupsPath, as given (cgroupfs or systemd form; a
+  // pod's sandbox gets one from CRI). With config.pod_cgroup the VMM goes in
+  // <it>/vmm and join_shim_cgroup's caller in <it>/shim; empty: the VMM goes
+  // in <config.cgroup_parent>/vmm-<id>.
+  std::string pod_cgroup;
 };
 
 // The host network namespace a spec joins by path (what
@@ -128,6 +133,13 @@ class Sandbox {
   // pid it was given (Docker's and podman's stats, the runc shim's OOM
   // watch) then sees what the VM costs the host, within the VM's limits.
   void join_cgroup();
+  // Moves the calling process (a shim) into the pod cgroup's shim leaf
+  // until stop(), so that the pod's cgroup accounts for it too (no pod
+  // cgroup: nothing to do; refused: a warning).
+  void join_shim_cgroup();
+  // The VM grew or shrank: the VMM's cgroup limits follow (limits_for the
+  // new size). No cgroup: nothing to do. Throws vmrt::Error naming the file.
+  void set_cgroup_limits(const VmmLimits& limits);
 
   // Asks the agent to end every container, stops the VMM (SIGTERM, then
   // SIGKILL after a grace period) and removes the share mounts. Idempotent.
@@ -142,6 +154,9 @@ class Sandbox {
   // the template first if needed), else boots it; waits for the agent.
   void boot_or_restore();
   void launch(const std::filesystem::path& restore);
+  // Where the VMM's cgroups go (none: nullopt); throws vmrt::Error for a
+  // cgroupsPath that is refused.
+  std::optional<CgroupPlacement> cgroup_placement() const;
   // Undoes a launch whose VM never answered, so that another can follow.
   void end_launch() noexcept;
   void wait_for_agent();

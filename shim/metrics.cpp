@@ -25,6 +25,12 @@ io::containerd::cgroups::v2::Metrics to_metrics(const vmrt::agent::v1::StatsCont
     mem->set_usage_limit(s.memory().limit() ? s.memory().limit() : UINT64_MAX);
     mem->set_anon(s.memory().anon());
     mem->set_file(s.memory().file());
+    // containerd's CRI takes the working set as usage - inactive_file
+    // (getWorkingSetV2) and the RSS as anon, as from runc's cgroup v2 reads.
+    mem->set_inactive_file(s.memory().inactive_file());
+    mem->set_active_file(s.memory().active_file());
+    mem->set_pgfault(s.memory().pgfault());
+    mem->set_pgmajfault(s.memory().pgmajfault());
     m.mutable_memory_events()->set_oom(s.memory().oom_events());
     m.mutable_memory_events()->set_oom_kill(s.memory().oom_kill());
   }

@@ -35,7 +35,11 @@ SandboxPodVm::SandboxPodVm(const PodLocation& where, ThreadRunner& spawner, PodV
   // over its interface. The path stays in the spec: in the guest a network
   // namespace with a path is the agent's, where the NIC is.
   so.network_namespace = sandbox::network_namespace_of(*o.spec);
+  // CRI's cgroup for the sandbox, below the pod's: the VM is accounted there.
+  so.pod_cgroup = o.spec->linux.cgroups_path;
   sandbox_ = spawner.run([&so] { return sandbox::Sandbox::start(std::move(so)); });
+  // The shim is part of what the pod costs too.
+  sandbox_->join_shim_cgroup();
   record_vmm(where.dir, sandbox_->vmm_pid());
   auto t = sandbox_->start_times();
   spdlog::info("pod {}: VM up: vmm ready {} ms, agent ready {} ms, sandbox ready {} ms", pod_,

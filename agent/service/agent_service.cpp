@@ -79,6 +79,10 @@ void copy_stats(const Stats& s, v1::StatsContainerResponse& r) {
     };
     m->set_anon(stat("anon"));
     m->set_file(stat("file"));
+    m->set_inactive_file(stat("inactive_file"));
+    m->set_active_file(stat("active_file"));
+    m->set_pgfault(stat("pgfault"));
+    m->set_pgmajfault(stat("pgmajfault"));
     m->set_oom_events(s.memory->oom);
     m->set_oom_kill(s.memory->oom_kill);
   }

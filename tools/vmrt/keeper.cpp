@@ -118,6 +118,8 @@ int run_keeper(const KeeperPlan& plan, LockedContainer container, ContainerRecor
     o.network_namespace = own_network
                               ? std::filesystem::path(fmt::format("/proc/{}/ns/net", ::getpid()))
                               : sandbox::network_namespace_of(plan.spec);
+    // As runc makes the container's cgroup there: the VM goes in it.
+    o.pod_cgroup = plan.spec.linux.cgroups_path;
     spawned = ms();
     sb = sandbox::Sandbox::start(std::move(o));
     // The keeper is the pid clients are given: its cgroup is the one they

@@ -55,6 +55,11 @@ json runc_stats(const agent::v1::StatsContainerResponse& s) {
   json raw = json::object();
   put_nonzero(raw, "anon", s.memory().anon());
   put_nonzero(raw, "file", s.memory().file());
+  // Docker's stats show usage - inactive_file (cgroup v2's key) as in use.
+  put_nonzero(raw, "inactive_file", s.memory().inactive_file());
+  put_nonzero(raw, "active_file", s.memory().active_file());
+  put_nonzero(raw, "pgfault", s.memory().pgfault());
+  put_nonzero(raw, "pgmajfault", s.memory().pgmajfault());
   put_nonzero(raw, "oom", s.memory().oom_events());
   put_nonzero(raw, "oom_kill", s.memory().oom_kill());
   if (!raw.empty()) memory["raw"] = raw;

@@ -61,7 +61,7 @@ std::string accepts(const rules::Dir&, const auto&) {
 std::string accepts(const rules::Params&, const auto&) { return "printable ASCII"; }
 std::string accepts(const rules::Bool&, const auto&) { return "`true` or `false`"; }
 std::string accepts(const rules::Cgroup&, const auto&) {
-  return "a path below the cgroup2 root, or `\"\"` for none";
+  return "a path below the cgroup root, or `\"\"` for none";
 }
 
 // How a pod's annotation may change a key, in the documentation's words.

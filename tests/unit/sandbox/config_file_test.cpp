@@ -145,12 +145,13 @@ TEST(RuntimeConfigJson, EveryKeyAndTheSource) {
   EXPECT_EQ(j.at("jail_uid"), 65534);
   EXPECT_EQ(j.at("jail_gid"), 65534);
   EXPECT_EQ(j.at("cgroup_parent"), "vmrt");
+  EXPECT_EQ(j.at("pod_cgroup"), true);
   EXPECT_EQ(j.at("allowed_annotations"), nlohmann::json::array());
   EXPECT_EQ(j.at("annotation_kernel_params"), false);
   EXPECT_EQ(j.at("annotation_max_vcpus"), c.annotations.max_vcpus);
   EXPECT_EQ(j.at("annotation_max_memory_mib"), c.annotations.max_memory_mib);
   EXPECT_EQ(j.at("source"), kFile);
-  EXPECT_EQ(j.size(), 20u);
+  EXPECT_EQ(j.size(), 21u);
 }
 
 }  // namespace

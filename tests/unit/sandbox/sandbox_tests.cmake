@@ -1,5 +1,6 @@
 vmrt_gtest(unit_sandbox unit
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/vmm_command_test.cpp ${CMAKE_CURRENT_LIST_DIR}/vmm_cgroup_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/cgroup_path_test.cpp ${CMAKE_CURRENT_LIST_DIR}/cgroup_hierarchy_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/file_tail_test.cpp ${CMAKE_CURRENT_LIST_DIR}/agent_client_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/host_kvm_test.cpp ${CMAKE_CURRENT_LIST_DIR}/vm_size_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/vm_resize_test.cpp ${CMAKE_CURRENT_LIST_DIR}/container_calls_test.cpp

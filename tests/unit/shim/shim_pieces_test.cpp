@@ -250,6 +250,8 @@ TEST(Metrics, GuestStatsBecomeCgroupV2Metrics) {
   s.mutable_cpu()->set_nr_throttled(2);
   s.mutable_memory()->set_current(4096);
   s.mutable_memory()->set_oom_kill(1);
+  s.mutable_memory()->set_inactive_file(1024);
+  s.mutable_memory()->set_pgmajfault(5);
   s.mutable_pids()->set_current(3);
   auto* io = s.add_io();
   io->set_major(254);
@@ -260,6 +262,9 @@ TEST(Metrics, GuestStatsBecomeCgroupV2Metrics) {
   EXPECT_EQ(m.cpu().nr_throttled(), 2u);
   EXPECT_EQ(m.memory().usage(), 4096u);
   EXPECT_EQ(m.memory().usage_limit(), UINT64_MAX);  // no limit, as containerd reports it
+  // What containerd's CRI subtracts from usage for the working set.
+  EXPECT_EQ(m.memory().inactive_file(), 1024u);
+  EXPECT_EQ(m.memory().pgmajfault(), 5u);
   EXPECT_EQ(m.memory_events().oom_kill(), 1u);
   EXPECT_EQ(m.pids().current(), 3u);
   ASSERT_EQ(m.io().usage_size(), 1);

@@ -27,6 +27,7 @@ TEST(RuncStats, GuestFiguresInRuncsLayoutAndUnits) {
   s.mutable_memory()->set_limit(1 << 20);
   s.mutable_memory()->set_anon(1024);
   s.mutable_memory()->set_file(2048);
+  s.mutable_memory()->set_inactive_file(512);
   s.mutable_pids()->set_current(3);
   s.mutable_pids()->set_limit(100);
   auto* io = s.add_io();
@@ -43,7 +44,7 @@ TEST(RuncStats, GuestFiguresInRuncsLayoutAndUnits) {
             json::parse(R"({"periods":10,"throttledPeriods":2,"throttledTime":7000})"));
   EXPECT_EQ(j["memory"]["usage"], json::parse(R"({"limit":1048576,"usage":4096,"failcnt":0})"));
   EXPECT_EQ(j["memory"]["cache"], 2048);
-  EXPECT_EQ(j["memory"]["raw"], json::parse(R"({"anon":1024,"file":2048})"));
+  EXPECT_EQ(j["memory"]["raw"], json::parse(R"({"anon":1024,"file":2048,"inactive_file":512})"));
   EXPECT_EQ(j["memory"]["swap"], json::parse(R"({"limit":0,"failcnt":0})"));
   EXPECT_EQ(j["pids"], json::parse(R"({"current":3,"limit":100})"));
   // Go leaves out zero fields tagged omitempty: minor 0, a write of 0 bytes.
