@@ -16,6 +16,9 @@ struct VmmConfig {
   std::string cmdline = kDefaultCmdline;
   uint64_t mem_mib = 128;
   uint32_t cpus = 1;
+  // virtio-mem: the size of the region the guest's memory can grow into
+  // beyond mem_mib, a multiple of 128 MiB; 0 for no virtio-mem device.
+  uint64_t hotplug_mib = 0;
   bool hugepages = false;
   // "stdout", "none", or a path (regular file, truncated; or a FIFO).
   std::string console = "stdout";
@@ -57,15 +60,15 @@ struct VmmConfig {
 // Reads the keys of `j` (kernel, initrd, cmdline, mem_mib, cpus, hugepages,
 // console, control_socket, vsock_socket, vsock_cid, fs_dir, fs_tag, fs_cache,
 // net_tap, net_tap_fd, net_mac, seccomp, log_level, jail, jail_uid, jail_gid,
-// snapshot_dir, restore)
+// snapshot_dir, restore, hotplug_mib)
 // over `base`. Unknown keys and wrong
 // types are errors naming `source` and the key.
 VmmConfig config_from_json(const nlohmann::json& j, const std::string& source, VmmConfig base = {});
 VmmConfig load_config_file(const std::string& path);
 
 // Throws vmrt::Error for missing/unreadable files, 0 or absurd memory and
-// vCPU counts, two taps, a closed tap fd, a malformed MAC address or an
-// unknown seccomp mode.
+// vCPU counts, a hotplug size that is not a multiple of 128 MiB, two taps, a closed tap fd, a
+// malformed MAC address or an unknown seccomp mode.
 void validate(const VmmConfig& config);
 
 }  // namespace vmrt::vmm
