@@ -8,7 +8,8 @@ namespace vmrt::vmm {
 nlohmann::json memory_command(mem::MemDevice* device, const nlohmann::json& request) {
   if (!device) fail("this VM has no virtio-mem device (started without --hotplug-mib)");
   if (auto it = request.find("requested_mib"); it != request.end()) {
-    if (!it->is_number_unsigned())
+    // Parsed text gives unsigned numbers; a document built in C++ signed ones.
+    if (!it->is_number_integer() || (!it->is_number_unsigned() && it->get<int64_t>() < 0))
       fail("\"requested_mib\" must be a non-negative integer, got {}", it->dump());
     uint64_t mib = it->get<uint64_t>();
     mem::MemStatus s = device->status();

@@ -18,7 +18,7 @@ virtio_mem_resp reply(uint16_t type, uint16_t state = 0) {
 
 virtio_mem_resp error(MemCounters& c, const char* what, uint64_t addr, uint64_t nb_blocks) {
   ++c.errors;
-  SPDLOG_DEBUG("virtio-mem: {} of {:#x}+{} blocks refused", what, addr, nb_blocks);
+  spdlog::debug("virtio-mem: {} of {:#x}+{} blocks refused", what, addr, nb_blocks);
   return reply(VIRTIO_MEM_RESP_ERROR);
 }
 
