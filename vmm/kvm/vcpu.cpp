@@ -124,6 +124,11 @@ void Vcpu::init_boot_msrs() const {
 bool Vcpu::run() const {
   if (ioctl(fd_.get(), KVM_RUN, 0) == 0) return true;
   if (errno == EINTR || errno == EAGAIN) return false;
+  // KVM could not map a guest page to host memory: the guest touched a
+  // virtio-mem block that is not plugged (its host pages are PROT_NONE).
+  if (errno == EFAULT)
+    throw_errno(
+        fmt::format("KVM_RUN on vCPU {}: the guest touched memory that is not plugged", index_));
   throw_errno(fmt::format("KVM_RUN on vCPU {}", index_));
 }
 
