@@ -36,6 +36,7 @@ expect "zero memory" "too small" --kernel "$work/junk" --mem 0
 expect "absurd memory" "more than this host" --kernel "$work/junk" --mem 100000000
 expect "zero vCPUs" "at least one vCPU" --kernel "$work/junk" --cpus 0
 expect "absurd vCPUs" "at most" --kernel "$work/junk" --cpus 5000
+expect "hotplug memory off memory blocks" "not a multiple of 128 MiB" --kernel "$work/junk" --hotplug-mib 100
 expect "unknown flag" "--frobnicate" --frobnicate
 expect "malformed config file" "malformed JSON" --config "$work/junk"
 echo '{"kernel": 5}' >"$work/bad.json"
