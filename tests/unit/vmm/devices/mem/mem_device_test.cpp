@@ -271,6 +271,32 @@ TEST_F(MemDeviceTest, SnapshotsOnlyWithNothingPlugged) {
   EXPECT_TRUE(t2.status() & VIRTIO_CONFIG_S_DRIVER_OK);
 }
 
+// A hostile driver puts a queue's rings in a plugged block, then unplugs
+// it: the queue goes on without faulting (it translated the rings once),
+// and a chain into the unplugged block is refused.
+TEST(MemDeviceState, AQueueWhoseRingsAreUnpluggedDoesNotFault) {
+  GuestMemory m = make_memory();
+  HotplugRegion& h = *m.hotplug();
+  h.plug(0, 1);
+  test::VirtioDriver driver{m, 16, h.gpa(), h.gpa() + 0x10000};
+  virtio::Queue q(16);
+  driver.configure(q);
+  driver.add({{driver.alloc(16), 16}});
+  h.unplug(0, 1);
+  // Freed pages read as zeros: nothing available any more.
+  EXPECT_FALSE(q.pop());
+  q.add_used(0, 0);
+  EXPECT_TRUE(q.needs_interrupt());  // zeroed flags ask for one
+  EXPECT_FALSE(q.enable_notification());
+  // Plugged again (zeroed again), the driver's next chain points into an
+  // unplugged block: the first entry is the zeroed slot 0 (an empty
+  // chain), the second that chain, refused.
+  h.plug(0, 1);
+  driver.add({{h.gpa() + kBlock, 16}});
+  EXPECT_TRUE(q.pop());
+  EXPECT_THROW(q.pop(), virtio::QueueError);
+}
+
 TEST(MemDeviceState, RestoreRefusesStateThatDoesNotFit) {
   GuestMemory m = make_memory();
   mem::MemDevice d(*m.hotplug());
