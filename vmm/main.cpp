@@ -182,6 +182,12 @@ int run(const VmmConfig& config, std::shared_ptr<fs::FsDevice> fs_device, Snapsh
     SPDLOG_INFO("vm restored from {}", config.restore);
   } else {
     std::string cmdline = config.cmdline;
+    // Memory the virtio-mem driver adds is onlined by the kernel's policy,
+    // which is "offline" by default. ZONE_MOVABLE keeps every block
+    // unpluggable again (nothing pinned lands there); a caller's own
+    // memhp_default_state wins.
+    if (config.hotplug_mib && cmdline.find("memhp_default_state=") == std::string::npos)
+      cmdline += " memhp_default_state=online_movable";
     if (std::string devices = slots.kernel_cmdline(); !devices.empty()) cmdline += " " + devices;
     boot_kernel(*machine, {config.kernel, config.initrd, cmdline});
   }
