@@ -20,6 +20,7 @@
 #include "vmm/config/vmm_config.h"
 #include "vmm/control/control_server.h"
 #include "vmm/devices/fs/fs_device.h"
+#include "vmm/devices/mem/mem_device.h"
 #include "vmm/devices/net/net_device.h"
 #include "vmm/devices/serial/console_output.h"
 #include "vmm/devices/vsock/vsock_device.h"
@@ -67,8 +68,11 @@ std::shared_ptr<fs::FsDevice> make_fs_device(const VmmConfig& config) {
   fc.server.shared_dir = config.fs_dir;
   fc.server.cache = *fuse::parse_cache_mode(config.fs_cache);
   // A restored VM's RAM is a private mapping the file server process cannot
-  // share: its requests go through the VMM's relay.
-  fc.relay = !config.restore.empty();
+  // share, and a virtio-mem region is not shared with it either (its
+  // unplugged blocks must stay out of the server's reach): the requests of
+  // such a VM go through the VMM's relay, which reads guest buffers wherever
+  // they are plugged.
+  fc.relay = !config.restore.empty() || config.hotplug_mib > 0;
   security::SeccompMode mode = *security::parse_seccomp_mode(config.seccomp);
   fc.confine_server = [config, mode] {
     if (!config.jail.empty()) {
@@ -147,11 +151,18 @@ int run(const VmmConfig& config, std::shared_ptr<fs::FsDevice> fs_device, Snapsh
     SPDLOG_INFO("jailed in {} as uid {} gid {}", config.jail, config.jail_uid, config.jail_gid);
   }
 
-  auto machine = snapshots.source
-                     ? Machine::create(mc, GuestMemory::map_private(
-                                               std::move(snapshots.source->memory), mc.mem_bytes))
-                     : Machine::create(mc);
+  GuestMemory memory =
+      snapshots.source ? GuestMemory::map_private(std::move(snapshots.source->memory), mc.mem_bytes)
+                       : GuestMemory::create(mc.mem_bytes, mc.hugepages);
+  if (config.hotplug_mib) memory.add_hotplug(config.hotplug_mib << 20);
+  auto machine = Machine::create(mc, std::move(memory));
   kvm_fd.reset();
+  if (HotplugRegion* region = machine->memory().hotplug()) {
+    // Last, so that the other devices keep their slots with or without it.
+    auto mem = std::make_shared<mem::MemDevice>(*region);
+    counted.mem = mem;
+    devices.push_back(std::move(mem));
+  }
   if (fs) {
     Machine* m = machine.get();
     fs->on_server_lost([m](const std::string& why) { m->device_lost(why); });
@@ -172,6 +183,12 @@ int run(const VmmConfig& config, std::shared_ptr<fs::FsDevice> fs_device, Snapsh
     SPDLOG_INFO("vm restored from {}", config.restore);
   } else {
     std::string cmdline = config.cmdline;
+    // Memory the virtio-mem driver adds is onlined by the kernel's policy,
+    // which is "offline" by default. ZONE_MOVABLE keeps every block
+    // unpluggable again (nothing pinned lands there); a caller's own
+    // memhp_default_state wins.
+    if (config.hotplug_mib && cmdline.find("memhp_default_state=") == std::string::npos)
+      cmdline += " memhp_default_state=online_movable";
     if (std::string devices = slots.kernel_cmdline(); !devices.empty()) cmdline += " " + devices;
     boot_kernel(*machine, {config.kernel, config.initrd, cmdline});
   }
@@ -211,8 +228,8 @@ int run(const VmmConfig& config, std::shared_ptr<fs::FsDevice> fs_device, Snapsh
     }
   }
 
-  SPDLOG_INFO("vm starting cpus={} max_cpus={} mem_mib={} kernel={}", config.cpus,
-              machine->vcpu_count(), config.mem_mib, config.kernel);
+  SPDLOG_INFO("vm starting cpus={} max_cpus={} mem_mib={} hotplug_mib={} kernel={}", config.cpus,
+              machine->vcpu_count(), config.mem_mib, config.hotplug_mib, config.kernel);
   machine->start();
   // Set up: from here the main thread only serves signals, the control
   // socket and the console, waits for the end and tears down. (vCPU threads
@@ -281,6 +298,10 @@ int main(int argc, char** argv) {
   auto* seccomp =
       app.add_option("--seccomp", flags.seccomp,
                      "per-thread seccomp filters: on (a forbidden call kills the VMM), off, log");
+  auto* hotplug = app.add_option(
+      "--hotplug-mib", flags.hotplug_mib,
+      "add a virtio-mem device with a hotplug region of this many MiB (a multiple of 128; "
+      "0: none); the control socket's \"memory\" command resizes it");
   auto* huge = app.add_flag("--hugepages", flags.hugepages, "back guest RAM with 2 MiB huge pages");
   auto* level = app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error");
   auto* jail = app.add_option("--jail", flags.jail,
@@ -319,6 +340,7 @@ int main(int argc, char** argv) {
     if (*net_tap_fd) config.net_tap_fd = flags.net_tap_fd;
     if (*net_mac) config.net_mac = flags.net_mac;
     if (*seccomp) config.seccomp = flags.seccomp;
+    if (*hotplug) config.hotplug_mib = flags.hotplug_mib;
     if (*huge) config.hugepages = true;
     if (*level) config.log_level = flags.log_level;
     if (*jail) config.jail = flags.jail;

@@ -79,7 +79,8 @@ VmmConfig config_from_json(const nlohmann::json& j, const std::string& source, V
       "kernel",    "initrd",   "cmdline",        "mem_mib",      "cpus",         "max_cpus",
       "hugepages", "console",  "control_socket", "vsock_socket", "vsock_cid",    "fs_dir",
       "fs_tag",    "fs_cache", "net_tap",        "net_tap_fd",   "net_mac",      "seccomp",
-      "log_level", "jail",     "jail_uid",       "jail_gid",     "snapshot_dir", "restore"};
+      "log_level", "jail",     "jail_uid",       "jail_gid",     "snapshot_dir", "restore",
+      "hotplug_mib"};
   for (const auto& [key, value] : j.items()) {
     bool known = false;
     for (const char* k : kKeys) known |= key == k;
@@ -109,6 +110,7 @@ VmmConfig config_from_json(const nlohmann::json& j, const std::string& source, V
   take(j, "jail_gid", source, c.jail_gid);
   take(j, "snapshot_dir", source, c.snapshot_dir);
   take(j, "restore", source, c.restore);
+  take(j, "hotplug_mib", source, c.hotplug_mib);
   return c;
 }
 
@@ -189,6 +191,12 @@ void validate(const VmmConfig& c) {
     if (c.jail_uid > 0xfffffffe || c.jail_gid > 0xfffffffe)
       fail("jail uid {} or gid {} is out of range", c.jail_uid, c.jail_gid);
   }
+  // Linux hot-adds memory in 128 MiB memory blocks; a region of 1 TiB and
+  // more is past what the layout allows.
+  if (c.hotplug_mib % 128)
+    fail("hotplug memory of {} MiB is not a multiple of 128 MiB (--hotplug-mib)", c.hotplug_mib);
+  if (c.hotplug_mib >= (uint64_t{1} << 20))
+    fail("hotplug memory of {} MiB is more than the supported 1 TiB", c.hotplug_mib);
   if (c.hugepages && c.mem_mib % 2)
     fail("with huge pages, guest memory must be a multiple of 2 MiB");
 }

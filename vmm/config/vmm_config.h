@@ -19,6 +19,9 @@ struct VmmConfig {
   // vCPUs the VM has, of which the guest starts `cpus` at boot and can bring
   // the others online later (vCPU hotplug). 0: as many as `cpus`.
   uint32_t max_cpus = 0;
+  // virtio-mem: the size of the region the guest's memory can grow into
+  // beyond mem_mib, a multiple of 128 MiB; 0 for no virtio-mem device.
+  uint64_t hotplug_mib = 0;
   bool hugepages = false;
   // "stdout", "none", or a path (regular file, truncated; or a FIFO).
   std::string console = "stdout";
@@ -60,15 +63,15 @@ struct VmmConfig {
 // Reads the keys of `j` (kernel, initrd, cmdline, mem_mib, cpus, max_cpus, hugepages,
 // console, control_socket, vsock_socket, vsock_cid, fs_dir, fs_tag, fs_cache,
 // net_tap, net_tap_fd, net_mac, seccomp, log_level, jail, jail_uid, jail_gid,
-// snapshot_dir, restore)
+// snapshot_dir, restore, hotplug_mib)
 // over `base`. Unknown keys and wrong
 // types are errors naming `source` and the key.
 VmmConfig config_from_json(const nlohmann::json& j, const std::string& source, VmmConfig base = {});
 VmmConfig load_config_file(const std::string& path);
 
 // Throws vmrt::Error for missing/unreadable files, 0 or absurd memory and
-// vCPU counts (max_cpus below cpus), two taps, a closed tap fd, a malformed MAC address or an
-// unknown seccomp mode.
+// vCPU counts (max_cpus below cpus), a hotplug size that is not a multiple of 128 MiB, two
+// taps, a closed tap fd, a malformed MAC address or an unknown seccomp mode.
 void validate(const VmmConfig& config);
 
 }  // namespace vmrt::vmm

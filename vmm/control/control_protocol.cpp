@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vmm/control/memory_command.h"
+
 namespace vmrt::vmm {
 
 namespace {
@@ -44,9 +46,12 @@ std::string handle_control_request(Machine& machine, std::string_view line,
     } else if (name == "snapshot") {
       if (!snapshot) return error_reply("this VMM takes no snapshot (no --snapshot-dir)");
       snapshot();
+    } else if (name == "memory") {
+      return memory_command(devices.mem.get(), req).dump();
     } else if (name != "info" && name != "counters") {
       return error_reply("unknown command \"" + name +
-                         "\" (expected info, counters, pause, resume, snapshot or shutdown)");
+                         "\" (expected info, counters, memory, pause, resume, snapshot or "
+                         "shutdown)");
     }
   } catch (const std::exception& e) {
     return error_reply(e.what());

@@ -11,6 +11,9 @@
 //   {"cmd":"snapshot"}  -> {"ok":true,"state":"paused"}  (only with --snapshot-dir: the
 //                          VM is written there and stays paused; an error such as
 //                          open vsock streams leaves it running, to ask again)
+//   {"cmd":"memory"[,"requested_mib":X]}
+//                       -> {"ok":true,"region_mib":R,"block_mib":2,"requested_mib":X,
+//                          "plugged_mib":P}  (virtio-mem: memory_command.h)
 //   anything else       -> {"ok":false,"error":"..."}
 
 #include <functional>

@@ -1,6 +1,7 @@
 #include "vmm/control/device_counters.h"
 
 #include "vmm/devices/fs/fs_device.h"
+#include "vmm/devices/mem/mem_device.h"
 #include "vmm/devices/net/net_device.h"
 #include "vmm/devices/vsock/vsock_device.h"
 
@@ -31,11 +32,24 @@ nlohmann::json counters_json(const fs::FsCounters& c) {
           {"malformed", c.malformed.load()}};
 }
 
+nlohmann::json counters_json(const mem::MemCounters& c, uint64_t plugged_bytes) {
+  return {{"plug_requests", c.plug_requests.load()},
+          {"unplug_requests", c.unplug_requests.load()},
+          {"unplug_all_requests", c.unplug_all_requests.load()},
+          {"state_requests", c.state_requests.load()},
+          {"nacks", c.nacks.load()},
+          {"errors", c.errors.load()},
+          {"malformed", c.malformed.load()},
+          {"plugged_bytes", plugged_bytes}};
+}
+
 nlohmann::json counters_json(const DeviceCounterSources& devices) {
   nlohmann::json out = nlohmann::json::object();
   if (devices.vsock) out["vsock"] = counters_json(devices.vsock->counters());
   if (devices.net) out["net"] = counters_json(devices.net->counters());
   if (devices.fs) out["fs"] = counters_json(devices.fs->counters());
+  if (devices.mem)
+    out["mem"] = counters_json(devices.mem->counters(), devices.mem->status().plugged_bytes);
   return out;
 }
 

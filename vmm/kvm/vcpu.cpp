@@ -127,6 +127,11 @@ Vcpu::RunResult Vcpu::run() const {
   // KVM parks a vCPU the guest has not started (mp_state UNINITIALIZED) in
   // KVM_RUN and returns EAGAIN once its LAPIC accepted an INIT or SIPI.
   if (errno == EAGAIN) return RunResult::Woken;
+  // KVM could not map a guest page to host memory: the guest touched a
+  // virtio-mem block that is not plugged (its host pages are PROT_NONE).
+  if (errno == EFAULT)
+    throw_errno(
+        fmt::format("KVM_RUN on vCPU {}: the guest touched memory that is not plugged", index_));
   throw_errno(fmt::format("KVM_RUN on vCPU {}", index_));
 }
 

@@ -32,6 +32,17 @@ Vm Vm::create(const Kvm& kvm, const GuestMemory& mem) {
     region.userspace_addr = reinterpret_cast<uint64_t>(mem.host_base() + r.offset);
     check_sys(ioctl(vm.fd(), KVM_SET_USER_MEMORY_REGION, &region), "KVM_SET_USER_MEMORY_REGION");
   }
+  // The virtio-mem region: its own slot over the guest's view, whose
+  // unplugged blocks the guest cannot touch (hotplug_region.h).
+  if (const HotplugRegion* h = mem.hotplug()) {
+    kvm_userspace_memory_region region{};
+    region.slot = slot++;
+    region.guest_phys_addr = h->gpa();
+    region.memory_size = h->size();
+    region.userspace_addr = reinterpret_cast<uint64_t>(h->guest_view());
+    check_sys(ioctl(vm.fd(), KVM_SET_USER_MEMORY_REGION, &region),
+              "KVM_SET_USER_MEMORY_REGION (hotplug region)");
+  }
   return vm;
 }
 

@@ -137,7 +137,8 @@ GuestMemory::GuestMemory(GuestMemory&& other) noexcept
       size_(std::exchange(other.size_, 0)),
       mapped_(std::exchange(other.mapped_, 0)),
       shareable_(other.shareable_),
-      regions_(std::move(other.regions_)) {}
+      regions_(std::move(other.regions_)),
+      hotplug_(std::move(other.hotplug_)) {}
 
 GuestMemory& GuestMemory::operator=(GuestMemory&& other) noexcept {
   if (this != &other) {
@@ -148,6 +149,7 @@ GuestMemory& GuestMemory::operator=(GuestMemory&& other) noexcept {
     mapped_ = std::exchange(other.mapped_, 0);
     shareable_ = other.shareable_;
     regions_ = std::move(other.regions_);
+    hotplug_ = std::move(other.hotplug_);
   }
   return *this;
 }
@@ -165,7 +167,19 @@ uint8_t* GuestMemory::host_ptr(uint64_t gpa, uint64_t len) const noexcept {
     if (len > r.size - off) return nullptr;
     return base_ + r.offset + off;
   }
-  return nullptr;
+  return hotplug_ ? hotplug_->host_ptr(gpa, len) : nullptr;
+}
+
+uint64_t GuestMemory::hotplug_base() const noexcept {
+  constexpr uint64_t kGiB = uint64_t{1} << 30;
+  uint64_t end = kMmioHoleEnd;
+  for (const RamRegion& r : regions_) end = std::max(end, r.gpa + r.size);
+  return (end + kGiB - 1) & ~(kGiB - 1);
+}
+
+void GuestMemory::add_hotplug(uint64_t size) {
+  if (hotplug_) fail("guest memory already has a hotplug region");
+  hotplug_ = std::make_unique<HotplugRegion>(hotplug_base(), size);
 }
 
 std::span<uint8_t> GuestMemory::slice(uint64_t gpa, uint64_t len) const {

@@ -3,17 +3,20 @@
 // pages) mapped once into the VMM. RAM above 3 GiB continues at 4 GiB so that
 // the 32-bit MMIO hole (virtio-mmio slots, IOAPIC, LAPIC) stays free.
 //
-// Every access through this class is bounds-checked against the RAM regions:
+// Every access through this class is bounds-checked against the RAM regions
+// and the plugged blocks of the hotplug region (hotplug_region.h), if any:
 // guest-supplied addresses and lengths are untrusted.
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <span>
 #include <type_traits>
 #include <vector>
 
 #include "common/fd.h"
+#include "vmm/memory/hotplug_region.h"
 
 namespace vmrt::vmm {
 
@@ -61,11 +64,23 @@ class GuestMemory {
   // the file, not this VM's writes, so devices in other processes cannot
   // share this RAM through the fd.
   bool shareable() const noexcept { return shareable_; }
+  // The boot RAM (what the e820 map, snapshots and the file server see);
+  // the hotplug region is not part of it.
   const std::vector<RamRegion>& regions() const noexcept { return regions_; }
   uint8_t* host_base() const noexcept { return base_; }
 
+  // Adds a virtio-mem hotplug region of `size` bytes (HotplugRegion's
+  // checks) at hotplug_base(). At most one; throws vmrt::Error.
+  void add_hotplug(uint64_t size);
+  // Where a hotplug region starts: the first GiB boundary above RAM and the
+  // 32-bit MMIO hole, so that it never overlaps either.
+  uint64_t hotplug_base() const noexcept;
+  // The hotplug region, or null.
+  HotplugRegion* hotplug() const noexcept { return hotplug_.get(); }
+
   // Host pointer for [gpa, gpa + len), or nullptr when any part of it is not
-  // RAM or the range wraps. A range never spans two regions.
+  // RAM or a plugged hotplug block, or the range wraps. A range never spans
+  // two regions.
   uint8_t* host_ptr(uint64_t gpa, uint64_t len) const noexcept;
   bool contains(uint64_t gpa, uint64_t len) const noexcept { return host_ptr(gpa, len) != nullptr; }
 
@@ -99,6 +114,7 @@ class GuestMemory {
   uint64_t mapped_ = 0;
   bool shareable_ = true;
   std::vector<RamRegion> regions_;
+  std::unique_ptr<HotplugRegion> hotplug_;
 };
 
 }  // namespace vmrt::vmm

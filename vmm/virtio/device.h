@@ -57,6 +57,11 @@ class VirtioDevice {
   // The device configuration space (reads past its end return zeros).
   virtual void read_config(uint64_t offset, std::span<uint8_t> data) const = 0;
   virtual void write_config(uint64_t /*offset*/, std::span<const uint8_t> /*data*/) {}
+  // Added to the transport's ConfigGeneration: a device whose configuration
+  // changes while the driver runs (virtio-mem's sizes) moves it with every
+  // change, so that a driver reading a field in two halves notices a change
+  // between them and reads again.
+  virtual uint32_t config_generation() const { return 0; }
   // The driver set DRIVER_OK: start serving the queues.
   virtual void activate(ActivateContext context) = 0;
   // The driver reset the device (or the VM ends): stop serving, drop the

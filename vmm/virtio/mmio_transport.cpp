@@ -111,7 +111,7 @@ uint32_t MmioTransport::read_register(uint64_t offset) {
     case VIRTIO_MMIO_STATUS:
       return status();
     case VIRTIO_MMIO_CONFIG_GENERATION:
-      return config_generation_;
+      return config_generation_ + device_->config_generation();
     // No shared memory regions: a length of all ones says "none" to Linux.
     case VIRTIO_MMIO_SHM_LEN_LOW:
     case VIRTIO_MMIO_SHM_LEN_HIGH:

@@ -84,6 +84,8 @@ std::string device_name(uint32_t device_type) {
       return "virtio-vsock";
     case VIRTIO_ID_FS:
       return "virtio-fs";
+    case VIRTIO_ID_MEM:
+      return "virtio-mem";
     default:
       return fmt::format("virtio device {}", device_type);
   }

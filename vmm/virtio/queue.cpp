@@ -36,6 +36,7 @@ void Queue::reset() noexcept {
   size_ = max_size_;
   ready_ = false;
   desc_table_ = avail_ring_ = used_ring_ = 0;
+  desc_host_ = avail_host_ = used_host_ = nullptr;
   event_idx_ = indirect_ = false;
   mem_ = nullptr;
   next_avail_ = next_used_ = signalled_used_ = 0;
@@ -48,17 +49,22 @@ void Queue::activate(const GuestMemory& mem, const QueuePositions& at) {
   auto check = [&](const char* what, uint64_t gpa, uint64_t len, uint64_t align) {
     if (gpa % align != 0)
       throw QueueError(fmt::format("{} at {:#x} is not {}-byte aligned", what, gpa, align));
-    if (!mem.contains(gpa, len))
+    uint8_t* host = mem.host_ptr(gpa, len);
+    if (!host)
       throw QueueError(fmt::format("{} at {:#x} (+{:#x}) is outside guest RAM", what, gpa, len));
+    return host;
   };
-  check("descriptor table", desc_table_, desc_table_bytes(size_), 16);
-  check("available ring", avail_ring_, avail_ring_bytes(size_), 2);
-  check("used ring", used_ring_, used_ring_bytes(size_), 4);
+  uint8_t* desc = check("descriptor table", desc_table_, desc_table_bytes(size_), 16);
+  uint8_t* avail = check("available ring", avail_ring_, avail_ring_bytes(size_), 2);
+  uint8_t* used = check("used ring", used_ring_, used_ring_bytes(size_), 4);
   if (static_cast<uint16_t>(at.next_avail - at.next_used) > size_)
     throw QueueError(fmt::format(
         "{} chains in flight (next avail {}, next used {}) in a queue of {}",
         static_cast<uint16_t>(at.next_avail - at.next_used), at.next_avail, at.next_used, size_));
   mem_ = &mem;
+  desc_host_ = desc;
+  avail_host_ = avail;
+  used_host_ = used;
   next_avail_ = at.next_avail;
   next_used_ = at.next_used;
   signalled_used_ = at.signalled_used;
@@ -66,7 +72,7 @@ void Queue::activate(const GuestMemory& mem, const QueuePositions& at) {
 }
 
 uint16_t Queue::avail_idx() const {
-  uint16_t idx = load16(mem_->host_ptr(avail_ring_ + 2, 2));
+  uint16_t idx = load16(avail_host_ + 2);
   // Ring entries and descriptors written before idx must be seen after it.
   std::atomic_thread_fence(std::memory_order_acquire);
   return idx;
@@ -74,7 +80,7 @@ uint16_t Queue::avail_idx() const {
 
 uint16_t Queue::ring_used_idx() const {
   std::atomic_thread_fence(std::memory_order_acquire);
-  return load16(mem_->host_ptr(used_ring_ + 2, 2));
+  return load16(used_host_ + 2);
 }
 
 bool Queue::has_available() {
@@ -88,8 +94,7 @@ bool Queue::has_available() {
 
 std::optional<DescriptorChain> Queue::pop() {
   if (!has_available()) return std::nullopt;
-  uint16_t head =
-      load16(mem_->host_ptr(avail_ring_ + kAvailRing + 2ull * (next_avail_ % size_), 2));
+  uint16_t head = load16(avail_host_ + kAvailRing + 2ull * (next_avail_ % size_));
   DescriptorChain chain;
   chain.head = head;
   walk(head, chain);
@@ -103,7 +108,7 @@ std::optional<DescriptorChain> Queue::pop() {
 void Queue::walk(uint16_t head, DescriptorChain& chain) const {
   if (head >= size_)
     throw QueueError(fmt::format("chain head {} is past the queue size {}", head, size_));
-  uint64_t table = desc_table_;
+  const uint8_t* table = desc_host_;
   uint32_t table_len = size_;
   uint32_t index = head;
   uint32_t seen = 0;
@@ -117,7 +122,7 @@ void Queue::walk(uint16_t head, DescriptorChain& chain) const {
       throw QueueError(
           fmt::format("descriptor chain longer than its table of {} (a loop?)", table_len));
     vring_desc d;
-    std::memcpy(&d, mem_->host_ptr(table + kDescSize * index, kDescSize), sizeof d);
+    std::memcpy(&d, table + kDescSize * index, sizeof d);
     if (d.flags & VRING_DESC_F_INDIRECT) {
       if (!indirect_) throw QueueError("indirect descriptor without VIRTIO_RING_F_INDIRECT_DESC");
       if (in_indirect) throw QueueError("indirect descriptor inside an indirect table");
@@ -129,10 +134,10 @@ void Queue::walk(uint16_t head, DescriptorChain& chain) const {
       // larger one cannot be a valid chain anyway.
       if (d.len / kDescSize > 32768)
         throw QueueError(fmt::format("indirect table of {} bytes is too large", d.len));
-      if (!mem_->contains(d.addr, d.len))
+      table = mem_->host_ptr(d.addr, d.len);
+      if (!table)
         throw QueueError(
             fmt::format("indirect table at {:#x} (+{:#x}) is outside guest RAM", d.addr, d.len));
-      table = d.addr;
       table_len = d.len / kDescSize;
       index = 0;
       seen = 0;
@@ -166,14 +171,14 @@ void Queue::walk(uint16_t head, DescriptorChain& chain) const {
 
 void Queue::add_used(std::span<const UsedElem> elems) {
   for (const UsedElem& u : elems) {
-    uint64_t elem = used_ring_ + kUsedRing + kUsedElemSize * (next_used_ % size_);
+    uint8_t* elem = used_host_ + kUsedRing + kUsedElemSize * (next_used_ % size_);
     vring_used_elem e{u.head, u.len};
-    std::memcpy(mem_->host_ptr(elem, sizeof e), &e, sizeof e);
+    std::memcpy(elem, &e, sizeof e);
     ++next_used_;
   }
   // The elements must be visible before the index that publishes them.
   std::atomic_thread_fence(std::memory_order_release);
-  store16(mem_->host_ptr(used_ring_ + 2, 2), next_used_);
+  store16(used_host_ + 2, next_used_);
 }
 
 bool Queue::needs_interrupt() {
@@ -184,16 +189,16 @@ bool Queue::needs_interrupt() {
   bool valid = signalled_valid_;
   signalled_used_ = next_used_;
   signalled_valid_ = true;
-  if (!event_idx_) return !(load16(mem_->host_ptr(avail_ring_, 2)) & VRING_AVAIL_F_NO_INTERRUPT);
+  if (!event_idx_) return !(load16(avail_host_) & VRING_AVAIL_F_NO_INTERRUPT);
   if (!valid) return true;
-  uint16_t used_event = load16(mem_->host_ptr(avail_ring_ + kAvailRing + 2ull * size_, 2));
+  uint16_t used_event = load16(avail_host_ + kAvailRing + 2ull * size_);
   return vring_need_event(used_event, next_used_, old);
 }
 
 bool Queue::enable_notification() {
   if (!mem_) return false;
   if (event_idx_) {
-    store16(mem_->host_ptr(used_ring_ + kUsedRing + kUsedElemSize * size_, 2), next_avail_);
+    store16(used_host_ + kUsedRing + kUsedElemSize * size_, next_avail_);
     // Publish avail_event before looking at avail idx again: otherwise a
     // buffer added in between would get neither a notification nor a pop.
     std::atomic_thread_fence(std::memory_order_seq_cst);

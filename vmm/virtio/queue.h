@@ -146,6 +146,13 @@ class Queue {
   bool indirect_ = false;
 
   const GuestMemory* mem_ = nullptr;
+  // The rings' host addresses, translated once at activate(): guest memory
+  // can go away under a running queue (a virtio-mem block the guest
+  // unplugs), and a translation repeated then would fail. What they point
+  // to stays mapped for as long as the GuestMemory lives.
+  uint8_t* desc_host_ = nullptr;
+  uint8_t* avail_host_ = nullptr;
+  uint8_t* used_host_ = nullptr;
   uint16_t next_avail_ = 0;
   uint16_t next_used_ = 0;
   // next_used_ when the driver was last told (or not told) about used entries.

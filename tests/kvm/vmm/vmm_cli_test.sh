@@ -38,6 +38,7 @@ expect "zero vCPUs" "at least one vCPU" --kernel "$work/junk" --cpus 0
 expect "absurd vCPUs" "at most" --kernel "$work/junk" --cpus 5000
 expect "fewer vCPUs than booted" "--max-cpus 1 is less than --cpus 2" --kernel "$work/junk" --cpus 2 --max-cpus 1
 expect "absurd max vCPUs" "at most 254" --kernel "$work/junk" --max-cpus 255
+expect "hotplug memory off memory blocks" "not a multiple of 128 MiB" --kernel "$work/junk" --hotplug-mib 100
 expect "unknown flag" "--frobnicate" --frobnicate
 expect "malformed config file" "malformed JSON" --config "$work/junk"
 echo '{"kernel": 5}' >"$work/bad.json"

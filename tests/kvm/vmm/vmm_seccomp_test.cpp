@@ -66,7 +66,7 @@ class VmmSeccomp : public ::testing::Test {
 
   // Starts vmrt-vmm with every device it has a host side for (vsock, fs),
   // waits for the payload's line on the console.
-  Subprocess start(const std::string& seccomp) {
+  Subprocess start(const std::string& seccomp, std::vector<std::string> extra = {}) {
     test::write_ready_payload(dir_.path() / "payload.elf");
     std::filesystem::create_directory(dir_.path() / "shared");
     SpawnOptions opts;
@@ -75,13 +75,24 @@ class VmmSeccomp : public ::testing::Test {
     log_fd_ =
         UniqueFd(open((dir_.path() / "vmm.log").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
     opts.err = Stdio::to_fd(log_fd_.get());
-    Subprocess vmm =
-        Subprocess::spawn({VMRT_VMM, "--kernel", (dir_.path() / "payload.elf").string(), "--mem",
-                           "32", "--cpus", "2", "--console", (dir_.path() / "console").string(),
-                           "--control-socket", (dir_.path() / "control.sock").string(),
-                           "--vsock-socket", (dir_.path() / "vsock.sock").string(), "--fs-dir",
-                           (dir_.path() / "shared").string(), "--seccomp=" + seccomp},
-                          opts);
+    std::vector<std::string> argv = {VMRT_VMM,
+                                     "--kernel",
+                                     (dir_.path() / "payload.elf").string(),
+                                     "--mem",
+                                     "32",
+                                     "--cpus",
+                                     "2",
+                                     "--console",
+                                     (dir_.path() / "console").string(),
+                                     "--control-socket",
+                                     (dir_.path() / "control.sock").string(),
+                                     "--vsock-socket",
+                                     (dir_.path() / "vsock.sock").string(),
+                                     "--fs-dir",
+                                     (dir_.path() / "shared").string(),
+                                     "--seccomp=" + seccomp};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    Subprocess vmm = Subprocess::spawn(argv, opts);
     for (int i = 0; i < 300 && slurp(dir_.path() / "console").find("ready") == std::string::npos;
          ++i) {
       if (vmm.wait_for(0ms)) break;
@@ -137,6 +148,36 @@ TEST_F(VmmSeccomp, TheControlSocketReportsEachDevicesCounters) {
   auto status = vmm.wait_for(20s);
   ASSERT_TRUE(status) << log();
   EXPECT_TRUE(status->success()) << status->to_string() << "\n" << log();
+}
+
+// With a virtio-mem region (and so the virtio-fs relay), the confined VMM
+// answers "memory", sets the requested size and counts the device.
+TEST_F(VmmSeccomp, TheControlSocketResizesHotplugMemory) {
+  Subprocess vmm = start("on", {"--hotplug-mib", "256"});
+  ASSERT_NE(slurp(dir_.path() / "console").find("ready"), std::string::npos) << log();
+  auto sock = dir_.path() / "control.sock";
+  auto ask = [&](const std::string& line) {
+    return nlohmann::json::parse(control(sock, line), nullptr, false);
+  };
+  EXPECT_EQ(ask(R"({"cmd":"memory"})"), (nlohmann::json{{"ok", true},
+                                                        {"region_mib", 256},
+                                                        {"block_mib", 2},
+                                                        {"requested_mib", 0},
+                                                        {"plugged_mib", 0}}))
+      << log();
+  nlohmann::json set = ask(R"({"cmd":"memory","requested_mib":128})");
+  EXPECT_EQ(set["requested_mib"], 128) << set.dump();
+  EXPECT_EQ(set["plugged_mib"], 0) << set.dump();  // the payload has no driver
+  nlohmann::json bad = ask(R"({"cmd":"memory","requested_mib":257})");
+  EXPECT_EQ(bad["ok"], false) << bad.dump();
+  EXPECT_EQ(ask(R"({"cmd":"memory"})")["requested_mib"], 128);
+  nlohmann::json counters = ask(R"({"cmd":"counters"})");
+  EXPECT_EQ(counters["counters"]["mem"]["plugged_bytes"], 0) << counters.dump();
+  vmm.kill(SIGTERM);
+  auto status = vmm.wait_for(20s);
+  ASSERT_TRUE(status) << log();
+  EXPECT_TRUE(status->success()) << status->to_string() << "\n" << log();
+  EXPECT_EQ(log().find("forbidden system call"), std::string::npos) << log();
 }
 
 TEST_F(VmmSeccomp, OffLeavesTheThreadsUnconfined) {

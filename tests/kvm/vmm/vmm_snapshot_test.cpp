@@ -65,9 +65,11 @@ class VmmSnapshot : public ::testing::Test {
   std::string log(const std::string& name) { return slurp(dir_.path() / (name + ".log")); }
 
   // Boots the payload, waits for its line, snapshots it, stops it.
-  void make_snapshot() {
-    Subprocess vmm = spawn("template", {"--kernel", (dir_.path() / "payload.elf").string(),
-                                        "--snapshot-dir", snap().string()});
+  void make_snapshot(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"--kernel", (dir_.path() / "payload.elf").string(),
+                                     "--snapshot-dir", snap().string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    Subprocess vmm = spawn("template", args);
     for (int i = 0;
          i < 300 && slurp(dir_.path() / "template.console").find("ready") == std::string::npos;
          ++i) {
@@ -87,8 +89,11 @@ class VmmSnapshot : public ::testing::Test {
 
   // Restores with `mem` MiB of RAM; the exit status when it ended within
   // a few seconds (a refused snapshot), nullopt when it ran.
-  std::optional<ExitStatus> restore(const std::string& mem = "32") {
-    Subprocess vmm = spawn("restored", {"--restore", snap().string()}, mem);
+  std::optional<ExitStatus> restore(const std::string& mem = "32",
+                                    const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"--restore", snap().string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    Subprocess vmm = spawn("restored", args, mem);
     for (int i = 0; i < 100 && !fs::exists(dir_.path() / "restored.sock"); ++i) {
       if (auto s = vmm.wait_for(0ms)) return s;
       std::this_thread::sleep_for(50ms);
@@ -116,6 +121,24 @@ TEST_F(VmmSnapshot, AConfinedVmmSnapshotsAndAnotherRestoresIt) {
   EXPECT_EQ(restore(), std::nullopt) << log("restored");
   EXPECT_THAT(log("restored"), HasSubstr("vm restored from"));
   EXPECT_THAT(log("restored"), ::testing::Not(HasSubstr("forbidden system call")));
+}
+
+// A template with a virtio-mem device (nothing plugged) restores into a VM
+// with the same hotplug region, and only into one.
+TEST_F(VmmSnapshot, AVmWithHotplugMemoryRestoresWithTheSameRegion) {
+  ASSERT_NO_FATAL_FAILURE(make_snapshot({"--hotplug-mib", "256"}));
+  // The memory file holds boot RAM only.
+  EXPECT_EQ(fs::file_size(snap() / "memory"), 32u << 20);
+  EXPECT_EQ(restore("32", {"--hotplug-mib", "256"}), std::nullopt) << log("restored");
+  EXPECT_THAT(log("restored"), HasSubstr("vm restored from"));
+  auto s = restore("32", {"--hotplug-mib", "128"});
+  ASSERT_TRUE(s) << log("restored");
+  EXPECT_EQ(s->code, 1);
+  EXPECT_THAT(log("restored"), HasSubstr("hotplug region is 256 MiB"));
+  s = restore("32");
+  ASSERT_TRUE(s) << log("restored");
+  EXPECT_EQ(s->code, 1);
+  EXPECT_THAT(log("restored"), HasSubstr("virtio-mem"));
 }
 
 TEST_F(VmmSnapshot, ACorruptOrMismatchedSnapshotIsRefused) {

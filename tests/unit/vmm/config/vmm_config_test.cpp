@@ -81,6 +81,19 @@ TEST(VmmConfig, MaxCpusIsAtLeastCpusAndBounded) {
             std::string::npos);
 }
 
+TEST(VmmConfig, HotplugMemoryIsOffByDefaultAndInMemoryBlocks) {
+  VmmConfig c;
+  EXPECT_EQ(c.hotplug_mib, 0u);
+  c = config_from_json(nlohmann::json::parse(R"({"hotplug_mib":1024})"), "c.json");
+  EXPECT_EQ(c.hotplug_mib, 1024u);
+  c.kernel = "/proc/self/exe";
+  EXPECT_EQ(error_text([&] { validate(c); }), "");
+  c.hotplug_mib = 100;
+  EXPECT_NE(error_text([&] { validate(c); }).find("not a multiple of 128 MiB"), std::string::npos);
+  c.hotplug_mib = uint64_t{1} << 20;
+  EXPECT_NE(error_text([&] { validate(c); }).find("1 TiB"), std::string::npos);
+}
+
 TEST(VmmConfig, SeccompIsOnByDefaultAndTakesOnOffOrLog) {
   EXPECT_EQ(VmmConfig{}.seccomp, "on");
   auto c = config_from_json(nlohmann::json::parse(R"({"seccomp":"log"})"), "c.json");
