@@ -14,6 +14,7 @@ add_library(vmrt_sandbox STATIC
   cgroup_hierarchy.cpp
   cgroup_limits.cpp
   cgroup_path.cpp
+  sandbox_size.cpp
   vmm_cgroup.cpp
   vm_template.cpp
   vmm_command.cpp

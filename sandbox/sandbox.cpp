@@ -94,6 +94,12 @@ std::unique_ptr<Sandbox> Sandbox::start(SandboxOptions options) {
     add_fresh_start(req, sb->times_.from_template);
     auto r = sb->agent_->create_sandbox(req);
     sb->guest_share_ = r.shared_fs_path();
+    // Booted or restored at the base size; the pod's demand on top.
+    sb->size_ = {sb->options_.config.vcpus, sb->options_.config.memory_mib};
+    {
+      std::lock_guard lock(sb->size_mu_);
+      sb->fit();
+    }
     sb->times_.sandbox_ready = sb->since_spawn();
   } catch (const std::exception& e) {
     try {
@@ -306,10 +312,18 @@ uint32_t Sandbox::create_container(const std::string& id, const oci::Spec& spec,
     req.set_overlay_rootfs(spec.root.readonly);
     req.mutable_stdio()->set_terminal(stdio.terminal);
     req.mutable_stdio()->set_open_stdin(stdio.open_stdin);
+    {
+      // Its limits in the VM before the container can use them.
+      std::lock_guard lock(size_mu_);
+      demands_[id] = demand_of(spec.linux.resources ? oci::to_json(spec)["linux"]["resources"]
+                                                    : nlohmann::json());
+      fit();
+    }
     auto r = agent_->create_container(req);
     return r.pid();
   } catch (...) {
     mounts_.erase(it);
+    forget_demand(id);
     throw;
   }
 }
@@ -319,6 +333,7 @@ void Sandbox::remove_container(const std::string& id, bool force) {
   req.set_container_id(id);
   req.set_force(force);
   agent_->remove_container(req);
+  forget_demand(id);
   auto it = mounts_.find(id);
   if (it == mounts_.end()) return;
   size_t failed = mounts_left_.size();

@@ -29,6 +29,8 @@
 #include "sandbox/network/pod_attachment.h"
 #include "sandbox/process_watch.h"
 #include "sandbox/share_mount.h"
+#include "sandbox/vm_resize.h"
+#include "sandbox/vm_size.h"
 #include "sandbox/vmm_cgroup.h"
 #include "sandbox/vmm_command.h"
 
@@ -58,6 +60,10 @@ struct SandboxOptions {
   // <it>/vmm and join_shim_cgroup's caller in <it>/shim; empty: the VMM goes
   // in <config.cgroup_parent>/vmm-<id>.
   std::string pod_cgroup;
+  // What the pod will ask for beyond the base size (pod_demand of the CRI
+  // sandbox annotations): the VM has it from the start, and grows further
+  // only when its containers' limits add up to more.
+  Demand demand;
 };
 
 // The host network namespace a spec joins by path (what
@@ -113,6 +119,12 @@ class Sandbox {
   // nosuid,nodev.
   uint32_t create_container(const std::string& id, const oci::Spec& spec,
                             const std::filesystem::path& rootfs, ContainerStdio stdio);
+  // Changes container `id`'s resources (OCI LinuxResources JSON) in the
+  // guest, and the VM's size with them: grown before the container may use
+  // more, shrunk after it was held to less.
+  void update_container(const std::string& id, const std::string& resources_json);
+  // What the VM has now: online vCPUs and memory, plugged included.
+  VmSize vm_size();
   // Removes the container from the guest (killing it when `force`) and its
   // rootfs and bind mounts. A mount that cannot be removed is an error, and
   // stop() reports it again.
@@ -160,6 +172,12 @@ class Sandbox {
   // Undoes a launch whose VM never answered, so that another can follow.
   void end_launch() noexcept;
   void wait_for_agent();
+  // Brings the VM to the size its demand asks for (sandbox_size.cpp).
+  void fit();
+  // The container is gone: the VM shrinks to what the others ask for. A
+  // failure to shrink is logged, never thrown (the container is gone).
+  void forget_demand(const std::string& id) noexcept;
+  VmLevers levers();
   void stop_all() noexcept;  // stop() but for its error
   std::chrono::milliseconds since_spawn() const;
 
@@ -192,6 +210,10 @@ class Sandbox {
   bool stopped_ = false;
   std::filesystem::path guest_share_;  // the shared directory, as the guest sees it
   std::chrono::steady_clock::time_point spawned_;
+  std::mutex size_mu_;                     // demands_, size_, and one resize at a time
+  std::map<std::string, Demand> demands_;  // each container's limits
+  VmSize size_;                            // what the VM has
+
   StartTimes times_;
 };
 

@@ -73,6 +73,23 @@ Demand demand_of(const nlohmann::json& resources) {
   return d;
 }
 
+Demand demand_after_update(const Demand& before, const nlohmann::json& resources) {
+  Demand given = demand_of(resources);
+  Demand after = before;
+  auto names = [&](const char* table, const char* key) {
+    auto t = resources.find(table);
+    return t != resources.end() && t->is_object() && t->contains(key) && !(*t)[key].is_null();
+  };
+  if (names("memory", "limit")) after.memory_bytes = given.memory_bytes;
+  if (names("cpu", "quota")) after.millicpus = given.millicpus;
+  return after;
+}
+
+Demand max_of(const Demand& a, const Demand& b) {
+  return {.memory_bytes = std::max(a.memory_bytes, b.memory_bytes),
+          .millicpus = std::max(a.millicpus, b.millicpus)};
+}
+
 Demand pod_demand(const std::map<std::string, std::string>& annotations) {
   Demand d;
   d.memory_bytes = annotation_number(annotations, "io.kubernetes.cri.sandbox-memory");

@@ -38,6 +38,14 @@ struct Demand {
 // values of the wrong type.
 Demand demand_of(const nlohmann::json& resources);
 
+// A container's demand after an update of its resources: the limits the
+// update names replace those it had, the others stay (as runc's update
+// leaves what it is not given).
+Demand demand_after_update(const Demand& before, const nlohmann::json& resources);
+
+// The larger of each part.
+Demand max_of(const Demand& a, const Demand& b);
+
 // What containerd's CRI plugin says a pod will ask for, from the sandbox
 // spec's annotations io.kubernetes.cri.sandbox-memory (bytes) and
 // sandbox-cpu-quota / sandbox-cpu-period (microseconds); absent: nothing.

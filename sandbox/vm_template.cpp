@@ -15,6 +15,7 @@
 #include "common/process.h"
 #include "sandbox/agent_client.h"
 #include "sandbox/file_tail.h"
+#include "sandbox/vm_size.h"
 #include "sandbox/vmm_command.h"
 #include "sandbox/vmm_control.h"
 
@@ -31,7 +32,7 @@ namespace {
 // leave pods sharing one random state.
 constexpr uint32_t kAgentApiFreshStart = 3;
 // Bumped when what a template holds changes meaning.
-constexpr int kTemplateFormat = 1;
+constexpr int kTemplateFormat = 2;
 
 json file_identity(const fs::path& p) {
   struct stat st {};
@@ -120,9 +121,9 @@ void make(const fs::path& dir, const RuntimeConfig& config, bool with_net) {
     if (argv[i] == "--console") argv[i + 1] = (dir / "console.log").string();
     if (argv[i] == "--vsock-socket") argv[i + 1] = (dir / "vm.sock").string();
     if (argv[i] == "--fs-dir") argv[i + 1] = (dir / "share").string();
+    if (argv[i] == "--control-socket") argv[i + 1] = (dir / "control.sock").string();
   }
-  argv.insert(argv.end(), {"--control-socket", (dir / "control.sock").string(), "--snapshot-dir",
-                           dir.string()});
+  argv.insert(argv.end(), {"--snapshot-dir", dir.string()});
   SpawnOptions o;
   if (with_net) {
     // A tap of its own in a network namespace of its own: the device the
@@ -171,6 +172,8 @@ json template_inputs(const RuntimeConfig& config, bool with_net) {
           {"cmdline", guest_cmdline(config)},
           {"vcpus", config.vcpus},
           {"memory_mib", config.memory_mib},
+          {"max_vcpus", capacity_of(config).max_vcpus},
+          {"hotplug_mib", capacity_of(config).hotplug_mib},
           {"net", with_net}};
 }
 

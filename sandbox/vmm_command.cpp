@@ -1,5 +1,7 @@
 #include "sandbox/vmm_command.h"
 
+#include "sandbox/vm_size.h"
+
 namespace vmrt::sandbox {
 
 std::string guest_cmdline(const RuntimeConfig& config) {
@@ -11,6 +13,10 @@ std::string guest_cmdline(const RuntimeConfig& config) {
 std::vector<std::string> vmm_argv(const RuntimeConfig& config, const SandboxPaths& paths,
                                   const std::filesystem::path& restore) {
   std::string socket = paths.vm_socket().string();
+  // Booted (or restored) at the base size, with room to grow to the
+  // operator's maxima: vCPUs the guest leaves offline, and a virtio-mem
+  // region nothing is plugged into.
+  VmCapacity capacity = capacity_of(config);
   std::vector<std::string> argv = {config.vmm.string(),
                                    "--kernel",
                                    config.kernel.string(),
@@ -22,6 +28,12 @@ std::vector<std::string> vmm_argv(const RuntimeConfig& config, const SandboxPath
                                    std::to_string(config.vcpus),
                                    "--mem",
                                    std::to_string(config.memory_mib),
+                                   "--max-cpus",
+                                   std::to_string(capacity.max_vcpus),
+                                   "--hotplug-mib",
+                                   std::to_string(capacity.hotplug_mib),
+                                   "--control-socket",
+                                   paths.control_socket().string(),
                                    "--console",
                                    paths.console_log().string(),
                                    "--vsock-socket",

@@ -19,6 +19,8 @@ struct SandboxPaths {
   std::filesystem::path vm_dir() const { return dir / "vm"; }
   std::filesystem::path vm_socket() const { return vm_dir() / "vm.sock"; }  // hybrid vsock
   std::filesystem::path console_log() const { return vm_dir() / "console.log"; }
+  // The VMM's control socket (vmm/control): memory hotplug, counters.
+  std::filesystem::path control_socket() const { return vm_dir() / "control.sock"; }
   // The jailed VMM's root (vmm/security/jail.h).
   std::filesystem::path jail_dir() const { return dir / "jail"; }
   std::filesystem::path vmm_log() const { return dir / "vmm.log"; }
@@ -27,7 +29,9 @@ struct SandboxPaths {
 };
 
 // The guest kernel command line: serial console, no reboot on panic (the VM
-// ends instead), quiet boot, then the configuration's kernel_params.
+// ends instead), quiet boot, then the configuration's kernel_params. (The
+// VMM adds what its devices need: virtio_mmio.device=, maxcpus=, and for
+// hotplugged memory memhp_default_state=online_movable.)
 std::string guest_cmdline(const RuntimeConfig& config);
 
 // vmrt-vmm's argv for a sandbox. Its socket paths may be of any length

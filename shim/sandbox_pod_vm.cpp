@@ -25,8 +25,12 @@ class WatchFollower : public ProcessFollower {
 
 SandboxPodVm::SandboxPodVm(const PodLocation& where, ThreadRunner& spawner, PodVmOptions o)
     : pod_(o.pod) {
-  std::filesystem::create_directories(where.sandbox_dir());
   sandbox::SandboxOptions so;
+  // The sum of the pod's limits, which containerd's CRI plugin passes on
+  // the sandbox's spec: the VM is that large from the start. Read before
+  // anything of the pod exists: a malformed value leaves nothing behind.
+  so.demand = sandbox::pod_demand(o.spec->annotations);
+  std::filesystem::create_directories(where.sandbox_dir());
   so.id = o.pod;
   so.config = std::move(o.config);
   so.dir = where.sandbox_dir();

@@ -38,7 +38,7 @@ class SandboxPodVm : public PodVm {
   void pause(const std::string& id) override { calls().pause(id); }
   void resume(const std::string& id) override { calls().resume(id); }
   void update(const std::string& id, const std::string& resources_json) override {
-    calls().update(id, resources_json);
+    sandbox_->update_container(id, resources_json);
   }
   agent::v1::StatsContainerResponse stats(const std::string& id) override {
     return calls().stats(id);

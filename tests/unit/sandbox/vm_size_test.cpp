@@ -87,6 +87,19 @@ TEST(VmSize, DemandOfMalformedResourcesIsAnErrorNamingTheField) {
   EXPECT_THROW(demand_of(json::parse(R"([1])")), Error);
 }
 
+TEST(VmSize, AnUpdateReplacesOnlyTheLimitsItNames) {
+  Demand before{512 * kMib, 1500};
+  EXPECT_EQ(demand_after_update(before, json::parse(R"({"memory":{"limit":1073741824}})")),
+            (Demand{1024 * kMib, 1500}));
+  EXPECT_EQ(demand_after_update(before, json::parse(R"({"cpu":{"quota":250000}})")),
+            (Demand{512 * kMib, 2500}));
+  // -1: the limit is lifted.
+  EXPECT_EQ(demand_after_update(before, json::parse(R"({"memory":{"limit":-1}})")),
+            (Demand{0, 1500}));
+  EXPECT_EQ(demand_after_update(before, json::parse(R"({"pids":{"limit":10}})")), before);
+  EXPECT_EQ(max_of({1, 5}, {3, 2}), (Demand{3, 5}));
+}
+
 TEST(VmSize, PodDemandReadsContainerdsSandboxAnnotations) {
   std::map<std::string, std::string> a = {{"io.kubernetes.cri.sandbox-memory", "1073741824"},
                                           {"io.kubernetes.cri.sandbox-cpu-quota", "150000"},

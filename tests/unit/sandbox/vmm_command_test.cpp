@@ -55,6 +55,28 @@ TEST(VmmCommand, PassesEverySandboxSettingToTheVmm) {
   EXPECT_EQ(value("--cmdline"), "console=ttyS0 reboot=k panic=-1 quiet loglevel=7");
 }
 
+// Booted at the base size with room up to the operator's maxima: vCPUs
+// the guest leaves offline, and a virtio-mem region.
+TEST(VmmCommand, TheVmCanGrowToTheOperatorsMaxima) {
+  RuntimeConfig c = config();
+  c.annotations.max_vcpus = 4;
+  c.annotations.max_memory_mib = 4096;
+  auto argv = vmm_argv(c, SandboxPaths("/run/vmrt/c1"));
+  auto value = [&](const std::string& flag) {
+    auto it = std::find(argv.begin(), argv.end(), flag);
+    return it == argv.end() || it + 1 == argv.end() ? std::string("<missing>") : *(it + 1);
+  };
+  EXPECT_EQ(value("--cpus"), "2");
+  EXPECT_EQ(value("--max-cpus"), "4");
+  EXPECT_EQ(value("--mem"), "512");
+  EXPECT_EQ(value("--hotplug-mib"), "3584");
+  EXPECT_EQ(value("--control-socket"), "/run/vmrt/c1/vm/control.sock");
+  // Without room to grow, no region.
+  c.annotations.max_memory_mib = 512;
+  argv = vmm_argv(c, SandboxPaths("/run/vmrt/c1"));
+  EXPECT_EQ(value("--hotplug-mib"), "0");
+}
+
 TEST(VmmCommand, NoJailWhenTurnedOff) {
   RuntimeConfig c = config();
   c.jail = false;

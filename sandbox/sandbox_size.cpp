@@ -1,0 +1,76 @@
+// The sandbox's VM size following its pod (sandbox/vm_size.h): the pod's
+// demand at creation, then its containers' limits as they come, change and
+// go.
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/error.h"
+#include "sandbox/sandbox.h"
+
+namespace vmrt::sandbox {
+
+using namespace std::chrono_literals;
+
+VmLevers Sandbox::levers() {
+  VmLevers l;
+  l.online_cpus = [this](uint32_t count) {
+    return online_cpus(*agent_, count, agent_api_version_);
+  };
+  l.memory = vmm_memory_lever(paths_.control_socket(), 5s);
+  if (cgroup_) l.set_limits = [this](const VmmLimits& limits) { cgroup_->set_limits(limits); };
+  l.wait = [] { std::this_thread::sleep_for(20ms); };
+  return l;
+}
+
+void Sandbox::fit() {
+  Demand demand;
+  for (const auto& [id, d] : demands_) demand += d;
+  demand = max_of(demand, options_.demand);
+  VmSize target = size_for(options_.config, demand);
+  if (target == size_) return;
+  Resized r = resize_vm(levers(), options_.config.memory_mib, target, options_.config.boot_timeout);
+  spdlog::info("sandbox {}: VM resized from {} vCPUs, {} MiB to {} vCPUs, {} MiB", id(),
+               size_.vcpus, size_.memory_mib, r.size.vcpus, r.size.memory_mib);
+  if (!r.shortfall.empty()) spdlog::warn("sandbox {}: VM resize short: {}", id(), r.shortfall);
+  size_ = r.size;
+}
+
+void Sandbox::forget_demand(const std::string& id) noexcept {
+  std::lock_guard lock(size_mu_);
+  if (demands_.erase(id) == 0) return;
+  try {
+    fit();
+  } catch (const std::exception& e) {
+    spdlog::warn("sandbox {}: VM not shrunk after container {}: {}", this->id(), id, e.what());
+  }
+}
+
+VmSize Sandbox::vm_size() {
+  std::lock_guard lock(size_mu_);
+  return size_;
+}
+
+void Sandbox::update_container(const std::string& id, const std::string& resources_json) {
+  nlohmann::json resources;
+  try {
+    resources = nlohmann::json::parse(resources_json);
+  } catch (const nlohmann::json::exception& e) {
+    fail("container {}: resources are not JSON: {}", id, e.what());
+  }
+  std::unique_lock lock(size_mu_);
+  Demand before = demands_[id];
+  Demand after = demand_after_update(before, resources);
+  // The VM holds both the old and the new limits while the container's
+  // cgroup changes, then what the new ones need.
+  demands_[id] = max_of(before, after);
+  fit();
+  lock.unlock();
+  ContainerCalls(*agent_).update(id, resources_json);
+  lock.lock();
+  demands_[id] = after;
+  fit();
+}
+
+}  // namespace vmrt::sandbox
