@@ -168,17 +168,36 @@ VmmCgroup VmmCgroup::create(const CgroupPlacement& where, const VmmLimits& limit
   return cg;
 }
 
+namespace {
+
+void write_limits(const CgroupHierarchy& h, const fs::path& vmm, const VmmLimits& limits) {
+  if (h.v2) {
+    write_v2_limits(vmm, limits);
+    return;
+  }
+  if (h.has("memory")) write_v1_memory_limit(vmm, limits.memory_bytes);
+  if (h.has("cpu")) write_v1_cpu_quota(h.mount, vmm, limits.cpu_quota_us);
+  if (h.has("pids"))
+    write_cgroup_file_for(vmm / "pids.max", std::to_string(limits.max_tasks),
+                          "the VMM's task limit");
+}
+
+}  // namespace
+
 void VmmCgroup::set_limits(const VmmLimits& limits) {
-  for (const auto& d : dirs_) {
-    if (d.h.v2) {
-      write_v2_limits(d.vmm, limits);
-      continue;
-    }
-    if (d.h.has("memory")) write_v1_memory_limit(d.vmm, limits.memory_bytes);
-    if (d.h.has("cpu")) write_v1_cpu_quota(d.h.mount, d.vmm, limits.cpu_quota_us);
-    if (d.h.has("pids"))
-      write_cgroup_file_for(d.vmm / "pids.max", std::to_string(limits.max_tasks),
-                            "the VMM's task limit");
+  for (const auto& d : dirs_) write_limits(d.h, d.vmm, limits);
+}
+
+void set_limits_of_process(pid_t vmm, const VmmLimits& limits) {
+  std::string text;
+  std::getline(std::ifstream(fmt::format("/proc/{}/cgroup", vmm)), text, '\0');
+  if (text.empty()) fail("VMM {}: no /proc/{}/cgroup (has it ended?)", vmm, vmm);
+  for (const CgroupHierarchy& h : host_hierarchies()) {
+    std::optional<fs::path> in = cgroup_in(text, h);
+    if (!in) continue;
+    std::string name = in->filename().string();
+    if (name != "vmm" && !name.starts_with("vmm-")) continue;
+    write_limits(h, h.mount / *in, limits);
   }
 }
 

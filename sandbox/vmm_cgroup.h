@@ -116,6 +116,12 @@ class VmmCgroup {
   UniqueFd fd_;
 };
 
+// set_limits for the VMM cgroups process `vmm` is in, for a process other
+// than the sandbox's owner (the CLI's `vmrt update`). A VMM outside a VMM
+// cgroup of vmrt's (named vmm or vmm-*: no cgroup was configured) is left
+// alone. Throws vmrt::Error as set_limits does.
+void set_limits_of_process(pid_t vmm, const VmmLimits& limits);
+
 // Names the cgroups in the sandbox directory `dir`, for remove_left_cgroup.
 void record_cgroup(const std::filesystem::path& dir,
                    const std::vector<std::filesystem::path>& cgroups);

@@ -1,13 +1,16 @@
 // vmrt state, list, ps, update, spec, features.
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "common/error.h"
+#include "sandbox/vm_resize.h"
 #include "tools/vmrt/commands.h"
 #include "tools/vmrt/container_access.h"
 #include "tools/vmrt/default_spec.h"
@@ -99,7 +102,33 @@ int cmd_update(const Globals& g, const UpdateArgs& a) {
   LockedContainer c = g.store().lock(a.id);
   ContainerRecord r = c.read();
   require_status(r, "update", {Status::Created, Status::Running, Status::Paused});
-  ContainerAgent(r).calls.update(a.id, resources.dump());
+  ContainerAgent ca(r);
+  // The VM follows the container's limits, as the shim's Update does: it
+  // holds the old and the new ones while the container's cgroup changes,
+  // then what the new ones need.
+  sandbox::RuntimeConfig config = sandbox::sandbox_config(g.config, r.annotations);
+  sandbox::Demand before{r.limit_memory_bytes, r.limit_millicpus};
+  sandbox::Demand after = sandbox::demand_after_update(before, resources);
+  sandbox::VmLevers levers;
+  levers.online_cpus = [&](uint32_t n) { return sandbox::online_cpus(ca.agent, n); };
+  levers.memory = sandbox::vmm_memory_lever(r.vm_socket.parent_path() / "control.sock",
+                                            std::chrono::seconds(5));
+  levers.set_limits = [&](const sandbox::VmmLimits& l) {
+    sandbox::set_limits_of_process(r.vmm.pid, l);
+  };
+  levers.wait = [] { std::this_thread::sleep_for(std::chrono::milliseconds(20)); };
+  auto resize = [&](const sandbox::Demand& d) {
+    sandbox::Resized done = sandbox::resize_vm(levers, config.memory_mib,
+                                               sandbox::size_for(config, d), config.boot_timeout);
+    if (!done.shortfall.empty())
+      spdlog::warn("container {}: VM resize short: {}", a.id, done.shortfall);
+  };
+  resize(sandbox::max_of(before, after));
+  ca.calls.update(a.id, resources.dump());
+  resize(after);
+  r.limit_memory_bytes = after.memory_bytes;
+  r.limit_millicpus = after.millicpus;
+  c.write(r);
   return 0;
 }
 

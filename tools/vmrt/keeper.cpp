@@ -137,6 +137,11 @@ int run_keeper(const KeeperPlan& plan, LockedContainer container, ContainerRecor
     record.vm_socket = sb->paths().vm_socket();
     record.console_log = sb->paths().console_log();
     record.from_template = sb->start_times().from_template;
+    sandbox::Demand limits =
+        sandbox::demand_of(plan.spec.linux.resources ? oci::to_json(plan.spec)["linux"]["resources"]
+                                                     : nlohmann::json());
+    record.limit_memory_bytes = limits.memory_bytes;
+    record.limit_millicpus = limits.millicpus;
     record.status = Status::Created;
     created = ms();
     if (!plan.pid_file.empty()) write_pid_file(plan.pid_file, ::getpid());

@@ -31,6 +31,8 @@ static void visit_fields(auto& v, Is<ContainerRecord> auto& r) {
   v.optional("vm_socket", r.vm_socket);
   v.optional("console_log", r.console_log);
   v.optional("from_template", r.from_template);
+  v.optional("limit_memory_bytes", r.limit_memory_bytes);
+  v.optional("limit_millicpus", r.limit_millicpus);
   v.optional("init_pid", r.init_pid);
   v.required("created", r.created);
   v.optional("annotations", r.annotations);

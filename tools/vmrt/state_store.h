@@ -58,8 +58,12 @@ struct ContainerRecord {
   std::filesystem::path vm_socket;    // hybrid vsock socket of the VM
   std::filesystem::path console_log;  // guest console
   bool from_template = false;         // the VM was restored from a VM template
-  uint32_t init_pid = 0;              // container init, as the guest sees it
-  std::string created;                // RFC 3339, UTC, nanoseconds
+  // The container's limits the VM is sized for (sandbox/vm_size.h), which
+  // `vmrt update` changes.
+  uint64_t limit_memory_bytes = 0;
+  uint64_t limit_millicpus = 0;
+  uint32_t init_pid = 0;  // container init, as the guest sees it
+  std::string created;    // RFC 3339, UTC, nanoseconds
   std::map<std::string, std::string> annotations;
   std::optional<int> exit_status;  // shell convention: code or 128+signal
   std::string error;               // why the sandbox ended, when it failed

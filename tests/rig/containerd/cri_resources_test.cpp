@@ -10,10 +10,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "tests/rig/containerd/cri_fixture.h"
 #include "tests/rig/containerd/pod_guard.h"
+#include "tests/rig/support/host_state.h"
 #include "tools/cri/cri_client.h"
 
 namespace vmrt::containerd_test {
@@ -137,6 +140,106 @@ TEST_P(CriResourcesTest, UpdateContainerResourcesGrowsAndShrinksTheVm) {
   EXPECT_EQ(run(a, "cat /proc/sys/kernel/random/boot_id"), boot) << "no reboot";
   guard.remove();
 }
+
+// The pod cgroup kubelet makes (cgroupfs driver), with the controllers a
+// pod's limits need enabled on the way down; removed, with what is left
+// below it, when the test ends.
+class KubeletPodCgroup {
+ public:
+  explicit KubeletPodCgroup(const std::string& uid)
+      : parent_("/kubepods/burstable/pod" + uid), dir_(root() / parent_.substr(1)) {
+    std::filesystem::path at = root();
+    for (const char* step : {"kubepods", "burstable"}) {
+      enable_controllers(at);
+      at /= step;
+      std::filesystem::create_directories(at);
+    }
+    enable_controllers(at);
+    std::filesystem::create_directories(dir_);
+  }
+  ~KubeletPodCgroup() {
+    for (auto d : {dir_, dir_.parent_path(), dir_.parent_path().parent_path()}) {
+      std::error_code ec;
+      std::filesystem::remove(d, ec);  // the harness's leftover check names what stays
+    }
+  }
+  const std::string& parent() const { return parent_; }  // as CRI's cgroup_parent
+  const std::filesystem::path& dir() const { return dir_; }
+  static std::filesystem::path root() { return "/sys/fs/cgroup"; }
+
+ private:
+  static void enable_controllers(const std::filesystem::path& dir) {
+    std::ofstream(dir / "cgroup.subtree_control") << "+memory +cpu +pids";
+  }
+  std::string parent_;
+  std::filesystem::path dir_;
+};
+
+// The cgroup v2 path of `pid` ("0::/a/b" -> "/a/b").
+std::string cgroup_of(int pid) {
+  std::string text = test::read_text(fmt::format("/proc/{}/cgroup", pid));
+  size_t at = text.find("0::");
+  if (at == std::string::npos) return "<no cgroup2 line in: " + text + ">";
+  std::string path = text.substr(at + 3);
+  return path.substr(0, path.find('\n'));
+}
+
+int first_pid(const std::vector<std::string>& processes) {
+  return processes.empty() ? 0 : std::stoi(processes.front());
+}
+
+uint64_t memory_current(const std::filesystem::path& cgroup) {
+  std::string v = test::read_text(cgroup / "memory.current");
+  return v.empty() ? 0 : std::stoull(v);
+}
+
+using CriPodCgroupTest = CriResourcesTest;
+
+// Where kubelet looks: the VMM, its file server and the shim live under the
+// pod's cgroup (the sandbox's cgroupsPath, <pod cgroup>/<sandbox id>), so
+// the pod cgroup's memory.current includes the VM, and when the pod goes
+// only kubelet's own cgroup stays.
+TEST_P(CriPodCgroupTest, TheVmIsAccountedInThePodsCgroup) {
+  v1::PodSandboxConfig p = pod("accounted", 256, 1000);
+  KubeletPodCgroup kubelet(p.metadata().uid());
+  p.mutable_linux()->set_cgroup_parent(kubelet.parent());
+  std::vector<std::string> vmms_before = test::vmm_processes();
+  std::string pod_id = client_->run_pod_sandbox(p, GetParam());
+  cri::PodGuard guard(*client_, pod_id);
+  std::string a = start(pod_id, p, "a", 256, 1000);
+
+  std::string sandbox_cgroup = kubelet.parent() + "/" + pod_id;
+  std::vector<std::string> vmms = test::vmm_processes();
+  ASSERT_EQ(vmms.size(), vmms_before.size() + 1) << "the pod's VMM";
+  int vmm = 0;
+  for (const auto& v : vmms)
+    if (std::find(vmms_before.begin(), vmms_before.end(), v) == vmms_before.end())
+      vmm = std::stoi(v);
+  EXPECT_EQ(cgroup_of(vmm), sandbox_cgroup + "/vmm");
+  // The file server: the VMM's forked child.
+  std::vector<int> children = test::descendants(vmm);
+  ASSERT_FALSE(children.empty()) << "the VMM's file server";
+  for (int child : children) EXPECT_EQ(cgroup_of(child), sandbox_cgroup + "/vmm") << child;
+  int shim = first_pid(test::processes_named("/containerd-shim-vmrt-v1"));
+  ASSERT_NE(shim, 0);
+  EXPECT_EQ(cgroup_of(shim), sandbox_cgroup + "/shim");
+
+  // Guest memory a container touches is the VMM's, charged in the pod.
+  run(a, "dd if=/dev/zero of=/dev/null bs=64M count=1");
+  uint64_t vm = memory_current(kubelet.dir() / pod_id / "vmm");
+  uint64_t shim_mem = memory_current(kubelet.dir() / pod_id / "shim");
+  uint64_t pod_total = memory_current(kubelet.dir());
+  EXPECT_GE(vm, 64u * kMib) << "the VM's memory in <sandbox>/vmm";
+  EXPECT_GT(shim_mem, 0u);
+  EXPECT_GE(pod_total, vm + shim_mem) << "the pod cgroup's memory.current";
+
+  guard.remove();
+  EXPECT_FALSE(std::filesystem::exists(kubelet.dir() / pod_id)) << "the sandbox's cgroups";
+  EXPECT_TRUE(std::filesystem::exists(kubelet.dir())) << "kubelet's pod cgroup stays";
+}
+
+INSTANTIATE_TEST_SUITE_P(Vmrt, CriPodCgroupTest, ::testing::Values("vmrt"),
+                         [](const auto& info) { return info.param; });
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, CriResourcesTest, ::testing::Values("runc", "vmrt"),
                          [](const auto& info) { return info.param; });

@@ -128,10 +128,18 @@ bool in_a_chroot() {
 }
 
 std::vector<std::string> vmm_cgroups() {
+  // Anywhere below the root: <cgroup_parent>/vmm-<id>, or <cgroupsPath>/vmm
+  // and <cgroupsPath>/shim of a pod's sandbox.
   std::vector<std::string> found;
   std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator("/sys/fs/cgroup/vmrt", ec))
-    if (e.path().filename().string().starts_with("vmm-")) found.push_back(e.path().string());
+  auto it = std::filesystem::recursive_directory_iterator("/sys/fs/cgroup", ec);
+  for (auto end = std::filesystem::recursive_directory_iterator(); !ec && it != end;
+       it.increment(ec)) {
+    if (!it->is_directory(ec)) continue;
+    std::string name = it->path().filename().string();
+    if (name.starts_with("vmm-") || name == "vmm" || name == "shim")
+      found.push_back(it->path().string());
+  }
   return found;
 }
 

@@ -33,7 +33,8 @@ std::vector<std::string> mounts_under(const std::filesystem::path& dir);
 // The mount point field of a mountinfo line.
 std::string mount_point(const std::string& mountinfo_line);
 
-// The VMM cgroups (<cgroup2>/vmrt/vmm-*) that exist: each jailed VMM's,
+// The VMM and shim cgroups that exist, anywhere below the cgroup root
+// (<cgroup_parent>/vmm-*, a pod's <cgroupsPath>/vmm and /shim): each
 // removed with its sandbox.
 std::vector<std::string> vmm_cgroups();
 
