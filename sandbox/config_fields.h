@@ -167,7 +167,8 @@ void visit_fields(auto& v, json_fields::Is<RuntimeConfig> auto& c) {
     Info{.name = "annotation_max_vcpus",
          .doc_default = "the host's online CPUs",
          .comment = "The most a vcpus annotation and a memory_mib annotation (MiB) may ask\n"
-                    "for, within the hypervisor's ranges. Without these keys: the host's\n"
+                    "for, within the hypervisor's ranges, and the most a pod's VM grows to\n"
+                    "with its containers' limits. Without these keys: the host's\n"
                     "online CPUs and half its memory (on the host that wrote this file,\n"
                     "{max_vcpus} and {max_mem}).",
          .example = "4"});
