@@ -120,6 +120,11 @@ int run_keeper(const KeeperPlan& plan, LockedContainer container, ContainerRecor
                               : sandbox::network_namespace_of(plan.spec);
     // As runc makes the container's cgroup there: the VM goes in it.
     o.pod_cgroup = plan.spec.linux.cgroups_path;
+    // The container's limits: the VM is sized for them from the start.
+    sandbox::Demand limits =
+        sandbox::demand_of(plan.spec.linux.resources ? oci::to_json(plan.spec)["linux"]["resources"]
+                                                     : nlohmann::json());
+    o.demand = limits;
     spawned = ms();
     sb = sandbox::Sandbox::start(std::move(o));
     // The keeper is the pid clients are given: its cgroup is the one they
@@ -137,9 +142,6 @@ int run_keeper(const KeeperPlan& plan, LockedContainer container, ContainerRecor
     record.vm_socket = sb->paths().vm_socket();
     record.console_log = sb->paths().console_log();
     record.from_template = sb->start_times().from_template;
-    sandbox::Demand limits =
-        sandbox::demand_of(plan.spec.linux.resources ? oci::to_json(plan.spec)["linux"]["resources"]
-                                                     : nlohmann::json());
     record.limit_memory_bytes = limits.memory_bytes;
     record.limit_millicpus = limits.millicpus;
     record.status = Status::Created;
