@@ -315,8 +315,7 @@ uint32_t Sandbox::create_container(const std::string& id, const oci::Spec& spec,
     {
       // Its limits in the VM before the container can use them.
       std::lock_guard lock(size_mu_);
-      demands_[id] = demand_of(spec.linux.resources ? oci::to_json(spec)["linux"]["resources"]
-                                                    : nlohmann::json());
+      demands_[id] = demand_of(spec);
       fit();
     }
     auto r = agent_->create_container(req);

@@ -66,6 +66,10 @@ struct SandboxOptions {
   Demand demand;
 };
 
+// The limits of a container's spec (its linux.resources), as demand_of
+// reads them.
+Demand demand_of(const oci::Spec& spec);
+
 // The host network namespace a spec joins by path (what
 // SandboxOptions::network_namespace takes), or empty.
 std::filesystem::path network_namespace_of(const oci::Spec& spec);

@@ -13,6 +13,10 @@ namespace vmrt::sandbox {
 
 using namespace std::chrono_literals;
 
+Demand demand_of(const oci::Spec& spec) {
+  return spec.linux.resources ? demand_of(oci::to_json(spec)["linux"]["resources"]) : Demand{};
+}
+
 VmLevers Sandbox::levers() {
   VmLevers l;
   l.online_cpus = [this](uint32_t count) {

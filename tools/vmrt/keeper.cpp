@@ -121,9 +121,7 @@ int run_keeper(const KeeperPlan& plan, LockedContainer container, ContainerRecor
     // As runc makes the container's cgroup there: the VM goes in it.
     o.pod_cgroup = plan.spec.linux.cgroups_path;
     // The container's limits: the VM is sized for them from the start.
-    sandbox::Demand limits =
-        sandbox::demand_of(plan.spec.linux.resources ? oci::to_json(plan.spec)["linux"]["resources"]
-                                                     : nlohmann::json());
+    sandbox::Demand limits = sandbox::demand_of(plan.spec);
     o.demand = limits;
     spawned = ms();
     sb = sandbox::Sandbox::start(std::move(o));
