@@ -4,28 +4,20 @@
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "common/error.h"
 #include "sandbox/sandbox.h"
 
 namespace vmrt::sandbox {
 
-using namespace std::chrono_literals;
-
 Demand demand_of(const oci::Spec& spec) {
   return spec.linux.resources ? demand_of(oci::to_json(spec)["linux"]["resources"]) : Demand{};
 }
 
 VmLevers Sandbox::levers() {
-  VmLevers l;
-  l.online_cpus = [this](uint32_t count) {
-    return online_cpus(*agent_, count, agent_api_version_);
-  };
-  l.memory = vmm_memory_lever(paths_.control_socket(), 5s);
-  if (cgroup_) l.set_limits = [this](const VmmLimits& limits) { cgroup_->set_limits(limits); };
-  l.wait = [] { std::this_thread::sleep_for(20ms); };
-  return l;
+  std::function<void(const VmmLimits&)> set_limits;
+  if (cgroup_) set_limits = [this](const VmmLimits& limits) { cgroup_->set_limits(limits); };
+  return vm_levers(*agent_, agent_api_version_, paths_.control_socket(), std::move(set_limits));
 }
 
 void Sandbox::fit() {
@@ -63,18 +55,18 @@ void Sandbox::update_container(const std::string& id, const std::string& resourc
   } catch (const nlohmann::json::exception& e) {
     fail("container {}: resources are not JSON: {}", id, e.what());
   }
-  std::unique_lock lock(size_mu_);
-  Demand before = demands_[id];
-  Demand after = demand_after_update(before, resources);
-  // The VM holds both the old and the new limits while the container's
-  // cgroup changes, then what the new ones need.
-  demands_[id] = max_of(before, after);
-  fit();
-  lock.unlock();
-  ContainerCalls(*agent_).update(id, resources_json);
-  lock.lock();
-  demands_[id] = after;
-  fit();
+  Demand before;
+  {
+    std::lock_guard lock(size_mu_);
+    before = demands_[id];
+  }
+  auto resize = [&](const Demand& demand) {
+    std::lock_guard lock(size_mu_);
+    demands_[id] = demand;
+    fit();
+  };
+  update_limits(before, resources, resize,
+                [&] { ContainerCalls(*agent_).update(id, resources_json); });
 }
 
 }  // namespace vmrt::sandbox

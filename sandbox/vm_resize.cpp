@@ -4,8 +4,10 @@
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/error.h"
+#include "sandbox/container_calls.h"
 #include "sandbox/vmm_control.h"
 
 namespace vmrt::sandbox {
@@ -73,6 +75,29 @@ std::function<MemoryStatus(std::optional<uint64_t>)> vmm_memory_lever(
                         .requested_mib = reply.at("requested_mib").get<uint64_t>(),
                         .plugged_mib = reply.at("plugged_mib").get<uint64_t>()};
   };
+}
+
+VmLevers vm_levers(AgentClient& agent, std::optional<uint32_t> agent_api_version,
+                   const std::filesystem::path& control_socket,
+                   std::function<void(const VmmLimits&)> set_limits) {
+  VmLevers l;
+  l.online_cpus = [&agent, agent_api_version](uint32_t count) {
+    return online_cpus(agent, count, agent_api_version);
+  };
+  l.memory = vmm_memory_lever(control_socket, std::chrono::seconds(5));
+  l.set_limits = std::move(set_limits);
+  l.wait = [] { std::this_thread::sleep_for(std::chrono::milliseconds(20)); };
+  return l;
+}
+
+Demand update_limits(const Demand& before, const nlohmann::json& resources,
+                     const std::function<void(const Demand&)>& resize,
+                     const std::function<void()>& apply) {
+  Demand after = demand_after_update(before, resources);
+  resize(max_of(before, after));
+  apply();
+  resize(after);
+  return after;
 }
 
 }  // namespace vmrt::sandbox

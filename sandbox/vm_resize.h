@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 
@@ -55,9 +56,28 @@ struct Resized {
 Resized resize_vm(const VmLevers& levers, uint64_t base_mib, const VmSize& target,
                   std::chrono::milliseconds timeout);
 
-// The levers of a VM whose VMM listens on `control_socket`, each call to it
-// bounded by `timeout`.
+// The memory lever of a VM whose VMM listens on `control_socket`, each
+// call to it bounded by `timeout`.
 std::function<MemoryStatus(std::optional<uint64_t>)> vmm_memory_lever(
     const std::filesystem::path& control_socket, std::chrono::milliseconds timeout);
+
+class AgentClient;
+
+// The levers of a running VM: CPUs through `agent` (whose Health reported
+// `agent_api_version`, asked when not given), memory through the VMM's
+// `control_socket`, and `set_limits` for the VMM's cgroup (empty: none).
+// `agent` must outlive the levers.
+VmLevers vm_levers(AgentClient& agent, std::optional<uint32_t> agent_api_version,
+                   const std::filesystem::path& control_socket,
+                   std::function<void(const VmmLimits&)> set_limits);
+
+// A container's limits changing from `before` by `resources` (an OCI
+// LinuxResources update) in a VM that follows its containers' limits: the
+// VM is taken to hold both the old and the new limits (`resize`) while
+// `apply` changes the container's cgroup, then to what the new ones need.
+// Returns the new limits. The shim's Update and `vmrt update` both do this.
+Demand update_limits(const Demand& before, const nlohmann::json& resources,
+                     const std::function<void(const Demand&)>& resize,
+                     const std::function<void()>& apply);
 
 }  // namespace vmrt::sandbox

@@ -103,29 +103,20 @@ int cmd_update(const Globals& g, const UpdateArgs& a) {
   ContainerRecord r = c.read();
   require_status(r, "update", {Status::Created, Status::Running, Status::Paused});
   ContainerAgent ca(r);
-  // The VM follows the container's limits, as the shim's Update does: it
-  // holds the old and the new ones while the container's cgroup changes,
-  // then what the new ones need.
+  // The VM follows the container's limits, as the shim's Update does.
   sandbox::RuntimeConfig config = sandbox::sandbox_config(g.config, r.annotations);
-  sandbox::Demand before{r.limit_memory_bytes, r.limit_millicpus};
-  sandbox::Demand after = sandbox::demand_after_update(before, resources);
-  sandbox::VmLevers levers;
-  levers.online_cpus = [&](uint32_t n) { return sandbox::online_cpus(ca.agent, n); };
-  levers.memory = sandbox::vmm_memory_lever(r.vm_socket.parent_path() / "control.sock",
-                                            std::chrono::seconds(5));
-  levers.set_limits = [&](const sandbox::VmmLimits& l) {
-    sandbox::set_limits_of_process(r.vmm.pid, l);
-  };
-  levers.wait = [] { std::this_thread::sleep_for(std::chrono::milliseconds(20)); };
+  sandbox::VmLevers levers = sandbox::vm_levers(
+      ca.agent, std::nullopt, r.vm_socket.parent_path() / "control.sock",
+      [&](const sandbox::VmmLimits& l) { sandbox::set_limits_of_process(r.vmm.pid, l); });
   auto resize = [&](const sandbox::Demand& d) {
     sandbox::Resized done = sandbox::resize_vm(levers, config.memory_mib,
                                                sandbox::size_for(config, d), config.boot_timeout);
     if (!done.shortfall.empty())
       spdlog::warn("container {}: VM resize short: {}", a.id, done.shortfall);
   };
-  resize(sandbox::max_of(before, after));
-  ca.calls.update(a.id, resources.dump());
-  resize(after);
+  sandbox::Demand after =
+      sandbox::update_limits({r.limit_memory_bytes, r.limit_millicpus}, resources, resize,
+                             [&] { ca.calls.update(a.id, resources.dump()); });
   r.limit_memory_bytes = after.memory_bytes;
   r.limit_millicpus = after.millicpus;
   c.write(r);

@@ -1,7 +1,9 @@
 #include "sandbox/vm_resize.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "common/error.h"
@@ -112,6 +114,36 @@ TEST(VmResize, WithoutACgroupOnlyTheVmChanges) {
   VmLevers l = vm.levers();
   l.set_limits = nullptr;
   EXPECT_EQ(resize_vm(l, 256, {2, 384}, kLong).size, (VmSize{2, 384}));
+}
+
+// An update holds the old and the new limits while the container's cgroup
+// changes, so that neither a growing nor a shrinking one ever has less VM
+// than its cgroup may use; then the VM fits the new ones.
+TEST(VmResize, AnUpdateHoldsBothLimitsWhileTheCgroupChanges) {
+  std::vector<std::string> steps;
+  auto resize = [&](const Demand& d) {
+    steps.push_back("resize " + std::to_string(d.memory_bytes >> 20) + " " +
+                    std::to_string(d.millicpus));
+  };
+  auto apply = [&] { steps.push_back("apply"); };
+  Demand before{512u << 20, 1000};
+  Demand after =
+      update_limits(before,
+                    nlohmann::json::parse(
+                        R"({"memory":{"limit":268435456},"cpu":{"quota":200000,"period":100000}})"),
+                    resize, apply);
+  EXPECT_EQ(after, (Demand{256u << 20, 2000}));
+  EXPECT_THAT(steps, ::testing::ElementsAre("resize 512 2000", "apply", "resize 256 2000"));
+}
+
+TEST(VmResize, AnUpdateTheCgroupRefusesLeavesTheVmHoldingBoth) {
+  int resizes = 0;
+  auto resize = [&](const Demand&) { ++resizes; };
+  auto apply = [] { fail("the guest refused"); };
+  EXPECT_THROW(
+      update_limits({}, nlohmann::json::parse(R"({"memory":{"limit":268435456}})"), resize, apply),
+      Error);
+  EXPECT_EQ(resizes, 1);  // never shrunk below what the cgroup may still use
 }
 
 }  // namespace
