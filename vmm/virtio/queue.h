@@ -119,6 +119,16 @@ class Queue {
   // then pop again rather than wait for a notification).
   bool enable_notification();
 
+  // pop(), and when the ring is empty, notifications re-armed and the ring
+  // looked at once more: nullopt means the driver will notify for the next
+  // chain, so a worker may sleep. What every device's drain loop needs.
+  std::optional<DescriptorChain> pop_or_rearm() {
+    for (;;) {
+      if (auto chain = pop()) return chain;
+      if (!enable_notification()) return std::nullopt;
+    }
+  }
+
   uint16_t next_avail() const noexcept { return next_avail_; }
   uint16_t next_used() const noexcept { return next_used_; }
   QueuePositions positions() const noexcept {

@@ -166,9 +166,8 @@ class Session {
         bool used = false;
         for (;;) {
           std::unique_lock lock(mu);
-          auto chain = q.pop();
+          auto chain = q.pop_or_rearm();
           if (!chain) {
-            if (q.enable_notification()) continue;
             if (used) notify_used(index);
             break;
           }

@@ -86,11 +86,8 @@ void FsRelay::pump(size_t queue) {
   bool published = false;
   for (;;) {
     if (!s.pending) {
-      s.pending = guest.pop();
-      if (!s.pending) {
-        if (guest.enable_notification()) continue;
-        break;
-      }
+      s.pending = guest.pop_or_rearm();
+      if (!s.pending) break;
     }
     virtio::DescriptorChain& chain = *s.pending;
     uint32_t in_len = std::min(chain.readable_len, cap_);

@@ -80,11 +80,8 @@ bool MemWorker::service() {
         more = true;
         break;
       }
-      auto chain = q.pop();
-      if (!chain) {
-        if (q.enable_notification()) continue;
-        break;
-      }
+      auto chain = q.pop_or_rearm();
+      if (!chain) break;
       answer(*chain);
       used = true;
     }

@@ -145,11 +145,8 @@ bool NetWorker::process_tx() {
       more = true;
       break;
     }
-    auto chain = q.pop();
-    if (!chain) {
-      if (q.enable_notification()) continue;
-      break;
-    }
+    auto chain = q.pop_or_rearm();
+    if (!chain) break;
     TxFrame frame = parse_tx_chain(*chain, features_);
     if (!frame.error.empty()) {
       ++counters_.tx_dropped;

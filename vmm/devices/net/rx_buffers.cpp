@@ -21,11 +21,8 @@ RxBuffers::RxBuffers(virtio::Queue& queue, Options options, NetCounters& counter
 std::optional<virtio::DescriptorChain> RxBuffers::pop_usable(size_t& budget) {
   while (budget > 0) {
     --budget;
-    auto chain = queue_.pop();
-    if (!chain) {
-      if (queue_.enable_notification()) continue;
-      return std::nullopt;
-    }
+    auto chain = queue_.pop_or_rearm();
+    if (!chain) return std::nullopt;
     // Every buffer must hold at least the header (virtio 1.x 5.1.6.3.1),
     // and the whole chain must fit one readv beside the spill area.
     if (chain->readable.empty() && chain->writable_len >= kHeaderSize &&

@@ -107,20 +107,18 @@ void VsockWorker::process_tx() {
   virtio::Queue& q = ctx_.queues[kTx];
   if (!q.ready()) return;
   bool used = false;
-  do {
-    while (auto chain = q.pop()) {
-      TxHeader h = read_tx_header(*chain, guest_cid_);
-      if (!h.error.empty()) {
-        warn_limit_.warn("vsock: dropped a guest packet: {}", h.error);
-        if (chain->readable_len >= kHeaderSize && h.hdr.op != VIRTIO_VSOCK_OP_RST)
-          queue_control(h.hdr.dst_port, h.hdr.src_port, VIRTIO_VSOCK_OP_RST);
-      } else {
-        handle_packet(h.hdr, *chain);
-      }
-      q.add_used(chain->head, 0);
-      used = true;
+  while (auto chain = q.pop_or_rearm()) {
+    TxHeader h = read_tx_header(*chain, guest_cid_);
+    if (!h.error.empty()) {
+      warn_limit_.warn("vsock: dropped a guest packet: {}", h.error);
+      if (chain->readable_len >= kHeaderSize && h.hdr.op != VIRTIO_VSOCK_OP_RST)
+        queue_control(h.hdr.dst_port, h.hdr.src_port, VIRTIO_VSOCK_OP_RST);
+    } else {
+      handle_packet(h.hdr, *chain);
     }
-  } while (q.enable_notification());
+    q.add_used(chain->head, 0);
+    used = true;
+  }
   if (used && q.needs_interrupt()) ctx_.interrupt.signal_used();
 }
 

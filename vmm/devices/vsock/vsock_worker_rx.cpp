@@ -56,11 +56,8 @@ void VsockWorker::process_rx() {
   for (;;) {
     Connection* sender = control_.empty() ? next_sender() : nullptr;
     if (control_.empty() && !sender) break;
-    auto chain = q.pop();
-    if (!chain) {
-      if (q.enable_notification()) continue;
-      break;  // wait for the driver to post receive buffers
-    }
+    auto chain = q.pop_or_rearm();
+    if (!chain) break;  // wait for the driver to post receive buffers
     if (chain->writable_len < kHeaderSize) {
       q.add_used(chain->head, 0);
       used = true;
