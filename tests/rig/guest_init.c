@@ -15,10 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "guest_attack.h"
@@ -149,6 +151,33 @@ static void virtiofs_tests(void) {
   fflush(stdout);
 }
 
+static long env_long(const char* name, long fallback) {
+  const char* v = getenv(name);
+  return v ? strtol(v, NULL, 10) : fallback;
+}
+
+// Memory pressure on every vCPU at once: page faults, zeroing and the TLB
+// shootdowns of munmap, which is what an SMP guest under load does most.
+static void memload_tests(void) {
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  size_t each = (size_t)env_long("VMRT_TEST_MIB", 256) / (size_t)cpus << 20;
+  long rounds = env_long("VMRT_TEST_ROUNDS", 4);
+  for (long c = 0; c < cpus; ++c) {
+    if (fork() != 0) continue;
+    for (long r = 0; r < rounds; ++r) {
+      char* p = mmap(NULL, each, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) _exit(1);
+      memset(p, (int)r + 1, each);
+      munmap(p, each);
+    }
+    _exit(0);
+  }
+  int failed = 0;
+  for (int status; wait(&status) > 0;) failed += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+  printf("VMRT_MEMLOAD_DONE cpus=%ld mib=%zu rounds=%ld failed=%d\n", cpus, (each >> 20) * cpus,
+         rounds, failed);
+}
+
 int main(void) {
   // No /dev/console in the archive: open it once devtmpfs is up.
   mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
@@ -174,6 +203,7 @@ int main(void) {
   }
   if (strcmp(action, "vsock") == 0) vsock_tests();
   if (strcmp(action, "virtiofs") == 0) virtiofs_tests();
+  if (strcmp(action, "memload") == 0) memload_tests();
   if (strcmp(action, "hang") == 0 || strcmp(action, "vsock") == 0 || strcmp(action, "attack") == 0)
     for (;;) pause();
   sync();
