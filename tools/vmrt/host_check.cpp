@@ -178,8 +178,8 @@ std::vector<CheckResult> run_host_checks(const HostCheckInputs& in) {
     config = sandbox::default_config();  // the host checks below still mean something
   }
   out.push_back(check_vmm(config.vmm));
-  out.push_back(check_kernel(config.kernel));
-  out.push_back(check_image(config.image));
+  out.push_back(check_kernel(config.kernel, jail_reader(config)));
+  out.push_back(check_image(config.image, jail_reader(config)));
   out.push_back(check_jail(config));
   out.push_back(check_cgroups(read_text("/proc/self/mountinfo"), config));
   out.push_back(check_tun("/dev/net/tun"));

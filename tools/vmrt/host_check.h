@@ -4,9 +4,11 @@
 // configuration), so tests run it against a made-up host; run_host_checks()
 // points them at the real one.
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,12 +50,23 @@ CheckResult check_tun(const std::filesystem::path& dev_tun);
 // VMMs in cgroups.
 CheckResult check_cgroups(const std::string& mountinfo, const sandbox::RuntimeConfig& config);
 
-// The guest kernel is a readable x86-64 ELF vmlinux or a bzImage with the
-// 64-bit entry (boot protocol 2.12 or later), as the VMM loads them.
-CheckResult check_kernel(const std::filesystem::path& kernel);
-// The guest image is a readable newc cpio archive, plain or gzip-compressed
-// (the guest kernel decompresses nothing else).
-CheckResult check_image(const std::filesystem::path& image);
+// Who reads the kernel and image: a jailed VMM loads them after dropping to
+// the jail's uid and gid, with no capability left to override a file's mode.
+struct JailIds {
+  uint32_t uid, gid;
+};
+// The jail's ids when the jail is on (else the VMM reads as root).
+std::optional<JailIds> jail_reader(const sandbox::RuntimeConfig& config);
+
+// The guest kernel is an x86-64 ELF vmlinux or a bzImage with the 64-bit
+// entry (boot protocol 2.12 or later), as the VMM loads them, readable by
+// `reader` (by its mode bits).
+CheckResult check_kernel(const std::filesystem::path& kernel,
+                         std::optional<JailIds> reader = std::nullopt);
+// The guest image is a newc cpio archive, plain or gzip-compressed (the
+// guest kernel decompresses nothing else), readable by `reader`.
+CheckResult check_image(const std::filesystem::path& image,
+                        std::optional<JailIds> reader = std::nullopt);
 // The VMM binary is a regular file this process may execute.
 CheckResult check_vmm(const std::filesystem::path& vmm);
 

@@ -85,6 +85,18 @@ bool is_bzimage(const std::vector<unsigned char>& h) {
   return sh.boot_flag == 0xaa55 && std::memcmp(&sh.header, "HdrS", 4) == 0;
 }
 
+// Why `reader` cannot read `file` by its mode bits, or "" when it can.
+std::string unreadable_by(const fs::path& file, std::optional<JailIds> reader) {
+  struct stat st;
+  if (!reader || ::stat(file.c_str(), &st) != 0) return {};
+  mode_t bit = st.st_uid == reader->uid ? S_IRUSR : st.st_gid == reader->gid ? S_IRGRP : S_IROTH;
+  if (st.st_mode & bit) return {};
+  return fmt::format(
+      "{} (mode {:o}, owner {}:{}) cannot be read by the jailed VMM's uid {} gid {}; make it "
+      "readable to them (chmod a+r)",
+      file.string(), st.st_mode & 07777, st.st_uid, st.st_gid, reader->uid, reader->gid);
+}
+
 struct GzClose {
   void operator()(gzFile f) const { gzclose(f); }
 };
@@ -109,13 +121,20 @@ void find_vmrt_runtimes(const toml::table& t, std::vector<std::string>& names) {
 
 }  // namespace
 
-CheckResult check_kernel(const fs::path& kernel) {
+std::optional<JailIds> jail_reader(const sandbox::RuntimeConfig& config) {
+  if (!config.jail) return std::nullopt;
+  return JailIds{config.jail_uid, config.jail_gid};
+}
+
+CheckResult check_kernel(const fs::path& kernel, std::optional<JailIds> reader) {
   std::vector<unsigned char> h;
   try {
     h = head(kernel, 4096);
   } catch (const Error& e) {
     return result("kernel", CheckLevel::kFail, e.what());
   }
+  if (std::string why = unreadable_by(kernel, reader); !why.empty())
+    return result("kernel", CheckLevel::kFail, why);
   if (h.size() >= SELFMAG && std::memcmp(h.data(), ELFMAG, SELFMAG) == 0) {
     std::string problem = elf_problem(h);
     if (!problem.empty())
@@ -134,13 +153,15 @@ CheckResult check_kernel(const fs::path& kernel) {
                 kernel.string() + " is neither an ELF vmlinux nor a bzImage");
 }
 
-CheckResult check_image(const fs::path& image) {
+CheckResult check_image(const fs::path& image, std::optional<JailIds> reader) {
   std::vector<unsigned char> h;
   try {
     h = head(image, 2);
   } catch (const Error& e) {
     return result("image", CheckLevel::kFail, e.what());
   }
+  if (std::string why = unreadable_by(image, reader); !why.empty())
+    return result("image", CheckLevel::kFail, why);
   const bool gzip = h.size() == 2 && h[0] == 0x1f && h[1] == 0x8b;
   // gzread reads a file that is not gzip as it is.
   std::unique_ptr<gzFile_s, GzClose> in(gzopen(image.c_str(), "rb"));

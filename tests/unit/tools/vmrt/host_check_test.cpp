@@ -7,6 +7,7 @@
 #include <elf.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cstring>
@@ -170,6 +171,29 @@ TEST_F(HostCheck, ImageIsAPlainOrGzippedNewcCpio) {
   EXPECT_EQ(check_image(write("zstd", "\x28\xb5\x2f\xfd rest")).level, CheckLevel::kFail);
   EXPECT_EQ(check_image(write("empty", "")).level, CheckLevel::kFail);
   EXPECT_EQ(check_image(dir_.path() / "missing").level, CheckLevel::kFail);
+}
+
+// A jailed VMM reads the kernel and image as the jail's uid and gid.
+TEST_F(HostCheck, KernelAndImageMustBeReadableByTheJailedVmm) {
+  fs::path kernel = write("vmlinux", elf(EM_X86_64));
+  fs::path image = write("image.cpio", "070701" + std::string(200, '0'));
+  const uid_t me = ::getuid();
+  const gid_t my_group = ::getgid();
+  JailIds other{me + 1000, my_group + 1000};
+  for (const fs::path& f : {kernel, image}) fs::permissions(f, fs::perms::owner_read);
+  CheckResult k = check_kernel(kernel, other);
+  EXPECT_EQ(k.level, CheckLevel::kFail);
+  EXPECT_THAT(k.message,
+              HasSubstr("cannot be read by the jailed VMM's uid " + std::to_string(other.uid)));
+  EXPECT_EQ(check_image(image, other).level, CheckLevel::kFail);
+  // The owner reads it; so does anyone once it is world-readable.
+  EXPECT_EQ(check_kernel(kernel, JailIds{me, my_group + 1000}).level, CheckLevel::kOk);
+  fs::permissions(image, fs::perms::others_read, fs::perm_options::add);
+  EXPECT_EQ(check_image(image, other).level, CheckLevel::kOk);
+  // Group-readable only: for the file's group.
+  fs::permissions(kernel, fs::perms::owner_read | fs::perms::group_read);
+  EXPECT_EQ(check_kernel(kernel, JailIds{me + 1000, my_group}).level, CheckLevel::kOk);
+  EXPECT_EQ(check_kernel(kernel, other).level, CheckLevel::kFail);
 }
 
 TEST_F(HostCheck, VmmMustBeAnExecutableFile) {
