@@ -82,6 +82,7 @@ struct UpdateArgs {
 int cmd_update(const Globals& g, const UpdateArgs& a);
 
 int cmd_spec(const std::string& bundle);
+int cmd_features(const Globals& g);
 
 struct CheckArgs {
   std::string containerd_config = "/etc/containerd/config.toml";
@@ -89,6 +90,5 @@ struct CheckArgs {
 };
 // Exit status 0 when every required check passes, 1 otherwise.
 int cmd_check(const Globals& g, const CheckArgs& a);
-int cmd_features(const Globals& g);
 
 }  // namespace vmrt::cli
