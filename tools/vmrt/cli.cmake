@@ -1,4 +1,5 @@
 add_library(vmrt_cli STATIC
+  cmd_check.cpp
   cmd_create.cpp
   cmd_events.cpp
   cmd_exec.cpp
@@ -18,8 +19,15 @@ add_library(vmrt_cli STATIC
   runc_stats.cpp
   terminal.cpp
 )
-target_link_libraries(vmrt_cli PUBLIC vmrt_sandbox vmrt_cli_state vmrt_cli_spec)
+target_link_libraries(vmrt_cli PUBLIC vmrt_sandbox vmrt_cli_state vmrt_cli_spec vmrt_cli_check)
 target_compile_definitions(vmrt_cli PRIVATE VMRT_VERSION="${PROJECT_VERSION}")
+
+# vmrt_cli_check: `vmrt check`'s probes, apart so that unit tests run them
+# on a made-up host.
+find_package(ZLIB REQUIRED)
+find_package(tomlplusplus REQUIRED)
+add_library(vmrt_cli_check STATIC host_check.cpp host_check_files.cpp)
+target_link_libraries(vmrt_cli_check PUBLIC vmrt_sandbox PRIVATE ZLIB::ZLIB tomlplusplus::tomlplusplus)
 
 add_executable(vmrt main.cpp)
 target_link_libraries(vmrt PRIVATE vmrt_cli)

@@ -84,4 +84,11 @@ int cmd_update(const Globals& g, const UpdateArgs& a);
 int cmd_spec(const std::string& bundle);
 int cmd_features(const Globals& g);
 
+struct CheckArgs {
+  std::string containerd_config = "/etc/containerd/config.toml";
+  std::string format = "text";  // or json
+};
+// Exit status 0 when every required check passes, 1 otherwise.
+int cmd_check(const Globals& g, const CheckArgs& a);
+
 }  // namespace vmrt::cli

@@ -213,6 +213,13 @@ int run(int argc, char** argv) {
   auto* c_features = app.add_subcommand("features", "print the OCI features document");
   c_features->callback([&] { action = [&] { return cmd_features(g); }; });
 
+  CheckArgs check;
+  auto* c_check = app.add_subcommand("check", "say whether this host can run vmrt, and why not");
+  c_check->add_option("--containerd-config", check.containerd_config,
+                      "containerd's configuration (default /etc/containerd/config.toml)");
+  c_check->add_option("-f,--format", check.format, "text or json");
+  c_check->callback([&] { action = [&] { return cmd_check(g, check); }; });
+
   try {
     std::vector<std::string> args = normalize_args(argc, argv);
     // CLI11 would report a misspelt command as a missing one.
