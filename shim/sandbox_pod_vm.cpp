@@ -44,7 +44,7 @@ SandboxPodVm::SandboxPodVm(const PodLocation& where, ThreadRunner& spawner, PodV
   sandbox_ = spawner.run([&so] { return sandbox::Sandbox::start(std::move(so)); });
   // The shim is part of what the pod costs too.
   sandbox_->join_shim_cgroup();
-  record_vmm(where.dir, sandbox_->vmm_pid());
+  record_vmm(where.dir, sandbox_->vmm_pid(), pod_);
   auto t = sandbox_->start_times();
   spdlog::info("pod {}: VM up: vmm ready {} ms, agent ready {} ms, sandbox ready {} ms", pod_,
                t.vmm_ready.count(), t.agent_ready.count(), t.sandbox_ready.count());
