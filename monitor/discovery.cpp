@@ -73,7 +73,8 @@ void add_shim_vms(const std::filesystem::path& root, Discovery& out) {
       auto pod = first_line(shim::pod_id_file(dir));
       if (!pod) fail("{}: a VMM but no pod id", dir.string());
       std::string id = valid_id(*pod, shim::pod_id_file(dir));
-      out.vms.push_back({id, sandbox::SandboxPaths(dir / "sandbox").control_socket(), pid});
+      out.vms.push_back({id, sandbox::SandboxPaths(dir / "sandbox").control_socket(), pid,
+                         shim::start_times_file(dir)});
     } catch (const Error& e) {
       out.errors.push_back(e.what());
     }

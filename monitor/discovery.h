@@ -29,6 +29,9 @@ struct PodVmRef {
   std::string sandbox;  // the sandbox (pod) id
   std::filesystem::path control_socket;
   pid_t vmm_pid = 0;  // host view
+  // The shim's record of how long the VM took to start
+  // (shim::start_times_file); empty for the CLI's, which keeps none.
+  std::filesystem::path start_times;
 };
 
 struct Discovery {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "monitor/bounded_file.h"
 #include "monitor/control_query.h"
 #include "monitor/vm_metrics.h"
 
@@ -32,6 +33,17 @@ VmResult scrape_vm(const PodVmRef& vm, std::chrono::milliseconds timeout) {
     // Without an answer, nothing about this VM: not even its process
     // figures, so that a series never appears without the others.
     return r;
+  }
+  if (!vm.start_times.empty()) {
+    try {
+      if (auto text = read_bounded(vm.start_times, 4096)) {
+        auto times = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+        if (!times.is_object()) fail("{}: not a JSON object", vm.start_times.string());
+        add_start_metrics(r.metrics, vm.sandbox, times);
+      }
+    } catch (const Error& e) {
+      r.errors.push_back(fmt::format("sandbox {}: {}", vm.sandbox, e.what()));
+    }
   }
   try {
     add_process_metrics(r.metrics, vm.sandbox, read_process_figures(vm.vmm_pid));

@@ -143,6 +143,20 @@ void add_counter_metrics(MetricSet& out, const std::string& sandbox,
   add_fields(out, sandbox, mem, kMem);
 }
 
+void add_start_metrics(MetricSet& out, const std::string& sandbox, const nlohmann::json& times) {
+  for (const char* phase : {"vmm_ready", "agent_ready", "sandbox_ready"}) {
+    if (auto ms = number(times, (std::string(phase) + "_ms").c_str()))
+      out.add("vmrt_pod_start_seconds", G,
+              "time from the VMM's spawn to the end of each phase of the pod's start",
+              {{"sandbox", sandbox}, {"phase", phase}}, *ms / 1000);
+  }
+  const nlohmann::json& from_template = member(times, "from_template");
+  if (from_template.is_boolean())
+    out.add("vmrt_pod_started_from_template", G,
+            "1 when the pod's VM was restored from a VM template, 0 when it booted",
+            {{"sandbox", sandbox}}, from_template.get<bool>() ? 1 : 0);
+}
+
 void add_process_metrics(MetricSet& out, const std::string& sandbox, const ProcessFigures& p) {
   const Labels vm{{"sandbox", sandbox}};
   out.add("vmrt_vmm_resident_memory_bytes", G,

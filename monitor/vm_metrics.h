@@ -22,6 +22,9 @@ void add_info_metrics(MetricSet& out, const std::string& sandbox, const nlohmann
 // From {"cmd":"counters"}'s reply: its "counters" object, device by device.
 void add_counter_metrics(MetricSet& out, const std::string& sandbox,
                          const nlohmann::json& counters_reply);
+// From the shim's start_times.json (shim/vmm_pid_file.h): how long after
+// the VMM's spawn each phase of the pod's start ended.
+void add_start_metrics(MetricSet& out, const std::string& sandbox, const nlohmann::json& times);
 void add_process_metrics(MetricSet& out, const std::string& sandbox, const ProcessFigures& p);
 
 }  // namespace vmrt::monitor

@@ -14,6 +14,12 @@ void record_vmm(const std::filesystem::path& pod_dir, pid_t pid, const std::stri
   std::ofstream(vmm_pid_file(pod_dir), std::ios::trunc) << pid << "\n";
 }
 
+void record_start_times(const std::filesystem::path& pod_dir, const std::string& json) {
+  std::ofstream out(start_times_file(pod_dir), std::ios::trunc);
+  out << json << "\n";
+  if (!out.flush()) spdlog::warn("cannot write {}", start_times_file(pod_dir).string());
+}
+
 void kill_recorded_vmm(const std::filesystem::path& pod_dir) {
   pid_t pid = 0;
   if (!(std::ifstream(vmm_pid_file(pod_dir)) >> pid) || pid <= 0) return;

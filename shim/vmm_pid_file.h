@@ -20,7 +20,16 @@ inline std::filesystem::path pod_id_file(const std::filesystem::path& pod_dir) {
   return pod_dir / "pod";
 }
 
+// How long the VM took to start, from the VMM's spawn (sandbox::StartTimes):
+// {"vmm_ready_ms":N,"agent_ready_ms":N,"sandbox_ready_ms":N,"from_template":B}.
+inline std::filesystem::path start_times_file(const std::filesystem::path& pod_dir) {
+  return pod_dir / "start_times.json";
+}
+
 void record_vmm(const std::filesystem::path& pod_dir, pid_t pid, const std::string& pod);
+// Writes start_times_file; a failure is logged, never thrown (the pod runs
+// without it).
+void record_start_times(const std::filesystem::path& pod_dir, const std::string& json);
 
 // SIGKILLs the recorded process if it still runs and still is a vmrt-vmm
 // (the pid may have been reused); then forgets it.

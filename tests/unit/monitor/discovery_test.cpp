@@ -48,7 +48,9 @@ class Discover : public ::testing::Test {
     return roots_.cli / id / "vm" / "control.sock";
   }
   // A shim pod directory (named as a hash, as the shim names them).
-  fs::path add_shim(const std::string& hash, pid_t vmm, const std::string& pod) {
+  fs::path add_shim(const std::string& hash, pid_t vmm, const std::string& pod,
+                    const std::string& start_times = "") {
+    if (!start_times.empty()) write_file(roots_.shim / hash / "start_times.json", start_times);
     write_file(roots_.shim / hash / "vmm.pid", std::to_string(vmm) + "\n");
     if (!pod.empty()) write_file(roots_.shim / hash / "pod", pod + "\n");
     return roots_.shim / hash / "sandbox" / "vm" / "control.sock";
@@ -75,6 +77,8 @@ TEST_F(Discover, FindsCliAndShimVms) {
   EXPECT_EQ(d.vms[0].sandbox, "pod-b");
   EXPECT_EQ(d.vms[0].control_socket, shim_socket);
   EXPECT_EQ(d.vms[0].vmm_pid, vmm.pid());
+  EXPECT_EQ(d.vms[0].start_times, roots_.shim / "00000000000000aa" / "start_times.json");
+  EXPECT_TRUE(d.vms[1].start_times.empty());
   EXPECT_EQ(d.vms[1].sandbox, "web-1");
   EXPECT_EQ(d.vms[1].control_socket, cli_socket);
   EXPECT_EQ(d.vms[1].vmm_pid, ::getpid());
@@ -152,7 +156,10 @@ TEST_F(Discover, HungAndFloodingVmmsAreBounded) {
 TEST_F(Discover, ScrapeReportsAnsweringVmsAndCountsTheOthers) {
   Subprocess vmm = fake_vmm();
   FakeControlSocket a(add_cli("web-1", cli::ProcessId::of(::getpid())), test::sample_replies());
-  FakeControlSocket b(add_shim("00000000000000aa", vmm.pid(), "pod-b"), test::sample_replies());
+  FakeControlSocket b(
+      add_shim("00000000000000aa", vmm.pid(), "pod-b",
+               R"({"vmm_ready_ms":20,"agent_ready_ms":900,"sandbox_ready_ms":950})"),
+      test::sample_replies());
   FakeControlSocket hung(add_shim("00000000000000ab", vmm.pid(), "pod-hung"), {},
                          FakeControlSocket::Mode::Silent);
   add_shim("00000000000000ac", vmm.pid(), "pod-nosocket");
@@ -169,6 +176,10 @@ TEST_F(Discover, ScrapeReportsAnsweringVmsAndCountsTheOthers) {
     EXPECT_THAT(text, HasSubstr("vmrt_vmm_resident_memory_bytes" + s + "} "));
     EXPECT_THAT(text, HasSubstr("vmrt_vmm_cpu_seconds_total" + s + ",mode=\"user\"} "));
   }
+  // The shim's pod has its start times; the CLI keeps none.
+  EXPECT_THAT(text,
+              HasSubstr("vmrt_pod_start_seconds{sandbox=\"pod-b\",phase=\"agent_ready\"} 0.9\n"));
+  EXPECT_THAT(text, Not(HasSubstr("vmrt_pod_start_seconds{sandbox=\"web-1\"")));
   EXPECT_THAT(text, Not(HasSubstr("pod-hung")));
   EXPECT_THAT(text, Not(HasSubstr("pod-nosocket")));
   // Every family once, its samples together.

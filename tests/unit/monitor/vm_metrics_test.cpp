@@ -113,6 +113,23 @@ TEST(VmMetrics, HostileNamesStayLabelValues) {
   EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 2 + 512);
 }
 
+TEST(VmMetrics, StartTimes) {
+  MetricSet m;
+  add_start_metrics(m, "pod-a",
+                    nlohmann::json::parse(R"({"vmm_ready_ms":40,"agent_ready_ms":1250,)"
+                                          R"("sandbox_ready_ms":1300,"from_template":true})"));
+  std::string t = m.text();
+  EXPECT_THAT(t,
+              HasSubstr("vmrt_pod_start_seconds{sandbox=\"pod-a\",phase=\"vmm_ready\"} 0.04\n"
+                        "vmrt_pod_start_seconds{sandbox=\"pod-a\",phase=\"agent_ready\"} 1.25\n"
+                        "vmrt_pod_start_seconds{sandbox=\"pod-a\",phase=\"sandbox_ready\"} 1.3\n"));
+  EXPECT_THAT(t, HasSubstr("vmrt_pod_started_from_template{sandbox=\"pod-a\"} 1\n"));
+  MetricSet bad;
+  add_start_metrics(bad, "pod-a",
+                    nlohmann::json::parse(R"({"vmm_ready_ms":"x","from_template":1})"));
+  EXPECT_TRUE(bad.empty());
+}
+
 TEST(VmMetrics, ProcessFigures) {
   ProcessFigures p;
   p.memory = {.rss_bytes = 4096 * 1024, .pss_bytes = 1024 * 1024};
