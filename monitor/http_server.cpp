@@ -179,7 +179,14 @@ void HttpServer::serve(UniqueFd conn) {
   for (;;) {
     size_t end = head.find("\r\n\r\n");
     if (end != std::string::npos) {
-      answer = answer_request(std::string_view(head).substr(0, end + 2), metrics_);
+      try {
+        answer = answer_request(std::string_view(head).substr(0, end + 2), metrics_);
+      } catch (const std::exception& e) {
+        // A scrape that failed as a whole (no memory, no threads): the
+        // client hears so, and the server goes on.
+        spdlog::error("/metrics: {}", e.what());
+        answer = plain(500, "the scrape failed; see the monitor's log");
+      }
       break;
     }
     if (head.size() > kMaxRequestHead) {
@@ -204,9 +211,17 @@ void HttpServer::serve(UniqueFd conn) {
     if (n < 0) return;
     done += static_cast<size_t>(n);
   }
-  // What the client still sends (a body we ignore) must not turn the close
-  // into a reset that loses the response: say we are done, then close.
+  // Unread input at the close (a body we ignore, the rest of an oversized
+  // head) would make the kernel reset the connection, which can lose the
+  // response on its way: say we are done, then drop what has arrived.
   ::shutdown(conn.get(), SHUT_WR);
+  char sink[4096];
+  for (size_t drained = 0; drained < 16 * kMaxRequestHead;) {
+    ssize_t n = ::recv(conn.get(), sink, sizeof sink, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    drained += static_cast<size_t>(n);
+  }
 }
 
 }  // namespace vmrt::monitor

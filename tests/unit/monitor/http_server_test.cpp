@@ -23,27 +23,31 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
+UniqueFd connect_local(uint16_t port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  check_sys(::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), "connect");
+  return fd;
+}
+
+// Sends `request` and reads the response until the server closes.
+std::string exchange_on(uint16_t port, const std::string& request) {
+  UniqueFd fd = connect_local(port);
+  ::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  return out;
+}
+
 class Http : public ::testing::Test {
  protected:
-  UniqueFd connect_to_server() {
-    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(server_.port());
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    check_sys(::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), "connect");
-    return fd;
-  }
-  // Sends `request` and reads the response until the server closes.
-  std::string exchange(const std::string& request) {
-    UniqueFd fd = connect_to_server();
-    ::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL);
-    std::string out;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-    return out;
-  }
+  UniqueFd connect_to_server() { return connect_local(server_.port()); }
+  std::string exchange(const std::string& request) { return exchange_on(server_.port(), request); }
 
   std::atomic<int> scrapes_{0};
   HttpServer server_{listen_tcp("127.0.0.1:0"), [this] {
@@ -102,6 +106,17 @@ TEST_F(Http, SlowClientsDoNotBlockOthers) {
   UniqueFd slow2 = connect_to_server();
   write_all(slow1.get(), std::string_view("GET /metrics HTTP/1.1\r\n"));
   EXPECT_THAT(exchange("GET /metrics HTTP/1.1\r\n\r\n"), StartsWith("HTTP/1.1 200 OK\r\n"));
+}
+
+TEST(HttpFailure, AFailedScrapeIsA500AndTheServerGoesOn) {
+  std::atomic<int> calls{0};
+  HttpServer server(listen_tcp("127.0.0.1:0"), [&calls]() -> std::string {
+    if (calls++ == 0) throw Error("no memory");
+    return "up 1\n";
+  });
+  auto get = [&server] { return exchange_on(server.port(), "GET /metrics HTTP/1.1\r\n\r\n"); };
+  EXPECT_THAT(get(), StartsWith("HTTP/1.1 500 Internal Server Error\r\n"));
+  EXPECT_THAT(get(), StartsWith("HTTP/1.1 200 OK\r\n"));
 }
 
 TEST(HttpParts, AnswersWithoutIo) {
