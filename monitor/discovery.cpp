@@ -23,8 +23,12 @@ constexpr size_t kMaxSmallFile = 4096;
 std::vector<std::filesystem::path> subdirs(const std::filesystem::path& root) {
   std::vector<std::filesystem::path> out;
   std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(root, ec))
-    if (e.is_directory(ec) && !e.is_symlink(ec)) out.push_back(e.path());
+  // increment(ec), not ++: an entry that goes away during the walk (a pod
+  // ending) must not throw out of the scrape.
+  for (std::filesystem::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code type_ec;
+    if (it->is_directory(type_ec) && !it->is_symlink(type_ec)) out.push_back(it->path());
+  }
   return out;
 }
 

@@ -55,8 +55,9 @@ std::string proc_file(const std::filesystem::path& proc, pid_t pid, const char* 
 std::vector<pid_t> children_of(pid_t pid, const std::filesystem::path& proc) {
   std::vector<pid_t> out;
   std::error_code ec;
-  for (const auto& task :
-       std::filesystem::directory_iterator(proc / std::to_string(pid) / "task", ec)) {
+  for (std::filesystem::directory_iterator it(proc / std::to_string(pid) / "task", ec), end;
+       !ec && it != end; it.increment(ec)) {
+    const auto& task = *it;
     std::optional<std::string> text;
     try {
       text = read_bounded(task.path() / "children", kMaxProcFile);
