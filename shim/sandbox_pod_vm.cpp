@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
+
 #include "shim/vmm_pid_file.h"
 
 namespace vmrt::shim {
@@ -44,10 +46,16 @@ SandboxPodVm::SandboxPodVm(const PodLocation& where, ThreadRunner& spawner, PodV
   sandbox_ = spawner.run([&so] { return sandbox::Sandbox::start(std::move(so)); });
   // The shim is part of what the pod costs too.
   sandbox_->join_shim_cgroup();
-  record_vmm(where.dir, sandbox_->vmm_pid());
+  record_vmm(where.dir, sandbox_->vmm_pid(), pod_);
   auto t = sandbox_->start_times();
   spdlog::info("pod {}: VM up: vmm ready {} ms, agent ready {} ms, sandbox ready {} ms", pod_,
                t.vmm_ready.count(), t.agent_ready.count(), t.sandbox_ready.count());
+  // For vmrt-monitor, which shows them per pod.
+  record_start_times(where.dir, nlohmann::json{{"vmm_ready_ms", t.vmm_ready.count()},
+                                               {"agent_ready_ms", t.agent_ready.count()},
+                                               {"sandbox_ready_ms", t.sandbox_ready.count()},
+                                               {"from_template", t.from_template}}
+                                    .dump());
 }
 
 SandboxPodVm::~SandboxPodVm() { oom_thread_ = {}; }

@@ -129,6 +129,9 @@ class Containerd {
   // since it started and that nobody serves any more; returns them.
   std::vector<std::filesystem::path> remove_stale_shim_sockets() const;
 
+  // The vmrt shims' root (VMRT_SHIM_ROOT), where their pod directories are.
+  std::filesystem::path shim_root() const { return dir() / "shim"; }
+
   // The pod network's gateway (the bridge's address), "" without one.
   std::string pod_gateway() const {
     return options_.pod_subnet.empty() ? "" : options_.pod_subnet + ".1";
@@ -137,7 +140,6 @@ class Containerd {
  private:
   std::filesystem::path state_dir() const { return dir() / "state"; }
   std::filesystem::path log_path() const { return dir() / "containerd.log"; }
-  std::filesystem::path shim_root() const { return dir() / "shim"; }
   std::vector<std::string> shims() const;
   std::vector<std::string> new_vmms() const;
   std::vector<std::filesystem::path> new_shim_sockets() const;

@@ -18,6 +18,7 @@
 #include "shim/rootfs_mounts.h"
 #include "shim/shim_args.h"
 #include "shim/stdio_fifos.h"
+#include "shim/vmm_pid_file.h"
 
 namespace vmrt::shim {
 namespace {
@@ -94,6 +95,18 @@ TEST(PodLocation, OneShortSocketPerContainerdNamespaceAndPod) {
       a.dir,
       locate_pod("/run/containerd/containerd.sock", "default", std::string(64, 'f'), "/r").dir);
   EXPECT_NE(locate_pod("a", "bc", "d", "/r").dir, locate_pod("ab", "c", "d", "/r").dir);
+}
+
+TEST(VmmPidFile, RecordsThePodsVmForDeleteAndTheMonitor) {
+  TempDir d("shim-pod");
+  record_vmm(d.path(), ::getpid(), "pod-a");
+  record_start_times(d.path(), R"({"vmm_ready_ms":1})");
+  EXPECT_EQ(read_file(vmm_pid_file(d.path())), std::to_string(::getpid()) + "\n");
+  EXPECT_EQ(read_file(pod_id_file(d.path())), "pod-a\n");
+  EXPECT_EQ(read_file(start_times_file(d.path())), "{\"vmm_ready_ms\":1}\n");
+  // Not a vmrt-vmm (this test): left alive, and forgotten.
+  kill_recorded_vmm(d.path());
+  EXPECT_FALSE(std::filesystem::exists(vmm_pid_file(d.path())));
 }
 
 TEST(RootfsMounts, OptionsBecomeFlagsAndData) {
