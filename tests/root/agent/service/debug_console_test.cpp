@@ -88,6 +88,14 @@ TEST(AgentServiceHostDebugConsole, RunsOutsideTheContainerWhenAllowed) {
   EXPECT_NE(ns_of(cr.pid(), "mnt"), ns_of(agent.pid(), "mnt"));
   EXPECT_EQ(agent.wait("c1", "e1").status(), 7);
 
+  // With a terminal of its own, as an interactive console has.
+  auto tty = guest_exec("c1", "e3", "tty; exit 0");
+  tty.mutable_stdio()->set_terminal(true);
+  s = agent.stub().ExecProcess(10s, tty, &r);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_THAT(agent.output("c1", v1::STDOUT, "e3"), HasSubstr("/dev/pts/"));
+  EXPECT_EQ(agent.wait("c1", "e3").status(), 0);
+
   // Killed with the container it was reached through.
   s = agent.stub().ExecProcess(10s, guest_exec("c1", "e2", "sleep 100"), &r);
   ASSERT_TRUE(s.ok()) << s.error_message();
