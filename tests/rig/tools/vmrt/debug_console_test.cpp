@@ -2,14 +2,20 @@
 // default configuration and by the guest's agent when the sandbox was
 // created without it; once both allow it, a shell with the guest's root
 // view, outside the container, fed a script on stdin.
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <regex>
 #include <string>
 
+#include "common/fd.h"
+#include "common/process.h"
 #include "tests/rig/support/host_state.h"
 #include "tests/rig/tools/vmrt/vmrt_cli.h"
 
@@ -90,6 +96,36 @@ TEST_F(VmrtDebugConsole, GivesAShellInTheGuestOutsideTheContainer) {
   EXPECT_TRUE(r.status.success()) << r.err;
   EXPECT_EQ(r.out, "pid1=sleep\n");
   EXPECT_EQ(cli_.state("dc")["status"], "running");
+  EXPECT_TRUE(cli_.run({"delete", "--force", "dc"}).status.success());
+}
+
+// Interactive: the CLI's stdin is a terminal, so the shell gets one in the
+// guest, and its exit status comes back.
+TEST_F(VmrtDebugConsole, IsInteractiveOnATerminal) {
+  if (std::string(VMRT_DEBUG_IMAGE).empty()) GTEST_SKIP() << "no busybox, so no debug image";
+  use_config(true, VMRT_DEBUG_IMAGE);
+  run_sleeper("dc");
+  UniqueFd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+  ASSERT_TRUE(master);
+  ASSERT_EQ(::grantpt(master.get()), 0);
+  ASSERT_EQ(::unlockpt(master.get()), 0);
+  UniqueFd slave(::open(::ptsname(master.get()), O_RDWR | O_NOCTTY | O_CLOEXEC));
+  ASSERT_TRUE(slave);
+  SpawnOptions o;
+  o.extra_env = {"VMRT_CONFIG=" + cli_.config().string()};
+  o.in = o.out = o.err = Stdio::to_fd(slave.get());
+  Subprocess console =
+      Subprocess::spawn({VMRT_CLI, "--root", cli_.root().string(), "debug-console", "dc"}, o);
+  slave.reset();
+  // Typed ahead: the terminal keeps it until the shell reads.
+  const char typed[] = "tty; exit 4\r";
+  ASSERT_EQ(::write(master.get(), typed, sizeof typed - 1), ssize_t(sizeof typed - 1));
+  EXPECT_THAT(read_until(master.get(), "/dev/pts/", std::chrono::seconds(120)),
+              HasSubstr("/dev/pts/"));
+  std::optional<ExitStatus> status = console.wait_for(std::chrono::seconds(120));
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(status->exited);
+  EXPECT_EQ(status->code, 4);
   EXPECT_TRUE(cli_.run({"delete", "--force", "dc"}).status.success());
 }
 
