@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <chrono>
 
@@ -364,6 +365,13 @@ v1::ExecProcessResponse AgentService::ExecProcess(const ttrpc::Context&,
            req.exec_id());
   std::unique_ptr<Process> proc;
   if (req.guest()) {
+    // The default guest image has no shell; say so rather than ENOENT.
+    const std::string& program = p.args.empty() ? std::string() : p.args[0];
+    if (program.starts_with('/') && ::access(program.c_str(), X_OK) != 0)
+      reject(Code::FailedPrecondition,
+             "debug console: the guest image has no {} (the default image has no shell; the "
+             "debug image, initramfs-debug.cpio.gz, has /bin/sh)",
+             program);
     // Any state: a console is for a container that is stuck.
     proc = start_outside_containers(p, StdioConfig::for_process(p));
     spdlog::warn("container {}: debug console {} started as guest root, pid {}", req.container_id(),

@@ -96,6 +96,13 @@ TEST(AgentServiceHostDebugConsole, RunsOutsideTheContainerWhenAllowed) {
   EXPECT_THAT(agent.output("c1", v1::STDOUT, "e3"), HasSubstr("/dev/pts/"));
   EXPECT_EQ(agent.wait("c1", "e3").status(), 0);
 
+  // An image without the program is named as the problem.
+  auto missing = guest_exec("c1", "e4", "true");
+  missing.set_oci_process_json(R"({"args": ["/no/such/sh"], "cwd": "/"})");
+  s = agent.stub().ExecProcess(10s, missing, &r);
+  EXPECT_EQ(s.error_code(), Code::FailedPrecondition);
+  EXPECT_THAT(s.error_message(), HasSubstr("the guest image has no /no/such/sh"));
+
   // Killed with the container it was reached through.
   s = agent.stub().ExecProcess(10s, guest_exec("c1", "e2", "sleep 100"), &r);
   ASSERT_TRUE(s.ok()) << s.error_message();
