@@ -69,6 +69,11 @@ struct RuntimeConfig {
   // cgroup accounts for what its VM costs.
   bool pod_cgroup = true;
   AnnotationPolicy annotations;
+  // Whether a root shell in the guest, outside every container (vmrt
+  // debug-console), may be opened: told to each sandbox's agent when it is
+  // created, which refuses such a shell without it. Off: the operator's
+  // own debugging switch, never a pod's.
+  bool debug_console = false;
   // The file the values came from; empty for the built-in defaults.
   std::filesystem::path source;
 

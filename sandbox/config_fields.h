@@ -176,6 +176,14 @@ void visit_fields(auto& v, json_fields::Is<RuntimeConfig> auto& c) {
     Info{.name = "annotation_max_memory_mib",
          .doc_default = "half the host's memory",
          .example = "8192"});
+  v(kDebugConsole, c.debug_console,
+    Info{.name = "debug_console",
+         .override = FileOnly,
+         .comment = "Allow `vmrt debug-console`: a root shell in a sandbox's guest, outside\n"
+                    "every container, as the agent runs, for a guest that is stuck. Each\n"
+                    "sandbox's agent is told at its start and refuses the shell otherwise;\n"
+                    "sandboxes keep what they were started with. Needs a guest image with\n"
+                    "/bin/sh (initramfs-debug.cpio.gz). Only for debugging."});
 }
 
 }  // namespace vmrt::sandbox::fields

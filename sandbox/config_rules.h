@@ -78,6 +78,8 @@ inline constexpr Bool kPodCgroup{"jail.pod_cgroup"};
 inline constexpr Bool kTemplate{"hypervisor.template"};
 // Whether io.vmrt.config.kernel_params is honoured: a switch of its own.
 inline constexpr Bool kAnnotationKernelParams{"annotations.kernel_params"};
+// Whether `vmrt debug-console` may open a root shell in a sandbox's guest.
+inline constexpr Bool kDebugConsole{"debug.console"};
 
 // A cgroup below the cgroup2 root: relative, no "." or ".." steps; "" for none.
 struct Cgroup {

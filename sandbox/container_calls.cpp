@@ -18,6 +18,15 @@ Request for_process(const ProcessRef& p) {
   return req;
 }
 
+v1::ExecProcessRequest exec_request(const ProcessRef& p, const std::string& process_json,
+                                    ContainerStdio stdio) {
+  auto req = for_process<v1::ExecProcessRequest>(p);
+  req.set_oci_process_json(process_json);
+  req.mutable_stdio()->set_terminal(stdio.terminal);
+  req.mutable_stdio()->set_open_stdin(stdio.open_stdin);
+  return req;
+}
+
 }  // namespace
 
 void ContainerCalls::start(const std::string& id) {
@@ -26,11 +35,7 @@ void ContainerCalls::start(const std::string& id) {
 
 void ContainerCalls::exec(const ProcessRef& p, const std::string& process_json,
                           ContainerStdio stdio) {
-  auto req = for_process<v1::ExecProcessRequest>(p);
-  req.set_oci_process_json(process_json);
-  req.mutable_stdio()->set_terminal(stdio.terminal);
-  req.mutable_stdio()->set_open_stdin(stdio.open_stdin);
-  agent_.exec_process(req);
+  agent_.exec_process(exec_request(p, process_json, stdio));
 }
 
 void ContainerCalls::signal(const ProcessRef& p, int sig, bool all,
@@ -86,6 +91,21 @@ uint32_t online_cpus(AgentClient& agent, uint32_t count, std::optional<uint32_t>
   v1::OnlineCpusRequest req;
   req.set_count(count);
   return agent.online_cpus(req, std::move(options)).online();
+}
+
+void exec_in_guest(AgentClient& agent, const ProcessRef& p, const std::string& process_json,
+                   ContainerStdio stdio, std::optional<uint32_t> agent_api_version) {
+  if (!agent_api_version) agent_api_version = agent.health(v1::HealthRequest{}).api_version();
+  // An older agent would take the request for a plain exec and run the
+  // shell inside the container.
+  if (*agent_api_version < kAgentApiDebugConsole)
+    fail(
+        "the guest agent (api_version {}) has no debug console: api_version {} needed; the VM's "
+        "image is older than the debug console",
+        *agent_api_version, kAgentApiDebugConsole);
+  auto req = exec_request(p, process_json, stdio);
+  req.set_guest(true);
+  agent.exec_process(req);
 }
 
 }  // namespace vmrt::sandbox

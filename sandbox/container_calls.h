@@ -58,4 +58,18 @@ uint32_t online_cpus(AgentClient& agent, uint32_t count,
                      std::optional<uint32_t> agent_api_version = std::nullopt,
                      CallOptions options = {});
 
+// The agent's api_version from which ExecProcess has its guest target.
+inline constexpr uint32_t kAgentApiDebugConsole = 5;
+
+// The debug console: starts `process_json` (an OCI process) as exec
+// `p.exec_id` of `p`, but in the guest's root namespaces, outside every
+// container, as guest root; its stdio, signals and exit are then `p`'s as
+// for exec. An agent older than kAgentApiDebugConsole is refused before
+// any call (it would ignore the target and run the process in the
+// container); `agent_api_version` is asked with Health when not given.
+// The agent refuses with PERMISSION_DENIED (an AgentError) unless the
+// sandbox was created with debug_console.
+void exec_in_guest(AgentClient& agent, const ProcessRef& p, const std::string& process_json,
+                   ContainerStdio stdio, std::optional<uint32_t> agent_api_version = std::nullopt);
+
 }  // namespace vmrt::sandbox

@@ -92,6 +92,8 @@ std::unique_ptr<Sandbox> Sandbox::start(SandboxOptions options) {
            sb->agent_api_version_);
     add_pod_network(sb->options_.network, req);
     add_fresh_start(req, sb->times_.from_template);
+    // The agent refuses the debug console unless told here, once.
+    req.set_debug_console(sb->options_.config.debug_console);
     auto r = sb->agent_->create_sandbox(req);
     sb->guest_share_ = r.shared_fs_path();
     // Booted or restored at the base size; the pod's demand on top.

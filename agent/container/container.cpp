@@ -212,6 +212,26 @@ std::unique_ptr<Process> Container::exec(const oci::Process& process, const Stdi
   return p;
 }
 
+std::unique_ptr<Process> start_outside_containers(const oci::Process& process,
+                                                  const StdioConfig& config) {
+  const char* who = "outside the containers";
+  ProcessPlan plan = plan_process(process, nullptr);
+  plan.user = UserPlan{};  // root: the terminal is root's too
+  PreparedStdio stdio = prepare_stdio(config, plan.terminal);
+  ExecArgs args(plan);
+  SyncChannel channel;
+  OutsideContext ctx{&plan, &stdio, &args, channel.child_end()};
+  Cloned cloned = clone_child(0, -1, outside_child, &ctx);
+  std::unique_ptr<Process> p(new Process());
+  p->pid_ = cloned.pid;
+  p->pidfd_ = std::move(cloned.pidfd);
+  p->exit_ = cloned.slot;
+  p->stdio() = std::move(stdio.parent);
+  channel.close_child_end();
+  await_child(channel, *p, nullptr, plan, false, who);
+  return p;
+}
+
 void Container::pause() {
   if (state() != State::Running) fail("container {} is not running", id());
   impl_->cgroup->freeze(true);

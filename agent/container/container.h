@@ -43,6 +43,17 @@
 namespace vmrt::agent {
 
 struct ExitSlot;  // internal: where a reaped process's status is kept
+class Process;
+struct StdioConfig;
+
+// Starts `process` outside every container: in the caller's own namespaces
+// and cgroup, as the caller runs (for the agent, guest root with all its
+// capabilities). For the debug console, which the caller allows only when
+// its operator said so. args, env, cwd, terminal and consoleSize apply;
+// user, capabilities, rlimits and oomScoreAdj do not. Errors as
+// Container::exec().
+std::unique_ptr<Process> start_outside_containers(const oci::Process& process,
+                                                  const StdioConfig& stdio);
 
 // How the standard streams of a container's process reach the caller.
 struct StdioConfig {
@@ -147,6 +158,7 @@ class Process {
 
  private:
   friend class Container;
+  friend std::unique_ptr<Process> start_outside_containers(const oci::Process&, const StdioConfig&);
   Process() = default;
 
   pid_t pid_ = -1;

@@ -94,4 +94,19 @@ void exec_child(const void* ctx) {
   become_process(child, *c.plan, *c.stdio, *c.exec, false);
 }
 
+// Only the process part that does not confine: the caller's namespaces,
+// user and capabilities stay.
+void outside_child(const void* ctx) {
+  const OutsideContext& c = *static_cast<const OutsideContext*>(ctx);
+  Child child(c.channel);
+  reset_signals();
+  ::umask(022);
+  keep_only(child, *c.stdio, -1, -1, nullptr);
+  int slave = -1;
+  if (c.plan->terminal) open_terminal(child, *c.plan, &slave);
+  change_dir(child, *c.plan);
+  install_stdio(child, *c.stdio, slave);
+  exec_process(child, *c.plan, *c.exec);
+}
+
 }  // namespace vmrt::agent

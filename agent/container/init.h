@@ -27,8 +27,17 @@ struct ExecContext {
   int channel;
 };
 
-// clone_child entries; ctx is an InitContext / ExecContext.
+// A process outside every container (start_outside_containers).
+struct OutsideContext {
+  const ProcessPlan* plan;
+  const PreparedStdio* stdio;
+  const ExecArgs* exec;
+  int channel;
+};
+
+// clone_child entries; ctx is an InitContext / ExecContext / OutsideContext.
 [[noreturn]] void container_init(const void* ctx);
 [[noreturn]] void exec_child(const void* ctx);
+[[noreturn]] void outside_child(const void* ctx);
 
 }  // namespace vmrt::agent

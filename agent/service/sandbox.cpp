@@ -49,12 +49,15 @@ SandboxPlan plan_sandbox(const v1::CreateSandboxRequest& request) {
     reject(Code::InvalidArgument, "entropy: {} bytes, at most {}", request.entropy().size(),
            kMaxEntropyBytes);
   plan.entropy = request.entropy();
+  plan.debug_console = request.debug_console();
   return plan;
 }
 
 Sandbox::Sandbox(const v1::CreateSandboxRequest& request, const AgentOptions& options) {
   const SandboxPlan plan = plan_sandbox(request);
   shared_dir_ = plan.shared_dir;
+  debug_console_ = plan.debug_console;
+  if (plan.debug_console) spdlog::warn("debug console allowed: the host may run guest root shells");
   if (plan.mount_tag.empty() && !std::filesystem::is_directory(shared_dir_))
     reject(Code::InvalidArgument,
            "shared_fs.mount_point {}: no such directory (and no mount_tag to mount there)",

@@ -26,8 +26,9 @@ struct SandboxPlan {
   std::filesystem::path shared_dir;
   std::string mount_tag;  // empty: shared_dir is already there
   network::NetworkConfig network;
-  int64_t realtime_ns = 0;  // 0: keep the guest's clock
-  std::string entropy;      // bytes to reseed the CRNG with; empty: none
+  int64_t realtime_ns = 0;     // 0: keep the guest's clock
+  std::string entropy;         // bytes to reseed the CRNG with; empty: none
+  bool debug_console = false;  // the host allows ExecProcess's guest target
 };
 SandboxPlan plan_sandbox(const v1::CreateSandboxRequest& request);
 
@@ -43,9 +44,13 @@ class Sandbox {
   ~Sandbox();
 
   const std::filesystem::path& shared_dir() const noexcept { return shared_dir_; }
+  // Decided once, by the host that created the sandbox (its operator's
+  // configuration); nothing later in the VM's life turns it on.
+  bool debug_console() const noexcept { return debug_console_; }
 
  private:
   std::filesystem::path shared_dir_;
+  bool debug_console_ = false;
   bool mounted_ = false;
   std::optional<network::NetworkSetup> network_;
 };

@@ -1,6 +1,7 @@
 add_library(vmrt_cli STATIC
   cmd_check.cpp
   cmd_create.cpp
+  cmd_debug_console.cpp
   cmd_events.cpp
   cmd_exec.cpp
   cmd_lifecycle.cpp

@@ -59,6 +59,9 @@ struct ExecArgs {
   bool no_new_privs = false;
 };
 int cmd_exec(const Globals& g, const ExecArgs& a);
+// A root shell in the container's guest, outside every container; only
+// with the configuration's [debug] console = true.
+int cmd_debug_console(const Globals& g, const std::string& id);
 
 int cmd_ps(const Globals& g, const std::string& id, const std::string& format);
 

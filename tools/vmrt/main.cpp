@@ -120,6 +120,11 @@ int run(int argc, char** argv) {
   c_start->add_option("id", id)->required();
   c_start->callback([&] { action = [&] { return cmd_start(g, id); }; });
 
+  auto* c_debug = app.add_subcommand(
+      "debug-console", "a root shell in the container's guest VM, outside every container");
+  c_debug->add_option("id", id)->required();
+  c_debug->callback([&] { action = [&] { return cmd_debug_console(g, id); }; });
+
   auto* c_state = app.add_subcommand("state", "print a container's OCI state");
   c_state->add_option("id", id)->required();
   c_state->callback([&] { action = [&] { return cmd_state(g, id); }; });

@@ -150,8 +150,9 @@ TEST(RuntimeConfigJson, EveryKeyAndTheSource) {
   EXPECT_EQ(j.at("annotation_kernel_params"), false);
   EXPECT_EQ(j.at("annotation_max_vcpus"), c.annotations.max_vcpus);
   EXPECT_EQ(j.at("annotation_max_memory_mib"), c.annotations.max_memory_mib);
+  EXPECT_EQ(j.at("debug_console"), false);
   EXPECT_EQ(j.at("source"), kFile);
-  EXPECT_EQ(j.size(), 21u);
+  EXPECT_EQ(j.size(), 22u);
 }
 
 }  // namespace

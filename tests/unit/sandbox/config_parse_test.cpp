@@ -43,6 +43,7 @@ TEST(RuntimeConfig, DocumentedDefaultFileParsesToTheDefaults) {
   other.jail_uid = 7;
   other.jail_gid = 7;
   other.cgroup_parent = "x";
+  other.debug_console = true;
   RuntimeConfig parsed = parse_config(default_config_toml(), "default", other);
   // The maxima come from the host: the documented file shows them only as
   // comments, so they keep the base's.
@@ -231,6 +232,30 @@ TEST(RuntimeConfig, RefusesBadJailValues) {
               HasSubstr("jail.cgroup_parent: expected a cgroup path relative"));
   EXPECT_THAT(error("[jail]\ncgroup_parent = \"/abs\"\n"), HasSubstr("jail.cgroup_parent"));
   EXPECT_THAT(error("[jail]\nuser = 5\n"), HasSubstr("unknown key"));
+}
+
+// The debug console is the operator's switch: off unless the file says so
+// in so many words, and never a pod's.
+TEST(RuntimeConfig, DebugConsoleIsOffUnlessTheFileTurnsItOn) {
+  EXPECT_FALSE(default_config().debug_console);
+  EXPECT_FALSE(parse_config("[hypervisor]\nvcpus = 2\n", kFile).debug_console);
+  EXPECT_FALSE(parse_config("[debug]\nconsole = false\n", kFile).debug_console);
+  RuntimeConfig on = parse_config("[debug]\nconsole = true\n", kFile);
+  EXPECT_TRUE(on.debug_console);
+  EXPECT_EQ(to_json(on)["debug_console"], true);
+  std::string file = default_config_toml();
+  EXPECT_THAT(file.substr(file.find("[debug]\n")), HasSubstr("\nconsole = false\n"));
+}
+
+TEST(RuntimeConfigErrors, DebugConsoleTakesOnlyABoolean) {
+  for (const char* bad : {"\"yes\"", "1", "\"true\""})
+    EXPECT_THAT(parse_error(std::string("[debug]\nconsole = ") + bad + "\n"),
+                HasSubstr("debug.console: expected true or false"))
+        << bad;
+  EXPECT_THAT(parse_error("[debug]\nshell = true\n"), HasSubstr("unknown key \"debug.shell\""));
+  RuntimeConfig open = parse_config("[annotations]\nallowed = [\"vcpus\"]\n", kFile);
+  EXPECT_THROW(apply_annotations(open, {{"io.vmrt.config.debug_console", "true"}}), Error);
+  EXPECT_FALSE(apply_annotations(open, {}).debug_console);
 }
 
 }  // namespace

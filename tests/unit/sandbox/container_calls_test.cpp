@@ -1,12 +1,14 @@
-// online_cpus against an agent played by the test over a socket pair: it
-// refuses an agent too old for OnlineCpus before calling it, and passes
-// the count and the answer through on a recent one.
+// online_cpus and exec_in_guest against an agent played by the test over a
+// socket pair: each refuses an agent too old for its call before calling
+// it, and passes the request through to a recent one.
 #include "sandbox/container_calls.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/ttrpc/server.h"
 #include "common/ttrpc/typed.h"
@@ -36,6 +38,13 @@ struct FakeAgent {
           r.set_present(8);
           return r;
         });
+    ttrpc::add_typed_method<v1::ExecProcessRequest, v1::ExecProcessResponse>(
+        server, agent::kAgentService, "ExecProcess",
+        [this](auto&, const v1::ExecProcessRequest& req) {
+          std::lock_guard lock(mu);
+          execs.push_back(req);
+          return v1::ExecProcessResponse{};
+        });
     auto pair = ttrpc::test::socket_pair();
     server.serve_connection(std::move(pair.a));
     client.emplace(std::move(pair.b));
@@ -44,6 +53,8 @@ struct FakeAgent {
   std::optional<AgentClient> client;
   std::atomic<int> health_calls{0};
   std::atomic<uint32_t> asked{0};
+  std::mutex mu;
+  std::vector<v1::ExecProcessRequest> execs;
 };
 
 TEST(OnlineCpus, AnAgentWithoutTheCallIsRefusedClearly) {
@@ -69,6 +80,38 @@ TEST(OnlineCpus, PassesTheCountAndReturnsHowManyAreOnline) {
   EXPECT_EQ(online_cpus(*agent.client, 5, kAgentApiOnlineCpus), 5u);
   EXPECT_EQ(agent.asked, 5u);
   EXPECT_EQ(agent.health_calls, 1);
+}
+
+// An agent before the guest target would read the request as a plain exec
+// and start the shell inside the container: it must never be sent one.
+TEST(ExecInGuest, AnAgentWithoutTheGuestTargetIsRefusedClearly) {
+  FakeAgent agent(kAgentApiDebugConsole - 1);
+  try {
+    exec_in_guest(*agent.client, {"c1", "e1"}, "{}", {true, true});
+    FAIL() << "called an agent of api_version 4";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("api_version 5 needed"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(exec_in_guest(*agent.client, {"c1", "e1"}, "{}", {}, 4), Error);
+  EXPECT_EQ(agent.health_calls, 1);
+  std::lock_guard lock(agent.mu);
+  EXPECT_TRUE(agent.execs.empty());
+}
+
+TEST(ExecInGuest, AsksForTheGuestTarget) {
+  FakeAgent agent(kAgentApiDebugConsole);
+  exec_in_guest(*agent.client, {"c1", "e1"}, R"({"args":["/bin/sh"]})", {true, true});
+  ContainerCalls(*agent.client).exec({"c1", "e2"}, R"({"args":["ls"]})", {});
+  std::lock_guard lock(agent.mu);
+  ASSERT_EQ(agent.execs.size(), 2u);
+  const auto& guest = agent.execs[0];
+  EXPECT_TRUE(guest.guest());
+  EXPECT_EQ(guest.container_id(), "c1");
+  EXPECT_EQ(guest.exec_id(), "e1");
+  EXPECT_EQ(guest.oci_process_json(), R"({"args":["/bin/sh"]})");
+  EXPECT_TRUE(guest.stdio().terminal());
+  EXPECT_TRUE(guest.stdio().open_stdin());
+  EXPECT_FALSE(agent.execs[1].guest()) << "a container's exec stays in the container";
 }
 
 }  // namespace

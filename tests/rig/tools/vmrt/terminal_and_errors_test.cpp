@@ -32,21 +32,6 @@ UniqueFd receive_fd(int listener) {
   return fd;
 }
 
-// Reads `fd` until `needle` shows up or `timeout` passes; what was read.
-std::string read_until(int fd, const std::string& needle, std::chrono::seconds timeout) {
-  std::string got;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (got.find(needle) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 200) <= 0) continue;
-    char buf[4096];
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    got.append(buf, n);
-  }
-  return got;
-}
-
 TEST(VmrtTerminal, ConsoleSocketReceivesAWorkingTerminal) {
   VmrtCli cli;
   auto b = cli.bundle("b", {"sh", "-c", "tty; stty size; read line; echo got $line"},

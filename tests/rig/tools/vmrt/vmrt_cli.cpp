@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -142,6 +143,21 @@ std::vector<std::string> VmrtCli::leftovers() const {
     for (const auto& c : vmrt::test::vmm_cgroups()) left.push_back("cgroup: " + c);
     return left;
   });
+}
+
+// Reads `fd` until `needle` shows up or `timeout` passes; what was read.
+std::string read_until(int fd, const std::string& needle, std::chrono::seconds timeout) {
+  std::string got;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (got.find(needle) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 200) <= 0) continue;
+    char buf[4096];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    got.append(buf, n);
+  }
+  return got;
 }
 
 }  // namespace vmrt::cli::test

@@ -71,4 +71,8 @@ class VmrtCli {
   std::filesystem::path config_ = VMRT_DEV_CONFIG;
 };
 
+// Reads `fd` (a terminal's master) until `needle` shows up or `timeout`
+// passes; what was read.
+std::string read_until(int fd, const std::string& needle, std::chrono::seconds timeout);
+
 }  // namespace vmrt::cli::test
