@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "tests/rig/containerd/cri_fixture.h"
 #include "tests/rig/containerd/pod_guard.h"
@@ -52,11 +54,12 @@ class CriResourcesTest : public CriFixture {
   }
 
   std::string start(const std::string& pod_id, const v1::PodSandboxConfig& p,
-                    const std::string& name, int64_t memory_mib, int64_t millicpus) {
+                    const std::string& name, int64_t memory_mib, int64_t millicpus,
+                    const std::vector<std::string>& command = {"sleep", "3600"}) {
     v1::ContainerConfig c;
     c.mutable_metadata()->set_name(name);
     c.mutable_image()->set_image(kBusyboxImage);
-    for (const char* a : {"sleep", "3600"}) c.add_command(a);
+    for (const auto& a : command) c.add_command(a);
     c.set_log_path(name + ".log");
     *c.mutable_linux()->mutable_resources() = limits(memory_mib, millicpus);
     cri::inherit_pod_namespaces(p, c);
@@ -141,6 +144,28 @@ TEST_P(CriResourcesTest, UpdateContainerResourcesGrowsAndShrinksTheVm) {
     EXPECT_EQ(online_cpus(a), "0");
   }
   EXPECT_EQ(run(a, "cat /proc/sys/kernel/random/boot_id"), boot) << "no reboot";
+  guard.remove();
+}
+
+// A container that allocates past its memory limit is killed by the OOM
+// killer of its own cgroup (in the guest, under vmrt); containerd hears of
+// it (the shim's /tasks/oom event) and CRI reports what kubelet shows as
+// OOMKilled, with runc's exit code.
+TEST_P(CriResourcesTest, AContainerPastItsLimitIsOomKilled) {
+  v1::PodSandboxConfig p = pod("oom", 64, 500);
+  std::string pod_id = client_->run_pod_sandbox(p, GetParam());
+  cri::PodGuard guard(*client_, pod_id);
+  std::string id = start(pod_id, p, "hog", 64, 500,
+                         {"dd", "if=/dev/zero", "of=/dev/null", "bs=256M", "count=1"});
+  v1::ContainerStatus st;
+  for (int i = 0; i < 600; ++i) {
+    st = client_->container_status(id).status();
+    if (st.state() == v1::CONTAINER_EXITED) break;
+    std::this_thread::sleep_for(500ms);
+  }
+  ASSERT_EQ(st.state(), v1::CONTAINER_EXITED) << containerd_->hang_report();
+  EXPECT_EQ(st.reason(), "OOMKilled") << st.message();
+  EXPECT_EQ(st.exit_code(), 137);
   guard.remove();
 }
 
