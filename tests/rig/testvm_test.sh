@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks tools/testvm itself: nested /dev/kvm works, exit statuses pass through,
 # a command outliving --timeout is killed and reported with L1's state,
-# shares are writable, and nothing (temporary directory, QEMU process) is left behind.
+# an L1 whose kernel panics is replaced by a fresh one (once), shares are
+# writable, and nothing (temporary directory, QEMU process) is left behind.
 set -uo pipefail
 testvm=$(cd "$(dirname "$0")/../../tools" && pwd)/testvm
 failures=0
@@ -33,6 +34,18 @@ check "a command outliving --timeout is killed with 124 (rc $rc)" '[ $rc = 124 ]
 check "the timeout is reported (got '$err')" '[[ "$err" == *"timed out after 75s"* ]]'
 check "with L1's heartbeat and process list" \
   '[[ "$err" == *"testvm-heartbeat: uptime"* && "$err" == *"L1'"'"'s processes"*"sleep 600"* ]]'
+
+# L1's kernel panics under the first attempt (sysrq crash); the second,
+# in a fresh VM, finds the marker and passes. Twice is a failure.
+share=$(mktemp -d)
+err=$("$testvm" --share "$share" -- sh -c \
+  "test -e $share/crashed && exit 0; touch $share/crashed; sync; echo c >/proc/sysrq-trigger; sleep 60" 2>&1 >/dev/null)
+rc=$?
+check "an L1 kernel panic reruns the command in a fresh VM (rc $rc)" '[ $rc = 0 ]'
+check "and says so" '[[ "$err" == *"L1'"'"'s kernel panicked"* && "$err" == *"running the command again in a fresh VM"* ]]'
+"$testvm" -- sh -c 'echo c >/proc/sysrq-trigger; sleep 60' 2>/dev/null
+check "an L1 that panics twice gives up with 125" '[ $? = 125 ]'
+rm -rf "$share"
 
 "$testvm" --bogus -- true 2>/dev/null
 check "an unknown option is refused with 2" '[ $? = 2 ]'
