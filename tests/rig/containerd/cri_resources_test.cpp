@@ -156,7 +156,7 @@ TEST_P(CriResourcesTest, AContainerPastItsLimitIsOomKilled) {
   std::string pod_id = client_->run_pod_sandbox(p, GetParam());
   cri::PodGuard guard(*client_, pod_id);
   std::string id = start(pod_id, p, "hog", 64, 500,
-                         {"dd", "if=/dev/zero", "of=/dev/null", "bs=256M", "count=1"});
+                         {"sh", "-c", "dd if=/dev/zero of=/dev/null bs=256M count=1"});
   v1::ContainerStatus st;
   for (int i = 0; i < 600; ++i) {
     st = client_->container_status(id).status();

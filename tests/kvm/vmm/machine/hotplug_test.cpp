@@ -68,14 +68,19 @@ std::vector<uint8_t> operator+(std::vector<uint8_t> a, const std::vector<uint8_t
   return a;
 }
 
+// The guest writes 0x5a5a5a5a at `addr`, reads it back, outputs the low
+// byte on the serial port and resets: mov rax, addr; mov qword [rax],
+// 0x5a5a5a5a; mov rbx, [rax]; mov dx, 0x3f8; mov al, bl; out dx, al.
+std::vector<uint8_t> write_read_back(uint64_t addr) {
+  return load_rax(addr) + std::vector<uint8_t>{0x48, 0xc7, 0x00, 0x5a, 0x5a, 0x5a, 0x5a, 0x48, 0x8b,
+                                               0x18, 0x66, 0xba, 0xf8, 0x03, 0x88, 0xd8, 0xee} +
+         test::i8042_reset();
+}
+
 TEST(HotplugMemslot, APluggedBlockIsGuestRam) {
   Vm vm;
   vm.region().plug(5, 1);
-  // mov qword [rax], 0x5a5a5a5a; mov rbx, [rax]; out the low byte; reset.
-  vm.load(load_rax(vm.block(5) + 8) +
-          std::vector<uint8_t>{0x48, 0xc7, 0x00, 0x5a, 0x5a, 0x5a, 0x5a, 0x48, 0x8b, 0x18, 0x66,
-                               0xba, 0xf8, 0x03, 0x88, 0xd8, 0xee} +
-          test::i8042_reset());
+  vm.load(write_read_back(vm.block(5) + 8));
   vm.machine->start();
   VmExit exit = vm.machine->wait();
   EXPECT_EQ(exit.kind, ExitKind::Reset) << exit.describe();
@@ -108,12 +113,8 @@ void expect_stopped_or_unbacked(const VmExit& exit, const std::string& console,
 TEST(HotplugMemslot, TouchingAnUnpluggedBlockGetsNoHostMemory) {
   Vm vm;
   vm.region().plug(0, 1);
-  // Block 1 was never plugged: mov qword [rax], 0x5a5a5a5a; mov rbx, [rax];
-  // out the low byte; reset.
-  vm.load(load_rax(vm.block(1) + 8) +
-          std::vector<uint8_t>{0x48, 0xc7, 0x00, 0x5a, 0x5a, 0x5a, 0x5a, 0x48, 0x8b, 0x18, 0x66,
-                               0xba, 0xf8, 0x03, 0x88, 0xd8, 0xee} +
-          test::i8042_reset());
+  // Block 1 was never plugged.
+  vm.load(write_read_back(vm.block(1) + 8));
   vm.machine->start();
   VmExit exit = vm.machine->wait();
   expect_stopped_or_unbacked(exit, vm.output(), "\xff");
