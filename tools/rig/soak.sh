@@ -137,7 +137,8 @@ cleanup() {
 interrupted() {
   trap - INT TERM
   cleanup
-  record "${phase:-cri-setup}" fail 0 "interrupted"
+  # pod_soak writes its own phases to the file.
+  record "$(cat "$phase_file" 2>/dev/null || echo "$phase")" fail 0 "interrupted"
   [ "${VMRT_SOAK_INSIDE:-}" = 1 ] || summary
   exit 130
 }
