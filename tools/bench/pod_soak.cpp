@@ -115,10 +115,9 @@ Attempt pod_life(cri::Client& client, const Containerd& containerd, const std::s
     e.error = err.status_message();
     e.grpc_status = grpc_status_of(err);
   } catch (const std::exception& err) {
-    e.error = err.what();
-    e.exit_status = -1;
+    e.error = *err.what() ? err.what() : "failed";  // nonempty: it is the failure
   }
-  bool failed = !e.error.empty() || e.exit_status != 0;
+  bool failed = !e.error.empty() || !e.grpc_status.empty() || e.exit_status != 0;
   // The VMs' logs go with their pods: read them first.
   std::string report = failed ? containerd.hang_report() : "";
   if (!pod_id.empty()) {
@@ -127,11 +126,12 @@ Attempt pod_life(cri::Client& client, const Containerd& containerd, const std::s
       client.stop_pod_sandbox(pod_id);
       step = "RemovePodSandbox";
       client.remove_pod_sandbox(pod_id);
-    } catch (const cri::CallError& err) {
+    } catch (const std::exception& err) {
       if (!failed) {
         e.call = step;
-        e.error = err.status_message();
-        e.grpc_status = grpc_status_of(err);
+        auto* call_error = dynamic_cast<const cri::CallError*>(&err);
+        e.error = call_error ? call_error->status_message() : err.what();
+        e.grpc_status = call_error ? grpc_status_of(*call_error) : "";
         report = containerd.hang_report();
         failed = true;
       }

@@ -125,8 +125,15 @@ set_phase() { echo "$1" >"$phase_file"; echo "=== soak: $1"; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/vmrt-soak.XXXXXX")
 root=$work/root
 # Others' VMMs and shims (on a host that runs pods) are not the soak's.
-vmms_before=$(pgrep -x vmrt-vmm | sort)
-shims_before=$(pgrep -f containerd-shim-vmrt-v1 | sort)
+# (Files, not process substitution: L1 of tools/testvm has no /dev/fd.)
+pgrep -x vmrt-vmm >"$work/vmms-before"
+pgrep -f containerd-shim-vmrt-v1 >"$work/shims-before"
+# new_pids BEFORE_FILE PGREP_ARGS...: the matching processes not there before.
+new_pids() {
+  local before=$1
+  shift
+  pgrep "$@" | grep -vxF -f "$before"
+}
 child='' current=''
 # Whatever ends the soak (Ctrl-C too): the boot or container in flight goes.
 cleanup() {
@@ -266,11 +273,11 @@ done
 phase=cleanup
 set_phase "$phase"
 sleep 2
-for pid in $(comm -13 <(echo "$vmms_before") <(pgrep -x vmrt-vmm | sort)); do
+for pid in $(new_pids "$work/vmms-before" -x vmrt-vmm); do
   ps -o pid=,args= -p "$pid" >"$logdir/failures/cleanup-vmm-$pid.txt"
   record cleanup fail 0 "left behind: vmrt-vmm process" "$logdir/failures/cleanup-vmm-$pid.txt"
 done
-for pid in $(comm -13 <(echo "$shims_before") <(pgrep -f containerd-shim-vmrt-v1 | sort)); do
+for pid in $(new_pids "$work/shims-before" -f containerd-shim-vmrt-v1); do
   ps -o pid=,args= -p "$pid" >"$logdir/failures/cleanup-shim-$pid.txt"
   record cleanup fail 0 "left behind: shim" "$logdir/failures/cleanup-shim-$pid.txt"
 done
