@@ -20,8 +20,11 @@ std::string normalize(std::string s) {
   s = std::regex_replace(s, hex_id, "<id>");
   s = std::regex_replace(s, long_number, "N");
   // The end of a chain of wrapped errors ("failed to create task: ...: X")
-  // is the most specific part.
-  if (s.size() > kMaxCause) s = "…" + s.substr(s.size() - (kMaxCause - 1));
+  // is the most specific part; it starts at a whole word.
+  if (s.size() > kMaxCause) {
+    s = s.substr(s.size() - (kMaxCause - 1));
+    s = "…" + s.substr(s.find(' ') == std::string::npos ? 0 : s.find(' ') + 1);
+  }
   return s;
 }
 

@@ -100,11 +100,19 @@ TEST(FailureCause, ContainerdErrorsWithoutTheirIds) {
   EXPECT_EQ(failure_cause(a), failure_cause(b));
 }
 
-TEST(FailureCause, LongErrorsKeepTheirEnd) {
-  auto e = cri("RunPodSandbox", "UNKNOWN", std::string(300, 'x') + ": the real reason");
+TEST(FailureCause, LongErrorsKeepTheirEndFromAWholeWord) {
+  std::string wrapped;
+  for (int i = 0; i < 6; ++i) wrapped += "failed to create the shim task: ";
+  auto e = cri("RunPodSandbox", "UNKNOWN", wrapped + "the real reason");
   std::string cause = failure_cause(e);
   EXPECT_LT(cause.size(), 200u);
   EXPECT_TRUE(cause.ends_with(": the real reason")) << cause;
+  // After the ellipsis comes a whole word of the message.
+  size_t cut = cause.find("…");
+  ASSERT_NE(cut, std::string::npos) << cause;
+  std::string rest = cause.substr(cut + std::string("…").size());
+  EXPECT_TRUE(wrapped.find(" " + rest.substr(0, rest.find(' ')) + " ") != std::string::npos)
+      << cause;
 }
 
 TEST(FailureCause, AnExitStatusWithTheLastErrorLine) {
