@@ -86,6 +86,12 @@ std::string failure_cause(const FailureEvidence& e) {
       all.find("did not answer in time (is the guest up?)") != std::string::npos)
     return "agent not answering";
   if (e.timed_out || e.grpc_status == "DEADLINE_EXCEEDED") return "timeout: " + e.call;
+  // A VMM that gave up before running the guest (exit status 1) said why
+  // in its log; only then, since a running VMM may log errors it survives.
+  static const std::regex vmm_error("vmrt-vmm\\[[0-9]+\\] (error|critical): ([^\n]*)");
+  if (all.find("vmrt-vmm exited") != std::string::npos || e.call == "vmrt-vmm")
+    if (std::smatch m; std::regex_search(all, m, vmm_error))
+      return "vmrt-vmm error: " + normalize(trim(m[2].str()));
   if (!e.grpc_status.empty())
     return "containerd error: " + e.call + ": " + e.grpc_status + ": " +
            normalize(first_line(e.error));

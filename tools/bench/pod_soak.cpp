@@ -7,6 +7,7 @@
 // cause, evidence file); a failed one's evidence (the error, containerd's
 // log, the pods' VMM logs and consoles) goes to a file of its own. Ctrl-C
 // ends the run after the pods in flight, which are removed like the others.
+// Exit status 0 when every attempt succeeded, 1 when one failed.
 // Not a test.
 
 #include <fmt/format.h>
@@ -53,10 +54,16 @@ class Results {
     std::filesystem::create_directories(dir_);
   }
 
+  bool any_failed() {
+    std::lock_guard lock(mutex_);
+    return any_failed_;
+  }
+
   void record(const std::string& phase, const Attempt& a) {
     std::lock_guard lock(mutex_);
     std::string evidence;
     if (!a.ok) {
+      any_failed_ = true;
       // Not over an earlier run's (tools/testvm may run the soak again).
       do evidence = (dir_ / fmt::format("{}-{}.txt", phase, ++failures_)).string();
       while (std::filesystem::exists(evidence));
@@ -72,7 +79,8 @@ class Results {
  private:
   std::filesystem::path file_, dir_;
   std::mutex mutex_;
-  int failures_ = 0;
+  int failures_ = 0;  // evidence files numbered so far
+  bool any_failed_ = false;
 };
 
 // Which call a CallError came from and its status name, from its message
@@ -144,7 +152,8 @@ Attempt pod_life(cri::Client& client, const Containerd& containerd, const std::s
   }
   if (e.exit_status != 0 && e.grpc_status.empty() && e.call == "ExecSync") e.call = "exec true";
   a.cause = bench::failure_cause(e);
-  a.evidence = fmt::format("pod {} ({}), failed at {}: {}{}\n\n{}", name, pod_id, e.call,
+  a.evidence = fmt::format("pod {} ({}), failed at {}: {}{}\n\n{}", name,
+                           pod_id.empty() ? "no pod id" : pod_id, e.call,
                            e.grpc_status.empty() ? "" : e.grpc_status + ": ", e.error, report);
   return a;
 }
@@ -219,5 +228,5 @@ int main(int argc, char** argv) {
                    {false, 0, "soak driver: " + std::string(e.what()).substr(0, 100), e.what()});
     return 1;
   }
-  return interrupted ? 130 : 0;
+  return interrupted ? 130 : results.any_failed() ? 1 : 0;
 }

@@ -79,6 +79,19 @@ TEST(FailureCause, TheAgentNotAnswering) {
   EXPECT_EQ(failure_cause(e), "agent not answering");
 }
 
+TEST(FailureCause, AVmmThatGaveUpSaysWhyInItsLog) {
+  auto e = cri("RunPodSandbox", "UNKNOWN",
+               "failed to create shim task: sandbox 0e7b790cca2c4841: vmrt-vmm exited with status "
+               "1 before the guest agent answered\nvmrt-vmm log (last lines):\n"
+               "2026-12-07T01:02:49.981 vmrt-vmm[1] info: jailed\n"
+               "2026-12-07T01:02:50.071 vmrt-vmm[1] error: cannot open /dev/kvm: No such file\n");
+  EXPECT_EQ(failure_cause(e), "vmrt-vmm error: cannot open /dev/kvm: No such file");
+  // A running VMM's error lines are not why a later call failed.
+  auto later = cri("ExecSync", "UNKNOWN", "exec failed");
+  later.log = "vmrt-vmm[1] error: virtio-fs: a request the guest sent was malformed";
+  EXPECT_EQ(failure_cause(later), "containerd error: ExecSync: UNKNOWN: exec failed");
+}
+
 TEST(FailureCause, TimeoutsNameTheCall) {
   EXPECT_EQ(failure_cause(cri("StartContainer", "DEADLINE_EXCEEDED", "Deadline Exceeded")),
             "timeout: StartContainer");
