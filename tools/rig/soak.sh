@@ -46,7 +46,8 @@ done
 pod_soak=$build/tools/bench/pod_soak soak_cause=$build/tools/bench/soak_cause
 vmrt=$build/tools/vmrt/vmrt vmm=$build/vmm/vmrt-vmm
 kernel=$build/guest-kernel/vmlinux initrd=$build/tests/rig/test-initramfs.cpio
-for f in "$pod_soak" "$soak_cause" "$vmrt" "$vmm" "$kernel" "$initrd" "$build/vmrt-dev.toml"; do
+for f in "$pod_soak" "$soak_cause" "$vmrt" "$vmm" "$kernel" "$initrd" "$build/vmrt-dev.toml" \
+  "$build/shim/containerd-shim-vmrt-v1" "$build/rootfs-image/initramfs.cpio.gz"; do
   [ -e "$f" ] || { echo "soak: $f is missing: build first (targets pod_soak soak_cause vmrt vmrt-vmm containerd-shim-vmrt-v1 test_initramfs rootfs-image guest_kernel)" >&2; exit 1; }
 done
 [ -n "$logdir" ] || logdir=$build/soak-$(date -u +%Y%m%dT%H%M%SZ)
