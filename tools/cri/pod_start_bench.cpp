@@ -26,23 +26,32 @@ void teardown_quietly(Client& client, const std::string& pod_id) {
   }
 }
 
-PodStartTiming start_one(Client& client, const PodStartBenchOptions& o, const std::string& run,
-                         const std::string& name) {
+}  // namespace
+
+BenchPodRequests bench_pod_requests(const PodStartBenchOptions& o, const std::string& run,
+                                    const std::string& name) {
   PodFlags pf;
   pf.name = name;
   pf.labels.push_back(fmt::format("{}={}", kBenchRunLabel, run));
   pf.namespace_ = o.pod_namespace;
   pf.host_network = o.host_network;
-  v1::PodSandboxConfig pod;
-  apply_pod_flags(pf, pod);
+  BenchPodRequests r;
+  apply_pod_flags(pf, r.pod);
 
   ContainerFlags cf;
   cf.name = "bench";
   cf.image = o.image;
   cf.argv = o.argv;
-  v1::ContainerConfig container;
-  apply_container_flags(cf, container);
-  inherit_pod_namespaces(pod, container);
+  apply_container_flags(cf, r.container);
+  inherit_pod_namespaces(r.pod, r.container);
+  return r;
+}
+
+namespace {
+
+PodStartTiming start_one(Client& client, const PodStartBenchOptions& o, const std::string& run,
+                         const std::string& name) {
+  auto [pod, container] = bench_pod_requests(o, run, name);
 
   PodStartTiming t;
   auto t0 = Clock::now();

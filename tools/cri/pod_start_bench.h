@@ -46,6 +46,15 @@ struct PodStartTiming {
 // so that kept pods can be found and removed: pods -q --label KEY=RUN.
 inline constexpr const char* kBenchRunLabel = "vmrt-cri.bench-run";
 
+// The RunPodSandbox and CreateContainer requests of one benchmark pod named
+// `name` in run `run` (also for tools that drive pods step by step).
+struct BenchPodRequests {
+  v1::PodSandboxConfig pod;
+  v1::ContainerConfig container;
+};
+BenchPodRequests bench_pod_requests(const PodStartBenchOptions& options, const std::string& run,
+                                    const std::string& name);
+
 struct PodStartBenchResult {
   std::string run;
   std::vector<PodStartTiming> pods;
