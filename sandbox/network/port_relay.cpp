@@ -19,7 +19,7 @@ namespace vmrt::sandbox::network {
 namespace {
 
 // How long the guest has to answer a request line.
-constexpr timeval kAnswerTimeout{5, 0};
+constexpr std::chrono::seconds kAnswerTimeout{5};
 
 // A listener on the loopback address of `family` at `port`, or an invalid
 // fd when the address cannot be had (in use, no ::1 in the namespace).
@@ -49,14 +49,34 @@ UniqueFd listen_loopback(int family, uint16_t port) {
   return fd;
 }
 
+// One answer line, within kAnswerTimeout in all: a guest sending a byte
+// at a time cannot hold the relay longer than that.
+std::string read_answer(int fd) {
+  auto deadline = std::chrono::steady_clock::now() + kAnswerTimeout;
+  std::string line;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd p{fd, POLLIN, 0};
+    int n = left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) fail("the guest's port forwarder did not answer in time");
+    char c;
+    ssize_t got = ::read(fd, &c, 1);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) fail("the guest's port forwarder closed the connection without an answer");
+    if (c == '\n') return line;
+    if (line.size() == forward::kMaxLine)
+      fail("the guest's port forwarder answered too long a line");
+    line.push_back(c);
+  }
+}
+
 // Sends `request` to a new forwarder connection and reads its answer line.
 std::string ask(const PortRelay::ConnectGuest& connect, UniqueFd& conn, std::string_view request) {
   conn = connect();
-  ::setsockopt(conn.get(), SOL_SOCKET, SO_RCVTIMEO, &kAnswerTimeout, sizeof kAnswerTimeout);
   write_all(conn.get(), request);
-  auto line = read_line(conn.get(), forward::kMaxLine);
-  if (!line) fail("the guest's port forwarder closed the connection without an answer");
-  return *line;
+  return read_answer(conn.get());
 }
 
 }  // namespace
@@ -209,8 +229,6 @@ void PortRelay::relay(UniqueFd client, uint16_t port, int stop_fd) {
     spdlog::debug("port relay: port {}: the guest answered \"{}\"", port, answer.substr(0, 200));
     return;
   }
-  timeval none{0, 0};
-  ::setsockopt(guest.get(), SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
   forward::splice_streams(client.get(), guest.get(), stop_fd);
 }
 
