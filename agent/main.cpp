@@ -18,7 +18,9 @@
 #include "agent/service/acceptor.h"
 #include "agent/service/agent_service.h"
 #include "agent/service/listen_address.h"
+#include "agent/service/port_forwarder.h"
 #include "common/error.h"
+#include "common/forward/forward_protocol.h"
 #include "common/log.h"
 
 namespace vmrt::agent {
@@ -26,6 +28,7 @@ namespace {
 
 struct Flags {
   std::vector<std::string> listen;
+  std::string forward_listen;  // the port forwarder's address; "": vsock:1025 as PID 1, else none
   std::string log_level;
   AgentOptions options;
 };
@@ -62,6 +65,17 @@ int serve(const Flags& flags) {
   server_options.shutdown_grace = std::chrono::seconds(2);
   ttrpc::Server server(server_options);
   service.register_methods(server);
+  // Port forwarding's guest end (port_forwarder.h).
+  std::string forward_name = flags.forward_listen;
+  if (forward_name.empty() && pid1)
+    forward_name = fmt::format("vsock:{}", forward::kForwarderVsockPort);
+  std::optional<PortForwarder> forwarder;
+  try {
+    if (!forward_name.empty()) forwarder.emplace(listen_on(parse_listen_address(forward_name)));
+  } catch (const Error& e) {
+    // The pod runs without port forwarding rather than not at all.
+    spdlog::error("port forwarding unavailable: {}", e.what());
+  }
   {
     Acceptor acceptor(server, std::move(listeners));
     spdlog::info("vmrt-agent {} serving on {}{}", VMRT_VERSION, fmt::join(names, ", "),
@@ -85,6 +99,8 @@ int main(int argc, char** argv) {
   CLI::App app{"vmrt-agent: the sandbox VM's init and container agent"};
   app.add_option("--listen", flags.listen,
                  "vsock:PORT or unix:/PATH; repeatable (default vsock:1024)");
+  app.add_option("--forward-listen", flags.forward_listen,
+                 "the port forwarder's vsock:PORT or unix:/PATH (default vsock:1025 as PID 1)");
   app.add_option("--state-dir", flags.options.state_dir, "sandbox and container state")
       ->capture_default_str();
   app.add_option("--cgroup-root", flags.options.cgroup_root,

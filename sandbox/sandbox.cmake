@@ -6,6 +6,7 @@ add_library(vmrt_sandbox STATIC
   io_relay.cpp
   network/netns_thread.cpp
   network/pod_attachment.cpp
+  network/port_relay.cpp
   network/rtnl_links.cpp
   network/tc_redirect.cpp
   process_watch.cpp

@@ -10,6 +10,8 @@
 #include <thread>
 
 #include "common/error.h"
+#include "common/forward/forward_protocol.h"
+#include "common/hybrid_vsock.h"
 #include "sandbox/cgroup_path.h"
 #include "sandbox/file_tail.h"
 #include "sandbox/vm_template.h"
@@ -103,6 +105,7 @@ std::unique_ptr<Sandbox> Sandbox::start(SandboxOptions options) {
       sb->fit();
     }
     sb->times_.sandbox_ready = sb->since_spawn();
+    if (sb->attachment_) sb->start_port_relay();
   } catch (const std::exception& e) {
     try {
       sb->stop();
@@ -377,7 +380,16 @@ void Sandbox::stop() {
         id(), fmt::join(mounts_left_, "; "), paths_.dir.string()));
 }
 
+void Sandbox::start_port_relay() {
+  port_relay_ = std::make_unique<network::PortRelay>(
+      options_.network_namespace, [socket = paths_.vm_socket()] {
+        return hybrid_vsock::connect_vsock(socket, forward::kForwarderVsockPort, 5s);
+      });
+}
+
 void Sandbox::stop_all() noexcept {
+  // No new forwarded connection, and the running ones end, before the VM does.
+  port_relay_.reset();
   try {
     if (agent_ && !vmm_exited()) {
       // Containers get their SIGKILL from the agent, which also unmounts the

@@ -27,6 +27,7 @@
 #include "sandbox/config.h"
 #include "sandbox/container_calls.h"
 #include "sandbox/network/pod_attachment.h"
+#include "sandbox/network/port_relay.h"
 #include "sandbox/process_watch.h"
 #include "sandbox/share_mount.h"
 #include "sandbox/vm_resize.h"
@@ -189,6 +190,10 @@ class Sandbox {
   SandboxPaths paths_;
   // Before vmm_: stop() ends the VMM first, then removes the wiring.
   std::unique_ptr<network::PodAttachment> attachment_;
+  // CRI port forwarding into the VM (network/port_relay.h): with a pod
+  // network namespace, once the sandbox is up.
+  std::unique_ptr<network::PortRelay> port_relay_;
+  void start_port_relay();
   // The shared directory as a (nosuid,nodev) shared mount of its own, so
   // that the rootfs mounts made in it after the VMM started reach the jailed
   // VMM's copy.

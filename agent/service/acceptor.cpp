@@ -28,7 +28,8 @@ UniqueFd listen_vsock(uint32_t port) {
   return fd;
 }
 
-// accept4 with the peer's address, retrying as accept_unix does.
+}  // namespace
+
 UniqueFd accept_with_peer(int listen_fd, sockaddr_storage& peer) {
   for (;;) {
     socklen_t len = sizeof peer;
@@ -37,8 +38,6 @@ UniqueFd accept_with_peer(int listen_fd, sockaddr_storage& peer) {
     if (errno != EINTR && errno != ECONNABORTED && errno != EPROTO) throw_errno("accept");
   }
 }
-
-}  // namespace
 
 UniqueFd listen_on(const ListenAddress& address) {
   return address.kind == ListenAddress::Kind::Vsock ? listen_vsock(address.port)

@@ -18,6 +18,9 @@ namespace vmrt::agent {
 
 // Binds and listens on `address`. Throws vmrt::Error naming it.
 UniqueFd listen_on(const ListenAddress& address);
+// accept4 with the peer's address, retrying as accept_unix does. Throws
+// vmrt::Error.
+UniqueFd accept_with_peer(int listen_fd, sockaddr_storage& peer);
 
 class Acceptor {
  public:

@@ -5,6 +5,7 @@ add_library(vmrt_cri_client STATIC
   cri_client.cpp
   cri_config.cpp
   pod_start_bench.cpp
+  port_forward_client.cpp
 )
 target_link_libraries(vmrt_cri_client PUBLIC vmrt_cri_proto vmrt_common nlohmann_json::nlohmann_json
   PRIVATE vmrt_ttrpc)

@@ -194,4 +194,11 @@ void Client::update_container_resources(const std::string& container_id,
   call("UpdateContainerResources", &Stub::UpdateContainerResources, req);
 }
 
+std::string Client::port_forward(const std::string& pod_id, const std::vector<int32_t>& ports) {
+  v1::PortForwardRequest req;
+  req.set_pod_sandbox_id(pod_id);
+  for (int32_t p : ports) req.add_port(p);
+  return call("PortForward", &Stub::PortForward, req).url();
+}
+
 }  // namespace vmrt::cri

@@ -81,6 +81,9 @@ class Client {
   // In-place resize: kubelet's UpdateContainerResources.
   void update_container_resources(const std::string& container_id,
                                   const v1::LinuxContainerResources& resources);
+  // The streaming server's URL for forwarding `ports` of the pod (what
+  // kubectl port-forward connects to: port_forward_client.h).
+  std::string port_forward(const std::string& pod_id, const std::vector<int32_t>& ports);
 
  private:
   using Stub = v1::RuntimeService::Stub;

@@ -27,3 +27,12 @@ if(TARGET vmrt_cri_client AND TARGET vmrt_containerd_harness)
           "update=*UpdateContainerResourcesGrowsAndShrinksTheVm*"
           "accounting=CriPodCgroupTest.*:*AContainerPastItsLimitIsOomKilled*")
 endif()
+
+# CRI PortForward for vmrt and runc pods: containerd's dial in the pod's
+# network namespace, and its streaming server over WebSocket.
+if(TARGET vmrt_cri_client AND TARGET vmrt_containerd_harness)
+  vmrt_rig_test(cri_port_forward_test
+    SOURCES cri_port_forward_test.cpp
+    LIBS vmrt_containerd_harness vmrt_cri_client GTest::gmock
+    TIMEOUT 1200)
+endif()

@@ -12,5 +12,6 @@ vmrt_gtest(unit_agent_network unit
 vmrt_gtest(unit_agent_protocol unit
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/service/oom_log_test.cpp
           ${CMAKE_CURRENT_LIST_DIR}/service/peer_check_test.cpp
+          ${CMAKE_CURRENT_LIST_DIR}/service/port_forwarder_test.cpp
           ${CMAKE_CURRENT_LIST_DIR}/init/cpu_online_test.cpp
   LIBS vmrt_agent_service)

@@ -127,6 +127,9 @@ const Field kUpstream[] = {
     {"ExecSyncResponse", "stdout", 1, kBytes},
     {"ExecSyncResponse", "stderr", 2, kBytes},
     {"ExecSyncResponse", "exit_code", 3, kInt32},
+    {"PortForwardRequest", "pod_sandbox_id", 1, kString},
+    {"PortForwardRequest", "port", 2, kInt32, true},
+    {"PortForwardResponse", "url", 1, kString},
     {"ContainerStatsRequest", "container_id", 1, kString},
     {"ContainerStatsResponse", "stats", 1, kMsg},
     {"ContainerStats", "attributes", 1, kMsg},
@@ -178,7 +181,8 @@ TEST(CriProto, ServiceAndMethodNamesMatchUpstream) {
   for (const char* method :
        {"Version", "RunPodSandbox", "StopPodSandbox", "RemovePodSandbox", "PodSandboxStatus",
         "ListPodSandbox", "CreateContainer", "StartContainer", "StopContainer", "RemoveContainer",
-        "ListContainers", "ContainerStatus", "ExecSync", "ContainerStats", "Status"}) {
+        "ListContainers", "ContainerStatus", "ExecSync", "ContainerStats", "Status",
+        "PortForward"}) {
     SCOPED_TRACE(method);
     const auto* m = s->FindMethodByName(method);
     ASSERT_NE(m, nullptr);
