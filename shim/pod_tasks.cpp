@@ -41,6 +41,9 @@ bool terminates_by_default(int sig) {
 // The exit status of a process whose program never ran (as a shell's for a
 // command it cannot find).
 constexpr uint32_t kNotStarted = 127;
+// How long a Kill that found the VM gone waits for the process's watch to
+// end it with the VM's cause (the watch polls the VM more often).
+constexpr auto kVmEndGrace = std::chrono::seconds(2);
 
 }  // namespace
 
@@ -239,6 +242,17 @@ events::TaskExit PodTasks::end_unstarted(ProcessRecord& p, uint32_t status) {
   return mark_exited(p, status);
 }
 
+void PodTasks::end_with_vm(ProcessRecord& p) {
+  std::unique_lock lock(mu_);
+  // Its watch is about to end it with the VM's cause; a process nobody
+  // watches (a created init) ends here.
+  changed_.wait_for(lock, kVmEndGrace, [&] { return p.status == Status::STOPPED; });
+  if (p.status == Status::STOPPED) return;
+  events::TaskExit e = mark_exited(p, sandbox::kVmLostStatus);
+  lock.unlock();
+  events_.publish("/tasks/exit", e);
+}
+
 void PodTasks::on_end(ProcessRecord* p, const sandbox::ProcessEnd& end) {
   events::TaskExit e;
   {
@@ -361,7 +375,17 @@ void PodTasks::kill(const task::KillRequest& r) {
       fail_status(Code::InvalidArgument, "signal {} is not a signal number (1-64)", r.signal());
     vm = vm_locked(r.id());
   }
-  vm->signal({r.id(), r.exec_id()}, static_cast<int>(r.signal()), r.all());
+  try {
+    vm->signal({r.id(), r.exec_id()}, static_cast<int>(r.signal()), r.all());
+  } catch (const std::exception&) {
+    if (!vm->vm_gone()) throw;
+    // The VM ended under the process, before its watch said so: the
+    // process has finished, which is what containerd must hear (its
+    // StopContainer then goes on), not that the agent is unreachable.
+    end_with_vm(*p);
+    fail_status(Code::NotFound, "process {} of task {} already finished: its VM ended",
+                r.exec_id().empty() ? "init" : r.exec_id(), r.id());
+  }
   // A created init waits for start with default dispositions: a signal that
   // terminates by default ends it, and nobody watches it yet but us (as
   // with runc, whose waiting init dies the same way).

@@ -85,6 +85,9 @@ class PodTasks {
   // mark_exited for a process that was never started, whose FIFOs close too.
   containerd::events::TaskExit end_unstarted(ProcessRecord& p, uint32_t status);
   void on_end(ProcessRecord* p, const sandbox::ProcessEnd& end);
+  // Ends `p` with the VM that died under it (kVmLostStatus), unless its
+  // watch does so first. Takes the table's lock.
+  void end_with_vm(ProcessRecord& p);
 
   const std::string ns_;
   EventSink& events_;

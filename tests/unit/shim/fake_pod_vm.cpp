@@ -63,6 +63,9 @@ void FakePodVm::exec(const sandbox::ProcessRef& p, const std::string&, sandbox::
 
 void FakePodVm::signal(const sandbox::ProcessRef& p, int sig, bool all) {
   record(fmt::format("signal {} {}{}", key_of(p), sig, all ? " all" : ""));
+  if (s_->fail_signal)
+    throw sandbox::AgentError("agent: SignalProcess: the sandbox VM is not reachable",
+                              ttrpc::Code::Unavailable);
 }
 
 std::unique_ptr<ProcessFollower> FakePodVm::follow(const sandbox::ProcessRef& p, sandbox::RelayFds,

@@ -3,6 +3,7 @@
 // the calls made of it, and the test decides when a followed process ends
 // and when the VM dies.
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <string>
@@ -62,8 +63,9 @@ struct FakePodVm::Shared {
   std::optional<std::string> gone;  // the VM has died
   int boots = 0;
   bool vm_destroyed = false;
-  std::string fail_start;              // a Start of this id fails as the agent's would
-  std::function<void()> during_start;  // runs inside start(), unlocked
+  std::string fail_start;                 // a Start of this id fails as the agent's would
+  std::atomic<bool> fail_signal = false;  // signals fail as to an unreachable agent
+  std::function<void()> during_start;     // runs inside start(), unlocked
 
   // Ends the followed process `key` ("id/exec") as its watch would.
   void end(const std::string& key, sandbox::ProcessEnd e);

@@ -274,6 +274,39 @@ TEST_F(PodTasksTest, AVmThatDiesEndsEveryRunningProcessWithTheLostStatus) {
   EXPECT_TRUE(vm->vm_destroyed);
 }
 
+// A Kill that reaches a VM which died before the process's watch noticed
+// (the agent is unreachable) answers that the process has finished, as
+// containerd's StopContainer needs to go on; the exit is the VM's.
+TEST_F(PodTasksTest, AKillIntoADeadVmFindsTheProcessFinished) {
+  create("pod", "pod");
+  create("c1", "pod");
+  start("pod");
+  vm->fail_signal = true;
+  {
+    std::lock_guard lock(vm->mu);
+    vm->gone = "guest triple fault";
+  }
+  EXPECT_EQ(code_of([&] { kill("c1", SIGKILL); }), ttrpc::Code::NotFound) << "a created init";
+  EXPECT_EQ(code_of([&] { kill("pod", SIGKILL); }), ttrpc::Code::NotFound) << "a started one";
+  EXPECT_EQ(wait("pod"), 255u);
+  EXPECT_EQ(wait("c1"), 255u);
+  EXPECT_EQ(events.exits().size(), 2u);
+  vm->fail_signal = false;
+  {
+    std::lock_guard lock(vm->mu);
+    vm->gone.reset();
+  }
+}
+
+TEST_F(PodTasksTest, AKillTheAgentRefusesInALiveVmIsAnError) {
+  create("pod", "pod");
+  start("pod");
+  vm->fail_signal = true;
+  EXPECT_THROW(kill("pod", SIGKILL), sandbox::AgentError) << "the VM lives: a real failure";
+  EXPECT_EQ(state("pod").status(), Status::RUNNING);
+  vm->fail_signal = false;
+}
+
 TEST_F(PodTasksTest, PauseAndResumeShowInStateAndEvents) {
   create("pod", "pod");
   start("pod");
