@@ -120,7 +120,7 @@ def summary(out):
         for m in CASE_RERUN.finditer(text):
             notes.append("cases that passed on their second attempt in L1: " + m.group(1).strip())
         if L1_REPLACED in text:
-            notes.append("L1 died (silent or its kernel panicked); the command ran again in a fresh VM")
+            notes.append("L1 died (silent, panicked or reset); the command ran again in a fresh VM")
         for label in labels:
             c = counts.setdefault(label, tally())
             if state == "passed":
