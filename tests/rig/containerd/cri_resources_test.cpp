@@ -127,8 +127,10 @@ TEST_P(CriResourcesTest, UpdateContainerResourcesGrowsAndShrinksTheVm) {
     EXPECT_EQ(run(a, "cat /sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup)/memory.max"),
               fmt::format("{}\n", 1024 * kMib));
   }
-  // Within the new limit: 900 MiB at once (more than the old 512).
-  EXPECT_THAT(run(a, "dd if=/dev/zero of=/dev/null bs=900M count=1 2>&1 && echo done"),
+  // Within the new limit: 640 MiB at once, which the old 512 would not
+  // allow. (No more than that: a guest filling memory on two vCPUs is what
+  // the rig's emulated SVM loses, docs/containerd.md.)
+  EXPECT_THAT(run(a, "dd if=/dev/zero of=/dev/null bs=640M count=1 2>&1 && echo done"),
               ::testing::HasSubstr("done"));
   if (vmrt()) {
     int64_t grown = mem_total_mib(a);

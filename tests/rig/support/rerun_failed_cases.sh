@@ -31,7 +31,8 @@ PY
 )
 [ -n "$failed" ] || exit "$rc"
 echo "rerun_failed_cases: failed on the first attempt, running once more: ${failed//:/ }" >&2
-"$bin" --gtest_filter="$failed" "$@"
+# The failed tests' filter last: it overrides one among the arguments.
+"$bin" "$@" --gtest_filter="$failed"
 rc=$?
 [ "$rc" = 0 ] && echo "rerun_failed_cases: passed on the second attempt: ${failed//:/ }" >&2
 exit "$rc"
