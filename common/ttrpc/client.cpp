@@ -15,6 +15,9 @@ struct Client::Pending {
   bool done = false;
   std::optional<std::string> failure;  // the connection closed first
   wire::Response response;
+  // When the reader took the answer: one that came after the deadline is a
+  // timeout even if this caller's thread only woke later to see it.
+  std::chrono::steady_clock::time_point arrived;
 };
 
 Client::Client(UniqueFd connection) : fd_(std::move(connection)) {
@@ -108,7 +111,8 @@ std::string Client::call(const std::string& service, const std::string& method,
   bool done = options.timeout.count() > 0
                   ? pending.cv.wait_until(lock, cancel, deadline, [&] { return pending.done; })
                   : pending.cv.wait(lock, cancel, [&] { return pending.done; });
-  if (!done) {
+  bool late = done && !pending.failure && options.timeout.count() > 0 && pending.arrived > deadline;
+  if (!done || late) {
     pending_.erase(stream_id);  // a late response is dropped by the reader
     if (cancel.stop_requested())
       fail_status(Code::Cancelled, "ttrpc call {}/{} cancelled", service, method);
@@ -148,6 +152,7 @@ void Client::read_loop() {
       continue;
     }
     it->second->response = std::move(response);
+    it->second->arrived = std::chrono::steady_clock::now();
     it->second->done = true;
     it->second->cv.notify_one();
     pending_.erase(it);
