@@ -20,7 +20,9 @@ add_library(vmrt_cli STATIC
   runc_stats.cpp
   terminal.cpp
 )
-target_link_libraries(vmrt_cli PUBLIC vmrt_sandbox vmrt_cli_state vmrt_cli_spec vmrt_cli_check)
+# vmrt_monitor: its discovery of the shim's pods, for debug-console.
+target_link_libraries(vmrt_cli PUBLIC vmrt_sandbox vmrt_cli_state vmrt_cli_spec vmrt_cli_check
+                                      vmrt_monitor)
 target_compile_definitions(vmrt_cli PRIVATE VMRT_VERSION="${PROJECT_VERSION}")
 
 # vmrt_cli_check: `vmrt check`'s probes, apart so that unit tests run them

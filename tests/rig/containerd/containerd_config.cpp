@@ -2,6 +2,8 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <set>
+#include <sstream>
 
 #include "common/error.h"
 #include "common/fd.h"
@@ -21,11 +23,39 @@ std::filesystem::path Containerd::vmrt_config(const std::string& handler) const 
   return dir() / (handler + ".toml");
 }
 
+namespace {
+
+// The key of a TOML line "key = value", empty for other lines.
+std::string toml_key(const std::string& line) {
+  auto eq = line.find('=');
+  if (eq == std::string::npos || line.starts_with('#') || line.starts_with('[')) return {};
+  std::string key = line.substr(0, eq);
+  key.erase(key.find_last_not_of(' ') + 1);
+  return key;
+}
+
+// The build tree's configuration (one [hypervisor] table) with `lines`
+// after it; a key that `lines` sets before any table of its own replaces
+// the build's (TOML refuses a key twice), e.g. another image.
+std::string variant_config(const std::string& lines) {
+  std::set<std::string> replaced;
+  std::istringstream in(lines);
+  for (std::string line; std::getline(in, line) && !line.starts_with('[');)
+    if (auto key = toml_key(line); !key.empty()) replaced.insert(key);
+  std::string out;
+  std::istringstream dev(read_text(VMRT_DEV_CONFIG));
+  for (std::string line; std::getline(dev, line);)
+    if (!replaced.count(toml_key(line))) out += line + "\n";
+  return out + lines + "\n";
+}
+
+}  // namespace
+
 // The variants' configuration files and their CRI runtime entries.
 std::string Containerd::write_vmrt_variants() const {
   std::string runtimes;
   for (const auto& [handler, lines] : options_.vmrt_variants) {
-    std::ofstream(vmrt_config(handler)) << read_text(VMRT_DEV_CONFIG) << "\n" << lines << "\n";
+    std::ofstream(vmrt_config(handler)) << variant_config(lines);
     runtimes += fmt::format(
         R"(    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.{handler}]
       runtime_type = "{vmrt}"

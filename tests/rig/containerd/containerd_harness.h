@@ -52,7 +52,8 @@ class Containerd {
     // More CRI runtime handlers of vmrt's shim beside `vmrt`, each with its
     // own runtime configuration: handler name -> TOML lines appended to the
     // build tree's configuration, which ends in its [hypervisor] table
-    // (e.g. {"vmrt-cold", "template = false"}). containerd hands the shim
+    // (e.g. {"vmrt-cold", "template = false"}); a key of that table given
+    // again replaces the build's. containerd hands the shim
     // the file as the handler's ConfigPath option.
     std::map<std::string, std::string> vmrt_variants;
   };

@@ -36,3 +36,17 @@ if(TARGET vmrt_cri_client AND TARGET vmrt_containerd_harness)
     LIBS vmrt_containerd_harness vmrt_cri_client GTest::gmock
     TIMEOUT 1200)
 endif()
+
+# `vmrt debug-console POD` for a shim pod: refused unless the pod's
+# configuration and the CLI's allow it; a shell in the guest when they do.
+if(TARGET vmrt_cri_client AND TARGET vmrt_containerd_harness AND TARGET rootfs-image-debug)
+  vmrt_rig_test(cri_debug_console_test
+    SOURCES cri_debug_console_test.cpp
+    LIBS vmrt_containerd_harness vmrt_cri_client GTest::gmock
+    TIMEOUT 900)
+  target_compile_definitions(cri_debug_console_test PRIVATE
+    VMRT_CLI="$<TARGET_FILE:vmrt>"
+    VMRT_DEV_CONFIG="${CMAKE_BINARY_DIR}/vmrt-dev.toml"
+    VMRT_DEBUG_IMAGE="${CMAKE_BINARY_DIR}/rootfs-image/initramfs-debug.cpio.gz")
+  add_dependencies(cri_debug_console_test vmrt rootfs-image-debug)
+endif()
