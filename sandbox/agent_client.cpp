@@ -32,6 +32,7 @@ void add_pod_network(const PodNetwork& network, v1::CreateSandboxRequest& reques
     out->set_device(in.device);
     out->set_scope(in.scope);
     out->set_source(in.source);
+    out->set_metric(in.metric);
   }
 }
 

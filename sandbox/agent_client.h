@@ -54,6 +54,7 @@ struct PodRoute {
   std::string device;       // a PodInterface name or "lo"
   uint32_t scope = 0;       // rtnetlink scope; 0 = as ip route chooses
   std::string source;       // preferred source address, or ""
+  uint32_t metric = 0;      // route priority; 0 = the kernel's default
 };
 struct PodNetwork {
   std::vector<PodInterface> interfaces;

@@ -5,6 +5,7 @@ add_library(vmrt_sandbox STATIC
   container_calls.cpp
   io_relay.cpp
   network/netns_thread.cpp
+  network/guest_network.cpp
   network/pod_attachment.cpp
   network/port_relay.cpp
   network/rtnl_links.cpp

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
 #include <optional>
 
 #include "agent/service/request_error.h"
@@ -86,7 +87,20 @@ NetlinkResult change_route(Netlink& nl, uint16_t type, const Route& r, int oif) 
   if (r.gateway.family) req.put(RTA_GATEWAY, r.gateway.bytes.data(), r.gateway.size());
   if (oif) req.put_u32(RTA_OIF, static_cast<uint32_t>(oif));
   if (r.source.family) req.put(RTA_PREFSRC, r.source.bytes.data(), r.source.size());
+  if (r.metric) req.put_u32(RTA_PRIORITY, r.metric);
   return nl.request(req);
+}
+
+// The NIC's own link-local address (fe80::/64 from its MAC, which is the
+// pod veth's and so already unique on the pod's link) would stay tentative
+// for a second or more after it comes up, as the addresses would without
+// IFA_F_NODAD: no duplicate address detection on it at all. A kernel
+// without IPv6 has no such file, and then nothing to detect either.
+void skip_ipv6_dad(const Interface& itf) {
+  std::string path = "/proc/sys/net/ipv6/conf/" + itf.name + "/accept_dad";
+  std::ofstream f(path);
+  if (!(f << "0" << std::flush))
+    spdlog::warn("interface {}: cannot turn duplicate address detection off ({})", itf.name, path);
 }
 
 std::string describe_links(const std::vector<Link>& links) {
@@ -190,6 +204,9 @@ void NetworkSetup::configure_interface(const Interface& itf, const Link& link) {
       check_undo(change_address(nl_, RTM_DELADDR, index, a), "remove address " + a.ip.str());
     });
   }
+  if (std::any_of(itf.addresses.begin(), itf.addresses.end(),
+                  [](const InterfaceAddress& a) { return a.ip.family == AF_INET6; }))
+    skip_ipv6_dad(itf);
   check(set_link(nl_, index, true, "", 0), what + ": bring up");
   undo_.push_back([this, index, what] {
     check_undo(set_link(nl_, index, false, "", 0), what + ": bring down");

@@ -49,6 +49,24 @@ bool host_bits_set(const IpAddr& ip, uint8_t prefix_len) {
 
 const char* family_name(int family) { return family == AF_INET6 ? "IPv6" : "IPv4"; }
 
+bool is_unspecified(const IpAddr& ip) {
+  return std::all_of(ip.bytes.begin(), ip.bytes.begin() + ip.size(),
+                     [](uint8_t b) { return b == 0; });
+}
+
+bool is_multicast(const IpAddr& ip) {
+  return ip.family == AF_INET6 ? ip.bytes[0] == 0xff : (ip.bytes[0] & 0xf0) == 0xe0;
+}
+
+// An address a host can have, or be routed through: not 0.0.0.0/:: nor a
+// multicast group (the kernel would take some of them and fail late).
+IpAddr parse_unicast(const std::string& field, const std::string& text) {
+  IpAddr ip = parse_ip(field, text);
+  if (is_unspecified(ip) || is_multicast(ip))
+    reject(kInvalid, "{} {}: not a unicast address", field, ip.str());
+  return ip;
+}
+
 Interface parse_interface(const std::string& field, const v1::NetworkInterface& in) {
   Interface out;
   out.name = in.name().empty() ? kDefaultInterfaceName : in.name();
@@ -61,11 +79,14 @@ Interface parse_interface(const std::string& field, const v1::NetworkInterface& 
   if (in.mtu() != 0 && (in.mtu() < 68 || in.mtu() > 65535))
     reject(kInvalid, "{}.mtu {}: must be 68 to 65535 (or 0 to keep the NIC's)", field, in.mtu());
   out.mtu = in.mtu();
+  if (in.addresses_size() > kMaxAddresses)
+    reject(kInvalid, "{}.addresses: {} given, at most {}", field, in.addresses_size(),
+           kMaxAddresses);
   std::set<std::pair<std::string, uint8_t>> seen;
   for (int i = 0; i < in.addresses_size(); ++i) {
     std::string f = fmt::format("{}.addresses[{}]", field, i);
     InterfaceAddress a;
-    a.ip = parse_ip(f + ".ip", in.addresses(i).ip());
+    a.ip = parse_unicast(f + ".ip", in.addresses(i).ip());
     a.prefix_len = check_prefix(f, a.ip, in.addresses(i).prefix_len());
     if (!seen.insert({a.ip.str(), a.prefix_len}).second)
       reject(kInvalid, "{}: {}/{} is given twice", f, a.ip.str(), a.prefix_len);
@@ -77,8 +98,8 @@ Interface parse_interface(const std::string& field, const v1::NetworkInterface& 
 Route parse_route(const std::string& field, const v1::Route& in,
                   const std::set<std::string>& devices) {
   Route out;
-  if (!in.gateway().empty()) out.gateway = parse_ip(field + ".gateway", in.gateway());
-  if (!in.source().empty()) out.source = parse_ip(field + ".source", in.source());
+  if (!in.gateway().empty()) out.gateway = parse_unicast(field + ".gateway", in.gateway());
+  if (!in.source().empty()) out.source = parse_unicast(field + ".source", in.source());
   if (!in.destination().empty()) {
     std::tie(out.destination, out.prefix_len) =
         parse_cidr(field + ".destination", in.destination());
@@ -106,13 +127,22 @@ Route parse_route(const std::string& field, const v1::Route& in,
   if (!out.device.empty() && !devices.count(out.device))
     reject(kInvalid, "{}.device \"{}\": unknown device (not lo nor one of the interfaces)", field,
            out.device);
+  // fe80::1 is on every link: the kernel needs to be told which (EINVAL).
+  if (out.device.empty() && is_ipv6_link_local(out.gateway))
+    reject(kInvalid, "{}.gateway {}: a link-local gateway needs a device", field,
+           out.gateway.str());
   if (in.scope() > 255) reject(kInvalid, "{}.scope {}: must be 0 to 255", field, in.scope());
   out.scope = static_cast<uint8_t>(in.scope());
   if (out.scope == RT_SCOPE_UNIVERSE && !out.gateway.family) out.scope = RT_SCOPE_LINK;
+  out.metric = in.metric();
   return out;
 }
 
 }  // namespace
+
+bool is_ipv6_link_local(const IpAddr& ip) {
+  return ip.family == AF_INET6 && ip.bytes[0] == 0xfe && (ip.bytes[1] & 0xc0) == 0x80;
+}
 
 std::string IpAddr::str() const {
   char text[INET6_ADDRSTRLEN] = "";
@@ -129,6 +159,7 @@ std::string Route::str() const {
   if (gateway.family) s += " via " + gateway.str();
   if (!device.empty()) s += " dev " + device;
   if (source.family) s += " src " + source.str();
+  if (metric) s += fmt::format(" metric {}", metric);
   return s;
 }
 
@@ -170,6 +201,10 @@ std::pair<IpAddr, uint8_t> parse_cidr(const std::string& field, const std::strin
 
 NetworkConfig parse_network(const v1::CreateSandboxRequest& request) {
   NetworkConfig config;
+  if (request.interfaces_size() > kMaxInterfaces)
+    reject(kInvalid, "interfaces: {} given, at most {}", request.interfaces_size(), kMaxInterfaces);
+  if (request.routes_size() > kMaxRoutes)
+    reject(kInvalid, "routes: {} given, at most {}", request.routes_size(), kMaxRoutes);
   std::set<std::string> devices = {"lo"};
   std::set<std::array<uint8_t, 6>> macs;
   for (int i = 0; i < request.interfaces_size(); ++i) {

@@ -45,10 +45,11 @@ struct Route {
   int family = 0;
   IpAddr destination;  // all zero for a default route
   uint8_t prefix_len = 0;
-  IpAddr gateway;      // family 0: none
-  std::string device;  // "" (only with a gateway), "lo" or an interface's name
-  uint8_t scope = 0;   // rtnetlink scope, defaults already resolved
-  IpAddr source;       // family 0: none
+  IpAddr gateway;       // family 0: none
+  std::string device;   // "" (only with a gateway), "lo" or an interface's name
+  uint8_t scope = 0;    // rtnetlink scope, defaults already resolved
+  IpAddr source;        // family 0: none
+  uint32_t metric = 0;  // 0: the kernel's default
   // "10.96.0.0/12 via 10.88.0.1 dev eth0": for messages.
   std::string str() const;
 };
@@ -61,6 +62,17 @@ struct NetworkConfig {
 
 // The name an interface gets without one.
 inline constexpr const char* kDefaultInterfaceName = "eth0";
+
+// What one request may ask for. A pod has one NIC with an address or two
+// (one per family) and a handful of routes; the bounds only keep a hostile
+// or broken request from making the agent add routes by the million.
+inline constexpr int kMaxInterfaces = 8;
+inline constexpr int kMaxAddresses = 32;  // per interface
+inline constexpr int kMaxRoutes = 256;
+
+// fe80::/10: an IPv6 link-local address, which names a host only together
+// with a link.
+bool is_ipv6_link_local(const IpAddr& ip);
 
 NetworkConfig parse_network(const v1::CreateSandboxRequest& request);
 

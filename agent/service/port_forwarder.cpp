@@ -10,6 +10,7 @@
 
 #include <cstring>
 #include <thread>
+#include <utility>
 
 #include "agent/service/acceptor.h"
 #include "common/error.h"
@@ -28,25 +29,39 @@ void set_receive_timeout(int fd, timeval t) {
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &t, sizeof t);
 }
 
-// A connection to 127.0.0.1:`port`, or the reason there is none.
-UniqueFd connect_loopback(uint16_t port, std::string& error) {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) {
-    error = fmt::format("socket: {}", std::strerror(errno));
-    return {};
-  }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
-    error = fmt::format("connect 127.0.0.1:{}: {}", port, std::strerror(errno));
-    return {};
-  }
-  return fd;
+// A connection to `addr` (`what` in messages), or the reason there is none
+// in `error` and its errno as the result's second.
+std::pair<UniqueFd, int> connect_to(const sockaddr_storage& addr, socklen_t len,
+                                    const std::string& what, std::string& error) {
+  UniqueFd fd(::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (fd && ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), len) == 0)
+    return {std::move(fd), 0};
+  int err = errno;
+  error = fmt::format("{} {}: {}", fd ? "connect" : "socket for", what, std::strerror(err));
+  return {UniqueFd(), err};
 }
 
 }  // namespace
+
+UniqueFd connect_loopback(uint16_t port, std::string& error) {
+  sockaddr_storage v4{}, v6{};
+  auto* in4 = reinterpret_cast<sockaddr_in*>(&v4);
+  in4->sin_family = AF_INET;
+  in4->sin_port = htons(port);
+  in4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  auto [fd, err] = connect_to(v4, sizeof(sockaddr_in), fmt::format("127.0.0.1:{}", port), error);
+  if (fd || err != ECONNREFUSED) return std::move(fd);
+  // Nobody on 127.0.0.1: a server of an IPv6-only pod may listen on ::1
+  // (or on [::] with IPV6_V6ONLY) alone.
+  auto* in6 = reinterpret_cast<sockaddr_in6*>(&v6);
+  in6->sin6_family = AF_INET6;
+  in6->sin6_port = htons(port);
+  in6->sin6_addr = in6addr_loopback;
+  std::string v4_error = error;
+  UniqueFd fd6 = connect_to(v6, sizeof(sockaddr_in6), fmt::format("[::1]:{}", port), error).first;
+  if (!fd6) error = v4_error + "; " + error;
+  return fd6;
+}
 
 void serve_forward_connection(UniqueFd conn, int stop_fd) {
   std::optional<forward::Request> request;

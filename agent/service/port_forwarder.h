@@ -3,7 +3,8 @@
 // the host's relay, listening in the pod's host network namespace where
 // containerd dials, connects here through vsock port 1025 for each
 // forwarded connection, and the forwarder connects to 127.0.0.1:<port> in
-// the agent's network namespace, which is the pod's, then splices the two.
+// the agent's network namespace, which is the pod's (or to [::1]:<port>
+// when nothing listens on 127.0.0.1), then splices the two.
 // It also tells the host which ports are listened on (PORTS), so that the
 // relay knows where to listen.
 //
@@ -12,6 +13,8 @@
 // the forwarder reaches nothing a process in the pod could not reach
 // itself, and gives a tenant no new way to the agent.
 
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include "agent/service/peer_check.h"
@@ -26,6 +29,10 @@ namespace vmrt::agent {
 // ends or `stop_fd` is readable. Never throws for what the peer sends; an
 // unknown request is answered "ERR ...".
 void serve_forward_connection(UniqueFd conn, int stop_fd);
+
+// A TCP connection to 127.0.0.1:`port`, or when that is refused to
+// [::1]:`port`; invalid with `error` set when neither answers.
+UniqueFd connect_loopback(uint16_t port, std::string& error);
 
 class PortForwarder {
  public:

@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "common/fd.h"
+#include "sandbox/network/guest_network.h"
 #include "sandbox/network/netns_thread.h"
 #include "sandbox/network/rtnl_links.h"
 #include "sandbox/network/tc_redirect.h"
@@ -43,27 +44,6 @@ UniqueFd create_tap(const std::string& name) {
   return fd;
 }
 
-// The interface CNI configured: the one carrying the default route, or the
-// first other one that is up.
-const NetlinkLink* pod_interface(const std::vector<NetlinkLink>& links,
-                                 const std::vector<RouteInfo>& routes) {
-  std::vector<const NetlinkLink*> candidates;
-  for (const auto& l : links)
-    if (l.type != ARPHRD_LOOPBACK && (l.flags & IFF_UP) && l.kind != "tun")
-      candidates.push_back(&l);
-  if (candidates.empty()) return nullptr;
-  const NetlinkLink* chosen = candidates.front();
-  for (const auto& r : routes)
-    if (r.destination.empty())
-      for (const NetlinkLink* l : candidates)
-        if (l->index == r.oif) chosen = l;
-  for (const NetlinkLink* l : candidates)
-    if (l != chosen)
-      spdlog::warn("pod network: interface {} is not given to the VM (only {} is)", l->name,
-                   chosen->name);
-  return chosen;
-}
-
 }  // namespace
 
 std::unique_ptr<PodAttachment> PodAttachment::attach(const std::filesystem::path& netns) {
@@ -73,8 +53,8 @@ std::unique_ptr<PodAttachment> PodAttachment::attach(const std::filesystem::path
   in_network_namespace(netns, [&] {
     Netlink nl;
     auto links = list_links(nl);
-    auto routes = list_ipv4_routes(nl);
-    const NetlinkLink* veth = pod_interface(links, routes);
+    auto routes = list_routes(nl);
+    const NetlinkLink* veth = choose_pod_interface(links, routes);
     if (!veth) {
       none = true;
       return;
@@ -82,17 +62,7 @@ std::unique_ptr<PodAttachment> PodAttachment::attach(const std::filesystem::path
     if (veth->mac.size() != 6) fail("pod network: interface {} has no MAC address", veth->name);
     a->veth_ = veth->name;
     a->mac_ = veth->mac_text();
-
-    PodInterface guest;
-    guest.name = veth->name;
-    guest.mac = a->mac_;
-    guest.mtu = veth->mtu;
-    for (const auto& addr : list_ipv4_addresses(nl))
-      if (addr.index == veth->index) guest.addresses.push_back({addr.ip, addr.prefix_len});
-    a->network_.interfaces.push_back(guest);
-    for (const auto& r : routes)
-      if (r.oif == veth->index)
-        a->network_.routes.push_back({r.destination, r.gateway, guest.name, r.scope, r.source});
+    a->network_ = network::guest_network(*veth, list_addresses(nl), routes);
 
     a->tap_ = create_tap(kTapName);
     int tap = link_index(kTapName);

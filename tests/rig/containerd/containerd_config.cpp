@@ -1,5 +1,6 @@
 // The harness's containerd configuration: plugins, the CRI runtimes, CNI.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <fstream>
 #include <set>
@@ -82,20 +83,33 @@ void Containerd::write_config() const {
     disabled_list += (disabled_list.empty() ? "\"" : ", \"") + d + "\"";
 
   std::string cni_bin = (dir() / "cni/bin").string();
-  if (!options_.pod_subnet.empty()) {
+  if (has_pod_network()) {
     cni_bin = "/usr/lib/cni";  // Debian's containernetworking-plugins
+    // One range set per family: host-local gives the pod an address of each
+    // (dual stack), or of the one given.
+    std::vector<std::string> ranges, routes;
+    if (!options_.pod_subnet.empty()) {
+      ranges.push_back(
+          fmt::format(R"([{{"subnet": "{0}.0/24", "gateway": "{0}.1"}}])", options_.pod_subnet));
+      routes.push_back(R"({"dst": "0.0.0.0/0"})");
+    }
+    if (!options_.pod_subnet6.empty()) {
+      ranges.push_back(
+          fmt::format(R"([{{"subnet": "{0}/64", "gateway": "{0}1"}}])", options_.pod_subnet6));
+      routes.push_back(R"({"dst": "::/0"})");
+    }
     // No masquerading (nothing leaves the machine) and no iptables rules
     // to clean up; host-local keeps its leases in the harness's directory.
     std::ofstream(dir() / "cni/net.d/10-vmrt-test.conflist") << fmt::format(
         R"({{"cniVersion": "1.0.0", "name": "vmrt-test", "plugins": [{{
   "type": "bridge", "bridge": "{bridge}", "isGateway": true, "ipMasq": false,
   "ipam": {{"type": "host-local", "dataDir": "{dir}/cni/ipam",
-            "ranges": [[{{"subnet": "{net}.0/24", "gateway": "{net}.1"}}]],
-            "routes": [{{"dst": "0.0.0.0/0"}}]}}
+            "ranges": [{ranges}],
+            "routes": [{routes}]}}
 }}]}}
 )",
         fmt::arg("bridge", kPodBridge), fmt::arg("dir", dir().string()),
-        fmt::arg("net", options_.pod_subnet));
+        fmt::arg("ranges", fmt::join(ranges, ", ")), fmt::arg("routes", fmt::join(routes, ", ")));
   }
 
   std::ofstream(dir() / "config.toml") << fmt::format(

@@ -112,8 +112,7 @@ Containerd::~Containerd() {
     }
     remove_stale_shim_sockets();
     // CNI's DEL leaves the bridge it made for the first pod.
-    if (!options_.pod_subnet.empty())
-      run_capture({"ip", "link", "del", kPodBridge}, std::chrono::seconds(10));
+    if (has_pod_network()) run_capture({"ip", "link", "del", kPodBridge}, std::chrono::seconds(10));
   } catch (const std::exception&) {
     // What is left shows up in the next harness's leftovers.
   }

@@ -49,6 +49,10 @@ class Containerd {
     // e.g. "10.89.0", the bridge being .1. Empty: no CNI configuration, so
     // only host-network pods run.
     std::string pod_subnet;
+    // An IPv6 range beside it (dual stack) or alone (IPv6-only pods): the
+    // /64 of this prefix, e.g. "fd00:89::" for fd00:89::/64, the bridge
+    // being "fd00:89::1".
+    std::string pod_subnet6;
     // More CRI runtime handlers of vmrt's shim beside `vmrt`, each with its
     // own runtime configuration: handler name -> TOML lines appended to the
     // build tree's configuration, which ends in its [hypervisor] table
@@ -136,6 +140,12 @@ class Containerd {
   // The pod network's gateway (the bridge's address), "" without one.
   std::string pod_gateway() const {
     return options_.pod_subnet.empty() ? "" : options_.pod_subnet + ".1";
+  }
+  std::string pod_gateway6() const {
+    return options_.pod_subnet6.empty() ? "" : options_.pod_subnet6 + "1";
+  }
+  bool has_pod_network() const {
+    return !options_.pod_subnet.empty() || !options_.pod_subnet6.empty();
   }
 
  private:

@@ -50,3 +50,11 @@ if(TARGET vmrt_cri_client AND TARGET vmrt_containerd_harness AND TARGET rootfs-i
     VMRT_DEBUG_IMAGE="${CMAKE_BINARY_DIR}/rootfs-image/initramfs-debug.cpio.gz")
   add_dependencies(cri_debug_console_test vmrt rootfs-image-debug)
 endif()
+
+# Dual-stack and IPv6-only pods through CNI for vmrt and runc pods.
+if(TARGET vmrt_cri_client AND TARGET vmrt_containerd_harness)
+  vmrt_rig_test(cri_dual_stack_test
+    SOURCES cri_dual_stack_test.cpp
+    LIBS vmrt_containerd_harness vmrt_cri_client GTest::gmock
+    TIMEOUT 1200)
+endif()

@@ -7,6 +7,7 @@ vmrt_gtest(unit_agent_service unit
 # containers' network namespace rule.
 vmrt_gtest(unit_agent_network unit
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/network/network_config_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/network/network_config_ipv6_test.cpp
   LIBS vmrt_agent_network)
 # The agent's OOM kill log, its vsock peer check and its CPU hotplug.
 vmrt_gtest(unit_agent_protocol unit

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -160,6 +161,29 @@ TEST_F(PodAttachmentTest, DescribesTheVethAndWiresATapToIt) {
   EXPECT_TRUE(link(PodAttachment::kTapName).is_null());
   EXPECT_EQ(tc({"qdisc", "show", "dev", "eth0", "ingress"}), "");
   EXPECT_FALSE(link("eth0").is_null());
+}
+
+// A dual-stack veth, as CNI's bridge plugin leaves it with an IPv6 range:
+// the guest gets the global IPv6 address and the IPv6 routes, metrics
+// included, but not the link-local address and route its kernel makes.
+TEST_F(PodAttachmentTest, DescribesIpv6AddressesAndRoutes) {
+  pod.ip({"-6", "addr", "add", "fd77::5/64", "dev", "eth0", "nodad"});
+  pod.ip({"-6", "route", "add", "default", "via", "fd77::1", "dev", "eth0", "metric", "1024"});
+  pod.ip({"-6", "route", "add", "fd78::/64", "via", "fe80::1", "dev", "eth0"});
+  auto a = PodAttachment::attach(pod.path());
+  ASSERT_TRUE(a);
+  const PodNetwork& n = a->guest_network();
+  std::vector<std::string> addrs;
+  for (const auto& ad : n.interfaces.at(0).addresses)
+    addrs.push_back(fmt::format("{}/{}", ad.ip, ad.prefix_len));
+  EXPECT_EQ(addrs, (std::vector<std::string>{"10.77.0.5/24", "fd77::5/64"}));
+  std::vector<std::string> v6;
+  for (const auto& r : n.routes)
+    if (r.destination.find(':') != std::string::npos || r.gateway.find(':') != std::string::npos)
+      v6.push_back(fmt::format("{}|{}|{}|{}", r.destination, r.gateway, r.device, r.metric));
+  std::sort(v6.begin(), v6.end());  // in the kernel's order, not the one added in
+  EXPECT_EQ(v6, (std::vector<std::string>{"fd77::/64||eth0|256", "fd78::/64|fe80::1|eth0|1024",
+                                          "|fd77::1|eth0|1024"}));
 }
 
 TEST_F(PodAttachmentTest, TheTapGoesWithItsLastDescriptor) {

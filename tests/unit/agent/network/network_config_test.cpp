@@ -11,6 +11,7 @@
 
 #include "agent/network/pod_network.h"
 #include "tests/support/request_code.h"
+#include "tests/unit/agent/network/network_request.h"
 
 namespace vmrt::agent::network {
 namespace {
@@ -19,32 +20,7 @@ using test::code_of;
 using test::request_message;
 using ::testing::HasSubstr;
 
-v1::CreateSandboxRequest one_nic(const std::string& mac = "02:00:0a:58:00:05") {
-  v1::CreateSandboxRequest r;
-  auto* itf = r.add_interfaces();
-  itf->set_mac(mac);
-  return r;
-}
-
-void add_address(v1::NetworkInterface* itf, const std::string& ip, uint32_t len) {
-  auto* a = itf->add_addresses();
-  a->set_ip(ip);
-  a->set_prefix_len(len);
-}
-
-v1::Route* add_route(v1::CreateSandboxRequest& r, const std::string& dst, const std::string& gw,
-                     const std::string& dev) {
-  auto* route = r.add_routes();
-  route->set_destination(dst);
-  route->set_gateway(gw);
-  route->set_device(dev);
-  return route;
-}
-
-std::string rejection(const v1::CreateSandboxRequest& r) {
-  EXPECT_EQ(code_of([&] { parse_network(r); }), Code::InvalidArgument);
-  return request_message([&] { parse_network(r); });
-}
+using namespace test_request;
 
 TEST(AgentNetworkConfig, NoInterfacesNoRoutesIsEmpty) {
   EXPECT_TRUE(parse_network(v1::CreateSandboxRequest{}).empty());

@@ -3,6 +3,7 @@
 #include "agent/service/port_forwarder.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -18,20 +19,32 @@
 namespace vmrt::agent {
 namespace {
 
-// A TCP listener on 127.0.0.1 at a port the kernel picks.
+// A TCP listener on 127.0.0.1 (or [::1] alone, as an IPv6-only pod's
+// server may have) at a port the kernel picks; no fd when this host has no
+// such loopback address.
 struct LoopbackServer {
   UniqueFd fd;
   uint16_t port = 0;
-  LoopbackServer() {
-    fd.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    EXPECT_EQ(::listen(fd.get(), 4), 0);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len);
-    port = ntohs(addr.sin_port);
+  explicit LoopbackServer(int family = AF_INET) {
+    fd.reset(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(sockaddr_in);
+    auto* in4 = reinterpret_cast<sockaddr_in*>(&ss);
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    if (family == AF_INET6) {
+      in6->sin6_family = AF_INET6;
+      in6->sin6_addr = in6addr_loopback;
+      len = sizeof(sockaddr_in6);
+    } else {
+      in4->sin_family = AF_INET;
+      in4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    }
+    auto* sa = reinterpret_cast<sockaddr*>(&ss);
+    if (!fd || ::bind(fd.get(), sa, len) != 0 || ::listen(fd.get(), 4) != 0 ||
+        ::getsockname(fd.get(), sa, &len) != 0)
+      fd.reset();
+    EXPECT_TRUE(fd || family == AF_INET6) << "no listener on 127.0.0.1";
+    port = ntohs(family == AF_INET6 ? in6->sin6_port : in4->sin_port);
   }
 };
 
@@ -88,6 +101,28 @@ TEST(PortForwarder, RefusesWhatIsNotARequest) {
     ASSERT_TRUE(line) << request;
     EXPECT_TRUE(line->starts_with("ERR ")) << request << ": " << *line;
   }
+}
+
+TEST(PortForwarder, FallsBackToTheIpv6Loopback) {
+  LoopbackServer server(AF_INET6);
+  if (!server.fd) GTEST_SKIP() << "no IPv6 loopback here";
+  UniqueFd accepted;
+  {
+    Served s(forward::forward_line(server.port));
+    EXPECT_EQ(read_line(s.host.get(), 100), "OK");
+    accepted.reset(::accept4(server.fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    ASSERT_TRUE(accepted);
+    write_all(s.host.get(), "over ::1\n");
+    EXPECT_EQ(read_line(accepted.get(), 100), "over ::1");
+    accepted.reset();
+  }
+  // Nobody on either: the answer names both tries.
+  uint16_t port = server.port;
+  server.fd.reset();
+  std::string error;
+  EXPECT_FALSE(connect_loopback(port, error));
+  EXPECT_NE(error.find(fmt::format("127.0.0.1:{}", port)), std::string::npos) << error;
+  EXPECT_NE(error.find(fmt::format("[::1]:{}", port)), std::string::npos) << error;
 }
 
 TEST(PortForwarder, AnOverlongLineEndsOnlyItsConnection) {
