@@ -6,38 +6,10 @@
 
 #include "common/error.h"
 #include "common/unix_socket.h"
+#include "monitor/deadline_io.h"
 
 namespace vmrt::monitor {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-// Waits for `events` on `fd` until `deadline`; throws when it passes.
-void wait_for(int fd, short events, Clock::time_point deadline, const std::string& what) {
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) fail("{}: no answer in time", what);
-    pollfd p{fd, events, 0};
-    int r = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) throw_errno(what + ": poll");
-    if (r > 0) return;
-  }
-}
-
-void send_line(int fd, const std::string& line, Clock::time_point deadline,
-               const std::string& what) {
-  for (size_t done = 0; done < line.size();) {
-    ssize_t n = ::send(fd, line.data() + done, line.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) {
-      wait_for(fd, POLLOUT, deadline, what);
-      continue;
-    }
-    if (n < 0) throw_errno(what + ": send");
-    done += static_cast<size_t>(n);
-  }
-}
 
 // One reply line; what came after it stays in `buffer`.
 std::string receive_line(int fd, std::string& buffer, Clock::time_point deadline,
@@ -75,7 +47,7 @@ std::vector<nlohmann::json> query_control(const std::filesystem::path& socket,
   std::vector<nlohmann::json> replies;
   std::string buffer;
   for (const auto& request : requests) {
-    send_line(fd.get(), request.dump() + "\n", deadline, what);
+    send_all(fd.get(), request.dump() + "\n", deadline, what);
     std::string line = receive_line(fd.get(), buffer, deadline, what);
     nlohmann::json reply = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (!reply.is_object()) fail("{}: a reply that is not a JSON object", what);

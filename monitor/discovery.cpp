@@ -57,7 +57,8 @@ void add_cli_vms(const std::filesystem::path& root, Discovery& out) {
       // Not started yet, or ended: there is no VM to ask.
       if (r.vmm.pid <= 0 || !r.vmm.alive()) continue;
       std::string id = valid_id(r.id, dir / "state.json");
-      out.vms.push_back({id, sandbox::SandboxPaths(dir).control_socket(), r.vmm.pid});
+      sandbox::SandboxPaths paths(dir);
+      out.vms.push_back({id, paths.control_socket(), r.vmm.pid, {}, paths.vm_socket()});
     } catch (const Error& e) {
       out.errors.push_back(e.what());
     }
@@ -77,8 +78,9 @@ void add_shim_vms(const std::filesystem::path& root, Discovery& out) {
       auto pod = first_line(shim::pod_id_file(dir));
       if (!pod) fail("{}: a VMM but no pod id", dir.string());
       std::string id = valid_id(*pod, shim::pod_id_file(dir));
-      out.vms.push_back({id, sandbox::SandboxPaths(dir / "sandbox").control_socket(), pid,
-                         shim::start_times_file(dir)});
+      sandbox::SandboxPaths paths(dir / "sandbox");
+      out.vms.push_back(
+          {id, paths.control_socket(), pid, shim::start_times_file(dir), paths.vm_socket()});
     } catch (const Error& e) {
       out.errors.push_back(e.what());
     }

@@ -6,8 +6,8 @@
 //  - the containerd shim's root (shim/pod_location.h): SHIM_ROOT/HASH/ holds
 //    vmm.pid and pod (shim/vmm_pid_file.h), the sandbox directory is
 //    SHIM_ROOT/HASH/sandbox.
-// The VMM's control socket is the sandbox directory's vm/control.sock
-// (sandbox::SandboxPaths).
+// The VMM's control socket is the sandbox directory's vm/control.sock, its
+// hybrid vsock socket vm/vm.sock (sandbox::SandboxPaths).
 
 #include <sys/types.h>
 
@@ -32,6 +32,9 @@ struct PodVmRef {
   // The shim's record of how long the VM took to start
   // (shim::start_times_file); empty for the CLI's, which keeps none.
   std::filesystem::path start_times;
+  // The VM's hybrid vsock socket, through which its agent is asked
+  // (agent_query.h).
+  std::filesystem::path vm_socket;
 };
 
 struct Discovery {

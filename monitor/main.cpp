@@ -1,7 +1,7 @@
 // vmrt-monitor: the node's pod VMs as Prometheus metrics. Serves GET
 // /metrics on --listen; every scrape finds the running VMs afresh in the
 // vmrt CLI's and the containerd shim's state directories and asks each
-// VMM's control socket for its figures. Runs until SIGTERM or SIGINT.
+// VMM's control socket, and each guest's agent, for its figures. Runs until SIGTERM or SIGINT.
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -33,12 +33,16 @@ int run(int argc, char** argv) {
                  "how long one VMM has to answer before it is skipped as a scrape error")
       ->capture_default_str()
       ->check(CLI::Range(1u, 60000u));
+  bool no_agent = false;
+  app.add_flag("--no-agent", no_agent,
+               "do not ask the guests' agents for their figures (online vCPUs, containers)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error (default: info)");
   CLI11_PARSE(app, argc, argv);
   logging::init("vmrt-monitor", log_level);
   options.roots.cli = cli_root;
   options.roots.shim = shim_root;
   options.vm_timeout = std::chrono::milliseconds(timeout_ms);
+  options.ask_agents = !no_agent;
 
   // Blocked before any thread starts, so that every thread inherits the
   // mask and only sigwait below takes them.

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "common/error.h"
+#include "monitor/agent_metrics.h"
+#include "monitor/agent_query.h"
 #include "monitor/bounded_file.h"
 #include "monitor/control_query.h"
 #include "monitor/vm_metrics.h"
@@ -21,7 +23,7 @@ struct VmResult {
   std::vector<std::string> errors;
 };
 
-VmResult scrape_vm(const PodVmRef& vm, std::chrono::milliseconds timeout) {
+VmResult scrape_vm(const PodVmRef& vm, std::chrono::milliseconds timeout, bool ask_agent) {
   VmResult r;
   try {
     auto replies =
@@ -45,6 +47,16 @@ VmResult scrape_vm(const PodVmRef& vm, std::chrono::milliseconds timeout) {
       r.errors.push_back(fmt::format("sandbox {}: {}", vm.sandbox, e.what()));
     }
   }
+  if (ask_agent && !vm.vm_socket.empty()) {
+    // The VMM answered: a guest that does not (still booting, or hostile)
+    // costs only its own figures.
+    try {
+      if (auto stats = query_agent_stats(vm.vm_socket, timeout))
+        add_agent_metrics(r.metrics, vm.sandbox, *stats);
+    } catch (const Error& e) {
+      r.errors.push_back(fmt::format("sandbox {}: {}", vm.sandbox, e.what()));
+    }
+  }
   try {
     add_process_metrics(r.metrics, vm.sandbox, read_process_figures(vm.vmm_pid));
   } catch (const Error& e) {
@@ -64,8 +76,8 @@ std::string Scraper::scrape() {
   for (size_t first = 0; first < found.vms.size(); first += batch) {
     std::vector<std::future<VmResult>> running;
     for (size_t i = first; i < std::min(found.vms.size(), first + batch); ++i)
-      running.push_back(
-          std::async(std::launch::async, scrape_vm, std::cref(found.vms[i]), options_.vm_timeout));
+      running.push_back(std::async(std::launch::async, scrape_vm, std::cref(found.vms[i]),
+                                   options_.vm_timeout, options_.ask_agents));
     for (auto& f : running) results.push_back(f.get());
   }
 

@@ -1,7 +1,8 @@
 #pragma once
 // One scrape: the node's pod VMs found afresh (discovery.h), each VMM asked
 // for its figures (control_query.h) and measured in procfs
-// (process_figures.h), all of it as Prometheus text. VMs are asked in
+// (process_figures.h), each guest's agent asked for its own (agent_query.h),
+// all of it as Prometheus text. VMs are asked in
 // parallel, a few at a time, so that VMs that do not answer delay the
 // scrape by one timeout per batch, not one each.
 
@@ -22,6 +23,9 @@ struct ScrapeOptions {
   std::chrono::milliseconds vm_timeout{500};
   // VMs asked at once.
   unsigned parallel = 8;
+  // Whether each VM's agent is asked for the guest's figures
+  // (agent_query.h), within its own vm_timeout after the VMM's.
+  bool ask_agents = true;
 };
 
 class Scraper {

@@ -1,6 +1,7 @@
 #include "monitor/vm_metrics.h"
 
 #include <optional>
+#include <set>
 
 namespace vmrt::monitor {
 namespace {
@@ -62,10 +63,14 @@ constexpr Field kVsock[] = {
 };
 constexpr Field kNet[] = {
     {"tx_frames", "vmrt_vmm_net_tx_frames_total", C, "frames the guest sent"},
+    {"tx_bytes", "vmrt_vmm_net_tx_bytes_total", C,
+     "bytes of the frames the guest sent (virtio-net header not counted)"},
     {"tx_dropped", "vmrt_vmm_net_tx_dropped_total", C,
      "guest transmit chains refused as malformed or over the limits"},
     {"tx_errors", "vmrt_vmm_net_tx_errors_total", C, "guest frames the tap device refused"},
     {"rx_frames", "vmrt_vmm_net_rx_frames_total", C, "frames passed to the guest"},
+    {"rx_bytes", "vmrt_vmm_net_rx_bytes_total", C,
+     "bytes of the frames passed to the guest (virtio-net header not counted)"},
     {"rx_dropped", "vmrt_vmm_net_rx_dropped_total", C,
      "frames larger than the guest's buffers could hold"},
     {"rx_bad_buffers", "vmrt_vmm_net_rx_bad_buffers_total", C,
@@ -92,6 +97,24 @@ void add_fields(MetricSet& out, const std::string& sandbox, const nlohmann::json
     if (auto v = number(device, f.key)) out.add(f.name, f.type, f.help, {{"sandbox", sandbox}}, *v);
 }
 
+// A counter per name of `counts` ({"LOOKUP":7,...}), the name as label
+// `label`: at most kMaxSeries, and each label value once (two names that
+// read the same once cut or replaced would make two samples with the same
+// labels, and Prometheus refuse the page).
+void add_by_name(MetricSet& out, const char* name, const char* help, const std::string& sandbox,
+                 const char* label, const nlohmann::json& counts) {
+  if (!counts.is_object()) return;
+  std::set<std::string> seen;
+  size_t n = 0;
+  for (const auto& [key, count] : counts.items()) {
+    if (n++ == kMaxSeries) break;
+    if (!count.is_number() || count.get<double>() < 0) continue;
+    std::string value = label_text(key);
+    if (!seen.insert(value).second) continue;
+    out.add(name, C, help, {{"sandbox", sandbox}, {label, value}}, count.get<double>());
+  }
+}
+
 }  // namespace
 
 void add_info_metrics(MetricSet& out, const std::string& sandbox, const nlohmann::json& info) {
@@ -115,6 +138,15 @@ void add_info_metrics(MetricSet& out, const std::string& sandbox, const nlohmann
               {{"sandbox", sandbox}, {"vcpu", std::to_string(i)}}, exits[i].get<double>());
     }
   }
+  add_by_name(out, "vmrt_vmm_vcpu_exits_by_reason_total",
+              "returns of the VM's vCPUs to the VMM, summed over the vCPUs, by KVM exit reason",
+              sandbox, "reason", member(info, "vcpu_exit_reasons"));
+  if (auto us = number(info, "setup_cpu_us"))
+    out.add("vmrt_vmm_setup_cpu_seconds", G,
+            "CPU time the VMM process spent before the guest's first instruction", vm, *us / 1e6);
+  if (auto us = number(info, "first_run_us"))
+    out.add("vmrt_vmm_first_run_seconds", G,
+            "time from the VMM's start to the guest's first instruction", vm, *us / 1e6);
 }
 
 void add_counter_metrics(MetricSet& out, const std::string& sandbox,
@@ -123,16 +155,8 @@ void add_counter_metrics(MetricSet& out, const std::string& sandbox,
   add_fields(out, sandbox, member(devices, "vsock"), kVsock);
   add_fields(out, sandbox, member(devices, "net"), kNet);
   const nlohmann::json& fs = member(devices, "fs");
-  const nlohmann::json& requests = member(fs, "requests");
-  if (requests.is_object()) {
-    size_t n = 0;
-    for (const auto& [opcode, count] : requests.items()) {
-      if (n++ == kMaxSeries) break;
-      if (!count.is_number() || count.get<double>() < 0) continue;
-      out.add("vmrt_vmm_virtio_fs_requests_total", C, "virtio-fs (FUSE) requests by opcode",
-              {{"sandbox", sandbox}, {"opcode", label_text(opcode)}}, count.get<double>());
-    }
-  }
+  add_by_name(out, "vmrt_vmm_virtio_fs_requests_total", "virtio-fs (FUSE) requests by opcode",
+              sandbox, "opcode", member(fs, "requests"));
   add_fields(out, sandbox, fs, kFs);
   const nlohmann::json& mem = member(devices, "mem");
   for (const char* type : {"plug", "unplug", "unplug_all", "state"}) {

@@ -17,7 +17,8 @@
 
 namespace vmrt::monitor {
 
-// From {"cmd":"info"}'s reply: state, vCPUs, per-vCPU exits, base memory.
+// From {"cmd":"info"}'s reply: state, vCPUs, exits per vCPU and by reason,
+// base memory, the VMM's set-up time.
 void add_info_metrics(MetricSet& out, const std::string& sandbox, const nlohmann::json& info);
 // From {"cmd":"counters"}'s reply: its "counters" object, device by device.
 void add_counter_metrics(MetricSet& out, const std::string& sandbox,

@@ -26,7 +26,8 @@
   X(ReadOutput, read_output)           \
   X(ResizeTerminal, resize_terminal)   \
   X(OomEvents, oom_events)             \
-  X(OnlineCpus, online_cpus)
+  X(OnlineCpus, online_cpus)           \
+  X(SandboxStats, sandbox_stats)
 
 namespace vmrt::agent {
 // The ttrpc service name of the methods above.

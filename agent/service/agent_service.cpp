@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "agent/network/pod_network.h"
+#include "agent/service/container_stats.h"
 #include "agent/service/request_error.h"
 #include "agent/service/request_parse.h"
 #include "common/ttrpc/typed.h"
@@ -19,8 +20,8 @@ namespace {
 // 2: CreateSandbox configures interfaces and routes. 3: it also sets the
 // clock, reseeds the CRNG and renames a restored VM's NIC's MAC. 4:
 // OnlineCpus. 5: ExecProcess's guest target (the debug console), allowed by
-// CreateSandbox's debug_console.
-constexpr uint32_t kApiVersion = 5;
+// CreateSandbox's debug_console. 6: SandboxStats.
+constexpr uint32_t kApiVersion = 6;
 // How often blocked calls check for cancellation, and the OOM watcher scans.
 constexpr int kPollMs = 100;
 // How long ReadOutput and OomEvents wait for something by default, at most.
@@ -62,48 +63,6 @@ void require_state(Container& c, Container::State want) {
   if (s != want)
     reject(Code::FailedPrecondition, "container {}: {}, not {}", c.id(), state_name(s),
            state_name(want));
-}
-
-void copy_stats(const Stats& s, v1::StatsContainerResponse& r) {
-  auto* cpu = r.mutable_cpu();
-  cpu->set_usage_usec(s.cpu.usage_usec);
-  cpu->set_user_usec(s.cpu.user_usec);
-  cpu->set_system_usec(s.cpu.system_usec);
-  cpu->set_nr_periods(s.cpu.nr_periods);
-  cpu->set_nr_throttled(s.cpu.nr_throttled);
-  cpu->set_throttled_usec(s.cpu.throttled_usec);
-  if (s.memory) {
-    auto* m = r.mutable_memory();
-    m->set_current(s.memory->current);
-    m->set_limit(s.memory->max.value_or(0));
-    auto stat = [&](const char* key) {
-      auto it = s.memory->stat.find(key);
-      return it == s.memory->stat.end() ? 0 : it->second;
-    };
-    m->set_anon(stat("anon"));
-    m->set_file(stat("file"));
-    m->set_inactive_file(stat("inactive_file"));
-    m->set_active_file(stat("active_file"));
-    m->set_pgfault(stat("pgfault"));
-    m->set_pgmajfault(stat("pgmajfault"));
-    m->set_oom_events(s.memory->oom);
-    m->set_oom_kill(s.memory->oom_kill);
-  }
-  if (s.pids) {
-    r.mutable_pids()->set_current(s.pids->current);
-    r.mutable_pids()->set_limit(s.pids->max.value_or(0));
-  }
-  if (s.io) {
-    for (const auto& d : *s.io) {
-      auto* io = r.add_io();
-      io->set_major(d.major);
-      io->set_minor(d.minor);
-      io->set_read_bytes(d.rbytes);
-      io->set_write_bytes(d.wbytes);
-      io->set_read_ios(d.rios);
-      io->set_write_ios(d.wios);
-    }
-  }
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 //   0: an HTTP request head from any local client (answer_request);
 //   1: a VMM control socket reply (a VMM a guest may have taken over), as
 //      info, counters and start times all at once;
-//   2: /proc/PID/smaps_rollup text; 3: /proc/PID/stat text.
+//   2: /proc/PID/smaps_rollup text; 3: /proc/PID/stat text;
+//   4: a guest agent's ttrpc Response payload to SandboxStats (a guest's
+//      tenant may control the agent).
 // Readers return or throw vmrt::Error, nothing else; the page they make is
 // always well-formed: every line a # HELP, a # TYPE or one sample whose
 // label values hold no raw newline or unescaped quote.
@@ -13,6 +15,8 @@
 #include <string_view>
 
 #include "common/error.h"
+#include "monitor/agent_metrics.h"
+#include "monitor/agent_query.h"
 #include "monitor/http_server.h"
 #include "monitor/process_figures.h"
 #include "monitor/vm_metrics.h"
@@ -58,7 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
   try {
-    switch (data[0] % 4) {
+    switch (data[0] % 5) {
       case 0: {
         HttpAnswer a = answer_request(text, [] { return std::string("up 1\n"); });
         if (a.status != 200 && a.status != 400 && a.status != 404 && a.status != 405)
@@ -80,6 +84,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       case 3:
         parse_proc_stat(text);
+        break;
+      case 4:
+        if (auto stats = decode_sandbox_stats(text)) {
+          MetricSet m;
+          add_agent_metrics(m, "fuzz", *stats);
+          check_page(m.text());
+        }
         break;
     }
   } catch (const Error&) {

@@ -66,6 +66,15 @@ std::string handle_control_request(Machine& machine, std::string_view line,
     nlohmann::json exits = nlohmann::json::array();
     for (uint32_t i = 0; i < machine.vcpu_count(); ++i) exits.push_back(machine.vcpu_exits(i));
     reply["vcpu_exits"] = std::move(exits);
+    // The same summed over the vCPUs, by why KVM_RUN returned (exit_counters.h).
+    nlohmann::json reasons = nlohmann::json::object();
+    for (size_t r = 0; r < kExitReasons; ++r)
+      reasons[exit_reason_name(static_cast<ExitReason>(r))] =
+          machine.vcpu_exits(static_cast<ExitReason>(r));
+    reply["vcpu_exit_reasons"] = std::move(reasons);
+    // The VMM's start-up cost, once the guest has run (Machine::setup_cpu_us).
+    if (uint64_t us = machine.setup_cpu_us()) reply["setup_cpu_us"] = us;
+    if (uint64_t us = machine.first_run_us()) reply["first_run_us"] = us;
     reply["mem_mib"] = machine.memory().size() >> 20;
     reply["pid"] = getpid();
   }

@@ -2,7 +2,10 @@
 // The VMM control protocol: one JSON object per line each way.
 //
 //   {"cmd":"info"}      -> {"ok":true,"state":"running","cpus":2,"max_cpus":4,
-//                           "vcpu_exits":[5120,880,0,0],"mem_mib":128,"pid":123}
+//                           "vcpu_exits":[5120,880,0,0],"vcpu_exit_reasons":{"io":10,
+//                           "mmio":5990,...},"setup_cpu_us":9100,"first_run_us":15200,
+//                           "mem_mib":128,"pid":123}  (setup_* once the guest ran:
+//                           Machine::setup_cpu_us; reasons: exit_counters.h)
 //   {"cmd":"pause"}     -> {"ok":true,"state":"paused"}
 //   {"cmd":"resume"}    -> {"ok":true,"state":"running"}
 //   {"cmd":"shutdown"}  -> {"ok":true,"state":"ended"}   (the VMM then exits 0)

@@ -18,8 +18,9 @@ nlohmann::json counters_json(const vsock::VsockCounters& c) {
 }
 
 nlohmann::json counters_json(const net::NetCounters& c) {
-  return {{"tx_frames", c.tx_frames.load()},   {"tx_dropped", c.tx_dropped.load()},
-          {"tx_errors", c.tx_errors.load()},   {"rx_frames", c.rx_frames.load()},
+  return {{"tx_frames", c.tx_frames.load()},   {"tx_bytes", c.tx_bytes.load()},
+          {"tx_dropped", c.tx_dropped.load()}, {"tx_errors", c.tx_errors.load()},
+          {"rx_frames", c.rx_frames.load()},   {"rx_bytes", c.rx_bytes.load()},
           {"rx_dropped", c.rx_dropped.load()}, {"rx_bad_buffers", c.rx_bad_buffers.load()}};
 }
 

@@ -3,7 +3,7 @@
 // command: one object per device present, each counter by name.
 //
 //   {"vsock":{"streams_refused":0,...},
-//    "net":{"tx_frames":12,...},
+//    "net":{"tx_frames":12,"tx_bytes":1804,...},
 //    "fs":{"requests":{"INIT":1,"LOOKUP":7},"errors":2,"malformed":0},
 //    "mem":{"plug_requests":3,...,"plugged_bytes":6291456}}
 

@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <ctime>
@@ -40,7 +42,7 @@ void block_all_but_kick() {
   pthread_sigmask(SIG_SETMASK, &set, nullptr);
 }
 
-const char* exit_reason_name(uint32_t reason) {
+const char* kvm_exit_name(uint32_t reason) {
   switch (reason) {
     case KVM_EXIT_UNKNOWN:
       return "unknown";
@@ -58,6 +60,11 @@ const char* exit_reason_name(uint32_t reason) {
       return "other";
   }
 }
+
+// When the VMM process started, near enough: this file's static
+// initialisation runs before main(). The steady clock, unlike the process
+// start time in procfs, needs no file a jailed VMM could not open.
+const std::chrono::steady_clock::time_point kProcessStart = std::chrono::steady_clock::now();
 
 // Fills in max_cpus (0: as many as cpus) and checks the two against each
 // other; the upper bound is KVM's, checked in create().
@@ -110,7 +117,7 @@ std::unique_ptr<Machine> Machine::create(MachineConfig config, GuestMemory mem) 
   // KVM_RUN, and the MP table lists them all.
   for (uint32_t i = 0; i < m->config_.max_cpus; ++i) {
     m->vcpus_.push_back(Vcpu::create(m->kvm_, m->vm_, i));
-    m->exits_.push_back(std::make_unique<std::atomic<uint64_t>>(0));
+    m->exits_.push_back(std::make_unique<VcpuExitCounts>());
   }
 
   Machine* self = m.get();
@@ -137,6 +144,12 @@ Machine::~Machine() {
     stop("VMM shutting down");
     wait();
   }
+}
+
+uint64_t Machine::vcpu_exits(ExitReason r) const {
+  uint64_t n = 0;
+  for (const auto& c : exits_) n += c->get(r);
+  return n;
 }
 
 void Machine::init_vcpus_for_boot() {
@@ -175,8 +188,15 @@ void Machine::vcpu_loop(Vcpu& vcpu) {
     // process (every thread) until the guest's first instruction.
     timespec cpu{};
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+    auto cpu_us =
+        static_cast<uint64_t>(cpu.tv_sec) * 1000000 + static_cast<uint64_t>(cpu.tv_nsec) / 1000;
+    auto wall = std::chrono::steady_clock::now() - kProcessStart;
+    setup_cpu_us_ = std::max<uint64_t>(cpu_us, 1);
+    first_run_us_ = std::max<uint64_t>(
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(wall).count()),
+        1);
     SPDLOG_INFO("first KVM_RUN after {:.2f} CPU-ms of VMM setup",
-                static_cast<double>(cpu.tv_sec) * 1e3 + static_cast<double>(cpu.tv_nsec) / 1e6);
+                static_cast<double>(cpu_us) / 1e3);
   }
   for (;;) {
     {
@@ -203,7 +223,9 @@ void Machine::vcpu_loop(Vcpu& vcpu) {
     }
     Vcpu::RunResult r = vcpu.run();
     if (r == Vcpu::RunResult::Interrupted) continue;
-    exits_[vcpu.index()]->fetch_add(1, std::memory_order_relaxed);
+    exits_[vcpu.index()]->count(r == Vcpu::RunResult::Woken
+                                    ? ExitReason::Wake
+                                    : classify_exit(vcpu.run_state()->exit_reason));
     if (r == Vcpu::RunResult::Exit && !handle_exit(vcpu)) return;
   }
 }
@@ -281,7 +303,7 @@ bool Machine::handle_exit(Vcpu& vcpu) {
     default:
       end(ExitKind::InternalError,
           fmt::format("unexpected KVM exit {} ({}) on vCPU {}", run->exit_reason,
-                      exit_reason_name(run->exit_reason), vcpu.index()));
+                      kvm_exit_name(run->exit_reason), vcpu.index()));
       return false;
   }
 }

@@ -16,6 +16,7 @@
 #include "common/tempdir.h"
 #include "monitor/control_query.h"
 #include "monitor/scrape.h"
+#include "tests/unit/monitor/fake_agent.h"
 #include "tests/unit/monitor/fake_control_socket.h"
 #include "tools/vmrt/state_store.h"
 
@@ -164,7 +165,7 @@ TEST_F(Discover, ScrapeReportsAnsweringVmsAndCountsTheOthers) {
                          FakeControlSocket::Mode::Silent);
   add_shim("00000000000000ac", vmm.pid(), "pod-nosocket");
 
-  Scraper scraper({roots_, 200ms, 2});
+  Scraper scraper({roots_, 200ms, 2, /*ask_agents=*/false});
   std::string text = scraper.scrape();
   EXPECT_THAT(text, HasSubstr("vmrt_pods 4\n"));
   EXPECT_THAT(text, HasSubstr("vmrt_monitor_scrape_errors_total 2\n"));
@@ -190,6 +191,25 @@ TEST_F(Discover, ScrapeReportsAnsweringVmsAndCountsTheOthers) {
 
   // A counter: the errors add up over the monitor's life.
   EXPECT_THAT(scraper.scrape(), HasSubstr("vmrt_monitor_scrape_errors_total 4\n"));
+}
+
+TEST_F(Discover, ScrapeAsksEachGuestsAgent) {
+  FakeControlSocket vmm(add_cli("web-1", cli::ProcessId::of(::getpid())), test::sample_replies());
+  agent::v1::SandboxStatsResponse stats;
+  stats.set_cpus_online(2);
+  auto* c = stats.add_containers();
+  c->set_container_id("app");
+  c->mutable_stats()->mutable_memory()->set_current(4096);
+  test::FakeAgent agent(roots_.cli / "web-1" / "vm" / "vm.sock", test::stats_answer(stats));
+
+  Scraper scraper({roots_, 5s, 2});
+  std::string text = scraper.scrape();
+  EXPECT_THAT(text, HasSubstr("vmrt_monitor_scrape_errors_total 0\n"));
+  EXPECT_THAT(text, HasSubstr("vmrt_vm_vcpus_online{sandbox=\"web-1\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("vmrt_container_memory_usage_bytes{sandbox=\"web-1\",container="
+                              "\"app\"} 4096\n"));
+  // The VMM's figures are there beside the guest's.
+  EXPECT_THAT(text, HasSubstr("vmrt_vmm_vcpu_exits_total{sandbox=\"web-1\",vcpu=\"0\"} 5120\n"));
 }
 
 }  // namespace

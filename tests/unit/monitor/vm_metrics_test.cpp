@@ -16,11 +16,11 @@ using ::testing::Not;
 
 // As vmm/control/control_protocol.cpp answers.
 const char* kInfo =
-    R"({"ok":true,"state":"running","cpus":2,"max_cpus":4,"vcpu_exits":[5120,880,0,0],"mem_mib":128,"pid":1})";
+    R"({"ok":true,"state":"running","cpus":2,"max_cpus":4,"vcpu_exits":[5120,880,0,0],"vcpu_exit_reasons":{"io":100,"mmio":5800,"wake":1,"hlt":0},"setup_cpu_us":12500,"first_run_us":40000,"mem_mib":128,"pid":1})";
 const char* kCounters = R"({"ok":true,"state":"running","counters":{
   "vsock":{"streams_refused":1,"resets_sent":2,"resets_received":3,"credit_overruns":0,
            "control_dropped":0,"connects_refused":0,"control_peak":7},
-  "net":{"tx_frames":12,"tx_dropped":0,"tx_errors":0,"rx_frames":34,"rx_dropped":0,"rx_bad_buffers":0},
+  "net":{"tx_frames":12,"tx_bytes":1800,"rx_bytes":4096,"tx_dropped":0,"tx_errors":0,"rx_frames":34,"rx_dropped":0,"rx_bad_buffers":0},
   "fs":{"requests":{"INIT":1,"LOOKUP":7},"errors":2,"malformed":0},
   "mem":{"plug_requests":3,"unplug_requests":0,"unplug_all_requests":1,"state_requests":0,
          "nacks":0,"errors":0,"malformed":0,"plugged_bytes":6291456}}})";
@@ -43,6 +43,14 @@ TEST(VmMetrics, InfoReply) {
                            "vmrt_vmm_vcpu_exits_total{sandbox=\"pod-a\",vcpu=\"0\"} 5120\n"
                            "vmrt_vmm_vcpu_exits_total{sandbox=\"pod-a\",vcpu=\"1\"} 880\n"
                            "vmrt_vmm_vcpu_exits_total{sandbox=\"pod-a\",vcpu=\"2\"} 0\n"));
+  EXPECT_THAT(
+      t, HasSubstr("# TYPE vmrt_vmm_vcpu_exits_by_reason_total counter\n"
+                   "vmrt_vmm_vcpu_exits_by_reason_total{sandbox=\"pod-a\",reason=\"hlt\"} 0\n"
+                   "vmrt_vmm_vcpu_exits_by_reason_total{sandbox=\"pod-a\",reason=\"io\"} 100\n"
+                   "vmrt_vmm_vcpu_exits_by_reason_total{sandbox=\"pod-a\",reason=\"mmio\"} 5800\n"
+                   "vmrt_vmm_vcpu_exits_by_reason_total{sandbox=\"pod-a\",reason=\"wake\"} 1\n"));
+  EXPECT_THAT(t, HasSubstr("vmrt_vmm_setup_cpu_seconds{sandbox=\"pod-a\"} 0.0125\n"));
+  EXPECT_THAT(t, HasSubstr("vmrt_vmm_first_run_seconds{sandbox=\"pod-a\"} 0.04\n"));
   EXPECT_THAT(t, HasSubstr("vmrt_vm_state{sandbox=\"pod-a\",state=\"running\"} 1\n"));
   EXPECT_THAT(t, HasSubstr("vmrt_vm_vcpus_boot{sandbox=\"pod-a\"} 2\n"));
   EXPECT_THAT(t, HasSubstr("vmrt_vm_vcpus_max{sandbox=\"pod-a\"} 4\n"));
@@ -58,6 +66,8 @@ TEST(VmMetrics, CountersReply) {
                            "vmrt_vmm_vsock_control_queue_peak{sandbox=\"pod-a\"} 7\n"));
   EXPECT_THAT(t, HasSubstr("vmrt_vmm_net_rx_frames_total{sandbox=\"pod-a\"} 34\n"));
   EXPECT_THAT(t, HasSubstr("vmrt_vmm_net_tx_frames_total{sandbox=\"pod-a\"} 12\n"));
+  EXPECT_THAT(t, HasSubstr("vmrt_vmm_net_tx_bytes_total{sandbox=\"pod-a\"} 1800\n"));
+  EXPECT_THAT(t, HasSubstr("vmrt_vmm_net_rx_bytes_total{sandbox=\"pod-a\"} 4096\n"));
   EXPECT_THAT(
       t, HasSubstr("vmrt_vmm_virtio_fs_requests_total{sandbox=\"pod-a\",opcode=\"INIT\"} 1\n"
                    "vmrt_vmm_virtio_fs_requests_total{sandbox=\"pod-a\",opcode=\"LOOKUP\"} 7\n"));
@@ -104,12 +114,27 @@ TEST(VmMetrics, HostileNamesStayLabelValues) {
   add_counter_metrics(m, "pod-a", reply);
   std::string t = m.text();
   EXPECT_THAT(t, HasSubstr("opcode=\"A\\\"}?B??" + std::string(57, 'z') + "\"} 1\n"));
+  // Two names that read the same once replaced: one sample, not two with
+  // the same labels.
+  MetricSet same;
+  add_counter_metrics(same, "pod-a",
+                      {{"counters", {{"fs", {{"requests", {{"A\n", 1}, {"A\r", 2}}}}}}}});
+  std::string once = same.text();
+  EXPECT_EQ(std::count(once.begin(), once.end(), '\n'), 2 + 1) << once;
 
   // Per-vCPU series are bounded whatever the reply's length.
   nlohmann::json info = {{"vcpu_exits", std::vector<int>(10000, 1)}};
   MetricSet many;
   add_info_metrics(many, "pod-a", info);
   std::string lines = many.text();
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 2 + 512);
+
+  // So are the exit reasons, whatever their number.
+  nlohmann::json reasons = nlohmann::json::object();
+  for (int i = 0; i < 10000; ++i) reasons["r" + std::to_string(i)] = 1;
+  MetricSet by_reason;
+  add_info_metrics(by_reason, "pod-a", {{"vcpu_exit_reasons", reasons}});
+  lines = by_reason.text();
   EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 2 + 512);
 }
 

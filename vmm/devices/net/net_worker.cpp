@@ -125,6 +125,9 @@ bool NetWorker::send(const TxFrame& frame) {
       r = writev(tap_.fd.get(), iov.data(), static_cast<int>(iov.size()));
     }
     if (r >= 0) {
+      // Bytes before frames: whoever sees the frame counted sees its bytes.
+      size_t header = tap_.vnet_hdr ? kHeaderSize : 0;
+      counters_.tx_bytes += static_cast<size_t>(r) > header ? static_cast<size_t>(r) - header : 0;
       ++counters_.tx_frames;
       return true;
     }

@@ -3,6 +3,7 @@
 #include <endian.h>
 #include <limits.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "common/error.h"
@@ -162,11 +163,18 @@ void RxBuffers::deliver() {
   virtio::copy_to_segments(first, 0, {reinterpret_cast<const uint8_t*>(&hdr), kHeaderSize});
   std::vector<virtio::UsedElem> used;
   used.reserve(frame_.size());
-  for (const auto& p : frame_) used.push_back({p.chain.head, p.len});
+  size_t placed = 0;
+  for (const auto& p : frame_) {
+    used.push_back({p.chain.head, p.len});
+    placed += p.len;
+  }
   // All at once: the driver reads num_buffers entries as soon as it sees
   // the first.
   queue_.add_used(used);
   used_ = true;
+  // commit() placed at least the header. Bytes before frames: whoever sees
+  // the frame counted sees its bytes.
+  counters_.rx_bytes += placed - std::min(placed, kHeaderSize);
   ++counters_.rx_frames;
   frame_.clear();
   spill_len_ = spill_pos_ = 0;

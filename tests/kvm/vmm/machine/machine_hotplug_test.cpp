@@ -89,6 +89,7 @@ TEST(MachineHotplug, TheGuestStartsAWaitingVcpuLongAfterBoot) {
   m->pause();
   EXPECT_EQ(mp_state(*m, 2), static_cast<uint32_t>(KVM_MP_STATE_RUNNABLE));
   EXPECT_GT(m->vcpu_exits(2), 0u) << "KVM_RUN returned when the INIT/SIPI woke it";
+  EXPECT_GT(m->vcpu_exits(ExitReason::Wake), 0u) << "counted as a wake-up";
   EXPECT_EQ(mp_state(*m, 1), static_cast<uint32_t>(KVM_MP_STATE_UNINITIALIZED));
   EXPECT_EQ(m->vcpu_exits(1), 0u);
   // Both go on counting after a pause.

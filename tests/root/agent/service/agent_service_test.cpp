@@ -198,6 +198,23 @@ TEST_F(AgentServiceHost, PauseResumeAndStats) {
   EXPECT_GT(st.cpu().usage_usec(), 0u);
 }
 
+TEST_F(AgentServiceHost, SandboxStatsGivesEveryContainersFigures) {
+  run("c2", sh("while :; do sleep 0.05; done"));
+  run("c1", sh("while :; do sleep 0.05; done"));
+  v1::SandboxStatsResponse st;
+  CallStatus s = stub().SandboxStats(10s, {}, &st);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(st.containers_size(), 2);
+  EXPECT_EQ(st.containers(0).container_id(), "c1");
+  EXPECT_EQ(st.containers(1).container_id(), "c2");
+  for (const auto& c : st.containers()) {
+    EXPECT_GT(c.stats().cpu().usage_usec(), 0u) << c.container_id();
+    EXPECT_EQ(c.stats().io_size(), 0) << "a monitor reads no io figures";
+  }
+  // The test's CPU tree is empty: unknown, and the call still answers.
+  EXPECT_EQ(st.cpus_online(), 0u);
+}
+
 TEST_F(AgentServiceHost, RemoveLeavesNothingBehind) {
   pid_t pid = run("c1", sh("sleep 100 & sleep 100"));
   // Removing a running container needs force.

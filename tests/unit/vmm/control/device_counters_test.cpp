@@ -23,8 +23,12 @@ TEST(DeviceCounters, VsockAndNetCountersByName) {
   EXPECT_EQ(j["control_dropped"], 0);
   net::NetCounters n;
   n.tx_dropped = 5;
+  n.tx_bytes = 1500;
+  n.rx_bytes = 60;
   EXPECT_EQ(counters_json(n)["tx_dropped"], 5);
-  EXPECT_EQ(counters_json(n).size(), 6u);
+  EXPECT_EQ(counters_json(n)["tx_bytes"], 1500);
+  EXPECT_EQ(counters_json(n)["rx_bytes"], 60);
+  EXPECT_EQ(counters_json(n).size(), 8u);
 }
 
 TEST(DeviceCounters, FsRequestsByOpcodeNameOnlyThoseSeen) {

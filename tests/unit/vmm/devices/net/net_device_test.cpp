@@ -117,6 +117,8 @@ TEST_F(NetDeviceTest, TransmittedFrameArrivesWithoutItsHeader) {
   auto used = guest->wait_tx_used(1, 5s);
   ASSERT_EQ(used.size(), 1u);
   EXPECT_TRUE(reaches(device->counters().tx_frames, 1));
+  // The frame's bytes, without the virtio-net header.
+  EXPECT_EQ(device->counters().tx_bytes.load(), frame.size());
 }
 
 TEST_F(NetDeviceTest, ReceivedFrameSpansThreeMergeableBuffers) {
@@ -230,6 +232,7 @@ TEST_F(NetDeviceTest, ReadOnlyReceiveChainIsReturnedUnused) {
   EXPECT_EQ(used[1].len, 0u);
   EXPECT_EQ(used[2].len, net::kHeaderSize + frame.size());
   EXPECT_EQ(device->counters().rx_bad_buffers.load(), 2u);
+  EXPECT_EQ(device->counters().rx_bytes.load(), frame.size());
   EXPECT_FALSE(guest->status() & VIRTIO_CONFIG_S_NEEDS_RESET);
 }
 
