@@ -72,8 +72,9 @@ TEST_F(VmrtAgentIsolation, AContainerCannotCallTheAgentOverVsock) {
     bool refused_at_connect = line.find("connect failed") != std::string::npos;
     bool closed_unserved = line.find("closed without a reply") != std::string::npos;
     EXPECT_TRUE(refused_at_connect || closed_unserved) << line;
-    if (closed_unserved)
+    if (closed_unserved) {
       EXPECT_THAT(console, HasSubstr("refused a vsock connection from CID")) << line;
+    }
   }
   // The agent still serves the host.
   r = cli_.run({"exec", "v", "echo", "served"});
