@@ -52,7 +52,8 @@ TEST(VmmCommand, PassesEverySandboxSettingToTheVmm) {
   EXPECT_EQ(value("--jail"), "/run/vmrt/c1/jail");
   EXPECT_EQ(value("--jail-uid"), "65534");
   EXPECT_EQ(value("--jail-gid"), "65534");
-  EXPECT_EQ(value("--cmdline"), "console=ttyS0 reboot=k panic=-1 quiet loglevel=7");
+  EXPECT_EQ(value("--cmdline"),
+            "console=ttyS0 reboot=k panic=-1 quiet virtio_net.napi_tx=0 loglevel=7");
 }
 
 // Booted at the base size with room up to the operator's maxima: vCPUs

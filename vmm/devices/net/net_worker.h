@@ -47,6 +47,7 @@ class NetWorker {
   bool service();
   bool process_tx();
   bool process_rx();
+  void signal_rx();
   bool send(const TxFrame& frame);
   void watch_tap();
   void on_tap(uint32_t events);
