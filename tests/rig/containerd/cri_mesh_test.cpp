@@ -237,6 +237,7 @@ class CriMeshTest : public CriFixture {
     std::string app = start(pod_id, pod, "app", {"sh", "-c", app_script()},
                             [](v1::LinuxContainerSecurityContext&) {});
     st = wait_exited(app);
+    EXPECT_EQ(st.state(), v1::CONTAINER_EXITED) << log_of(pod, "app");
     EXPECT_EQ(st.exit_code(), 0) << log_of(pod, "app");
     EXPECT_THAT(log_of(pod, "app"), ::testing::HasSubstr(kMarker))
         << "the app's connection to " << kUnserved << ":80 did not reach the proxy";
