@@ -37,8 +37,9 @@ packages=(
   # test rig, guest images and peers
   qemu-system-x86 busybox-static python3 time
   runc runsc umoci bindfs fio attr containerd
-  # pod networking: CNI bridge + host-local plugins, ip and tc for the tests
-  containernetworking-plugins iproute2 iputils-ping
+  # pod networking: CNI bridge + host-local plugins, ip and tc for the tests;
+  # iptables (both back ends) for the service-mesh test's image
+  containernetworking-plugins iproute2 iputils-ping iptables
   # Docker and podman driving vmrt (client rig tests, tools/bench/client_run.sh);
   # podman's netavark network stack, its DNS and catatonit (--init) are only
   # Recommends, and without netavark podman would fall back to CNI

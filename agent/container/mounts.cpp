@@ -187,6 +187,18 @@ void mount_one(const Child& child, int rootfd, const MountStep& m, int index) {
 
 void make_device(const Child& child, int rootfd, const DeviceNode& d, int index) {
   size_t n = d.path.prefixes.size();
+  // Missing parent directories are made, as runc makes them: a privileged
+  // pod's spec lists every host device (/dev/input/mice, /dev/net/tun ...)
+  // over a /dev tmpfs that has none of their directories. Each is made in
+  // the one resolved in the root before it, so a symlink cannot lead out.
+  for (size_t i = 0; i + 1 < n; ++i) {
+    int up =
+        open_in_root(rootfd, i == 0 ? "." : d.path.prefixes[i - 1].c_str(), O_PATH | O_DIRECTORY);
+    if (up < 0) break;  // the parent's open below reports it
+    int made = ::mkdirat(up, d.path.names[i].c_str(), 0755);
+    ::close(up);
+    if (made < 0 && errno != EEXIST) break;
+  }
   // The parent directory, then the node relative to it.
   int parent =
       open_in_root(rootfd, n == 1 ? "." : d.path.prefixes[n - 2].c_str(), O_PATH | O_DIRECTORY);

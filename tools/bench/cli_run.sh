@@ -19,7 +19,8 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 runs=${1:-10}
 build=$repo/build
 vmrt_bin=$build/tools/vmrt/vmrt
-export VMRT_CONFIG=$build/vmrt-dev.toml
+# VMRT_CONFIG may name another configuration (e.g. another guest kernel).
+export VMRT_CONFIG=${VMRT_CONFIG:-$build/vmrt-dev.toml}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/cli-bench.XXXXXX")
 cleanup() {

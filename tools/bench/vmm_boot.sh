@@ -8,6 +8,10 @@
 # vmrt-vmm's own CPU time from process start to the first KVM_RUN.
 #
 #   tools/bench/vmm_boot.sh [RUNS]        (as root; inside tools/testvm unless this host boots guests)
+#
+# VMRT_BENCH_KERNEL=PATH boots that guest kernel instead of the build's (to
+# compare two kernel configurations); the guest's MemTotal shows what the
+# kernel itself keeps of the guest's RAM.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 runs=${1:-5}
@@ -15,14 +19,15 @@ build=$repo/build
 . "$repo/tools/rig/host_kvm.sh"
 run_here_if_guests_boot VMRT_BENCH_INSIDE --timeout 1800 -- "$0" "$runs"
 
-kernel=$build/guest-kernel/vmlinux initrd=$build/tests/rig/test-initramfs.cpio
+kernel=${VMRT_BENCH_KERNEL:-$build/guest-kernel/vmlinux} initrd=$build/tests/rig/test-initramfs.cpio
 cmdline="console=ttyS0 reboot=k panic=-1 quiet"
 vmrt=("$build/vmm/vmrt-vmm" --kernel "$kernel" --initrd "$initrd" --mem 128 --cpus 1 --cmdline "$cmdline")
 qemu=(qemu-system-x86_64 -M microvm,isa-serial=on,rtc=off,acpi=off -enable-kvm -cpu host -m 128 -smp 1
   -nodefaults -no-user-config -nographic -no-reboot -serial stdio -kernel "$kernel" -initrd "$initrd"
   -append "${cmdline/reboot=k/reboot=t}")
 
-# measure NAME CMD...: prints ms to marker, total ms, CPU ms (user+sys) and max RSS KiB.
+# measure NAME CMD...: prints ms to marker, total ms, CPU ms (user+sys), max
+# RSS KiB and the guest's MemTotal KiB.
 measure() {
   local name=$1
   shift
@@ -30,17 +35,18 @@ measure() {
   t0=$(date +%s%N)
   line=$(/usr/bin/time -f 'TIME %U %S %M' "$@" 2>&1 | while IFS= read -r l; do
     case "$l" in
-      *VMRT_GUEST_READY*) echo "MARK $(date +%s%N)" ;;
+      *VMRT_GUEST_READY*) echo "MARK $(date +%s%N) ${l##*mem_kib=}" ;;
       TIME*) echo "$l" ;;
       *"first KVM_RUN after"*) echo "SETUP ${l##*after }" ;;
     esac
   done)
   t1=$(date +%s%N)
-  local mark cpu rss
+  local mark cpu rss mem
   mark=$(awk '/^MARK/{print $2}' <<<"$line")
+  mem=$(awk '/^MARK/{print $3 + 0}' <<<"$line")
   cpu=$(awk '/^TIME/{printf "%d", ($2+$3)*1000}' <<<"$line")
   rss=$(awk '/^TIME/{print $4}' <<<"$line")
-  echo "$name $(((mark - t0) / 1000000)) $(((t1 - t0) / 1000000)) $cpu $rss"
+  echo "$name $(((mark - t0) / 1000000)) $(((t1 - t0) / 1000000)) $cpu $rss $mem"
   [ "$name" != vmrt ] || awk '/^SETUP/{print "setup", $2}' <<<"$line"
 }
 
@@ -70,7 +76,7 @@ overhead() {
 }
 
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (package: time)" >&2; exit 1; }
-echo "runs=$runs kernel=$(basename "$kernel") mem=128MiB cpus=1 (inside the nested rig: absolute times are TCG-inflated, compare ratios)"
+echo "runs=$runs kernel=$(basename "$(dirname "$kernel")")/$(basename "$kernel") mem=128MiB cpus=1 (inside the nested rig: absolute times are TCG-inflated, compare ratios)"
 printf '%-8s %12s %10s %8s %10s\n' vmm to_marker_ms total_ms cpu_ms maxrss_kib
 results=$(for i in $(seq "$runs"); do measure vmrt "${vmrt[@]}"; measure qemu "${qemu[@]}"; done)
 for name in vmrt qemu; do
@@ -82,6 +88,7 @@ for name in vmrt qemu; do
   awk -v n=$name '$1==n {print $2}' <<<"$results" | sort -n | awk -v n=$name '{v[NR]=$1} END {
     printf "%s boot-to-marker median %d ms\n", n, v[int((NR+1)/2)]}'
 done
+awk '$1=="vmrt"{print "guest MemTotal (128 MiB guest):", $6, "KiB"; exit}' <<<"$results"
 awk '$1=="setup"{print $2}' <<<"$results" | sort -n | awk '{v[NR]=$1} END {
   printf "vmrt-vmm start to first KVM_RUN: median %.2f CPU-ms (target <= 5)\n", v[int((NR+1)/2)]}'
 hang=${cmdline/quiet/quiet VMRT_TEST_ACTION=hang}

@@ -22,6 +22,10 @@ modules=(
   crc32c_generic                           # libcrc32c (nf_tables, conntrack) needs the algorithm
   nf_tables nft_compat nft_chain_nat nft_nat nft_masq nft_ct br_netfilter
   xt_addrtype xt_conntrack xt_MASQUERADE xt_nat xt_tcpudp xt_comment xt_mark xt_multiport
+  # service-mesh rules in runc pods (cri_mesh_test), both iptables back ends:
+  # L1 has no /lib/modules to load them on demand
+  xt_REDIRECT xt_owner xt_connmark xt_socket xt_TPROXY
+  iptable_nat iptable_mangle ip6table_nat ip6table_mangle
 )
 
 pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')

@@ -106,6 +106,12 @@ class Containerd {
   // Imports the test images into namespace `ns` (the constructor does so
   // for options.ns; CRI tests that work elsewhere add kCriNamespace).
   void import_images(const std::string& ns) const;
+  // Builds an image named `reference` (e.g. "docker.io/library/x:vmrt-test")
+  // from the tree `rootfs` with `umoci config` flags (e.g. "--config.cmd",
+  // "sh") and imports it into namespace `ns`: a test's own image.
+  void import_image(const std::string& ns, const std::string& reference,
+                    const std::filesystem::path& rootfs,
+                    const std::vector<std::string>& config_flags) const;
 
   // containerd's log (stdout and stderr, shim output included), all of it or
   // its last `lines` lines, for failure messages.
@@ -157,6 +163,8 @@ class Containerd {
   std::vector<std::string> extra_env() const;
   std::vector<std::string> ctr_argv_in(const std::string& ns,
                                        const std::vector<std::string>& args) const;
+  void import_archive(const std::string& ns, const std::string& reference,
+                      const std::filesystem::path& archive) const;
   void write_config() const;
   std::string write_vmrt_variants() const;
   void start_daemon();

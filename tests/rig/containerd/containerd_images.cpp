@@ -1,5 +1,5 @@
-// The test images (busybox and pause), built with umoci and imported
-// into containerd.
+// The test images (busybox and pause, and a test's own), built with umoci
+// and imported into containerd.
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -83,17 +83,29 @@ const ImageArchives& image_archives() {
 
 void Containerd::import_images(const std::string& ns) const {
   const ImageArchives& images = image_archives();
-  for (const auto& [reference, archive] :
-       {std::pair{kBusyboxImage, images.busybox}, std::pair{kPauseImage, images.pause}}) {
-    SpawnOptions o;
-    o.extra_env = extra_env();
-    RunResult r = run_capture(ctr_argv_in(ns, {"images", "import", "--base-name",
-                                               split_reference(reference).first, archive.string()}),
-                              120s, o);
-    if (!r.status.success())
-      fail("importing {} into namespace {}: {}\n{}\ncontainerd's log ends with:\n{}", reference, ns,
-           r.status.to_string(), r.err, log_tail());
-  }
+  import_archive(ns, kBusyboxImage, images.busybox);
+  import_archive(ns, kPauseImage, images.pause);
+}
+
+void Containerd::import_image(const std::string& ns, const std::string& reference,
+                              const std::filesystem::path& rootfs,
+                              const std::vector<std::string>& config_flags) const {
+  // build_image names its layout and archive after the image.
+  std::filesystem::path work = dir() / "images";
+  std::filesystem::create_directories(work);
+  import_archive(ns, reference, build_image(work, reference, rootfs, config_flags));
+}
+
+void Containerd::import_archive(const std::string& ns, const std::string& reference,
+                                const std::filesystem::path& archive) const {
+  SpawnOptions o;
+  o.extra_env = extra_env();
+  RunResult r = run_capture(ctr_argv_in(ns, {"images", "import", "--base-name",
+                                             split_reference(reference).first, archive.string()}),
+                            120s, o);
+  if (!r.status.success())
+    fail("importing {} into namespace {}: {}\n{}\ncontainerd's log ends with:\n{}", reference, ns,
+         r.status.to_string(), r.err, log_tail());
 }
 
 }  // namespace vmrt::containerd_test

@@ -58,3 +58,13 @@ if(TARGET vmrt_cri_client AND TARGET vmrt_containerd_harness)
     LIBS vmrt_containerd_harness vmrt_cri_client GTest::gmock
     TIMEOUT 1200)
 endif()
+
+# Service-mesh networking in vmrt and runc pods: an init container's
+# iptables rules (nft and legacy) redirecting the app's outbound TCP to the
+# pod's proxy, AF_PACKET and TUN in a privileged container.
+if(TARGET vmrt_cri_client AND TARGET vmrt_containerd_harness)
+  vmrt_rig_test(cri_mesh_test
+    SOURCES cri_mesh_test.cpp
+    LIBS vmrt_containerd_harness vmrt_cri_client GTest::gmock
+    TIMEOUT 1200)
+endif()

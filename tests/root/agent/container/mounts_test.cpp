@@ -85,6 +85,15 @@ TEST_F(ContainerTest, MaskedAndDevices) {
             "pts/ptmx\n/proc/self/fd\n4\n");
 }
 
+// A privileged pod's spec lists host devices in directories /dev lacks.
+TEST_F(ContainerTest, DeviceInAMissingDirectory) {
+  bundle.config["linux"]["devices"].push_back(
+      {{"path", "/dev/input/mice"}, {"type", "c"}, {"major", 13}, {"minor", 63}});
+  Run r = sh("stat -c '%F %t:%T' /dev/input/mice");
+  ASSERT_TRUE(r.status.success()) << r.err;
+  EXPECT_EQ(r.out, "character special file d:3f\n");
+}
+
 TEST_F(ContainerTest, BindMountWithOptions) {
   fs::create_directories(bundle.dir() / "data");
   std::ofstream(bundle.dir() / "data" / "f") << "shared\n";
