@@ -166,16 +166,6 @@ bool NetWorker::process_tx() {
   return more;
 }
 
-// The guest hears of each frame as soon as it is placed, not after the
-// batch: a few 64 KiB frames fill its whole ring, and a driver that learns
-// of them only then leaves the device waiting for buffers while it works
-// through them. Interrupts stay suppressed while the driver polls
-// (EVENT_IDX's used_event, or NO_INTERRUPT), so this costs no extra ones
-// under load.
-void NetWorker::signal_rx() {
-  if (rx_->take_used() && ctx_.queues[kRx].needs_interrupt()) ctx_.interrupt.signal_used();
-}
-
 bool NetWorker::process_rx() {
   if (tap_closed_ || rx_waiting_) return false;
   bool more = false;
@@ -189,7 +179,6 @@ bool NetWorker::process_rx() {
         rx_waiting_ = true;
         break;
       }
-      signal_rx();
       continue;
     }
     if (!rx_->refill()) {
@@ -211,9 +200,8 @@ bool NetWorker::process_rx() {
       break;
     }
     rx_->commit(static_cast<size_t>(n));
-    signal_rx();
   }
-  signal_rx();
+  if (rx_->take_used() && ctx_.queues[kRx].needs_interrupt()) ctx_.interrupt.signal_used();
   return more;
 }
 

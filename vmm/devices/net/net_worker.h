@@ -47,7 +47,6 @@ class NetWorker {
   bool service();
   bool process_tx();
   bool process_rx();
-  void signal_rx();
   bool send(const TxFrame& frame);
   void watch_tap();
   void on_tap(uint32_t events);

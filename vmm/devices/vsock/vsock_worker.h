@@ -87,14 +87,6 @@ class VsockWorker {
   void service_queues();
   void process_tx();
   void process_rx();
-  // Stream data from `sender`'s host socket into `first` (popped last) and
-  // as many receive buffers after it as one read fills.
-  enum class DataResult {
-    Sent,    // used entries were added
-    NoRoom,  // `first` cannot carry data: given back, the stream waits
-    Retry,   // nothing sent (socket drained, closed or interrupted); chains given back
-  };
-  DataResult send_data(Connection& sender, virtio::DescriptorChain first);
   void handle_packet(const virtio_vsock_hdr& h, const virtio::DescriptorChain& chain);
   void connect_to_host(const virtio_vsock_hdr& h);
   void accept_clients();

@@ -1,11 +1,8 @@
 // The worker's host-to-guest half: control packets and stream data into the
 // guest's receive queue (vsock_worker.cpp has the loop and the other half).
 
-#include <limits.h>
 #include <spdlog/spdlog.h>
 #include <sys/uio.h>
-
-#include <algorithm>
 
 #include "vmm/devices/vsock/vsock_worker.h"
 #include "vmm/virtio/chain_io.h"
@@ -51,99 +48,6 @@ Connection* VsockWorker::next_sender() {
   return nullptr;
 }
 
-namespace {
-// Linux posts 4 KiB receive buffers: a read of the host socket per buffer
-// would cost a syscall per 4 KiB. One readv fills up to this many buffers
-// (each still a packet with its own header), up to the credit.
-constexpr size_t kBatchChains = 16;
-}  // namespace
-
-VsockWorker::DataResult VsockWorker::send_data(Connection& sender, virtio::DescriptorChain first) {
-  virtio::Queue& q = ctx_.queues[kRx];
-  const uint32_t id = rr_cursor_;  // next_sender() left it on the sender
-  const size_t credit = std::min<size_t>(sender.peer_credit(), kMaxPayload);
-  auto room_of = [](const virtio::DescriptorChain& c) {
-    return std::min<size_t>(c.writable_len - kHeaderSize, kMaxPayload);
-  };
-  if (room_of(first) == 0 || credit == 0) {
-    // A buffer with no room past the header cannot carry data; the stream
-    // waits (only a broken driver posts such buffers).
-    q.undo_pop();
-    return DataResult::NoRoom;
-  }
-  std::vector<virtio::DescriptorChain> chains;
-  std::vector<size_t> rooms;
-  std::vector<iovec> iov;
-  size_t total = 0;
-  auto take = [&](virtio::DescriptorChain c) {
-    size_t room = std::min(room_of(c), credit - total);
-    auto v = virtio::segment_iovecs(c.writable, kHeaderSize, room);
-    iov.insert(iov.end(), v.begin(), v.end());
-    total += room;
-    rooms.push_back(room);
-    chains.push_back(std::move(c));
-  };
-  take(std::move(first));
-  while (total < credit && chains.size() < kBatchChains) {
-    auto next = q.pop();  // an empty ring only ends the batch
-    if (!next) break;
-    // A buffer without room for data, or one that would take readv past
-    // IOV_MAX, is left for the next round (which refuses a broken one).
-    if (next->writable_len <= kHeaderSize || iov.size() + next->writable.size() > IOV_MAX) {
-      q.undo_pop();
-      break;
-    }
-    take(std::move(*next));
-  }
-  // The chains popped last go back first; `from` on are returned unused.
-  auto give_back = [&](size_t from) {
-    for (size_t i = from; i < chains.size(); ++i) q.undo_pop();
-  };
-  ssize_t n = ::readv(sender.fd(), iov.data(), static_cast<int>(iov.size()));
-  if (n < 0) {
-    give_back(0);
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
-      sender.host_readable = false;
-    else if (errno != EINTR)
-      close_connection(id, true);
-    return DataResult::Retry;
-  }
-  std::vector<virtio::UsedElem> used;
-  if (n == 0) {
-    // The host side will send no more: a half close, so the guest can still
-    // answer (the close of a fully closed socket shows up when the next
-    // write to it fails).
-    give_back(1);
-    sender.host_eof = true;
-    virtio_vsock_hdr h = make_header(guest_cid_, sender.local_port(), sender.peer_port(),
-                                     VIRTIO_VSOCK_OP_SHUTDOWN, VIRTIO_VSOCK_SHUTDOWN_SEND);
-    h.buf_alloc = Connection::kBufAlloc;
-    h.fwd_cnt = sender.fwd_cnt();
-    virtio::copy_to_segments(chains[0].writable, 0,
-                             {reinterpret_cast<const uint8_t*>(&h), kHeaderSize});
-    used.push_back({chains[0].head, static_cast<uint32_t>(kHeaderSize)});
-  } else {
-    // readv filled the buffers in order: each full one but the last.
-    size_t left = static_cast<size_t>(n), k = 0;
-    for (; k < chains.size() && left > 0; ++k) {
-      auto len = static_cast<uint32_t>(std::min(rooms[k], left));
-      left -= len;
-      virtio_vsock_hdr h = make_header(guest_cid_, sender.local_port(), sender.peer_port(),
-                                       VIRTIO_VSOCK_OP_RW, 0, len);
-      sender.sent(len);
-      h.buf_alloc = Connection::kBufAlloc;
-      h.fwd_cnt = sender.fwd_cnt();
-      virtio::copy_to_segments(chains[k].writable, 0,
-                               {reinterpret_cast<const uint8_t*>(&h), kHeaderSize});
-      used.push_back({chains[k].head, static_cast<uint32_t>(kHeaderSize + len)});
-    }
-    give_back(k);
-  }
-  sender.told_credit();
-  q.add_used(used);
-  return DataResult::Sent;
-}
-
 void VsockWorker::process_rx() {
   if (needs_reset_) return;
   virtio::Queue& q = ctx_.queues[kRx];
@@ -173,19 +77,42 @@ void VsockWorker::process_rx() {
         if (c.op == VIRTIO_VSOCK_OP_CREDIT_UPDATE) conn->credit_update_queued = false;
       }
     } else {
-      switch (send_data(*sender, std::move(*chain))) {
-        case DataResult::Sent:
-          // At once rather than after the loop: the driver starts on these
-          // while the next buffers fill (it suppresses what it does not need).
-          if (q.needs_interrupt()) ctx_.interrupt.signal_used();
-          used = false;
-          continue;
-        case DataResult::NoRoom:
-          break;
-        case DataResult::Retry:
-          continue;
+      size_t room =
+          std::min<size_t>({chain->writable_len - kHeaderSize, sender->peer_credit(), kMaxPayload});
+      if (room == 0) {
+        // A buffer with no room past the header cannot carry data; the
+        // stream waits (only a broken driver posts such buffers).
+        q.undo_pop();
+        break;
       }
-      break;
+      auto iov = virtio::segment_iovecs(chain->writable, kHeaderSize, room);
+      ssize_t n = ::readv(sender->fd(), iov.data(), static_cast<int>(iov.size()));
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        if (errno != EINTR) sender->host_readable = false;
+        q.undo_pop();
+        continue;
+      }
+      uint32_t id = rr_cursor_;  // next_sender() left it on the sender
+      if (n < 0) {
+        q.undo_pop();
+        close_connection(id, true);
+        continue;
+      }
+      if (n == 0) {
+        // The host side will send no more: a half close, so the guest can
+        // still answer (the close of a fully closed socket shows up when the
+        // next write to it fails).
+        sender->host_eof = true;
+        h = make_header(guest_cid_, sender->local_port(), sender->peer_port(),
+                        VIRTIO_VSOCK_OP_SHUTDOWN, VIRTIO_VSOCK_SHUTDOWN_SEND);
+      } else {
+        h = make_header(guest_cid_, sender->local_port(), sender->peer_port(), VIRTIO_VSOCK_OP_RW,
+                        0, static_cast<uint32_t>(n));
+        sender->sent(static_cast<uint32_t>(n));
+      }
+      h.buf_alloc = Connection::kBufAlloc;
+      h.fwd_cnt = sender->fwd_cnt();
+      sender->told_credit();
     }
     virtio::copy_to_segments(chain->writable, 0,
                              {reinterpret_cast<const uint8_t*>(&h), kHeaderSize});
