@@ -90,6 +90,13 @@ for p in phases:
         print(f"{'':<15} {n:>8} x {cause}")
     if p in timed and ok:
         print(f"{'':<15} (times: {timed[p]})")
+import os
+deaths = sum(1 for r in rows if r[1] != "ok" and r[3].startswith("L1 VM"))
+try:
+    hours = int(open(os.path.join(sys.argv[2], "seconds")).read()) / 3600
+    print(f"L1 deaths: {deaths} in {hours:.2f} h of soak ({deaths / hours:.2f} per hour)")
+except (OSError, ValueError, ZeroDivisionError):
+    pass
 print(f"{failed} failure(s); results and each failure's evidence in {sys.argv[2]}")
 sys.exit(1 if failed else 0)
 PY
@@ -103,15 +110,27 @@ if [ "${VMRT_SOAK_INSIDE:-}" != 1 ] && ! host_kvm_boots_guests; then
   [ "$mem" -ge 3072 ] || mem=3072
   limit=$(((pods + concurrent * batches) * 180 + runs * 180 + boots * 2 * 300 + 900))
   rm -f "$phase_file"
-  rc=0
-  "$repo/tools/testvm" --mem "$mem" --timeout "$limit" --share "$logdir" \
-    --env VMRT_SOAK_INSIDE=1 -- "$0" "${args[@]}" --log-dir "$logdir" || rc=$?
-  phase=$(cat "$phase_file" 2>/dev/null)
-  [ "$phase" != 'done' ] || phase=cleanup
-  case "$rc" in
-    125) record "${phase:-cri-setup}" fail 0 "L1 VM died (tools/testvm exit 125)" ;;
-    124) record "${phase:-cri-setup}" fail 0 "timeout: the whole soak (tools/testvm exit 124)" ;;
-  esac
+  started=$SECONDS
+  # testvm gives a dying L1 one fresh VM; the soak inside goes on where it
+  # was (the attempts in results.tsv), so a second death in one testvm run
+  # starts another, up to three, within the one time limit.
+  for run in 1 2 3; do
+    rc=0
+    "$repo/tools/testvm" --mem "$mem" --timeout "$((limit - (SECONDS - started)))" \
+      --share "$logdir" --env VMRT_SOAK_INSIDE=1 -- "$0" "${args[@]}" --log-dir "$logdir" || rc=$?
+    phase=$(cat "$phase_file" 2>/dev/null)
+    [ "$phase" != 'done' ] || phase=cleanup
+    case "$rc" in
+      125)
+        record "${phase:-cri-setup}" fail 0 "L1 VM died (tools/testvm exit 125)"
+        # Counted here: the next run must not count it again.
+        rm -f "$phase_file"
+        [ $((limit - (SECONDS - started))) -gt 60 ] || break ;;
+      124) record "${phase:-cri-setup}" fail 0 "timeout: the whole soak (tools/testvm exit 124)"; break ;;
+      *) break ;;
+    esac
+  done
+  echo $((SECONDS - started)) >"$logdir/seconds"
   summary
   exit
 fi
@@ -122,6 +141,9 @@ if [ "${VMRT_SOAK_INSIDE:-}" = 1 ] && [ -s "$phase_file" ]; then
   record "$(cat "$phase_file")" fail 0 "L1 VM stopped answering (tools/testvm ran the soak again)"
 fi
 set_phase() { echo "$1" >"$phase_file"; echo "=== soak: $1"; }
+# recorded PHASE: its attempts so far. A soak that L1's death restarted goes
+# on from there: the attempt in flight was recorded as lost, not retried.
+recorded() { grep -c "^$1"$'\t' "$results" || true; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/vmrt-soak.XXXXXX")
 root=$work/root
@@ -185,19 +207,26 @@ failed() {
   record "$phase" fail 0 "$cause" "$file"
 }
 
-# Phases 1 and 2: pods through CRI.
+# Phases 1 and 2: pods through CRI. A lost concurrent batch was recorded
+# once: it counts as one of the batches done.
 phase='cri-sequential'
 set_phase "$phase"
-pod_soak_status=0
-"$pod_soak" --pods "$pods" --concurrent "$concurrent" --batches "$batches" \
-  --results "$results" --evidence "$logdir/failures" --phase-file "$phase_file" &
-child=$!
-wait "$child" || pod_soak_status=$?
-child=
-case "$pod_soak_status" in
-  0 | 1 | 130) ;;  # failures are in the results already
-  *) record cri-setup fail 0 "pod_soak exited with status $pod_soak_status" ;;
-esac
+seq_left=$((pods - $(recorded cri-sequential)))
+[ "$seq_left" -ge 0 ] || seq_left=0
+batches_left=$((batches - ($(recorded cri-concurrent) + concurrent - 1) / concurrent))
+[ "$batches_left" -ge 0 ] || batches_left=0
+if [ "$seq_left" -gt 0 ] || [ "$batches_left" -gt 0 ]; then
+  pod_soak_status=0
+  "$pod_soak" --pods "$seq_left" --concurrent "$concurrent" --batches "$batches_left" \
+    --results "$results" --evidence "$logdir/failures" --phase-file "$phase_file" &
+  child=$!
+  wait "$child" || pod_soak_status=$?
+  child=
+  case "$pod_soak_status" in
+    0 | 1 | 130) ;;  # failures are in the results already
+    *) record cri-setup fail 0 "pod_soak exited with status $pod_soak_status" ;;
+  esac
+fi
 
 # Phase 3: vmrt run.
 phase='vmrt-run'
@@ -214,7 +243,7 @@ s["process"]["terminal"] = False
 s["process"]["args"] = ["/bin/echo", "ok"]
 json.dump(s, open(sys.argv[1], "w"), indent=1)
 PY
-for i in $(seq "$runs"); do
+for i in $(seq $(($(recorded vmrt-run) + 1)) "$runs"); do
   current=soak-$i
   # The sandbox removes its logs with the VM: follow them as they grow.
   tail -q -s 0.2 -F "$root/$current/vm/console.log" "$root/$current/vmm.log" >"$work/console" 2>/dev/null &
@@ -239,7 +268,7 @@ done
 # Phase 4: vmrt-vmm and QEMU microvm, the same guest, alternating.
 cmdline="console=ttyS0 reboot=k panic=-1 VMRT_TEST_ACTION=memload VMRT_TEST_MIB=256 VMRT_TEST_ROUNDS=4"
 boot_ok() { [ "$status" = 0 ] && grep -q 'VMRT_MEMLOAD_DONE.* failed=0' "$@"; }
-for i in $(seq "$boots"); do
+boot_vmrt_vmm() {
   phase='vmrt-vmm'
   set_phase "$phase"
   : >"$work/console"
@@ -250,10 +279,11 @@ for i in $(seq "$boots"); do
   if boot_ok "$work/console"; then
     record vmrt-vmm ok "$ms" ""
   else
-    failed vmrt-vmm "$i" "$status" vmrt-vmm "$work/out" "$work/console" -- \
+    failed vmrt-vmm "$1" "$status" vmrt-vmm "$work/out" "$work/console" -- \
       --error "$work/out" --expect VMRT_GUEST_READY --expect VMRT_MEMLOAD_DONE
   fi
-
+}
+boot_qemu_microvm() {
   phase='qemu-microvm'
   set_phase "$phase"
   t0=$(now_ms)
@@ -264,9 +294,13 @@ for i in $(seq "$boots"); do
   if boot_ok "$work/out"; then
     record qemu-microvm ok "$ms" ""
   else
-    failed qemu-microvm "$i" "$status" qemu-microvm "$work/out" -- \
+    failed qemu-microvm "$1" "$status" qemu-microvm "$work/out" -- \
       --expect VMRT_GUEST_READY --expect VMRT_MEMLOAD_DONE
   fi
+}
+for i in $(seq "$boots"); do
+  [ "$(recorded vmrt-vmm)" -ge "$i" ] || boot_vmrt_vmm "$i"
+  [ "$(recorded qemu-microvm)" -ge "$i" ] || boot_qemu_microvm "$i"
 done
 
 # Nothing may be left: VMMs started since the soak began, vmrt shims, the
