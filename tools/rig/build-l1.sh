@@ -17,7 +17,7 @@ modules=(
   virtio_console                           # hvc0, the command's output
   overlay fuse tun veth bridge             # containerd snapshots, FUSE tests, networking
   sch_ingress cls_u32 act_mirred           # a pod's veth wired to its VM's tap (tc redirect)
-  vhost_vsock                              # QEMU reference guests with vsock
+  vhost_vsock vhost_net                    # QEMU reference guests: vsock, vhost-net
   # Docker's and podman's bridge networks and -p: iptables (nft backend)
   crc32c_generic                           # libcrc32c (nf_tables, conntrack) needs the algorithm
   nf_tables nft_compat nft_chain_nat nft_nat nft_masq nft_ct br_netfilter
@@ -36,7 +36,7 @@ if [ -z "$pkg" ]; then
   echo "${latest%/}"
   exit 0
 fi
-key=$( { echo "$pkg"; cat "$0" "$here/l1-init"; } | sha256sum | cut -c1-16)
+key=$( { echo "$pkg"; cat "$0" "$here/l1-init" "$here/kvm_holder.py"; } | sha256sum | cut -c1-16)
 result=$cache_root/$key
 mkdir -p "$cache_root"
 exec 9>"$cache_root/.lock"
@@ -75,6 +75,7 @@ root=$work/root
 mkdir -p "$root"/{bin,dev,proc,sys,modules}
 cp /bin/busybox "$root/bin/busybox"
 install -m 0755 "$here/l1-init" "$root/init"
+install -m 0644 "$here/kvm_holder.py" "$root/kvm_holder.py"
 for rel in "${order[@]}"; do
   name=$(basename "$rel")
   case "$name" in
