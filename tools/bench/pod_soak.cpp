@@ -151,6 +151,8 @@ Attempt pod_life(cri::Client& client, const Containerd& containerd, const std::s
     return a;
   }
   if (e.exit_status != 0 && e.grpc_status.empty() && e.call == "ExecSync") e.call = "exec true";
+  // The VMM's end reason is in its log, which the shim's error may not carry.
+  e.log = report;
   a.cause = bench::failure_cause(e);
   a.evidence = fmt::format("pod {} ({}), failed at {}: {}{}\n\n{}", name,
                            pod_id.empty() ? "no pod id" : pod_id, e.call,

@@ -121,17 +121,33 @@ void Vcpu::init_boot_msrs() const {
   });
 }
 
+// ", rip 0x.. cr2 0x.. cr3 0x..", or "" when the registers cannot be read.
+std::string Vcpu::where_it_was() const {
+  kvm_regs r{};
+  kvm_sregs sr{};
+  if (ioctl(fd_.get(), KVM_GET_REGS, &r) != 0 || ioctl(fd_.get(), KVM_GET_SREGS, &sr) != 0)
+    return "";
+  return fmt::format(", rip {:#x} cr2 {:#x} cr3 {:#x}", r.rip, sr.cr2, sr.cr3);
+}
+
 Vcpu::RunResult Vcpu::run() const {
   if (ioctl(fd_.get(), KVM_RUN, 0) == 0) return RunResult::Exit;
   if (errno == EINTR) return RunResult::Interrupted;
   // KVM parks a vCPU the guest has not started (mp_state UNINITIALIZED) in
   // KVM_RUN and returns EAGAIN once its LAPIC accepted an INIT or SIPI.
   if (errno == EAGAIN) return RunResult::Woken;
-  // KVM could not map a guest page to host memory: the guest touched a
-  // virtio-mem block that is not plugged (its host pages are PROT_NONE).
-  if (errno == EFAULT)
-    throw_errno(
-        fmt::format("KVM_RUN on vCPU {}: the guest touched memory that is not plugged", index_));
+  // KVM could not map a guest page to host memory. A guest touching a
+  // virtio-mem block that is not plugged (its host pages are PROT_NONE) is
+  // one way; KVM (before 6.8) does not say which address, so the report
+  // carries where the guest was, to tell that from a fault of the host's.
+  if (errno == EFAULT) {
+    int saved = errno;
+    std::string where = where_it_was();
+    errno = saved;
+    throw_errno(fmt::format(
+        "KVM_RUN on vCPU {}: a guest page has no host memory (an unplugged virtio-mem block?{})",
+        index_, where));
+  }
   throw_errno(fmt::format("KVM_RUN on vCPU {}", index_));
 }
 

@@ -5,6 +5,7 @@
 #include <linux/kvm.h>
 
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -52,6 +53,7 @@ class Vcpu {
 
  private:
   Vcpu() = default;
+  std::string where_it_was() const;
 
   UniqueFd fd_;
   kvm_run* run_ = nullptr;

@@ -57,11 +57,12 @@ void refuse_opening_files(Rules& rules) {
 }
 
 void add_vcpu(Rules& rules) {
-  // KVM_RUN, the registers an exit report names, and the serial port's
+  // KVM_RUN, the registers an exit report names (general and, for a fault
+  // KVM_RUN itself reports, control registers), and the serial port's
   // interrupt line (KVM_IRQ_LINE on the VM fd). Queue notifications reach
   // the devices through ioeventfds or a write(2) to the queue's eventfd.
   for (unsigned long request :
-       std::initializer_list<unsigned long>{KVM_RUN, KVM_GET_REGS, KVM_IRQ_LINE})
+       std::initializer_list<unsigned long>{KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, KVM_IRQ_LINE})
     rules.push_back(ioctl_request(request));
 }
 

@@ -103,7 +103,8 @@ bool resident(HotplugRegion& region, uint64_t offset) {
 void expect_stopped_or_unbacked(const VmExit& exit, const std::string& console,
                                 const std::string& unbacked_console) {
   if (exit.kind == ExitKind::InternalError) {
-    EXPECT_NE(exit.describe().find("not plugged"), std::string::npos) << exit.describe();
+    EXPECT_NE(exit.describe().find("unplugged virtio-mem block?"), std::string::npos)
+        << exit.describe();
   } else {
     EXPECT_EQ(exit.kind, ExitKind::Reset) << exit.describe();
     EXPECT_EQ(console, unbacked_console);
