@@ -3,18 +3,26 @@
 // kernel hands to init as an environment variable) asks: reboot (default),
 // poweroff, panic (init exits, so the kernel panics), hang, vsock (the
 // guest half of the vsock tests, then hang), attack (the hostile driver of
-// guest_attack.c, then as vsock) or virtiofs (a file workload on
-// the virtio-fs share tagged "vmrt", then reboot). Reboot is the
+// guest_attack.c, then as vsock), virtiofs (a file workload on
+// the virtio-fs share tagged "vmrt", then reboot) or netserve (eth0 at
+// VMRT_TEST_IP/24 with a TCP echo server and a sink, for
+// tools/bench/vm_network.sh, then hang). Reboot is the
 // default because a micro-VM without ACPI has no poweroff device: as with
 // Firecracker, the guest ends the VM by resetting it (i8042 or triple fault).
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/vm_sockets.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
@@ -37,6 +45,8 @@ static long mem_total_kib(void) {
 
 // Guest port of the echo server, and the host port the guest connects to.
 enum { kEchoPort = 5000, kHostPort = 6000 };
+// TCP ports of the netserve action's echo server and sink.
+enum { kNetEchoPort = 5001, kNetSinkPort = 5002 };
 
 static int vsock_socket(void) { return socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0); }
 
@@ -151,6 +161,76 @@ static void virtiofs_tests(void) {
   fflush(stdout);
 }
 
+// Sets an interface's address (or netmask, by `request`) from dotted quad.
+static int set_inet(int s, const char* ifname, unsigned long request, const char* dotted) {
+  struct ifreq ifr = {0};
+  struct sockaddr_in* a = (struct sockaddr_in*)&ifr.ifr_addr;
+  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
+  a->sin_family = AF_INET;
+  if (inet_pton(AF_INET, dotted, &a->sin_addr) != 1) return -1;
+  return ioctl(s, request, &ifr);
+}
+
+static int link_up(int s, const char* ifname) {
+  struct ifreq ifr = {0};
+  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) return -1;
+  ifr.ifr_flags |= IFF_UP;
+  return ioctl(s, SIOCSIFFLAGS, &ifr);
+}
+
+static int tcp_listener(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (fd < 0 || bind(fd, (struct sockaddr*)&a, sizeof a) < 0 || listen(fd, 16) < 0) return -1;
+  return fd;
+}
+
+// Reads a connection to its end, then closes it: the sender's end of file
+// comes back as ours once everything it sent has arrived.
+static void sink(int fd) {
+  static char buf[1 << 18];
+  while (read(fd, buf, sizeof buf) > 0) {
+  }
+}
+
+// The guest half of tools/bench/vm_network.sh: the same servers under any
+// VMM, so that only the VMM's network path differs.
+static void net_serve(void) {
+  const char* ip = getenv("VMRT_TEST_IP");
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (ip == NULL || s < 0 || link_up(s, "lo") < 0 || set_inet(s, "eth0", SIOCSIFADDR, ip) < 0 ||
+      set_inet(s, "eth0", SIOCSIFNETMASK, "255.255.255.0") < 0 || link_up(s, "eth0") < 0) {
+    printf("VMRT_NET_FAILED configuring eth0 as %s: %m\n", ip ? ip : "(no VMRT_TEST_IP)");
+    return;
+  }
+  close(s);
+  int echo_fd = tcp_listener(kNetEchoPort), sink_fd = tcp_listener(kNetSinkPort);
+  if (echo_fd < 0 || sink_fd < 0) {
+    printf("VMRT_NET_FAILED listen: %m\n");
+    return;
+  }
+  signal(SIGCHLD, SIG_IGN);
+  printf("VMRT_NET_READY ip=%s echo=%d sink=%d\n", ip, kNetEchoPort, kNetSinkPort);
+  fflush(stdout);
+  struct pollfd fds[2] = {{.fd = echo_fd, .events = POLLIN}, {.fd = sink_fd, .events = POLLIN}};
+  for (;;) {
+    if (poll(fds, 2, -1) < 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (!(fds[i].revents & POLLIN)) continue;
+      int fd = accept(fds[i].fd, NULL, NULL), one = 1;
+      if (fd < 0) continue;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      if (fork() == 0) {
+        i == 0 ? echo(fd) : sink(fd);
+        _exit(0);
+      }
+      close(fd);
+    }
+  }
+}
+
 static long env_long(const char* name, long fallback) {
   const char* v = getenv(name);
   return v ? strtol(v, NULL, 10) : fallback;
@@ -204,7 +284,9 @@ int main(void) {
   if (strcmp(action, "vsock") == 0) vsock_tests();
   if (strcmp(action, "virtiofs") == 0) virtiofs_tests();
   if (strcmp(action, "memload") == 0) memload_tests();
-  if (strcmp(action, "hang") == 0 || strcmp(action, "vsock") == 0 || strcmp(action, "attack") == 0)
+  if (strcmp(action, "netserve") == 0) net_serve();
+  if (strcmp(action, "hang") == 0 || strcmp(action, "netserve") == 0 ||
+      strcmp(action, "vsock") == 0 || strcmp(action, "attack") == 0)
     for (;;) pause();
   sync();
   reboot(strcmp(action, "poweroff") == 0 ? RB_POWER_OFF : RB_AUTOBOOT);

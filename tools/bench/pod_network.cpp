@@ -4,22 +4,16 @@
 // throughput into a sink in the pod. Run by tools/bench/pod_network.sh; not a
 // test.
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <algorithm>
 #include <chrono>
-#include <thread>
-#include <vector>
+#include <map>
+#include <optional>
 
-#include "common/error.h"
-#include "common/fd.h"
 #include "tests/rig/containerd/containerd_harness.h"
+#include "tools/bench/kvm_stats.h"
+#include "tools/bench/tcp_probe.h"
 #include "tools/cri/cri_client.h"
 #include "tools/cri/cri_config.h"
 
@@ -27,65 +21,23 @@ namespace {
 
 using namespace std::chrono_literals;
 using namespace vmrt;
-using Clock = std::chrono::steady_clock;
+using namespace vmrt::bench;
 namespace v1 = cri::v1;
 
 constexpr int kEchoPort = 8080, kSinkPort = 5001;
 constexpr const char* kBusybox = "/bin/busybox";
 
-UniqueFd connect_to(const std::string& ip, int port) {
-  auto deadline = Clock::now() + 60s;
-  for (;;) {
-    UniqueFd s(check_sys(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket"));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    ::inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
-    if (::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return s;
-    // The server in the pod may still be starting.
-    if (Clock::now() > deadline) throw_errno(fmt::format("connect {}:{}", ip, port));
-    std::this_thread::sleep_for(100ms);
-  }
-}
-
-// Median round trip of `n` 1-byte messages, in microseconds.
-double rtt_us(const std::string& ip, int n) {
-  UniqueFd s = connect_to(ip, kEchoPort);
-  int one = 1;
-  ::setsockopt(s.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  std::vector<double> us;
-  for (int i = 0; i < n; ++i) {
-    char c = 'x';
-    auto t0 = Clock::now();
-    if (::write(s.get(), &c, 1) != 1 || ::read(s.get(), &c, 1) != 1) fail("echo broke off");
-    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
-  }
-  std::sort(us.begin(), us.end());
-  return us[us.size() / 2];
-}
-
-// MiB/s of `mib` MiB written to the sink, until it has read them all (it
-// closes the connection at end of file).
-double throughput_mibs(const std::string& ip, int mib) {
-  UniqueFd s = connect_to(ip, kSinkPort);
-  std::vector<char> buf(1 << 20, 'y');
-  auto t0 = Clock::now();
-  for (int i = 0; i < mib; ++i)
-    for (size_t off = 0; off < buf.size();) {
-      ssize_t w = ::write(s.get(), buf.data() + off, buf.size() - off);
-      if (w <= 0) throw_errno("write to the sink");
-      off += static_cast<size_t>(w);
-    }
-  ::shutdown(s.get(), SHUT_WR);
-  char c;
-  while (::read(s.get(), &c, 1) > 0) {
-  }
-  return mib / std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
 struct Result {
   double rtt = 0, mibs = 0;
+  // KVM's exits of the pod's VM per round trip, by kind (vmrt, with debugfs).
+  std::map<std::string, double> per_round_trip;
 };
+
+// The pod VM's KVM statistics: the only vmrt-vmm running is this pod's.
+std::optional<std::map<std::string, uint64_t>> pod_vm_stats() {
+  pid_t vmm = only_process_named("vmrt-vmm");
+  return vmm == 0 ? std::nullopt : kvm_vm_stats(vmm);
+}
 
 Result measure(containerd_test::Containerd& ctrd, cri::Client& client, const std::string& handler,
                int messages, int mib) {
@@ -113,10 +65,15 @@ Result measure(containerd_test::Containerd& ctrd, cri::Client& client, const std
     start("sink",
           {"sh", "-c",
            fmt::format("while :; do {} nc -l -p {} >/dev/null; done", kBusybox, kSinkPort)});
-    rtt_us(ip, 50);  // warm-up: ARP, the server's first fork
-    r.rtt = rtt_us(ip, messages);
-    throughput_mibs(ip, 4);
-    r.mibs = throughput_mibs(ip, mib);
+    rtt_us(ip, kEchoPort, 50);  // warm-up: ARP, the server's first fork
+    auto before = handler == "vmrt" ? pod_vm_stats() : std::nullopt;
+    r.rtt = rtt_us(ip, kEchoPort, messages);
+    auto after = before ? pod_vm_stats() : std::nullopt;
+    if (before && after)
+      for (const auto& [name, v] : *after)
+        r.per_round_trip[name] = static_cast<double>(v - before->at(name)) / messages;
+    throughput_mibs(ip, kSinkPort, 4);
+    r.mibs = throughput_mibs(ip, kSinkPort, mib);
   } catch (...) {
     client.stop_pod_sandbox(id);
     client.remove_pod_sandbox(id);
@@ -150,6 +107,9 @@ int main(int argc, char** argv) {
                runc.rtt, vmrt.rtt / runc.rtt);
     fmt::print("{:<28} {:>12.1f} {:>12.1f} {:>8.2f}\n", "host -> pod (MiB/s)", vmrt.mibs, runc.mibs,
                vmrt.mibs / runc.mibs);
+    // Where a vmrt round trip's time goes: KVM's count of the VM's exits.
+    for (const auto& [name, v] : vmrt.per_round_trip)
+      fmt::print("{:<28} {:>12.2f}\n", "vmrt " + name + "/rt", v);
   } catch (const std::exception& e) {
     fmt::print(stderr, "pod_network: {}\n", e.what());
     return 1;

@@ -17,4 +17,6 @@ bench=$repo/build/tools/bench/pod_network
 [ -x "$bench" ] || { echo "build first: cmake --build build --target pod_network" >&2; exit 1; }
 . "$repo/tools/rig/host_kvm.sh"
 run_here_if_guests_boot VMRT_BENCH_INSIDE --timeout 3600 -- "$0" "$messages" "$mib"
+# KVM's statistics of the pod VM (its exits per round trip) are in debugfs.
+mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug || true
 exec "$bench" --messages "$messages" --mib "$mib"

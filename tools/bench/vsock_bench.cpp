@@ -1,12 +1,15 @@
 // vsock_bench: stream throughput and connect latency through the VMM's
-// hybrid vsock to a guest echo server, or, as the ceiling, through a plain
-// Unix socket to an echo server in this process.
+// hybrid vsock to a guest echo server, through the kernel's AF_VSOCK (a
+// peer VMM's vhost-vsock) to the same server, or, as the ceiling, through a
+// plain Unix socket to an echo server in this process.
 //
 //   vsock_bench vsock VM_SOCKET PORT [MIB] [CONNECTS]
+//   vsock_bench vhost CID PORT [MIB] [CONNECTS]
 //   vsock_bench unix [MIB] [CONNECTS]
 //
 // Prints "connect_us <median>" and "throughput_mib_s <one-way MiB/s>": MIB
 // mebibytes are written while the same amount is read back.
+#include <linux/vm_sockets.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -46,6 +49,17 @@ void echo_server(int listener) {
         write_all(conn.get(), buf.data(), n);
     }).detach();
   }
+}
+
+UniqueFd connect_af_vsock(uint32_t cid, uint32_t port) {
+  UniqueFd fd(check_sys(::socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket AF_VSOCK"));
+  sockaddr_vm addr{};
+  addr.svm_family = AF_VSOCK;
+  addr.svm_cid = cid;
+  addr.svm_port = port;
+  check_sys(::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr),
+            "connect AF_VSOCK");
+  return fd;
 }
 
 double throughput(const std::function<UniqueFd()>& connect, size_t mib) {
@@ -93,6 +107,11 @@ int main(int argc, char** argv) {
       uint32_t port = static_cast<uint32_t>(std::stoul(argv[3]));
       connect = [=] { return hybrid_vsock::connect_vsock(sock, port); };
       arg = 4;
+    } else if (mode == "vhost" && argc >= 4) {
+      auto cid = static_cast<uint32_t>(std::stoul(argv[2]));
+      auto port = static_cast<uint32_t>(std::stoul(argv[3]));
+      connect = [=] { return connect_af_vsock(cid, port); };
+      arg = 4;
     } else if (mode == "unix") {
       auto path = dir.path() / "echo.sock";
       listener = listen_unix(path);
@@ -101,7 +120,8 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(
           stderr,
-          "usage: vsock_bench vsock VM_SOCKET PORT [MIB] [CONNECTS] | unix [MIB] [CONNECTS]\n");
+          "usage: vsock_bench vsock VM_SOCKET PORT [MIB] [CONNECTS] | vhost CID PORT [MIB] "
+          "[CONNECTS] | unix [MIB] [CONNECTS]\n");
       return 2;
     }
     size_t mib = argc > arg ? std::stoul(argv[arg]) : 256;
