@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -92,6 +93,17 @@ std::string grpc_status_of(const cri::CallError& e) {
 
 // One pod's whole life. Whatever fails, the pod is stopped and removed
 // before this returns; a failure to do so is the attempt's failure.
+// The host kernel's last messages: an OOM kill, a KVM warning, a stall.
+std::string kernel_log_tail() {
+  std::string out = "kernel log ends with:\n";
+  if (FILE* p = ::popen("dmesg 2>/dev/null | tail -n 60", "r")) {
+    char buf[4096];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+    ::pclose(p);
+  }
+  return out;
+}
+
 Attempt pod_life(cri::Client& client, const Containerd& containerd, const std::string& run,
                  const std::string& name) {
   cri::PodStartBenchOptions o;
@@ -154,6 +166,7 @@ Attempt pod_life(cri::Client& client, const Containerd& containerd, const std::s
   // The VMM's end reason is in its log, which the shim's error may not carry.
   e.log = report;
   a.cause = bench::failure_cause(e);
+  report += kernel_log_tail();
   a.evidence = fmt::format("pod {} ({}), failed at {}: {}{}\n\n{}", name,
                            pod_id.empty() ? "no pod id" : pod_id, e.call,
                            e.grpc_status.empty() ? "" : e.grpc_status + ": ", e.error, report);

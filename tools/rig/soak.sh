@@ -203,6 +203,9 @@ failed() {
   known_cause=
   { echo "cause: $cause"; echo "exit status: $status"
     for f in "${files[@]}"; do echo "--- $(basename "$f") (last 300 lines)"; tail -n 300 "$f"; done
+    # The host kernel's view: an OOM kill, a KVM warning, a stall.
+    echo "--- kernel log (last 60 lines)"
+    dmesg 2>/dev/null | tail -n 60
   } >"$file"
   record "$phase" fail 0 "$cause" "$file"
 }
