@@ -254,6 +254,9 @@ void PodTasks::end_with_vm(ProcessRecord& p) {
 }
 
 void PodTasks::on_end(ProcessRecord* p, const sandbox::ProcessEnd& end) {
+  // An OOM kill is a SIGKILL: its event goes out before the exit, as from
+  // runc's shim, whatever the agent's OOM watch has passed on so far.
+  if (end.status == 128 + SIGKILL && p->vm) p->vm->sync_oom();
   events::TaskExit e;
   {
     std::lock_guard lock(mu_);

@@ -66,6 +66,11 @@ class PodVm {
   // `on_oom` hears the id of each container whose process the OOM killer
   // took, until stop().
   virtual void watch_oom(std::function<void(const std::string&)> on_oom) = 0;
+  // Hands watch_oom's callback, before it returns, the OOM kills the agent
+  // has recorded that it has not heard yet. Called before a killed
+  // process's exit goes out: containerd must hear of the OOM kill first, as
+  // from runc's shim, or CRI reports the container's reason as Error.
+  virtual void sync_oom() {}
 
   // Ends every container and the VM. Throws sandbox::MountsLeft when a mount
   // stayed in the pod's directory (which must then be kept).

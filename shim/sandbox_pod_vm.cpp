@@ -76,15 +76,29 @@ std::unique_ptr<ProcessFollower> SandboxPodVm::follow(const sandbox::ProcessRef&
 }
 
 void SandboxPodVm::watch_oom(std::function<void(const std::string&)> on_oom) {
-  oom_thread_ = std::jthread(
-      [this, on_oom = std::move(on_oom)](std::stop_token stop) { follow_oom(on_oom, stop); });
+  on_oom_ = std::move(on_oom);
+  oom_thread_ = std::jthread([this](std::stop_token stop) { follow_oom(stop); });
 }
 
-void SandboxPodVm::follow_oom(const std::function<void(const std::string&)>& on_oom,
-                              std::stop_token stop) {
+void SandboxPodVm::deliver_oom(const v1::OomEventsResponse& r) {
+  std::lock_guard lock(oom_mu_);
+  const auto count = static_cast<uint64_t>(r.container_ids_size());
+  const uint64_t first = r.last() >= count ? r.last() - count + 1 : 1;
+  if (r.last() > oom_last_ && r.last() - oom_last_ > count)
+    spdlog::warn("OOM events: missed {}", r.last() - oom_last_ - count);
+  for (uint64_t i = 0; i < count; ++i)
+    if (first + i > oom_last_) on_oom_(r.container_ids(static_cast<int>(i)));
+  oom_last_ = std::max(oom_last_, r.last());
+}
+
+void SandboxPodVm::follow_oom(std::stop_token stop) {
   v1::OomEventsRequest req;
   req.set_wait_ms(1000);
   while (!stop.stop_requested()) {
+    {
+      std::lock_guard lock(oom_mu_);
+      req.set_after(oom_last_);
+    }
     v1::OomEventsResponse r;
     try {
       r = sandbox_->agent().oom_events(req, {30s, stop});
@@ -92,12 +106,23 @@ void SandboxPodVm::follow_oom(const std::function<void(const std::string&)>& on_
       if (!stop.stop_requested()) spdlog::debug("OOM events: {}", e.what());
       return;
     }
-    if (r.last() > req.after() &&
-        r.last() - req.after() > static_cast<uint64_t>(r.container_ids_size()))
-      spdlog::warn("OOM events: missed {}", r.last() - req.after() - r.container_ids_size());
-    for (const auto& id : r.container_ids()) on_oom(id);
-    req.set_after(r.last());
+    deliver_oom(r);
     if (r.closed()) return;
+  }
+}
+
+void SandboxPodVm::sync_oom() {
+  if (!on_oom_) return;
+  v1::OomEventsRequest req;
+  {
+    std::lock_guard lock(oom_mu_);
+    req.set_after(oom_last_);
+  }
+  req.set_wait_ms(1);  // what is recorded now, not what may come
+  try {
+    deliver_oom(sandbox_->agent().oom_events(req, {5s}));
+  } catch (const sandbox::AgentError& e) {
+    spdlog::debug("OOM events before an exit: {}", e.what());
   }
 }
 

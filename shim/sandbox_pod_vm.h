@@ -50,15 +50,23 @@ class SandboxPodVm : public PodVm {
   std::unique_ptr<ProcessFollower> follow(const sandbox::ProcessRef& p, sandbox::RelayFds fds,
                                           sandbox::ProcessWatch::OnEnd on_end) override;
   void watch_oom(std::function<void(const std::string&)> on_oom) override;
+  void sync_oom() override;
   void stop() override;
 
  private:
   sandbox::ContainerCalls calls() { return sandbox::ContainerCalls(sandbox_->agent()); }
-  void follow_oom(const std::function<void(const std::string&)>& on_oom, std::stop_token stop);
+  void follow_oom(std::stop_token stop);
+  // Passes on the kills of `r` numbered after the last one passed on.
+  void deliver_oom(const agent::v1::OomEventsResponse& r);
 
   std::string pod_;
   std::unique_ptr<sandbox::Sandbox> sandbox_;
   std::mutex stop_mu_;
+  // The OOM kills passed on so far (the agent numbers them), by the watch
+  // thread and by sync_oom, whichever hears of one first.
+  std::mutex oom_mu_;
+  uint64_t oom_last_ = 0;
+  std::function<void(const std::string&)> on_oom_;
   std::jthread oom_thread_;  // its stop token ends the OomEvents calls
 };
 

@@ -369,7 +369,13 @@ v1::WaitProcessResponse AgentService::WaitProcess(const ttrpc::Context& ctx,
   auto e = find(req.container_id());
   ProcessEntry& p = process(*e, req.container_id(), req.exec_id());
   for (;;) {
-    if (auto status = try_status(*e, p)) return to_wait_response(*status);
+    if (auto status = try_status(*e, p)) {
+      // The kernel counts an OOM kill before the killed process dies: in
+      // the log before the exit is answered, for the shim to pass on first
+      // (the watcher's scan may not have come round yet).
+      note_oom(req.container_id(), *e);
+      return to_wait_response(*status);
+    }
     // The caller went away (its connection ended) or gave up.
     if (ctx.stop.stop_requested()) reject(Code::Cancelled, "WaitProcess cancelled");
     if (ctx.expired()) reject(Code::DeadlineExceeded, "WaitProcess: the process still runs");
@@ -441,24 +447,26 @@ void AgentService::watch_oom() {
     for (auto& [id, e] : entries_)
       if (e) all.emplace_back(id, e);
     lock.unlock();
-    for (auto& [id, e] : all) {
-      uint64_t kills;
-      {
-        std::lock_guard el(e->mu);
-        if (e->removed) continue;
-        try {
-          kills = e->container->oom_kill_count();
-        } catch (const std::exception& err) {
-          continue;  // the cgroup went away with the container's last process
-        }
-        if (kills <= e->oom_kills) continue;
-        e->oom_kills = kills;
-      }
-      spdlog::info("container {}: OOM kill", id);
-      oom_.publish(id);
-    }
+    for (auto& [id, e] : all) note_oom(id, *e);
     lock.lock();
   }
+}
+
+void AgentService::note_oom(const std::string& id, Entry& e) {
+  {
+    std::lock_guard el(e.mu);
+    if (e.removed) return;
+    uint64_t kills;
+    try {
+      kills = e.container->oom_kill_count();
+    } catch (const std::exception& err) {
+      return;  // the cgroup went away with the container's last process
+    }
+    if (kills <= e.oom_kills) return;
+    e.oom_kills = kills;
+  }
+  spdlog::info("container {}: OOM kill", id);
+  oom_.publish(id);
 }
 
 }  // namespace vmrt::agent

@@ -65,6 +65,9 @@ class AgentService {
   void remove(const std::string& id, Entry& e);
   void destroy_all();
   void watch_oom();
+  // Publishes an OOM kill of container `id` that its cgroup counts and the
+  // log does not have yet; takes e.mu briefly.
+  void note_oom(const std::string& id, Entry& e);
 
   const AgentOptions options_;
   std::mutex mu_;  // guards sandbox_ and entries_

@@ -80,6 +80,18 @@ void FakePodVm::watch_oom(std::function<void(const std::string&)> on_oom) {
   s_->on_oom = std::move(on_oom);
 }
 
+void FakePodVm::sync_oom() {
+  record("sync_oom");
+  std::vector<std::string> kills;
+  std::function<void(const std::string&)> on_oom;
+  {
+    std::lock_guard lock(s_->mu);
+    kills.swap(s_->pending_oom);
+    on_oom = s_->on_oom;
+  }
+  for (const auto& id : kills) on_oom(id);
+}
+
 void FakePodVm::Shared::end(const std::string& key, sandbox::ProcessEnd e) {
   sandbox::ProcessWatch::OnEnd on_end;
   {

@@ -48,6 +48,7 @@ class FakePodVm : public PodVm {
   std::unique_ptr<ProcessFollower> follow(const sandbox::ProcessRef& p, sandbox::RelayFds,
                                           sandbox::ProcessWatch::OnEnd on_end) override;
   void watch_oom(std::function<void(const std::string&)> on_oom) override;
+  void sync_oom() override;
   void stop() override { record("stop"); }
 
  private:
@@ -60,6 +61,8 @@ struct FakePodVm::Shared {
   std::vector<std::string> calls;
   std::map<std::string, sandbox::ProcessWatch::OnEnd> followed;  // "id/exec"
   std::function<void(const std::string&)> on_oom;
+  // OOM kills the agent has and watch_oom has not passed on: sync_oom's.
+  std::vector<std::string> pending_oom;
   std::optional<std::string> gone;  // the VM has died
   int boots = 0;
   bool vm_destroyed = false;

@@ -324,6 +324,28 @@ TEST_F(PodTasksTest, AnOomInTheVmIsAnEvent) {
   EXPECT_THAT(events.take_topics(), ElementsAre("/tasks/create", "/tasks/oom"));
 }
 
+// The agent's OOM watch may not have passed a kill on when the killed
+// process's exit arrives: the shim asks first, so that containerd hears of
+// the OOM kill before the exit (CRI's OOMKilled reason depends on it).
+TEST_F(PodTasksTest, AKilledProcessesOomGoesOutBeforeItsExit) {
+  create("pod", "pod");
+  start("pod");
+  events.take_topics();
+  vm->take_calls();
+  vm->pending_oom = {"pod"};
+  vm->end("pod/", {128 + SIGKILL, "", true});
+  EXPECT_THAT(events.take_topics(), ElementsAre("/tasks/oom", "/tasks/exit"));
+  EXPECT_THAT(vm->take_calls(), ::testing::Contains("sync_oom"));
+}
+
+TEST_F(PodTasksTest, AnExitNotByKillAsksForNoOom) {
+  create("pod", "pod");
+  start("pod");
+  vm->take_calls();
+  vm->end("pod/", {1, "", true});
+  EXPECT_THAT(vm->take_calls(), ::testing::Not(::testing::Contains("sync_oom")));
+}
+
 TEST_F(PodTasksTest, StopEndsWaitersAndTheVm) {
   create("pod", "pod");
   start("pod");
