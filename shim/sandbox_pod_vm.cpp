@@ -121,7 +121,8 @@ void SandboxPodVm::sync_oom() {
   req.set_wait_ms(1);  // what is recorded now, not what may come
   try {
     deliver_oom(sandbox_->agent().oom_events(req, {5s}));
-  } catch (const sandbox::AgentError& e) {
+  } catch (const std::exception& e) {
+    // The exit goes out regardless; the watch thread may still pass it on.
     spdlog::debug("OOM events before an exit: {}", e.what());
   }
 }
