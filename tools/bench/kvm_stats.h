@@ -8,19 +8,12 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <vector>
 
 namespace vmrt::bench {
 
-// The names the benchmarks report: exits, and the kinds that cost most.
-const std::vector<std::string>& kvm_stat_names();
-
-// The statistics of the VM that process `pid` created (its first, if it
+// exits, and the kinds that cost most (mmio_exits, io_exits, halt_exits,
+// irq_injections), of the VM that process `pid` created (its first, if it
 // has several), or nullopt when there is none or debugfs is not mounted.
 std::optional<std::map<std::string, uint64_t>> kvm_vm_stats(pid_t pid);
-
-// The one running process named exactly `name` (/proc/PID/comm), or 0 when
-// there is none or more than one.
-pid_t only_process_named(const std::string& name);
 
 }  // namespace vmrt::bench

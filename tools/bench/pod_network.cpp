@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "tests/rig/containerd/containerd_harness.h"
+#include "tests/rig/support/host_state.h"
 #include "tools/bench/kvm_stats.h"
 #include "tools/bench/tcp_probe.h"
 #include "tools/cri/cri_client.h"
@@ -35,8 +36,9 @@ struct Result {
 
 // The pod VM's KVM statistics: the only vmrt-vmm running is this pod's.
 std::optional<std::map<std::string, uint64_t>> pod_vm_stats() {
-  pid_t vmm = only_process_named("vmrt-vmm");
-  return vmm == 0 ? std::nullopt : kvm_vm_stats(vmm);
+  std::vector<std::string> vmms = test::vmm_processes();  // "pid cmdline"
+  if (vmms.size() != 1) return std::nullopt;
+  return kvm_vm_stats(static_cast<pid_t>(std::stol(vmms[0])));
 }
 
 Result measure(containerd_test::Containerd& ctrd, cri::Client& client, const std::string& handler,
