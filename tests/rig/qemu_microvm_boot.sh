@@ -6,14 +6,14 @@
 #
 #   qemu_microvm_boot.sh VMLINUX INITRAMFS
 set -uo pipefail
+. "$(dirname "$0")/../../tools/rig/qemu_microvm.sh"
 vmlinux=$1 initramfs=$2
 failures=0
 check() { if eval "$2"; then echo "ok   - $1"; else echo "FAIL - $1"; failures=$((failures + 1)); fi; }
 
 for cpus in 1 2; do
-  out=$(timeout 120 qemu-system-x86_64 -M microvm,isa-serial=on,rtc=off,acpi=off -enable-kvm -cpu host \
-    -m 128 -smp "$cpus" -nodefaults -no-user-config -nographic -no-reboot -serial stdio \
-    -kernel "$vmlinux" -initrd "$initramfs" -append "console=ttyS0 reboot=t panic=-1 quiet" 2>&1)
+  qemu_microvm_argv 128 "$cpus" stdio "$vmlinux" "$initramfs" "console=ttyS0 reboot=t panic=-1 quiet"
+  out=$(timeout 120 "${qemu_argv[@]}" 2>&1)
   rc=$?
   marker=$(grep -o 'VMRT_GUEST_READY cpus=[0-9]* mem_kib=[0-9]*' <<<"$out")
   check "microvm with $cpus vCPU(s) exits 0 after the guest reboots (rc $rc)" '[ $rc = 0 ]'

@@ -26,6 +26,7 @@ for f in "$probe" "$vmm" "$kernel" "$initrd"; do
   [ -e "$f" ] || { echo "vm_network: $f is missing: build first (tcp_probe vmrt-vmm test_initramfs guest_kernel)" >&2; exit 1; }
 done
 . "$repo/tools/rig/host_kvm.sh"
+. "$repo/tools/rig/qemu_microvm.sh"
 run_here_if_guests_boot VMRT_BENCH_INSIDE --timeout 3600 --env "VCPUS=$vcpus" --env "EXTRA=${EXTRA:-}" \
   -- "$0" "$messages" "$mib" "$rounds"
 
@@ -59,11 +60,8 @@ start_vm() {
     qemu | qemu-vhost)
       local vhost=off
       [ "$1" = qemu ] || vhost=on
-      qemu-system-x86_64 -M microvm,isa-serial=on,rtc=off,acpi=off -enable-kvm -cpu host \
-        -m 256 -smp "$vcpus" -nodefaults -no-user-config -nographic -no-reboot \
-        -serial "file:$work/console" -kernel "$kernel" -initrd "$initrd" \
-        -append "${cmdline/reboot=k/reboot=t}" \
-        -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,vhost=$vhost" \
+      qemu_microvm_argv 256 "$vcpus" "file:$work/console" "$kernel" "$initrd" "$cmdline"
+      "${qemu_argv[@]}" -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,vhost=$vhost" \
         -device "virtio-net-device,netdev=n0,mac=$mac" >"$work/log" 2>&1 &
       ;;
   esac

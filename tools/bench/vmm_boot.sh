@@ -17,14 +17,14 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 runs=${1:-5}
 build=$repo/build
 . "$repo/tools/rig/host_kvm.sh"
+. "$repo/tools/rig/qemu_microvm.sh"
 run_here_if_guests_boot VMRT_BENCH_INSIDE --timeout 1800 -- "$0" "$runs"
 
 kernel=${VMRT_BENCH_KERNEL:-$build/guest-kernel/vmlinux} initrd=$build/tests/rig/test-initramfs.cpio
 cmdline="console=ttyS0 reboot=k panic=-1 quiet"
 vmrt=("$build/vmm/vmrt-vmm" --kernel "$kernel" --initrd "$initrd" --mem 128 --cpus 1 --cmdline "$cmdline")
-qemu=(qemu-system-x86_64 -M microvm,isa-serial=on,rtc=off,acpi=off -enable-kvm -cpu host -m 128 -smp 1
-  -nodefaults -no-user-config -nographic -no-reboot -serial stdio -kernel "$kernel" -initrd "$initrd"
-  -append "${cmdline/reboot=k/reboot=t}")
+qemu_microvm_argv 128 1 stdio "$kernel" "$initrd" "$cmdline"
+qemu=("${qemu_argv[@]}")
 
 # measure NAME CMD...: prints ms to marker, total ms, CPU ms (user+sys), max
 # RSS KiB and the guest's MemTotal KiB.

@@ -12,6 +12,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 mib=${1:-256} connects=${2:-200}
 build=$repo/build
 . "$repo/tools/rig/host_kvm.sh"
+. "$repo/tools/rig/qemu_microvm.sh"
 run_here_if_guests_boot VMRT_BENCH_INSIDE --timeout 1800 -- "$0" "$mib" "$connects"
 work=$(mktemp -d)
 vm=''
@@ -37,11 +38,8 @@ v=$("$bench" vsock "$work/vm.sock" 5000 "$mib" "$connects")
 stop_vm
 q=''
 if [ -c /dev/vhost-vsock ]; then
-  qemu-system-x86_64 -M microvm,isa-serial=on,rtc=off,acpi=off -enable-kvm -cpu host \
-    -m 256 -smp 2 -nodefaults -no-user-config -nographic -no-reboot \
-    -serial "file:$work/qemu-console" -kernel "$kernel" -initrd "$initrd" \
-    -append "${cmdline/reboot=k/reboot=t}" -device vhost-vsock-device,guest-cid=42 \
-    >"$work/log" 2>&1 &
+  qemu_microvm_argv 256 2 "file:$work/qemu-console" "$kernel" "$initrd" "$cmdline"
+  "${qemu_argv[@]}" -device vhost-vsock-device,guest-cid=42 >"$work/log" 2>&1 &
   vm=$!
   wait_ready "$work/qemu-console"
   q=$("$bench" vhost 42 5000 "$mib" "$connects")

@@ -12,6 +12,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 rounds=${1:-20}
 build=$repo/build
+. "$repo/tools/rig/qemu_microvm.sh"
 if [ "${VMRT_STRESS_INSIDE:-}" != 1 ]; then
   exec "$repo/tools/testvm" --timeout $((rounds * 90 + 120)) --env VMRT_STRESS_INSIDE=1 \
     --env VMRT_STRESS_ONLY="${VMRT_STRESS_ONLY:-}" -- "$0" "$rounds"
@@ -74,9 +75,8 @@ for i in $(seq "$rounds"); do
   record vmrt-vmm "$s" "$work/out"
 
   s=0
-  timeout 60 qemu-system-x86_64 -M microvm,isa-serial=on,rtc=off,acpi=off -enable-kvm -cpu host \
-    -m 128 -smp 1 -nodefaults -no-user-config -nographic -no-reboot -serial stdio \
-    -kernel "$kernel" -initrd "$initrd" -append "${cmdline/reboot=k/reboot=t}" >"$work/out" 2>&1 || s=$?
+  qemu_microvm_argv 128 1 stdio "$kernel" "$initrd" "$cmdline"
+  timeout 60 "${qemu_argv[@]}" >"$work/out" 2>&1 || s=$?
   [ "$s" != 0 ] || grep -q VMRT_GUEST_READY "$work/out" || s=99
   record qemu-microvm "$s" "$work/out"
   echo "round $i: ok ${ok[*]:-} fail ${fail[*]:-}"

@@ -103,6 +103,7 @@ PY
 }
 
 . "$repo/tools/rig/host_kvm.sh"
+. "$repo/tools/rig/qemu_microvm.sh"
 if [ "${VMRT_SOAK_INSIDE:-}" != 1 ] && ! host_kvm_boots_guests; then
   echo "soak: $(host_kvm_describe); running inside tools/testvm" >&2
   # Each pod of a concurrent batch has its guest RAM.
@@ -290,9 +291,8 @@ boot_qemu_microvm() {
   phase='qemu-microvm'
   set_phase "$phase"
   t0=$(now_ms)
-  run_bg 300 "$work/out" qemu-system-x86_64 -M microvm,isa-serial=on,rtc=off,acpi=off \
-    -enable-kvm -cpu host -m 512 -smp "$vcpus" -nodefaults -no-user-config -nographic \
-    -no-reboot -serial stdio -kernel "$kernel" -initrd "$initrd" -append "${cmdline/reboot=k/reboot=t}"
+  qemu_microvm_argv 512 "$vcpus" stdio "$kernel" "$initrd" "$cmdline"
+  run_bg 300 "$work/out" "${qemu_argv[@]}"
   ms=$(($(now_ms) - t0))
   if boot_ok "$work/out"; then
     record qemu-microvm ok "$ms" ""
