@@ -56,6 +56,9 @@ struct RuntimeConfig {
   bool template_vm = true;
   std::filesystem::path template_dir =
       "/run/vmrt-templates";  // where templates are kept (not in the CLI's root)
+  // "shared": restored VMs map the template's memory copy-on-write;
+  // "private": each copies it (vmrt-vmm --restore-copy).
+  std::string template_memory = "shared";
   std::string log_level = "info";
   // The VMM's confinement (vmm/security/jail.h): on unless turned off for
   // debugging; the uid/gid it drops to; the cgroup (below the cgroup2 root)

@@ -119,6 +119,12 @@ void visit_fields(auto& v, json_fields::Is<RuntimeConfig> auto& c) {
          .override = FileOnly,
          .comment = "Where VM templates are kept, one directory each (a tmpfs: restored VMs map\n"
                     "a template's memory file)."});
+  v(kTemplateMemory, c.template_memory,
+    Info{.name = "template_memory",
+         .override = FileOnly,
+         .comment =
+             "shared: restored sandboxes map a template's memory copy-on-write (held once);\n"
+             "private: each copies it, so that no two tenants share a page of memory."});
   v(kFsCache, c.fs_cache,
     Info{.name = "fs_cache",
          .override = Allowed,

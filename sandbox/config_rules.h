@@ -37,6 +37,7 @@ struct Enum {
   const char* key;
   std::vector<std::string_view> names;
 };
+inline const Enum kTemplateMemory{"hypervisor.template_memory", {"shared", "private"}};
 inline const Enum kFsCache{"virtiofs.cache", {"none", "auto", "always"}};
 // The names common/log.h accepts (spdlog also takes aliases such as "err";
 // the file sticks to one spelling).

@@ -52,6 +52,7 @@ std::vector<std::string> vmm_argv(const RuntimeConfig& config, const SandboxPath
     // What the guest was booted from is in the snapshot.
     argv.erase(argv.begin() + 1, argv.begin() + 7);
     argv.insert(argv.begin() + 1, {"--restore", restore.string()});
+    if (config.template_memory == "private") argv.insert(argv.begin() + 3, "--restore-copy");
   }
   if (config.jail)
     argv.insert(argv.end(),

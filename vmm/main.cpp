@@ -152,8 +152,10 @@ int run(const VmmConfig& config, std::shared_ptr<fs::FsDevice> fs_device, Snapsh
   }
 
   GuestMemory memory =
-      snapshots.source ? GuestMemory::map_private(std::move(snapshots.source->memory), mc.mem_bytes)
-                       : GuestMemory::create(mc.mem_bytes, mc.hugepages);
+      !snapshots.source ? GuestMemory::create(mc.mem_bytes, mc.hugepages)
+      : config.restore_copy
+          ? GuestMemory::copy_of(std::move(snapshots.source->memory), mc.mem_bytes)
+          : GuestMemory::map_private(std::move(snapshots.source->memory), mc.mem_bytes);
   if (config.hotplug_mib) memory.add_hotplug(config.hotplug_mib << 20);
   auto machine = Machine::create(mc, std::move(memory));
   kvm_fd.reset();
@@ -314,6 +316,10 @@ int main(int argc, char** argv) {
       "write a snapshot (state, memory) here on the control socket's \"snapshot\" command");
   auto* restore = app.add_option("--restore", flags.restore,
                                  "restore the VM from the snapshot in this directory, not boot");
+  auto* restore_copy = app.add_flag(
+      "--restore-copy", flags.restore_copy,
+      "with --restore: copy the snapshot's memory into RAM of this VM's own instead of "
+      "mapping it copy-on-write (no page shared with other VMs restored from it)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -348,6 +354,7 @@ int main(int argc, char** argv) {
     if (*jail_gid) config.jail_gid = flags.jail_gid;
     if (*snapshot_dir) config.snapshot_dir = flags.snapshot_dir;
     if (*restore) config.restore = flags.restore;
+    if (*restore_copy) config.restore_copy = true;
     logging::init("vmrt-vmm", config.log_level);
     validate(config);
     if (!config.jail.empty()) Kvm::host_is_pvm();  // while /sys is in reach

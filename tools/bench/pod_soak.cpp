@@ -104,10 +104,14 @@ std::string kernel_log_tail() {
   return out;
 }
 
+// The runtime handler the pods use: vmrt, or with --hypervisor a variant
+// of it whose configuration has those lines added.
+std::string handler = "vmrt";
+
 Attempt pod_life(cri::Client& client, const Containerd& containerd, const std::string& run,
                  const std::string& name) {
   cri::PodStartBenchOptions o;
-  o.runtime_handler = "vmrt";
+  o.runtime_handler = handler;
   o.image = containerd_test::kBusyboxImage;
   o.argv = {"sleep", "3600"};
   o.pod_namespace = "vmrt-soak";
@@ -206,6 +210,10 @@ int main(int argc, char** argv) {
   app.add_option("--results", results_file, "results file (appended to)")->required();
   app.add_option("--evidence", evidence_dir, "directory for failures' evidence")->required();
   app.add_option("--phase-file", phase_file, "file to write each phase's name to as it begins");
+  std::string hypervisor;
+  app.add_option("--hypervisor", hypervisor,
+                 "TOML lines for the [hypervisor] table of the build's runtime configuration "
+                 "(e.g. 'template_memory = \"private\"'): the pods run under a handler with them");
   CLI11_PARSE(app, argc, argv);
 
   struct sigaction sa {};
@@ -215,7 +223,12 @@ int main(int argc, char** argv) {
 
   Results results(results_file, evidence_dir);
   try {
-    Containerd containerd;
+    Containerd::Options options;
+    if (!hypervisor.empty()) {
+      handler = "vmrt-soak";
+      options.vmrt_variants[handler] = hypervisor + "\n";
+    }
+    Containerd containerd(options);
     containerd.import_images(containerd_test::kCriNamespace);
     cri::Client client(containerd.cri_endpoint(), 300s);
     client.wait_ready(60s);

@@ -23,12 +23,17 @@
 # Without a KVM that boots guests here the whole soak runs inside
 # tools/testvm (the log directory is shared with it).
 #
+# --hypervisor LINES adds TOML lines to the [hypervisor] table of the build's
+# runtime configuration (keys it does not set) for the pods and the `vmrt
+# run`s, e.g. 'template_memory = "private"', to compare a setting's losses.
+#
 #   tools/rig/soak.sh [--pods N] [--concurrent K] [--batches B] [--runs N]
-#                     [--boots M] [--vcpus N] [--log-dir DIR]     (as root)
+#                     [--boots M] [--vcpus N] [--hypervisor LINES]
+#                     [--log-dir DIR]                             (as root)
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 build=$repo/build
-pods=100 concurrent=10 batches=1 runs=200 boots=50 vcpus=2 logdir=
+pods=100 concurrent=10 batches=1 runs=200 boots=50 vcpus=2 logdir= hypervisor=
 args=("$@")
 usage() { sed -n '/^#   tools/,/(as root)/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -38,6 +43,7 @@ while [ $# -gt 0 ]; do
       declare "${1#--}=$2"
       shift 2 ;;
     --log-dir) logdir=${2:?}; shift 2 ;;
+    --hypervisor) hypervisor=${2?}; shift 2 ;;
     *) usage ;;
   esac
 done
@@ -54,6 +60,7 @@ done
 mkdir -p "$logdir/failures" && logdir=$(cd "$logdir" && pwd -P) || exit 1
 results=$logdir/results.tsv phase_file=$logdir/phase
 touch "$results"
+[ -z "$hypervisor" ] || printf '%s\n' "$hypervisor" >"$logdir/hypervisor"
 
 # record PHASE ok|fail MS CAUSE [EVIDENCE_FILE]: one attempt, a line of results.tsv.
 record() {
@@ -222,6 +229,7 @@ batches_left=$((batches - ($(recorded cri-concurrent) + concurrent - 1) / concur
 if [ "$seq_left" -gt 0 ] || [ "$batches_left" -gt 0 ]; then
   pod_soak_status=0
   "$pod_soak" --pods "$seq_left" --concurrent "$concurrent" --batches "$batches_left" \
+    ${hypervisor:+--hypervisor "$hypervisor"} \
     --results "$results" --evidence "$logdir/failures" --phase-file "$phase_file" &
   child=$!
   wait "$child" || pod_soak_status=$?
@@ -230,6 +238,14 @@ if [ "$seq_left" -gt 0 ] || [ "$batches_left" -gt 0 ]; then
     0 | 1 | 130) ;;  # failures are in the results already
     *) record cri-setup fail 0 "pod_soak exited with status $pod_soak_status" ;;
   esac
+fi
+
+# The runtime configuration of the `vmrt run`s: the build's (its last table
+# is [hypervisor]), with --hypervisor's lines after it.
+config=$build/vmrt-dev.toml
+if [ -n "$hypervisor" ]; then
+  config=$work/vmrt.toml
+  { cat "$build/vmrt-dev.toml"; printf '%s\n' "$hypervisor"; } >"$config"
 fi
 
 # Phase 3: vmrt run.
@@ -253,7 +269,7 @@ for i in $(seq $(($(recorded vmrt-run) + 1)) "$runs"); do
   tail -q -s 0.2 -F "$root/$current/vm/console.log" "$root/$current/vmm.log" >"$work/console" 2>/dev/null &
   follower=$!
   t0=$(now_ms)
-  run_bg 180 "$work/out" "$vmrt" --config "$build/vmrt-dev.toml" --root "$root" run -b "$bundle" "$current"
+  run_bg 180 "$work/out" "$vmrt" --config "$config" --root "$root" run -b "$bundle" "$current"
   ms=$(($(now_ms) - t0))
   sleep 0.5
   kill "$follower" 2>/dev/null

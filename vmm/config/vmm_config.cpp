@@ -76,11 +76,11 @@ void require_readable_file(const std::string& what, const std::string& path) {
 VmmConfig config_from_json(const nlohmann::json& j, const std::string& source, VmmConfig c) {
   if (!j.is_object()) fail("{}: expected a JSON object", source);
   static const char* kKeys[] = {
-      "kernel",    "initrd",   "cmdline",        "mem_mib",      "cpus",         "max_cpus",
-      "hugepages", "console",  "control_socket", "vsock_socket", "vsock_cid",    "fs_dir",
-      "fs_tag",    "fs_cache", "net_tap",        "net_tap_fd",   "net_mac",      "seccomp",
-      "log_level", "jail",     "jail_uid",       "jail_gid",     "snapshot_dir", "restore",
-      "hotplug_mib"};
+      "kernel",       "initrd",     "cmdline",        "mem_mib",      "cpus",         "max_cpus",
+      "hugepages",    "console",    "control_socket", "vsock_socket", "vsock_cid",    "fs_dir",
+      "fs_tag",       "fs_cache",   "net_tap",        "net_tap_fd",   "net_mac",      "seccomp",
+      "log_level",    "jail",       "jail_uid",       "jail_gid",     "snapshot_dir", "restore",
+      "restore_copy", "hotplug_mib"};
   for (const auto& [key, value] : j.items()) {
     bool known = false;
     for (const char* k : kKeys) known |= key == k;
@@ -110,6 +110,7 @@ VmmConfig config_from_json(const nlohmann::json& j, const std::string& source, V
   take(j, "jail_gid", source, c.jail_gid);
   take(j, "snapshot_dir", source, c.snapshot_dir);
   take(j, "restore", source, c.restore);
+  take(j, "restore_copy", source, c.restore_copy);
   take(j, "hotplug_mib", source, c.hotplug_mib);
   return c;
 }
@@ -132,6 +133,7 @@ void validate(const VmmConfig& c) {
     if (c.hugepages) fail("a VM restored from a snapshot cannot use huge pages");
     if (!c.snapshot_dir.empty()) fail("--snapshot-dir and --restore: one or the other");
   } else {
+    if (c.restore_copy) fail("--restore-copy applies to a VM restored from a snapshot (--restore)");
     if (c.kernel.empty()) fail("no guest kernel given (--kernel)");
     require_readable_file("guest kernel", c.kernel);
     if (!c.initrd.empty()) require_readable_file("initrd", c.initrd);

@@ -55,15 +55,17 @@ struct VmmConfig {
   // Snapshots (vmm/snapshot/): the directory the control socket's
   // "snapshot" command writes `state` and `memory` to; and a directory
   // holding such a snapshot to restore the VM from instead of booting
-  // (guest RAM then maps its memory file copy-on-write).
+  // (guest RAM then maps its memory file copy-on-write, or with
+  // restore_copy reads it into RAM of its own, sharing no page).
   std::string snapshot_dir;
   std::string restore;
+  bool restore_copy = false;
 };
 
 // Reads the keys of `j` (kernel, initrd, cmdline, mem_mib, cpus, max_cpus, hugepages,
 // console, control_socket, vsock_socket, vsock_cid, fs_dir, fs_tag, fs_cache,
 // net_tap, net_tap_fd, net_mac, seccomp, log_level, jail, jail_uid, jail_gid,
-// snapshot_dir, restore, hotplug_mib)
+// snapshot_dir, restore, restore_copy, hotplug_mib)
 // over `base`. Unknown keys and wrong
 // types are errors naming `source` and the key.
 VmmConfig config_from_json(const nlohmann::json& j, const std::string& source, VmmConfig base = {});

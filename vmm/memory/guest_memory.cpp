@@ -29,6 +29,16 @@ void check_size(uint64_t size, bool hugepages) {
     fail("guest memory size {} is not a multiple of 2 MiB, as huge pages need", size);
 }
 
+// A snapshot's memory file: a regular file of exactly the RAM size.
+void check_memory_file(int fd, uint64_t size) {
+  check_size(size, false);
+  struct stat st;
+  if (fstat(fd, &st) != 0) throw_errno("guest memory file: fstat");
+  if (!S_ISREG(st.st_mode)) fail("guest memory file: the descriptor is not a regular file");
+  if (static_cast<uint64_t>(st.st_size) != size)
+    fail("guest memory file holds {} bytes, but the snapshot's RAM is {} bytes", st.st_size, size);
+}
+
 }  // namespace
 
 GuestMemory GuestMemory::create(uint64_t size, bool hugepages) {
@@ -58,12 +68,7 @@ GuestMemory GuestMemory::adopt(UniqueFd fd) {
 }
 
 GuestMemory GuestMemory::map_private(UniqueFd file, uint64_t size) {
-  check_size(size, false);
-  struct stat st;
-  if (fstat(file.get(), &st) != 0) throw_errno("guest memory file: fstat");
-  if (!S_ISREG(st.st_mode)) fail("guest memory file: the descriptor is not a regular file");
-  if (static_cast<uint64_t>(st.st_size) != size)
-    fail("guest memory file holds {} bytes, but the snapshot's RAM is {} bytes", st.st_size, size);
+  check_memory_file(file.get(), size);
   return map(std::move(file), size, /*shared=*/false);
 }
 
@@ -80,32 +85,60 @@ namespace {
 constexpr off_t kMergeGap = 1 << 20;
 constexpr size_t kMaxExtents = 8192;
 
-void map_file_data(int fd, uint8_t* base, uint64_t size) {
-  std::vector<std::pair<off_t, off_t>> extents;  // [begin, end)
+// The [begin, end) page ranges of the file's data, neighbours closer than
+// `merge_gap` joined; past kMaxExtents, the whole file.
+std::vector<std::pair<off_t, off_t>> data_extents(int fd, uint64_t size, off_t merge_gap) {
+  std::vector<std::pair<off_t, off_t>> extents;
   off_t end = static_cast<off_t>(size);
   for (off_t at = 0; at < end;) {
     off_t data = lseek(fd, at, SEEK_DATA);
     if (data < 0) break;  // ENXIO: no data after `at`
     off_t hole = lseek(fd, data, SEEK_HOLE);
     if (hole < 0) hole = end;
-    if (!extents.empty() && data - extents.back().second < kMergeGap)
+    if (!extents.empty() && data - extents.back().second < merge_gap)
       extents.back().second = hole;
     else
       extents.push_back({data, hole});
     at = hole;
   }
   if (extents.size() > kMaxExtents) extents = {{0, end}};
-  for (auto [from, to] : extents) {
+  for (auto& [from, to] : extents) {
     // Page-aligned: SEEK_DATA/SEEK_HOLE answer in whole pages or blocks.
     from &= ~off_t{4095};
     to = std::min<off_t>((to + 4095) & ~off_t{4095}, end);
+  }
+  return extents;
+}
+
+void map_file_data(int fd, uint8_t* base, uint64_t size) {
+  for (auto [from, to] : data_extents(fd, size, kMergeGap))
     if (mmap(base + from, static_cast<size_t>(to - from), PROT_READ | PROT_WRITE,
              MAP_PRIVATE | MAP_NORESERVE | MAP_FIXED, fd, from) == MAP_FAILED)
       throw_errno("cannot map guest RAM from the snapshot's memory file");
+}
+
+// Reads the file's data into `base`; its holes stay untouched (and so
+// unallocated in a fresh memfd).
+void read_file_data(int fd, uint8_t* base, uint64_t size) {
+  for (auto [from, to] : data_extents(fd, size, 0)) {
+    for (off_t at = from; at < to;) {
+      ssize_t n = pread(fd, base + at, static_cast<size_t>(std::min<off_t>(to - at, 1 << 30)), at);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw_errno("cannot read the snapshot's memory file");
+      if (n == 0) fail("the snapshot's memory file ended at {} of {} bytes", at, size);
+      at += n;
+    }
   }
 }
 
 }  // namespace
+
+GuestMemory GuestMemory::copy_of(UniqueFd file, uint64_t size) {
+  check_memory_file(file.get(), size);
+  GuestMemory mem = create(size);
+  read_file_data(file.get(), mem.base_, size);
+  return mem;
+}
 
 GuestMemory GuestMemory::map(UniqueFd fd, uint64_t size, bool shared) {
   GuestMemory mem;

@@ -50,6 +50,11 @@ class GuestMemory {
   // keeps it immutable); huge pages are not supported here. Throws
   // vmrt::Error when the file is not a regular file of exactly `size` bytes.
   static GuestMemory map_private(UniqueFd file, uint64_t size);
+  // The same file copied into new RAM (create(size)): no page is shared
+  // with another VM restored from it, so no tenant can time another's
+  // accesses to a shared page, nor the page's being copied on write. Costs
+  // a copy of the file's data per VM. The file's holes stay unallocated.
+  static GuestMemory copy_of(UniqueFd file, uint64_t size);
 
   GuestMemory(GuestMemory&& other) noexcept;
   GuestMemory& operator=(GuestMemory&& other) noexcept;

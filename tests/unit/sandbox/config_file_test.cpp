@@ -139,6 +139,7 @@ TEST(RuntimeConfigJson, EveryKeyAndTheSource) {
   EXPECT_EQ(j.at("boot_timeout_s"), 30);
   EXPECT_EQ(j.at("template"), true);
   EXPECT_EQ(j.at("template_dir"), "/run/vmrt-templates");
+  EXPECT_EQ(j.at("template_memory"), "shared");
   EXPECT_EQ(j.at("fs_cache"), "auto");
   EXPECT_EQ(j.at("log_level"), "info");
   EXPECT_EQ(j.at("jail"), true);
@@ -152,7 +153,7 @@ TEST(RuntimeConfigJson, EveryKeyAndTheSource) {
   EXPECT_EQ(j.at("annotation_max_memory_mib"), c.annotations.max_memory_mib);
   EXPECT_EQ(j.at("debug_console"), false);
   EXPECT_EQ(j.at("source"), kFile);
-  EXPECT_EQ(j.size(), 22u);
+  EXPECT_EQ(j.size(), 23u);
 }
 
 }  // namespace

@@ -78,6 +78,27 @@ TEST(VmmCommand, TheVmCanGrowToTheOperatorsMaxima) {
   EXPECT_EQ(value("--hotplug-mib"), "0");
 }
 
+// A restored VM takes what it runs from the snapshot, and copies its memory
+// only when the operator asks for private template memory.
+TEST(VmmCommand, ARestoreNamesTheSnapshotAndHowItsMemoryIsHad) {
+  RuntimeConfig c = config();
+  auto argv = vmm_argv(c, SandboxPaths("/run/vmrt/c1"), "/run/vmrt-templates/t");
+  auto has = [&](const std::string& flag) {
+    return std::find(argv.begin(), argv.end(), flag) != argv.end();
+  };
+  EXPECT_EQ(argv[1], "--restore");
+  EXPECT_EQ(argv[2], "/run/vmrt-templates/t");
+  EXPECT_FALSE(has("--kernel"));
+  EXPECT_FALSE(has("--restore-copy"));
+  c.template_memory = "private";
+  argv = vmm_argv(c, SandboxPaths("/run/vmrt/c1"), "/run/vmrt-templates/t");
+  EXPECT_EQ(argv[3], "--restore-copy");
+  EXPECT_TRUE(has("--vsock-socket"));
+  // A boot has nothing to copy.
+  argv = vmm_argv(c, SandboxPaths("/run/vmrt/c1"));
+  EXPECT_FALSE(has("--restore-copy"));
+}
+
 TEST(VmmCommand, NoJailWhenTurnedOff) {
   RuntimeConfig c = config();
   c.jail = false;

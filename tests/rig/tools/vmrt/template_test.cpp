@@ -1,10 +1,13 @@
 // VM templates (sandbox/vm_template.h) end to end on real guests: sandboxes
 // restored from one snapshot are each their own (random numbers, boot id,
 // clock, rootfs), a template made from other files is made again, and a
-// corrupt one is refused and the sandbox boots.
+// corrupt one is refused and the sandbox boots; one restored with private
+// memory maps nothing of the template.
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <fstream>
@@ -175,6 +178,49 @@ TEST_F(VmrtTemplate, ACorruptSnapshotIsRefusedAndTheSandboxBoots) {
   Run short_memory = run_identity("short");
   EXPECT_FALSE(short_memory.from_template);
   EXPECT_THAT(short_memory.err, HasSubstr("memory"));
+}
+
+// How many of `pid`'s mappings are of the file with inode `ino` (read from
+// the inode column: a jailed VMM's paths are its own namespace's).
+int mappings_of(pid_t pid, ino_t ino) {
+  std::ifstream maps(fmt::format("/proc/{}/maps", pid));
+  int n = 0;
+  for (std::string line; std::getline(maps, line);) {
+    std::istringstream in(line);
+    std::string range, perms, offset, dev;
+    uint64_t inode = 0;
+    if (in >> range >> perms >> offset >> dev >> inode && inode == ino) ++n;
+  }
+  return n;
+}
+
+TEST_F(VmrtTemplate, PrivateMemoryIsACopyThatSharesNothingWithTheTemplate) {
+  ASSERT_TRUE(run_identity("first").from_template);
+  ASSERT_THAT(made(), SizeIs(1));
+  struct stat st {};
+  ASSERT_EQ(::stat((made()[0] / "memory").c_str(), &st), 0);
+  for (const char* mode : {"shared", "private"}) {
+    SCOPED_TRACE(mode);
+    use_config(fmt::format("template_memory = \"{}\"\n", mode));
+    fs::path b = cli_.bundle(mode, {"true"});
+    ASSERT_TRUE(cli_.detached_ok({"create", "-b", b.string(), mode}));
+    EXPECT_TRUE(cli_.record(mode).value("from_template", false));
+    int n = mappings_of(cli_.recorded_pid(mode, "vmm"), st.st_ino);
+    if (std::string(mode) == "shared")
+      EXPECT_GT(n, 0) << "a shared restore maps the template's memory file";
+    else
+      EXPECT_EQ(n, 0) << "a private restore must not map the template's memory file";
+    EXPECT_TRUE(cli_.run({"delete", "--force", mode}).status.success());
+  }
+  // And the private copy is a working guest, its own like the others.
+  Run a = run_identity("a");
+  Run b = run_identity("b");
+  ASSERT_THAT(a.lines, SizeIs(4)) << a.err;
+  ASSERT_THAT(b.lines, SizeIs(4)) << b.err;
+  EXPECT_TRUE(a.from_template && b.from_template);
+  EXPECT_NE(a.lines[0], b.lines[0]) << "the same random bytes in two restored VMs";
+  EXPECT_EQ(b.lines[3], "b");
+  EXPECT_THAT(made(), SizeIs(1)) << "one template serves both ways of restoring";
 }
 
 }  // namespace

@@ -61,6 +61,16 @@ TEST(VmmConfig, ValidationNamesTheProblem) {
   EXPECT_EQ(error_text([&] { validate(c); }), "");
 }
 
+TEST(VmmConfig, RestoreCopyGoesWithRestoreOnly) {
+  VmmConfig c = config_from_json(nlohmann::json::parse(R"({"restore_copy":true})"), "c.json");
+  EXPECT_TRUE(c.restore_copy);
+  c.kernel = "/proc/self/exe";
+  EXPECT_NE(error_text([&] { validate(c); }).find("--restore-copy applies to a VM restored"),
+            std::string::npos);
+  c.restore_copy = false;
+  EXPECT_EQ(error_text([&] { validate(c); }), "");
+}
+
 TEST(VmmConfig, MaxCpusIsAtLeastCpusAndBounded) {
   EXPECT_EQ(VmmConfig{}.max_cpus, 0u) << "0: as many as cpus";
   auto c = config_from_json(nlohmann::json::parse(R"({"cpus":2,"max_cpus":8})"), "c.json");

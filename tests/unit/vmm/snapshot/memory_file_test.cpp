@@ -100,6 +100,47 @@ TEST(MemoryFile, PrivateMappingsCopyOnWrite) {
   EXPECT_EQ(c.read_obj<uint32_t>(0x5000), 2u);
 }
 
+// A copy holds the file's data, allocates nothing for its holes, and
+// shares no page with the file: neither side sees the other's later writes.
+TEST(MemoryFile, ACopyIsRamOfItsOwn) {
+  GuestMemory mem = GuestMemory::create(kRam);
+  mem.write_obj<uint64_t>(0x1000, 0x1122334455667788);
+  mem.fill(0x200000, 8192, 0xab);
+  mem.write_obj<uint32_t>(kRam - 4, 0xdeadbeef);
+  TempDir dir("memfile", "/dev/shm");
+  UniqueFd file = create_file(dir, "mem");
+  write_memory_file(file.get(), mem);
+  UniqueFd again(::open((dir.path() / "mem").c_str(), O_RDWR | O_CLOEXEC));
+
+  GuestMemory copy = GuestMemory::copy_of(std::move(file), kRam);
+  EXPECT_TRUE(copy.shareable()) << "a copy is a memfd like a booted VM's";
+  // Only the data pages were written: the rest of the memfd is a hole
+  // (until read: reading a shared memfd mapping allocates).
+  EXPECT_EQ(lseek(copy.fd(), 0, SEEK_DATA), 0x1000);
+  EXPECT_EQ(lseek(copy.fd(), 0x3000, SEEK_DATA), 0x200000);
+  EXPECT_EQ(lseek(copy.fd(), 0x202000, SEEK_DATA), static_cast<off_t>(kRam - 4096));
+  EXPECT_EQ(copy.read_obj<uint64_t>(0x1000), 0x1122334455667788u);
+  EXPECT_EQ(copy.read_obj<uint8_t>(0x200000 + 8191), 0xab);
+  EXPECT_EQ(copy.read_obj<uint32_t>(kRam - 4), 0xdeadbeefu);
+  EXPECT_EQ(copy.read_obj<uint64_t>(0x300000), 0u);
+
+  copy.write_obj<uint32_t>(0x5000, 9);
+  uint32_t in_file = 1;
+  ASSERT_EQ(pread(again.get(), &in_file, 4, 0x5000), 4);
+  EXPECT_EQ(in_file, 0u) << "the copy's writes reached the file";
+  uint32_t changed = 7;
+  ASSERT_EQ(pwrite(again.get(), &changed, 4, 0x1000), 4);
+  EXPECT_EQ(copy.read_obj<uint32_t>(0x1000), 0x55667788u) << "the file's change reached the copy";
+}
+
+TEST(MemoryFile, ACopyRefusesAFileOfAnotherSize) {
+  GuestMemory mem = GuestMemory::create(kRam);
+  TempDir dir("memfile");
+  UniqueFd file = create_file(dir, "mem");
+  write_memory_file(file.get(), mem);
+  EXPECT_THROW(GuestMemory::copy_of(std::move(file), kRam * 2), Error);
+}
+
 TEST(MemoryFile, OldContentsDoNotShowThroughTheHoles) {
   TempDir dir("memfile");
   UniqueFd file = create_file(dir, "mem");
