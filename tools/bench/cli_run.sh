@@ -6,8 +6,10 @@
 # keeper's timing line: VMM start (devices set up), guest kernel boot to
 # agent ready, container created, started, exited, VM stopped. vmrt also
 # runs with its VMM jail turned off ([jail] enabled = false), for what the
-# jail costs, and booting each VM ([hypervisor] template = false) beside the
-# default, restoring it from a VM template (made by a warm-up run first).
+# jail costs, booting each VM ([hypervisor] template = false) and restoring
+# into memory of its own (template_memory = "private": a copy of the
+# template's) beside the default, restoring it from a VM template (made by a
+# warm-up run first) copy-on-write.
 #
 # vmrt needs a KVM that boots guests: without one (no /dev/kvm, or kvm_pvm)
 # the whole comparison runs inside tools/testvm (runc and runsc too, same L1 VM).
@@ -74,6 +76,8 @@ nojail_cmd=(env VMRT_CONFIG="$work/nojail.toml" "$vmrt_bin" --root "$work/vmrt-r
 # The build's configuration ends in its [hypervisor] table.
 { cat "$VMRT_CONFIG"; printf 'template = false\n'; } >"$work/cold.toml"
 cold_cmd=(env VMRT_CONFIG="$work/cold.toml" "$vmrt_bin" --root "$work/vmrt-root" --log "$work/cold.log" run -b "$bundle" bench)
+{ cat "$VMRT_CONFIG"; printf 'template_memory = "private"\n'; } >"$work/private.toml"
+private_cmd=(env VMRT_CONFIG="$work/private.toml" "$vmrt_bin" --root "$work/vmrt-root" --log "$work/private.log" run -b "$bundle" bench)
 
 # peers PLACE: runc and runsc, RUNS times each, alternating.
 peers() {
@@ -111,6 +115,7 @@ time_one vmrt "${vmrt_cmd[@]}" >/dev/null
 : >"$work/vmrt.ms"
 : >"$work/nojail.ms"
 : >"$work/cold.ms"
+: >"$work/private.ms"
 : >"$work/runc.ms"
 : >"$work/runsc.ms"
 for _ in $(seq "$runs"); do
@@ -119,6 +124,8 @@ for _ in $(seq "$runs"); do
   time_one nojail "${nojail_cmd[@]}" >>"$work/nojail.ms"
   "$vmrt_bin" --root "$work/vmrt-root" delete bench >/dev/null 2>&1 || true
   time_one cold "${cold_cmd[@]}" >>"$work/cold.ms"
+  "$vmrt_bin" --root "$work/vmrt-root" delete bench >/dev/null 2>&1 || true
+  time_one private "${private_cmd[@]}" >>"$work/private.ms"
   "$vmrt_bin" --root "$work/vmrt-root" delete bench >/dev/null 2>&1 || true
   command -v runc >/dev/null && time_one runc "${runc_cmd[@]}" >>"$work/runc.ms"
   command -v runsc >/dev/null && time_one runsc "${runsc_cmd[@]}" >>"$work/runsc.ms"
@@ -129,8 +136,10 @@ runc_ms=$(median_of "$work/runc.ms")
 runsc_ms=$(median_of "$work/runsc.ms")
 nojail_ms=$(median_of "$work/nojail.ms")
 cold_ms=$(median_of "$work/cold.ms")
+private_ms=$(median_of "$work/private.ms")
 echo "rig vmrt median_ms $vmrt_ms failures $(grep -c fail "$work/vmrt.ms" || true)"
 echo "rig vmrt-cold-boot median_ms $cold_ms failures $(grep -c fail "$work/cold.ms" || true)"
+echo "rig vmrt-private-memory median_ms $private_ms failures $(grep -c fail "$work/private.ms" || true)"
 echo "rig vmrt-without-jail median_ms $nojail_ms failures $(grep -c fail "$work/nojail.ms" || true)"
 echo "rig runc median_ms $runc_ms failures $(grep -c fail "$work/runc.ms" || true)"
 echo "rig runsc median_ms $runsc_ms failures $(grep -c fail "$work/runsc.ms" || true)"
@@ -139,10 +148,11 @@ echo "vmrt breakdown (medians, ms since the keeper started; the command adds its
 for k in keeper vmm_ready agent_ready sandbox_ready created started exited vm_stopped; do
   v=$({ grep -o "timing ms: .*" "$work/vmrt.log" || true; } | grep -o "$k [0-9]*" | awk '{print $2}' | median)
   c=$({ grep -o "timing ms: .*" "$work/cold.log" || true; } | grep -o "$k [0-9]*" | awk '{print $2}' | median)
-  echo "  $k template $v cold $c"
+  p=$({ grep -o "timing ms: .*" "$work/private.log" || true; } | grep -o "$k [0-9]*" | awk '{print $2}' | median)
+  echo "  $k template $v cold $c private $p"
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9]+$/ && b ~ /^[0-9]+$/ && b > 0) printf "%.2f", a / b; else print "-" }'; }
-echo "ratio vmrt/runc $(ratio "$vmrt_ms" "$runc_ms")  cold/runc $(ratio "$cold_ms" "$runc_ms")  template/cold $(ratio "$vmrt_ms" "$cold_ms")  vmrt/runsc $(ratio "$vmrt_ms" "$runsc_ms")  jailed/unjailed $(ratio "$vmrt_ms" "$nojail_ms")"
+echo "ratio vmrt/runc $(ratio "$vmrt_ms" "$runc_ms")  cold/runc $(ratio "$cold_ms" "$runc_ms")  template/cold $(ratio "$vmrt_ms" "$cold_ms")  private/shared $(ratio "$private_ms" "$vmrt_ms")  vmrt/runsc $(ratio "$vmrt_ms" "$runsc_ms")  jailed/unjailed $(ratio "$vmrt_ms" "$nojail_ms")"
 if [ -s "$work/errors" ]; then
   echo "errors (first lines):"
   head -5 "$work/errors"

@@ -4,8 +4,9 @@
 // the memory of the shims and VMs per pod with 1, 5 and 10 pods running.
 // vmrt runs twice: as configured by default (handler `vmrt`: sandboxes
 // restored from a VM template) and booting every VM (handler `vmrt-cold`,
-// [hypervisor] template = false). Run by tools/bench/containerd_pods.sh; not
-// a test.
+// [hypervisor] template = false); on request (--handlers) also restored
+// into memory of its own (handler `vmrt-private`, template_memory =
+// "private"). Run by tools/bench/containerd_pods.sh; not a test.
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -34,6 +35,7 @@ using containerd_test::Containerd;
 
 constexpr const char* kTemplate = "vmrt";
 constexpr const char* kCold = "vmrt-cold";
+constexpr const char* kPrivate = "vmrt-private";
 
 std::string shim_of(const std::string& handler) {
   return handler.starts_with("vmrt") ? "containerd-shim-vmrt-v1" : "containerd-shim-runc-v2";
@@ -129,6 +131,7 @@ std::map<std::string, double> pod_start(const Containerd& containerd, cri::Clien
   print_ratio(kTemplate, "runc", "vmrt-template/runc");
   print_ratio(kCold, "runc", "vmrt-cold/runc");
   print_ratio(kTemplate, kCold, "template/cold");
+  print_ratio(kPrivate, kTemplate, "private/template");
   std::fflush(stdout);
   return median;
 }
@@ -149,7 +152,7 @@ PodMemory pods_memory(cri::Client& client, const std::string& h, int n, bool sho
       n, p.shims, p.shim_kib / 1024.0 / shims, p.shim_anon_kib / 1024.0 / shims, p.vmms, p.restored,
       p.vm_kib / 1024.0 / vmms, p.vmm_kib / 1024.0 / vmms);
   // The two vmrt handlers must differ in exactly this, or the comparison is void.
-  if (h == kTemplate && p.restored != p.vmms)
+  if ((h == kTemplate || h == kPrivate) && p.restored != p.vmms)
     fmt::print("WARNING: {} of {} {} VMs were booted, not restored\n", p.vmms - p.restored, p.vmms,
                h);
   if (h == kCold && p.restored != 0)
@@ -174,7 +177,12 @@ void print_memory_ratios(const std::map<std::pair<std::string, int>, PodMemory>&
                          const std::vector<int>& pod_counts) {
   auto per = [](long kib, int count) { return kib / 1024.0 / std::max(count, 1); };
   for (int n : pod_counts) {
-    auto t = mem.find({kTemplate, n}), c = mem.find({kCold, n});
+    auto t = mem.find({kTemplate, n}), c = mem.find({kCold, n}), v = mem.find({kPrivate, n});
+    if (t != mem.end() && v != mem.end())
+      fmt::print(
+          "{:>3} pods: PSS per VM private {:.2f} MiB template {:.2f} MiB ratio {:.2f}\n", n,
+          per(v->second.vm_kib, v->second.vmms), per(t->second.vm_kib, t->second.vmms),
+          ratio(per(v->second.vm_kib, v->second.vmms), per(t->second.vm_kib, t->second.vmms)));
     if (t == mem.end() || c == mem.end()) continue;
     const PodMemory &a = t->second, &b = c->second;
     fmt::print(
@@ -207,6 +215,7 @@ int main(int argc, char** argv) {
   try {
     Containerd::Options o;
     o.vmrt_variants[kCold] = "template = false";
+    o.vmrt_variants[kPrivate] = "template_memory = \"private\"";
     Containerd containerd(o);
     return measure_all(containerd, runs, pod_counts, handlers);
   } catch (const std::exception& e) {
