@@ -4,7 +4,11 @@
 // poweroff, panic (init exits, so the kernel panics), hang, vsock (the
 // guest half of the vsock tests, then hang), attack (the hostile driver of
 // guest_attack.c, then as vsock), virtiofs (a file workload on
-// the virtio-fs share tagged "vmrt", then reboot) or netserve (eth0 at
+// the virtio-fs share tagged "vmrt", then reboot), memload (every vCPU
+// fills VMRT_TEST_MIB over VMRT_TEST_ROUNDS, then reboot), forkload (every
+// vCPU forks short-lived children for VMRT_TEST_SECONDS: address spaces
+// made and torn down, copy-on-write faults, TLB shootdowns between the
+// vCPUs; then reboot) or netserve (eth0 at
 // VMRT_TEST_IP/24 with a TCP echo server and a sink, for
 // tools/bench/vm_network.sh, then hang). Reboot is the
 // default because a micro-VM without ACPI has no poweroff device: as with
@@ -29,6 +33,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "guest_attack.h"
@@ -258,6 +263,45 @@ static void memload_tests(void) {
          rounds, failed);
 }
 
+// Process churn on every vCPU: each child writes a page its parent wrote
+// (copy on write) and a fresh one, then exits.
+static void forkload_tests(void) {
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  long seconds = env_long("VMRT_TEST_SECONDS", 30);
+  char* shared = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (shared == MAP_FAILED) shared = NULL;
+  for (long c = 0; c < cpus; ++c) {
+    if (fork() != 0) continue;
+    char* own = malloc(1 << 20);
+    if (own == NULL) _exit(1);
+    memset(own, 1, 1 << 20);
+    time_t end = time(NULL) + seconds;
+    long forks = 0;
+    while (time(NULL) < end) {
+      pid_t pid = fork();
+      if (pid < 0) _exit(1);
+      if (pid == 0) {
+        own[(forks * 4096) % (1 << 20)] = 2;
+        char* fresh = malloc(8192);
+        if (fresh) fresh[0] = 3;
+        _exit(own[0] == 1 ? 0 : 1);
+      }
+      int status;
+      if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        _exit(1);
+      ++forks;
+    }
+    if (shared) ((long*)shared)[c] = forks;
+    _exit(0);
+  }
+  int failed = 0;
+  for (int status; wait(&status) > 0;) failed += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+  long forks = 0;
+  for (long c = 0; shared && c < cpus; ++c) forks += ((long*)shared)[c];
+  printf("VMRT_FORKLOAD_DONE cpus=%ld seconds=%ld forks=%ld failed=%d\n", cpus, seconds, forks,
+         failed);
+}
+
 int main(void) {
   // No /dev/console in the archive: open it once devtmpfs is up.
   mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
@@ -284,6 +328,7 @@ int main(void) {
   if (strcmp(action, "vsock") == 0) vsock_tests();
   if (strcmp(action, "virtiofs") == 0) virtiofs_tests();
   if (strcmp(action, "memload") == 0) memload_tests();
+  if (strcmp(action, "forkload") == 0) forkload_tests();
   if (strcmp(action, "netserve") == 0) net_serve();
   if (strcmp(action, "hang") == 0 || strcmp(action, "netserve") == 0 ||
       strcmp(action, "vsock") == 0 || strcmp(action, "attack") == 0)

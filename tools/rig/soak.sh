@@ -10,7 +10,9 @@
 #   vmrt-vmm, qemu-microvm
 #                   M boots of each, alternating, of the same kernel, test
 #                   initramfs and vCPUs, the guest filling its memory on
-#                   every vCPU (the test init's memload action)
+#                   every vCPU (the test init's memload action), or with
+#                   --boot-load forkload forking short-lived processes on
+#                   every vCPU for 30 s
 #   cleanup         what is left afterwards (a vmrt-vmm process, a shim, a
 #                   sandbox directory, a CRI pod): each one a failure
 # Causes come from the evidence (tools/bench/failure_cause.h): the VMM's end
@@ -28,12 +30,13 @@
 # run`s, e.g. 'template_memory = "private"', to compare a setting's losses.
 #
 #   tools/rig/soak.sh [--pods N] [--concurrent K] [--batches B] [--runs N]
-#                     [--boots M] [--vcpus N] [--hypervisor LINES]
+#                     [--boots M] [--vcpus N] [--boot-load memload|forkload]
+#                     [--hypervisor LINES]
 #                     [--log-dir DIR]                             (as root)
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 build=$repo/build
-pods=100 concurrent=10 batches=1 runs=200 boots=50 vcpus=2 logdir= hypervisor=
+pods=100 concurrent=10 batches=1 runs=200 boots=50 vcpus=2 logdir= hypervisor= boot_load=memload
 args=("$@")
 usage() { sed -n '/^#   tools/,/(as root)/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -44,6 +47,9 @@ while [ $# -gt 0 ]; do
       shift 2 ;;
     --log-dir) logdir=${2:?}; shift 2 ;;
     --hypervisor) hypervisor=${2?}; shift 2 ;;
+    --boot-load)
+      case "${2:-}" in memload | forkload) boot_load=$2 ;; *) echo "soak: --boot-load takes memload or forkload" >&2; exit 2 ;; esac
+      shift 2 ;;
     *) usage ;;
   esac
 done
@@ -78,8 +84,8 @@ order = ["cri-setup", "cri-sequential", "cri-concurrent", "vmrt-run", "vmrt-vmm"
 timed = {"cri-sequential": "RunPodSandbox sent -> StartContainer answered",
          "cri-concurrent": "RunPodSandbox sent -> StartContainer answered",
          "vmrt-run": "the whole vmrt run (create, boot, echo ok, delete)",
-         "vmrt-vmm": "the whole VM (boot, memload, reboot)",
-         "qemu-microvm": "the whole VM (boot, memload, reboot)"}
+         "vmrt-vmm": "the whole VM (boot, the load, reboot)",
+         "qemu-microvm": "the whole VM (boot, the load, reboot)"}
 phases = [p for p in order if any(r[0] == p for r in rows)]
 phases += sorted({r[0] for r in rows} - set(order))
 def pct(v, p):
@@ -286,8 +292,14 @@ for i in $(seq $(($(recorded vmrt-run) + 1)) "$runs"); do
 done
 
 # Phase 4: vmrt-vmm and QEMU microvm, the same guest, alternating.
-cmdline="console=ttyS0 reboot=k panic=-1 VMRT_TEST_ACTION=memload VMRT_TEST_MIB=256 VMRT_TEST_ROUNDS=4"
-boot_ok() { [ "$status" = 0 ] && grep -q 'VMRT_MEMLOAD_DONE.* failed=0' "$@"; }
+if [ "$boot_load" = forkload ]; then
+  cmdline="console=ttyS0 reboot=k panic=-1 VMRT_TEST_ACTION=forkload VMRT_TEST_SECONDS=30"
+  done_line=VMRT_FORKLOAD_DONE
+else
+  cmdline="console=ttyS0 reboot=k panic=-1 VMRT_TEST_ACTION=memload VMRT_TEST_MIB=256 VMRT_TEST_ROUNDS=4"
+  done_line=VMRT_MEMLOAD_DONE
+fi
+boot_ok() { [ "$status" = 0 ] && grep -q "$done_line.* failed=0" "$@"; }
 boot_vmrt_vmm() {
   phase='vmrt-vmm'
   set_phase "$phase"
@@ -300,7 +312,7 @@ boot_vmrt_vmm() {
     record vmrt-vmm ok "$ms" ""
   else
     failed vmrt-vmm "$1" "$status" vmrt-vmm "$work/out" "$work/console" -- \
-      --error "$work/out" --expect VMRT_GUEST_READY --expect VMRT_MEMLOAD_DONE
+      --error "$work/out" --expect VMRT_GUEST_READY --expect "$done_line"
   fi
 }
 boot_qemu_microvm() {
@@ -314,7 +326,7 @@ boot_qemu_microvm() {
     record qemu-microvm ok "$ms" ""
   else
     failed qemu-microvm "$1" "$status" qemu-microvm "$work/out" -- \
-      --expect VMRT_GUEST_READY --expect VMRT_MEMLOAD_DONE
+      --expect VMRT_GUEST_READY --expect "$done_line"
   fi
 }
 for i in $(seq "$boots"); do
