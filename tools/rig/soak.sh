@@ -6,7 +6,10 @@
 #                   tests start it): RunPodSandbox, a busybox container
 #                   created and started, ExecSync `true`, stop and remove
 #   cri-concurrent  batches of K such pods started at once
-#   vmrt-run        N `vmrt run`s of a busybox bundle running `echo ok`
+#   vmrt-run        N `vmrt run`s of a busybox bundle running `echo ok`, or
+#                   with --run-load forkload forking /bin/true in two loops
+#                   for 30 s first (with --hypervisor 'vcpus = 2', process
+#                   churn on two vCPUs)
 #   vmrt-vmm, qemu-microvm
 #                   M boots of each, alternating, of the same kernel, test
 #                   initramfs and vCPUs, the guest filling its memory on
@@ -31,12 +34,13 @@
 #
 #   tools/rig/soak.sh [--pods N] [--concurrent K] [--batches B] [--runs N]
 #                     [--boots M] [--vcpus N] [--boot-load memload|forkload]
+#                     [--run-load echo|forkload]
 #                     [--hypervisor LINES]
 #                     [--log-dir DIR]                             (as root)
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 build=$repo/build
-pods=100 concurrent=10 batches=1 runs=200 boots=50 vcpus=2 logdir= hypervisor= boot_load=memload
+pods=100 concurrent=10 batches=1 runs=200 boots=50 vcpus=2 logdir= hypervisor= boot_load=memload run_load=echo
 args=("$@")
 usage() { sed -n '/^#   tools/,/(as root)/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -47,6 +51,9 @@ while [ $# -gt 0 ]; do
       shift 2 ;;
     --log-dir) logdir=${2:?}; shift 2 ;;
     --hypervisor) hypervisor=${2?}; shift 2 ;;
+    --run-load)
+      case "${2:-}" in echo | forkload) run_load=$2 ;; *) echo "soak: --run-load takes echo or forkload" >&2; exit 2 ;; esac
+      shift 2 ;;
     --boot-load)
       case "${2:-}" in memload | forkload) boot_load=$2 ;; *) echo "soak: --boot-load takes memload or forkload" >&2; exit 2 ;; esac
       shift 2 ;;
@@ -260,13 +267,17 @@ set_phase "$phase"
 bundle=$work/bundle
 mkdir -p "$bundle/rootfs/bin"
 cp /bin/busybox "$bundle/rootfs/bin/busybox"
-ln -s busybox "$bundle/rootfs/bin/echo"
+for applet in echo sh true date; do ln -s busybox "$bundle/rootfs/bin/$applet"; done
 (cd "$bundle" && "$vmrt" spec) || exit 1
-python3 - "$bundle/config.json" <<'PY'
+python3 - "$bundle/config.json" "$run_load" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 s["process"]["terminal"] = False
 s["process"]["args"] = ["/bin/echo", "ok"]
+if sys.argv[2] == "forkload":
+    loop = "while [ $(date +%s) -lt $end ]; do /bin/true; done"
+    s["process"]["args"] = ["/bin/sh", "-c",
+        f"end=$(($(date +%s) + 30)); ({loop}) & {loop}; wait; echo ok"]
 json.dump(s, open(sys.argv[1], "w"), indent=1)
 PY
 for i in $(seq $(($(recorded vmrt-run) + 1)) "$runs"); do
