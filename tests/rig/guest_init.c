@@ -284,7 +284,7 @@ static void forkload_tests(void) {
         own[(forks * 4096) % (1 << 20)] = 2;
         char* fresh = malloc(8192);
         if (fresh) fresh[0] = 3;
-        _exit(own[0] == 1 ? 0 : 1);
+        _exit(own[1] == 1 ? 0 : 1);
       }
       int status;
       if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
