@@ -104,12 +104,10 @@ std::string kernel_log_tail() {
   return out;
 }
 
-// The runtime handler the pods use: vmrt, or with --hypervisor a variant
-// of it whose configuration has those lines added.
-std::string handler = "vmrt";
-
-Attempt pod_life(cri::Client& client, const Containerd& containerd, const std::string& run,
-                 const std::string& name) {
+// One pod's life under runtime `handler`: vmrt, or with --hypervisor a
+// variant of it whose configuration has those lines added.
+Attempt pod_life(cri::Client& client, const Containerd& containerd, const std::string& handler,
+                 const std::string& run, const std::string& name) {
   cri::PodStartBenchOptions o;
   o.runtime_handler = handler;
   o.image = containerd_test::kBusyboxImage;
@@ -224,10 +222,8 @@ int main(int argc, char** argv) {
   Results results(results_file, evidence_dir);
   try {
     Containerd::Options options;
-    if (!hypervisor.empty()) {
-      handler = "vmrt-soak";
-      options.vmrt_variants[handler] = hypervisor + "\n";
-    }
+    const std::string handler = hypervisor.empty() ? "vmrt" : "vmrt-soak";
+    if (!hypervisor.empty()) options.vmrt_variants[handler] = hypervisor + "\n";
     Containerd containerd(options);
     containerd.import_images(containerd_test::kCriNamespace);
     cri::Client client(containerd.cri_endpoint(), 300s);
@@ -238,14 +234,15 @@ int main(int argc, char** argv) {
     };
     begin("cri-sequential");
     for (int i = 0; i < pods && !interrupted; ++i)
-      results.record("cri-sequential", pod_life(client, containerd, run, fmt::format("seq-{}", i)));
+      results.record("cri-sequential",
+                     pod_life(client, containerd, handler, run, fmt::format("seq-{}", i)));
     begin("cri-concurrent");
     for (int b = 0; b < batches && !interrupted; ++b) {
       std::vector<std::jthread> threads;
       for (int i = 0; i < concurrent; ++i)
         threads.emplace_back([&, b, i] {
-          results.record("cri-concurrent",
-                         pod_life(client, containerd, run, fmt::format("batch-{}-{}", b, i)));
+          results.record("cri-concurrent", pod_life(client, containerd, handler, run,
+                                                    fmt::format("batch-{}-{}", b, i)));
         });
     }
     begin("cleanup");
