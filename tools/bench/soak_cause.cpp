@@ -32,7 +32,9 @@ int main(int argc, char** argv) {
   app.add_option("--call", e.call, "what failed: vmrt run, vmrt-vmm, qemu-microvm")->required();
   app.add_option("--status", e.exit_status, "its exit status");
   app.add_flag("--timed-out", e.timed_out, "it ran out of time");
-  app.add_option("--expect", e.expected, "a line the output must contain");
+  // One line per --expect: a vector option would otherwise also swallow the
+  // log files after it.
+  app.add_option("--expect", e.expected, "a line the output must contain")->allow_extra_args(false);
   app.add_option("--error", error_file, "its error output");
   app.add_option("logs", logs, "its log and console");
   CLI11_PARSE(app, argc, argv);
