@@ -8,7 +8,8 @@
 // fills VMRT_TEST_MIB over VMRT_TEST_ROUNDS, then reboot), forkload (every
 // vCPU forks short-lived children for VMRT_TEST_SECONDS: address spaces
 // made and torn down, copy-on-write faults, TLB shootdowns between the
-// vCPUs; then reboot) or netserve (eth0 at
+// vCPUs; with VMRT_TEST_EXEC=1 each child execs /init, which exits at
+// once, as a shell loop running a command does; then reboot) or netserve (eth0 at
 // VMRT_TEST_IP/24 with a TCP echo server and a sink, for
 // tools/bench/vm_network.sh, then hang). Reboot is the
 // default because a micro-VM without ACPI has no poweroff device: as with
@@ -264,10 +265,12 @@ static void memload_tests(void) {
 }
 
 // Process churn on every vCPU: each child writes a page its parent wrote
-// (copy on write) and a fresh one, then exits.
+// (copy on write) and a fresh one, then exits, or execs a new program
+// image that exits (VMRT_TEST_EXEC=1).
 static void forkload_tests(void) {
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   long seconds = env_long("VMRT_TEST_SECONDS", 30);
+  int exec = env_long("VMRT_TEST_EXEC", 0) != 0;
   char* shared = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (shared == MAP_FAILED) shared = NULL;
   for (long c = 0; c < cpus; ++c) {
@@ -284,7 +287,11 @@ static void forkload_tests(void) {
         own[(forks * 4096) % (1 << 20)] = 2;
         char* fresh = malloc(8192);
         if (fresh) fresh[0] = 3;
-        _exit(own[1] == 1 ? 0 : 1);
+        if (exec && own[1] == 1) {
+          char* argv[] = {"init", "exit", NULL};
+          execv("/init", argv);
+        }
+        _exit(own[1] == 1 && !exec ? 0 : 1);
       }
       int status;
       if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
@@ -298,11 +305,13 @@ static void forkload_tests(void) {
   for (int status; wait(&status) > 0;) failed += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
   long forks = 0;
   for (long c = 0; shared && c < cpus; ++c) forks += ((long*)shared)[c];
-  printf("VMRT_FORKLOAD_DONE cpus=%ld seconds=%ld forks=%ld failed=%d\n", cpus, seconds, forks,
-         failed);
+  printf("VMRT_FORKLOAD_DONE cpus=%ld seconds=%ld exec=%d forks=%ld failed=%d\n", cpus, seconds,
+         exec, forks, failed);
 }
 
-int main(void) {
+int main(int argc, char** argv) {
+  // A forkload child's program: exit at once.
+  if (getpid() != 1 && argc == 2 && strcmp(argv[1], "exit") == 0) return 0;
   // No /dev/console in the archive: open it once devtmpfs is up.
   mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
   int console = open("/dev/console", O_RDWR);

@@ -15,7 +15,8 @@
 #                   initramfs and vCPUs, the guest filling its memory on
 #                   every vCPU (the test init's memload action), or with
 #                   --boot-load forkload forking short-lived processes on
-#                   every vCPU for 30 s
+#                   every vCPU for 30 s (execload: each of them execs a
+#                   program that exits)
 #   cleanup         what is left afterwards (a vmrt-vmm process, a shim, a
 #                   sandbox directory, a CRI pod): each one a failure
 # Causes come from the evidence (tools/bench/failure_cause.h): the VMM's end
@@ -33,7 +34,7 @@
 # run`s, e.g. 'template_memory = "private"', to compare a setting's losses.
 #
 #   tools/rig/soak.sh [--pods N] [--concurrent K] [--batches B] [--runs N]
-#                     [--boots M] [--vcpus N] [--boot-load memload|forkload]
+#                     [--boots M] [--vcpus N] [--boot-load memload|forkload|execload]
 #                     [--run-load echo|forkload]
 #                     [--hypervisor LINES]
 #                     [--log-dir DIR]                             (as root)
@@ -55,7 +56,7 @@ while [ $# -gt 0 ]; do
       case "${2:-}" in echo | forkload) run_load=$2 ;; *) echo "soak: --run-load takes echo or forkload" >&2; exit 2 ;; esac
       shift 2 ;;
     --boot-load)
-      case "${2:-}" in memload | forkload) boot_load=$2 ;; *) echo "soak: --boot-load takes memload or forkload" >&2; exit 2 ;; esac
+      case "${2:-}" in memload | forkload | execload) boot_load=$2 ;; *) echo "soak: --boot-load takes memload, forkload or execload" >&2; exit 2 ;; esac
       shift 2 ;;
     *) usage ;;
   esac
@@ -303,8 +304,9 @@ for i in $(seq $(($(recorded vmrt-run) + 1)) "$runs"); do
 done
 
 # Phase 4: vmrt-vmm and QEMU microvm, the same guest, alternating.
-if [ "$boot_load" = forkload ]; then
+if [ "$boot_load" != memload ]; then
   cmdline="console=ttyS0 reboot=k panic=-1 VMRT_TEST_ACTION=forkload VMRT_TEST_SECONDS=30"
+  [ "$boot_load" = forkload ] || cmdline="$cmdline VMRT_TEST_EXEC=1"
   done_line=VMRT_FORKLOAD_DONE
 else
   cmdline="console=ttyS0 reboot=k panic=-1 VMRT_TEST_ACTION=memload VMRT_TEST_MIB=256 VMRT_TEST_ROUNDS=4"
