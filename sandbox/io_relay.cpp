@@ -46,14 +46,17 @@ void IoRelay::pump_output(v1::OutputStream stream, int fd) {
   req.set_container_id(container_id_);
   req.set_exec_id(exec_id_);
   req.set_stream(stream);
-  // The agent answers within wait_ms; the deadline is only for a VM that
-  // stopped answering, and leaves the agent ample time to reply first.
+  // The agent answers within wait_ms when the guest runs. No deadline: the
+  // agent takes output out of the pipe before it answers, so a call given
+  // up on drops what it carries, and a guest that stalls for a while (a
+  // busy host) would lose the rest of the stream. The call ends when the
+  // agent answers, the connection ends (the VM is gone) or the relay stops.
   req.set_wait_ms(1000);
   bool writable = fd >= 0;
   while (!stopping_) {
     v1::ReadOutputResponse chunk;
     try {
-      chunk = agent_.read_output(req, {30s, stop_calls_.get_token()});
+      chunk = agent_.read_output(req, {kNoDeadline, stop_calls_.get_token()});
     } catch (const AgentError& e) {
       if (!stopping_) spdlog::debug("{}: ReadOutput ended: {}", container_id_, e.what());
       break;
