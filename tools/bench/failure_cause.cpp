@@ -53,7 +53,10 @@ std::string vmm_reason(const std::string& text) {
   for (auto it = std::sregex_iterator(text.begin(), text.end(), ended);
        it != std::sregex_iterator(); ++it) {
     std::string r = (*it)[1];
-    if (r != "guest rebooted" && r != "guest powered off" && r != "stopped by the host") found = r;
+    // The host's stop says why after a colon ("stopped by the host: SIGTERM
+    // received"): a VM stopped because its run timed out, not a cause.
+    if (r != "guest rebooted" && r != "guest powered off" && !r.starts_with("stopped by the host"))
+      found = r;
   }
   return found;
 }
