@@ -15,8 +15,8 @@
 #                   initramfs and vCPUs, the guest filling its memory on
 #                   every vCPU (the test init's memload action), or with
 #                   --boot-load forkload forking short-lived processes on
-#                   every vCPU for 30 s (execload: each of them execs a
-#                   program that exits)
+#                   every vCPU for 30 s, or --boot-load shload running the
+#                   --run-load forkload loops (busybox sh exec'ing /bin/true)
 #   cleanup         what is left afterwards (a vmrt-vmm process, a shim, a
 #                   sandbox directory, a CRI pod): each one a failure
 # Causes come from the evidence (tools/bench/failure_cause.h): the VMM's end
@@ -34,7 +34,7 @@
 # run`s, e.g. 'template_memory = "private"', to compare a setting's losses.
 #
 #   tools/rig/soak.sh [--pods N] [--concurrent K] [--batches B] [--runs N]
-#                     [--boots M] [--vcpus N] [--boot-load memload|forkload|execload]
+#                     [--boots M] [--vcpus N] [--boot-load memload|forkload|shload]
 #                     [--run-load echo|forkload]
 #                     [--hypervisor LINES]
 #                     [--log-dir DIR]                             (as root)
@@ -56,7 +56,7 @@ while [ $# -gt 0 ]; do
       case "${2:-}" in echo | forkload) run_load=$2 ;; *) echo "soak: --run-load takes echo or forkload" >&2; exit 2 ;; esac
       shift 2 ;;
     --boot-load)
-      case "${2:-}" in memload | forkload | execload) boot_load=$2 ;; *) echo "soak: --boot-load takes memload, forkload or execload" >&2; exit 2 ;; esac
+      case "${2:-}" in memload | forkload | shload) boot_load=$2 ;; *) echo "soak: --boot-load takes memload, forkload or shload" >&2; exit 2 ;; esac
       shift 2 ;;
     *) usage ;;
   esac
@@ -202,7 +202,9 @@ trap interrupted INT TERM
 run_bg() {
   local limit=$1 out=$2
   shift 2
-  timeout "$limit" "$@" >"$out" 2>&1 &
+  # `vmrt run` passes SIGTERM on to its container, as runc run does; when
+  # the guest hangs, nothing takes it: KILL follows 20 s later.
+  timeout --kill-after=20 "$limit" "$@" >"$out" 2>&1 &
   child=$!
   status=0
   wait "$child" || status=$?
@@ -220,7 +222,7 @@ failed() {
   while [ "$1" != -- ]; do files+=("$1"); shift; done
   shift
   local timed=()
-  [ "$status" != 124 ] || timed=(--timed-out)
+  [ "$status" != 124 ] && [ "$status" != 137 ] || timed=(--timed-out)
   cause=${known_cause:-$("$soak_cause" --call "$call" --status "$status" "${timed[@]}" "$@" "${files[@]}")}
   known_cause=
   { echo "cause: $cause"; echo "exit status: $status"
@@ -305,9 +307,9 @@ done
 
 # Phase 4: vmrt-vmm and QEMU microvm, the same guest, alternating.
 if [ "$boot_load" != memload ]; then
-  cmdline="console=ttyS0 reboot=k panic=-1 VMRT_TEST_ACTION=forkload VMRT_TEST_SECONDS=30"
-  [ "$boot_load" = forkload ] || cmdline="$cmdline VMRT_TEST_EXEC=1"
+  cmdline="console=ttyS0 reboot=k panic=-1 VMRT_TEST_ACTION=$boot_load VMRT_TEST_SECONDS=30"
   done_line=VMRT_FORKLOAD_DONE
+  [ "$boot_load" = forkload ] || done_line=VMRT_SHLOAD_DONE
 else
   cmdline="console=ttyS0 reboot=k panic=-1 VMRT_TEST_ACTION=memload VMRT_TEST_MIB=256 VMRT_TEST_ROUNDS=4"
   done_line=VMRT_MEMLOAD_DONE
