@@ -105,7 +105,14 @@ TEST_P(Ctr, LogUrisSendTheOutputToAFileOrALoggingProgram) {
   RunResult f =
       c().ctr(run_args({"--rm", "--log-uri", "file://" + log.string()}, id("log-file"), script));
   EXPECT_TRUE(f.status.success()) << details(f);
-  std::string both = vmrt::test::read_text(log);
+  // The shim copies each stream to the file on its own, and runc's shim
+  // has been seen to answer the task's exit before its copy of stderr
+  // reached the file: wait for both a while.
+  std::string both;
+  for (auto deadline = std::chrono::steady_clock::now() + 10s;
+       (both = vmrt::test::read_text(log)).size() < 8 &&
+       std::chrono::steady_clock::now() < deadline;)
+    std::this_thread::sleep_for(50ms);
   EXPECT_EQ(both.size(), 8u) << both;  // the two streams are copied apart: any order
   EXPECT_THAT(both, HasSubstr("out\n"));
   EXPECT_THAT(both, HasSubstr("err\n"));
