@@ -145,11 +145,10 @@ echo "rig runc median_ms $runc_ms failures $(grep -c fail "$work/runc.ms" || tru
 echo "rig runsc median_ms $runsc_ms failures $(grep -c fail "$work/runsc.ms" || true)"
 # The keeper's timing lines: milestones in ms since the keeper started.
 echo "vmrt breakdown (medians, ms since the keeper started; the command adds its own start-up):"
+# step_median LOG STEP: the median of STEP over the keepers' timing lines in LOG.
+step_median() { { grep -o "timing ms: .*" "$1" || true; } | grep -o "$2 [0-9]*" | awk '{print $2}' | median; }
 for k in keeper vmm_ready agent_ready sandbox_ready created started exited vm_stopped; do
-  v=$({ grep -o "timing ms: .*" "$work/vmrt.log" || true; } | grep -o "$k [0-9]*" | awk '{print $2}' | median)
-  c=$({ grep -o "timing ms: .*" "$work/cold.log" || true; } | grep -o "$k [0-9]*" | awk '{print $2}' | median)
-  p=$({ grep -o "timing ms: .*" "$work/private.log" || true; } | grep -o "$k [0-9]*" | awk '{print $2}' | median)
-  echo "  $k template $v cold $c private $p"
+  echo "  $k template $(step_median "$work/vmrt.log" "$k") cold $(step_median "$work/cold.log" "$k") private $(step_median "$work/private.log" "$k")"
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9]+$/ && b ~ /^[0-9]+$/ && b > 0) printf "%.2f", a / b; else print "-" }'; }
 echo "ratio vmrt/runc $(ratio "$vmrt_ms" "$runc_ms")  cold/runc $(ratio "$cold_ms" "$runc_ms")  template/cold $(ratio "$vmrt_ms" "$cold_ms")  private/shared $(ratio "$private_ms" "$vmrt_ms")  vmrt/runsc $(ratio "$vmrt_ms" "$runsc_ms")  jailed/unjailed $(ratio "$vmrt_ms" "$nojail_ms")"

@@ -178,11 +178,12 @@ void print_memory_ratios(const std::map<std::pair<std::string, int>, PodMemory>&
   auto per = [](long kib, int count) { return kib / 1024.0 / std::max(count, 1); };
   for (int n : pod_counts) {
     auto t = mem.find({kTemplate, n}), c = mem.find({kCold, n}), v = mem.find({kPrivate, n});
-    if (t != mem.end() && v != mem.end())
-      fmt::print(
-          "{:>3} pods: PSS per VM private {:.2f} MiB template {:.2f} MiB ratio {:.2f}\n", n,
-          per(v->second.vm_kib, v->second.vmms), per(t->second.vm_kib, t->second.vmms),
-          ratio(per(v->second.vm_kib, v->second.vmms), per(t->second.vm_kib, t->second.vmms)));
+    if (t != mem.end() && v != mem.end()) {
+      double shared = per(t->second.vm_kib, t->second.vmms);
+      double own = per(v->second.vm_kib, v->second.vmms);
+      fmt::print("{:>3} pods: PSS per VM private {:.2f} MiB template {:.2f} MiB ratio {:.2f}\n", n,
+                 own, shared, ratio(own, shared));
+    }
     if (t == mem.end() || c == mem.end()) continue;
     const PodMemory &a = t->second, &b = c->second;
     fmt::print(

@@ -36,7 +36,12 @@ for round in $(seq "$rounds"); do
     fi
     pid=$!
     for _ in $(seq 300); do grep -q VMRT_GUEST_READY "$console" && break; sleep 0.1; done
-    dir=$(ls -d /sys/kernel/debug/kvm/"$pid"-* | head -1)
+    dir=$(ls -d /sys/kernel/debug/kvm/"$pid"-* 2>/dev/null | head -1 || true)
+    if [ -z "$dir" ]; then
+      echo "round $round $vmm: the VM ended before its load began"
+      wait "$pid" 2>/dev/null || true
+      continue
+    fi
     before=($(sample "$dir"))
     sleep 5
     after=($(sample "$dir"))

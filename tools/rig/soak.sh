@@ -306,14 +306,13 @@ for i in $(seq $(($(recorded vmrt-run) + 1)) "$runs"); do
 done
 
 # Phase 4: vmrt-vmm and QEMU microvm, the same guest, alternating.
-if [ "$boot_load" != memload ]; then
-  cmdline="console=ttyS0 reboot=k panic=-1 VMRT_TEST_ACTION=$boot_load VMRT_TEST_SECONDS=30"
-  done_line=VMRT_FORKLOAD_DONE
-  [ "$boot_load" = forkload ] || done_line=VMRT_SHLOAD_DONE
-else
-  cmdline="console=ttyS0 reboot=k panic=-1 VMRT_TEST_ACTION=memload VMRT_TEST_MIB=256 VMRT_TEST_ROUNDS=4"
-  done_line=VMRT_MEMLOAD_DONE
-fi
+# The test init's action, and the line it ends with.
+cmdline="console=ttyS0 reboot=k panic=-1 VMRT_TEST_ACTION=$boot_load"
+case "$boot_load" in
+  memload) cmdline+=" VMRT_TEST_MIB=256 VMRT_TEST_ROUNDS=4" done_line=VMRT_MEMLOAD_DONE ;;
+  forkload) cmdline+=" VMRT_TEST_SECONDS=30" done_line=VMRT_FORKLOAD_DONE ;;
+  shload) cmdline+=" VMRT_TEST_SECONDS=30" done_line=VMRT_SHLOAD_DONE ;;
+esac
 boot_ok() { [ "$status" = 0 ] && grep -q "$done_line.* failed=0" "$@"; }
 boot_vmrt_vmm() {
   phase='vmrt-vmm'
