@@ -18,6 +18,7 @@ add_library(vmrt_sandbox STATIC
   cgroup_path.cpp
   sandbox_size.cpp
   vmm_cgroup.cpp
+  template_record.cpp
   vm_template.cpp
   vmm_command.cpp
   vmm_control.cpp

@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/forward/forward_protocol.h"
 #include "common/hybrid_vsock.h"
+#include "common/vmm_exit_status.h"
 #include "sandbox/cgroup_path.h"
 #include "sandbox/file_tail.h"
 #include "sandbox/vm_template.h"
@@ -132,10 +133,14 @@ void Sandbox::boot_or_restore() {
       launch(tmpl->dir());
       wait_for_agent();
       times_.from_template = true;
+      tmpl->restores().succeeded();
     } catch (const Error& e) {
-      spdlog::warn("sandbox {}: restoring VM template {} failed, discarding it and booting: {}",
-                   id(), tmpl->dir().string(), e.what());
-      tmpl->discard();
+      // Only a snapshot the VMM refused is the template's fault for sure.
+      auto status = vmm_exited();
+      bool unusable = status && status->exited && status->code == vmm_exit::kSnapshotUnusable;
+      bool discarded = tmpl->restores().failed(unusable);
+      spdlog::warn("sandbox {}: restoring VM template {} failed, {} it and booting: {}", id(),
+                   tmpl->dir().string(), discarded ? "discarding" : "keeping", e.what());
       end_launch();
     }
   }

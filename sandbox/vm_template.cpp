@@ -4,7 +4,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <fstream>
@@ -41,21 +40,6 @@ json file_identity(const fs::path& p) {
   return {{"path", p.string()}, {"dev", st.st_dev},           {"ino", st.st_ino},
           {"size", st.st_size}, {"mtime_ns", ns(st.st_mtim)}, {"ctime_ns", ns(st.st_ctim)}};
 }
-
-// Held while a template is looked at or made: the first sandbox of a
-// configuration makes it, those starting beside it wait and use it.
-class TemplateLock {
- public:
-  explicit TemplateLock(const fs::path& path)
-      : fd_(check_sys(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600),
-                      "create " + path.string())) {
-    while (::flock(fd_.get(), LOCK_EX) != 0)
-      if (errno != EINTR) throw_errno("lock " + path.string());
-  }
-
- private:
-  UniqueFd fd_;  // closing it unlocks
-};
 
 bool usable(const fs::path& dir, const json& inputs) {
   std::ifstream in(dir / "key.json");
@@ -183,8 +167,10 @@ VmTemplate VmTemplate::find_or_make(const fs::path& root, const RuntimeConfig& c
   std::string key = fmt::format("{:016x}", std::hash<std::string>{}(inputs.dump()));
   fs::create_directories(root);
   ::chmod(root.c_str(), 0700);
-  TemplateLock lock(root / (key + ".lock"));
   fs::path dir = root / key;
+  // Held while it is looked at or made: the first sandbox of a
+  // configuration makes it, those starting beside it wait and use it.
+  TemplateLock lock(TemplateLock::path_for(dir));
   if (usable(dir, inputs)) return VmTemplate(dir, false);
   fs::remove_all(dir);
   fs::path fresh = root / (key + ".new");
@@ -204,11 +190,6 @@ VmTemplate VmTemplate::find_or_make(const fs::path& root, const RuntimeConfig& c
                    std::chrono::steady_clock::now() - started)
                    .count());
   return VmTemplate(dir, true);
-}
-
-void VmTemplate::discard() const noexcept {
-  std::error_code ignored;
-  fs::remove_all(dir_, ignored);
 }
 
 }  // namespace vmrt::sandbox

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "sandbox/config.h"
+#include "sandbox/template_record.h"
 
 namespace vmrt::sandbox {
 
@@ -44,13 +45,15 @@ class VmTemplate {
   const std::filesystem::path& dir() const noexcept { return dir_; }
   // Whether it was made by this call (for logs and the start-up figures).
   bool made() const noexcept { return made_; }
-  // Removes it (a restore from it failed): the next sandbox makes a new one.
-  void discard() const noexcept;
+  // How restores from it went (sandbox/template_record.h): a failed one may
+  // discard it.
+  RestoreRecord& restores() noexcept { return restores_; }
 
  private:
-  VmTemplate(std::filesystem::path dir, bool made) : dir_(std::move(dir)), made_(made) {}
+  VmTemplate(std::filesystem::path dir, bool made) : dir_(dir), made_(made), restores_(dir) {}
   std::filesystem::path dir_;
   bool made_;
+  RestoreRecord restores_;
 };
 
 }  // namespace vmrt::sandbox

@@ -1,7 +1,5 @@
 // vmrt-vmm: boots one micro-VM and runs it until the guest or the host ends it.
-// Exit status: 0 for a guest reboot/poweroff or a host-requested stop, 1 for
-// a configuration or setup error, 2 guest panic, 3 triple fault, 4 KVM error,
-// 5 the virtio-fs file server process ended.
+// Exit status: common/vmm_exit_status.h.
 #include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -17,6 +15,7 @@
 #include "common/event_loop.h"
 #include "common/fd.h"
 #include "common/log.h"
+#include "common/vmm_exit_status.h"
 #include "vmm/config/vmm_config.h"
 #include "vmm/control/control_server.h"
 #include "vmm/devices/fs/fs_device.h"
@@ -86,6 +85,23 @@ std::shared_ptr<fs::FsDevice> make_fs_device(const VmmConfig& config) {
   return std::make_shared<fs::FsDevice>(std::move(fc));
 }
 
+// A restore that failed on the snapshot itself, not on the host or the
+// guest: the VMM exits with vmm_exit::kSnapshotUnusable, so that whoever
+// made the snapshot (a VM template) knows to make it again.
+class SnapshotUnusable : public Error {
+ public:
+  using Error::Error;
+};
+
+template <typename Step>
+auto from_snapshot(Step&& step) -> decltype(step()) {
+  try {
+    return step();
+  } catch (const std::exception& e) {
+    throw SnapshotUnusable(e.what());
+  }
+}
+
 // Snapshot files opened before the VMM confines itself: the one it restores
 // from (--restore), the one it writes on command (--snapshot-dir).
 struct Snapshots {
@@ -152,10 +168,11 @@ int run(const VmmConfig& config, std::shared_ptr<fs::FsDevice> fs_device, Snapsh
   }
 
   GuestMemory memory =
-      !snapshots.source ? GuestMemory::create(mc.mem_bytes, mc.hugepages)
-      : config.restore_copy
-          ? GuestMemory::copy_of(std::move(snapshots.source->memory), mc.mem_bytes)
-          : GuestMemory::map_private(std::move(snapshots.source->memory), mc.mem_bytes);
+      !snapshots.source ? GuestMemory::create(mc.mem_bytes, mc.hugepages) : from_snapshot([&] {
+        auto& file = snapshots.source->memory;
+        return config.restore_copy ? GuestMemory::copy_of(std::move(file), mc.mem_bytes)
+                                   : GuestMemory::map_private(std::move(file), mc.mem_bytes);
+      });
   if (config.hotplug_mib) memory.add_hotplug(config.hotplug_mib << 20);
   auto machine = Machine::create(mc, std::move(memory));
   kvm_fd.reset();
@@ -179,8 +196,10 @@ int run(const VmmConfig& config, std::shared_ptr<fs::FsDevice> fs_device, Snapsh
           "kernel; use a host with VT-x/AMD-V, or run inside tools/testvm");
     // The interrupt controllers first: a restored transport may raise its
     // pending interrupt at once.
-    machine->restore_state(snapshots.source->state["machine"]);
-    slots.restore_state(snapshots.source->state["devices"]);
+    from_snapshot([&] {
+      machine->restore_state(snapshots.source->state["machine"]);
+      slots.restore_state(snapshots.source->state["devices"]);
+    });
     snapshots.source.reset();
     SPDLOG_INFO("vm restored from {}", config.restore);
   } else {
@@ -359,13 +378,17 @@ int main(int argc, char** argv) {
     validate(config);
     if (!config.jail.empty()) Kvm::host_is_pvm();  // while /sys is in reach
     Snapshots snapshots;
-    if (!config.restore.empty()) snapshots.source = SnapshotSource::open(config.restore);
+    if (!config.restore.empty())
+      snapshots.source = from_snapshot([&] { return SnapshotSource::open(config.restore); });
     if (!config.snapshot_dir.empty()) snapshots.target = SnapshotFiles::create(config.snapshot_dir);
     std::shared_ptr<fs::FsDevice> fs_device = make_fs_device(config);
     if (!config.jail.empty()) security::enter_jail(security::plan_jail(config));
     return run(config, std::move(fs_device), std::move(snapshots));
+  } catch (const SnapshotUnusable& e) {
+    spdlog::error("the snapshot cannot be restored: {}", e.what());
+    return vmm_exit::kSnapshotUnusable;
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
-    return 1;
+    return vmm_exit::kSetupError;
   }
 }

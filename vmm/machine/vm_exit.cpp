@@ -1,5 +1,7 @@
 #include "vmm/machine/vm_exit.h"
 
+#include "common/vmm_exit_status.h"
+
 namespace vmrt::vmm {
 
 int VmExit::exit_status() const {
@@ -7,17 +9,17 @@ int VmExit::exit_status() const {
     case ExitKind::Reset:
     case ExitKind::PowerOff:
     case ExitKind::Stopped:
-      return 0;
+      return vmm_exit::kNormal;
     case ExitKind::Panic:
-      return 2;
+      return vmm_exit::kGuestPanic;
     case ExitKind::TripleFault:
-      return 3;
+      return vmm_exit::kTripleFault;
     case ExitKind::InternalError:
-      return 4;
+      return vmm_exit::kKvmError;
     case ExitKind::DeviceLost:
-      return 5;
+      return vmm_exit::kDeviceLost;
   }
-  return 4;
+  return vmm_exit::kKvmError;
 }
 
 std::string VmExit::describe() const {

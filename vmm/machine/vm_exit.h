@@ -19,8 +19,8 @@ struct VmExit {
   ExitKind kind = ExitKind::Stopped;
   std::string detail;
 
-  // 0 for the normal ends; otherwise 2 (panic), 3 (triple fault), 4 (KVM
-  // error), 5 (a device's process ended).
+  // vmm_exit::kNormal for the normal ends, else the kind's status
+  // (common/vmm_exit_status.h).
   int exit_status() const;
   std::string describe() const;
 };

@@ -16,7 +16,7 @@ namespace {
 UniqueFd open_in(const std::string& dir, const char* name, int flags) {
   std::string path = dir + "/" + name;
   int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0600);
-  if (fd < 0) throw_errno("snapshot: cannot open " + path);
+  if (fd < 0) throw_errno(fmt::format("snapshot {}: cannot open {}", name, path));
   return UniqueFd(fd);
 }
 

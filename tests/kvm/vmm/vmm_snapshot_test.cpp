@@ -16,6 +16,7 @@
 #include "common/fd.h"
 #include "common/process.h"
 #include "common/tempdir.h"
+#include "common/vmm_exit_status.h"
 #include "tests/kvm/vmm_process.h"
 
 namespace vmrt::vmm {
@@ -137,20 +138,25 @@ TEST_F(VmmSnapshot, AVmWithHotplugMemoryRestoresWithTheSameRegion) {
   EXPECT_THAT(log("restored"), HasSubstr("vm restored from"));
   auto s = restore("32", {"--hotplug-mib", "128"});
   ASSERT_TRUE(s) << log("restored");
-  EXPECT_EQ(s->code, 1);
+  EXPECT_EQ(s->code, vmm_exit::kSnapshotUnusable);
   EXPECT_THAT(log("restored"), HasSubstr("hotplug region is 256 MiB"));
   s = restore("32");
   ASSERT_TRUE(s) << log("restored");
-  EXPECT_EQ(s->code, 1);
+  EXPECT_EQ(s->code, vmm_exit::kSnapshotUnusable);
   EXPECT_THAT(log("restored"), HasSubstr("virtio-mem"));
 }
 
 TEST_F(VmmSnapshot, ACorruptOrMismatchedSnapshotIsRefused) {
   ASSERT_NO_FATAL_FAILURE(make_snapshot());
-  // Another memory size than the snapshot's.
-  auto s = restore("64");
+  // A restore that fails on something else (here a tap fd that is not
+  // open) is a setup error: the sandbox keeps a template for that.
+  auto s = restore("32", {"--net-tap-fd", "999"});
   ASSERT_TRUE(s) << log("restored");
-  EXPECT_EQ(s->code, 1);
+  EXPECT_EQ(s->code, vmm_exit::kSetupError) << log("restored");
+  // Another memory size than the snapshot's.
+  s = restore("64");
+  ASSERT_TRUE(s) << log("restored");
+  EXPECT_EQ(s->code, vmm_exit::kSnapshotUnusable);
   EXPECT_THAT(log("restored"), HasSubstr("memory"));
   // A flipped byte in the state's payload.
   fs::path state = snap() / "state";
@@ -159,13 +165,13 @@ TEST_F(VmmSnapshot, ACorruptOrMismatchedSnapshotIsRefused) {
   std::ofstream(state, std::ios::binary | std::ios::trunc) << bytes;
   s = restore();
   ASSERT_TRUE(s) << log("restored");
-  EXPECT_EQ(s->code, 1);
+  EXPECT_EQ(s->code, vmm_exit::kSnapshotUnusable);
   EXPECT_THAT(log("restored"), HasSubstr("CRC"));
   // No snapshot at all.
   fs::remove(state);
   s = restore();
   ASSERT_TRUE(s);
-  EXPECT_EQ(s->code, 1);
+  EXPECT_EQ(s->code, vmm_exit::kSnapshotUnusable);
   EXPECT_THAT(log("restored"), HasSubstr("snapshot state"));
   // A VMM without --snapshot-dir refuses the command.
   EXPECT_FALSE(fs::exists(dir_.path() / "restored.sock"));
@@ -180,7 +186,7 @@ TEST_F(VmmSnapshot, AVmWithVcpusToOnlineRestoresOnlyWithAsMany) {
   cpus_ = {"--cpus", "1", "--max-cpus", "2"};
   auto s = restore();
   ASSERT_TRUE(s) << log("restored");
-  EXPECT_EQ(s->code, 1);
+  EXPECT_EQ(s->code, vmm_exit::kSnapshotUnusable);
   EXPECT_THAT(log("restored"),
               HasSubstr("the snapshot has 3 vCPUs but this VM was created with 2"));
   cpus_ = {"--cpus", "1", "--max-cpus", "3"};

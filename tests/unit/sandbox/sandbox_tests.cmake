@@ -5,5 +5,5 @@ vmrt_gtest(unit_sandbox unit
     ${CMAKE_CURRENT_LIST_DIR}/host_kvm_test.cpp ${CMAKE_CURRENT_LIST_DIR}/vm_size_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/vm_resize_test.cpp ${CMAKE_CURRENT_LIST_DIR}/container_calls_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/port_relay_test.cpp ${CMAKE_CURRENT_LIST_DIR}/guest_network_test.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/io_relay_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/io_relay_test.cpp ${CMAKE_CURRENT_LIST_DIR}/template_record_test.cpp
   LIBS vmrt_sandbox)
