@@ -160,13 +160,18 @@ Stats Cgroup::stats() {
            cpu["nr_periods"], cpu["nr_throttled"], cpu["throttled_usec"]};
   if (has("memory.current")) {
     Stats::Memory m;
+    // memory.stat before memory.current: clients take the working set as
+    // current - inactive_file, and a container reading files grows both
+    // between two reads. In this order current holds the page cache that
+    // stat counted; in the other, inactive_file could pass current and
+    // the working set read 0 (seen in the rig during a container's `ls -R`).
+    m.stat = key_values(read("memory.stat"));
     m.current = std::stoull(read("memory.current"));
     m.max = max_value(read("memory.max"));
     if (has("memory.swap.current")) m.swap_current = std::stoull(read("memory.swap.current"));
     auto events = key_values(read("memory.events"));
     m.oom = events["oom"];
     m.oom_kill = events["oom_kill"];
-    m.stat = key_values(read("memory.stat"));
     s.memory = std::move(m);
   }
   if (has("pids.current"))
