@@ -12,6 +12,29 @@
 namespace vmrt::sandbox {
 
 namespace fs = std::filesystem;
+using nlohmann::json;
+
+json file_identity(const fs::path& p) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) throw_errno("VM template: " + p.string());
+  auto ns = [](const timespec& t) { return int64_t(t.tv_sec) * 1'000'000'000 + t.tv_nsec; };
+  return {{"path", p.string()}, {"dev", st.st_dev},           {"ino", st.st_ino},
+          {"size", st.st_size}, {"mtime_ns", ns(st.st_mtim)}, {"ctime_ns", ns(st.st_ctim)}};
+}
+
+namespace {
+
+// The identity of the template's state file, or null when there is none
+// (the template is gone).
+json state_identity(const fs::path& dir) {
+  try {
+    return file_identity(dir / "state");
+  } catch (const Error&) {
+    return nullptr;
+  }
+}
+
+}  // namespace
 
 TemplateLock::TemplateLock(const fs::path& path)
     : fd_(check_sys(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600),
@@ -24,20 +47,10 @@ fs::path TemplateLock::path_for(const fs::path& dir) {
   return dir.parent_path() / (dir.filename().string() + ".lock");
 }
 
-RestoreRecord::RestoreRecord(fs::path dir) : dir_(std::move(dir)) {
-  struct stat st {};
-  if (::stat((dir_ / "state").c_str(), &st) == 0) {
-    dev_ = st.st_dev;
-    ino_ = st.st_ino;
-    written_ = st.st_mtim;
-  }
-}
+RestoreRecord::RestoreRecord(fs::path dir) : dir_(std::move(dir)), state_(state_identity(dir_)) {}
 
 bool RestoreRecord::same_template() const {
-  struct stat st {};
-  return ino_ != 0 && ::stat((dir_ / "state").c_str(), &st) == 0 && st.st_dev == dev_ &&
-         st.st_ino == ino_ && st.st_mtim.tv_sec == written_.tv_sec &&
-         st.st_mtim.tv_nsec == written_.tv_nsec;
+  return !state_.is_null() && state_identity(dir_) == state_;
 }
 
 bool RestoreRecord::failed(bool snapshot_unusable) noexcept {

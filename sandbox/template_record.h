@@ -11,14 +11,17 @@
 // between them, discard it: a snapshot whose guest never comes back is not
 // restored forever.
 
-#include <sys/types.h>
-
-#include <ctime>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "common/fd.h"
 
 namespace vmrt::sandbox {
+
+// A file as a template's key.json records it (path, device, inode, size,
+// modification and change times): another identity is another file, or the
+// same one rewritten. Throws vmrt::Error when it cannot be read.
+nlohmann::json file_identity(const std::filesystem::path& p);
 
 // An exclusive flock(2) on `path` (created if missing), held for its life.
 class TemplateLock {
@@ -50,11 +53,9 @@ class RestoreRecord {
   std::filesystem::path failures_file() const { return dir_ / "failed_restores"; }
 
   std::filesystem::path dir_;
-  // Which template: its state file's identity and time of writing (an
-  // inode number alone may be reused by the next one made).
-  dev_t dev_ = 0;
-  ino_t ino_ = 0;
-  timespec written_{};
+  // Which template: its state file's identity (times included, since an
+  // inode number may be reused by the next one made); null when none.
+  nlohmann::json state_;
 };
 
 }  // namespace vmrt::sandbox

@@ -33,14 +33,6 @@ constexpr uint32_t kAgentApiFreshStart = 3;
 // Bumped when what a template holds changes meaning.
 constexpr int kTemplateFormat = 2;
 
-json file_identity(const fs::path& p) {
-  struct stat st {};
-  if (::stat(p.c_str(), &st) != 0) throw_errno("VM template: " + p.string());
-  auto ns = [](const timespec& t) { return int64_t(t.tv_sec) * 1'000'000'000 + t.tv_nsec; };
-  return {{"path", p.string()}, {"dev", st.st_dev},           {"ino", st.st_ino},
-          {"size", st.st_size}, {"mtime_ns", ns(st.st_mtim)}, {"ctime_ns", ns(st.st_ctim)}};
-}
-
 bool usable(const fs::path& dir, const json& inputs) {
   std::ifstream in(dir / "key.json");
   if (!in) return false;
