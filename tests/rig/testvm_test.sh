@@ -2,9 +2,13 @@
 # Checks tools/testvm itself: nested /dev/kvm works, exit statuses pass through,
 # a command outliving --timeout is killed and reported with L1's state,
 # an L1 whose kernel panics is replaced by a fresh one (once), shares are
-# writable, and nothing (temporary directory, QEMU process) is left behind.
+# writable, a guest's triple fault in L1 is recorded as the guest's (not
+# the rig's), and nothing (temporary directory, QEMU process) is left behind.
+#
+#   testvm_test.sh KVM_MACHINE_TEST_BINARY
 set -uo pipefail
 testvm=$(cd "$(dirname "$0")/../../tools" && pwd)/testvm
+machine_test=$(realpath -e "$1") || exit 2
 failures=0
 check() { if eval "$2"; then echo "ok   - $1"; else echo "FAIL - $1"; failures=$((failures + 1)); fi; }
 # This test's VMs keep their control directories in a private TMPDIR, so
@@ -46,6 +50,17 @@ check "and says so" '[[ "$err" == *"L1'"'"'s kernel panicked"* && "$err" == *"ru
 "$testvm" -- sh -c 'echo c >/proc/sysrq-trigger; sleep 60' 2>/dev/null
 check "an L1 that panics twice gives up with 125" '[ $? = 125 ]'
 rm -rf "$share"
+
+# A payload that triple faults in L1's KVM: L1 records the guest's shutdown
+# with its own pid and the page fault it could not deliver, and does not
+# call it a fault of the rig (tools/rig/world_switch_watch.py).
+err=$("$testvm" -- "$machine_test" --gtest_filter=Machine.TripleFaultEndsTheVmWithAnError 2>&1 >/dev/null)
+rc=$?
+check "a guest's triple fault in L1 (rc $rc)" '[ $rc = 0 ]'
+# (The pid is "?" when the trace lost track of a thread that ended at once.)
+check "is recorded as the guest's shutdown (got: $(grep testvm- <<<"$err"))" \
+  '[[ "$err" =~ testvm-guest-shutdown:\ pid\ ([0-9]+|\?)\ .*guest\ shutdown\ at\ rip\ 0x[0-9a-f]+\;\ delivering\ 0x8[0-9a-f]+ ]]'
+check "and not as the rig's" '[[ "$err" != *testvm-rig-fault* ]]'
 
 "$testvm" --bogus -- true 2>/dev/null
 check "an unknown option is refused with 2" '[ $? = 2 ]'

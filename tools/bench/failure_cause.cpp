@@ -2,6 +2,7 @@
 
 #include <array>
 #include <regex>
+#include <set>
 #include <string_view>
 
 namespace vmrt::bench {
@@ -73,9 +74,40 @@ constexpr std::array<std::string_view, 4> kVmmEnds = {"guest triple fault", "gue
                                                       "KVM could not run the guest",
                                                       "a device process ended"};
 
+// Whether the rig recorded a fault of its own in this attempt's VM: a
+// record whose VMM pid is one the evidence names ("vmrt-vmm[PID]"), or
+// any record when the evidence names none (a QEMU boot, a CLI error).
+bool rig_lost_this_vm(const std::string& all) {
+  static const std::regex record("testvm-rig-fault: pid ([0-9]+|\\?)");
+  static const std::regex vmm_pid("vmrt-vmm\\[([0-9]+)\\]");
+  std::set<std::string> vmms;
+  for (auto it = std::sregex_iterator(all.begin(), all.end(), vmm_pid);
+       it != std::sregex_iterator(); ++it)
+    vmms.insert((*it)[1]);
+  for (auto it = std::sregex_iterator(all.begin(), all.end(), record); it != std::sregex_iterator();
+       ++it)
+    if (vmms.empty() || vmms.contains((*it)[1])) return true;
+  return false;
+}
+
+// The cause as the evidence shows it, before what the rig recorded.
+std::string evidence_cause(const FailureEvidence& e);
+
 }  // namespace
 
 std::string failure_cause(const FailureEvidence& e) {
+  // The rig's L1 recorded a guest resumed with L1's own state in its VMCB
+  // (tools/rig/world_switch_watch.py) while this ran: whatever the guest
+  // did next, the rig's emulated CPU lost it.
+  std::string cause = evidence_cause(e);
+  if (rig_lost_this_vm(e.error + "\n" + e.log))
+    cause += " (rig fault: L1's state resumed as the guest)";
+  return cause;
+}
+
+namespace {
+
+std::string evidence_cause(const FailureEvidence& e) {
   const std::string all = e.error + "\n" + e.log;
   if (std::string r = vmm_reason(all); !r.empty()) return reason_cause(r);
   for (auto end : kVmmEnds)
@@ -110,6 +142,8 @@ std::string failure_cause(const FailureEvidence& e) {
   std::string why = last_line(e.error);
   return why.empty() ? "unknown" : "unknown: " + normalize(why);
 }
+
+}  // namespace
 
 std::string leftover_cause(const std::string& leftover) {
   std::string kind = leftover.substr(0, leftover.find(": "));

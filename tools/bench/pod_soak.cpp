@@ -22,6 +22,7 @@
 #include <fstream>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "tests/rig/containerd/containerd_harness.h"
 #include "tools/bench/failure_cause.h"
@@ -91,6 +92,20 @@ std::string grpc_status_of(const cri::CallError& e) {
   return std::string(rest.substr(0, rest.find(": ")));
 }
 
+// Inside tools/testvm, L1 records each guest shutdown and failed VM entry,
+// the rig's own faults among them (tools/rig/world_switch_watch.py).
+constexpr const char* kRigRecords = "/run/testvm/world-switch.log";
+
+// The records' lines from the first-th on (all of them, from 0).
+std::vector<std::string> rig_records(size_t first = 0) {
+  std::vector<std::string> lines;
+  std::ifstream in(kRigRecords);
+  size_t n = 0;
+  for (std::string line; std::getline(in, line); ++n)
+    if (n >= first) lines.push_back(line);
+  return lines;
+}
+
 // One pod's whole life. Whatever fails, the pod is stopped and removed
 // before this returns; a failure to do so is the attempt's failure.
 // The host kernel's last messages: an OOM kill, a KVM warning, a stall.
@@ -118,6 +133,7 @@ Attempt pod_life(cri::Client& client, const Containerd& containerd, const std::s
   Attempt a;
   bench::FailureEvidence e;
   std::string pod_id;
+  const size_t records_before = rig_records().size();
   auto t0 = Clock::now();
   try {
     e.call = "RunPodSandbox";
@@ -165,7 +181,11 @@ Attempt pod_life(cri::Client& client, const Containerd& containerd, const std::s
     return a;
   }
   if (e.exit_status != 0 && e.grpc_status.empty() && e.call == "ExecSync") e.call = "exec true";
-  // The VMM's end reason is in its log, which the shim's error may not carry.
+  // The VMM's end reason is in its log, which the shim's error may not carry;
+  // what the rig recorded meanwhile says whether it lost the VM.
+  // A record comes through L1's trace buffer a moment after its VM ended.
+  if (std::filesystem::exists(kRigRecords)) std::this_thread::sleep_for(1s);
+  for (const auto& line : rig_records(records_before)) report += line + "\n";
   e.log = report;
   a.cause = bench::failure_cause(e);
   report += kernel_log_tail();

@@ -36,7 +36,7 @@ if [ -z "$pkg" ]; then
   echo "${latest%/}"
   exit 0
 fi
-key=$( { echo "$pkg"; cat "$0" "$here/l1-init" "$here/kvm_holder.py"; } | sha256sum | cut -c1-16)
+key=$( { echo "$pkg"; cat "$0" "$here/l1-init" "$here/kvm_holder.py" "$here/world_switch_watch.py"; } | sha256sum | cut -c1-16)
 result=$cache_root/$key
 mkdir -p "$cache_root"
 exec 9>"$cache_root/.lock"
@@ -76,6 +76,7 @@ mkdir -p "$root"/{bin,dev,proc,sys,modules}
 cp /bin/busybox "$root/bin/busybox"
 install -m 0755 "$here/l1-init" "$root/init"
 install -m 0644 "$here/kvm_holder.py" "$root/kvm_holder.py"
+install -m 0644 "$here/world_switch_watch.py" "$root/world_switch_watch.py"
 for rel in "${order[@]}"; do
   name=$(basename "$rel")
   case "$name" in

@@ -80,7 +80,15 @@ touch "$results"
 record() {
   printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "${5:-}" >>"$results"
   if [ "$2" = ok ]; then echo "$1 ok $3 ms"; else echo "$1 FAILED: $4"; fi
+  rig_mark=$(rig_records_count)
 }
+
+# Inside tools/testvm, L1 records each guest shutdown and failed VM entry,
+# the rig's own faults among them (tools/rig/world_switch_watch.py): those
+# since the last attempt ended are the evidence of the attempt in flight.
+rig_records=/run/testvm/world-switch.log
+rig_records_count() { cat "$rig_records" 2>/dev/null | wc -l; }
+rig_mark=$(rig_records_count)
 
 # One table per phase: attempts, successes, failures by cause, and the
 # median and 95th percentile of the successful attempts' times.
@@ -223,6 +231,11 @@ failed() {
   shift
   local timed=()
   [ "$status" != 124 ] && [ "$status" != 137 ] || timed=(--timed-out)
+  # L1's record of a VM it lost comes through its trace buffer a moment
+  # after the VMM has ended.
+  [ ! -e "$rig_records" ] || sleep 1
+  tail -n +"$((rig_mark + 1))" "$rig_records" >"$work/rig-records" 2>/dev/null || true
+  [ ! -s "$work/rig-records" ] || files+=("$work/rig-records")
   cause=${known_cause:-$("$soak_cause" --call "$call" --status "$status" "${timed[@]}" "$@" "${files[@]}")}
   known_cause=
   { echo "cause: $cause"; echo "exit status: $status"

@@ -13,6 +13,10 @@ shift
 out=$(mktemp -d "${TMPDIR:-/tmp}/rig-results.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 
+# What the rig's L1 records (tools/rig/world_switch_watch.py), to tell
+# which failures of the first attempt the rig's emulated CPU caused.
+records=${VMRT_RIG_RECORDS:-/run/testvm/world-switch.log}
+mark=$(cat "$records" 2>/dev/null | wc -l)
 "$bin" --gtest_output="json:$out/first.json" "$@"
 rc=$?
 [ "$rc" = 0 ] && exit 0
@@ -31,6 +35,9 @@ PY
 )
 [ -n "$failed" ] || exit "$rc"
 echo "rerun_failed_cases: failed on the first attempt, running once more: ${failed//:/ }" >&2
+[ ! -e "$records" ] || sleep 1  # a record comes a moment after its VM ended
+lost=$(tail -n +"$((mark + 1))" "$records" 2>/dev/null | grep -c '^testvm-rig-fault:')
+echo "rerun_failed_cases: guests lost to the rig's emulated CPU during the first attempt: ${lost:-0}" >&2
 # The failed tests' filter last: it overrides one among the arguments.
 "$bin" "$@" --gtest_filter="$failed"
 rc=$?

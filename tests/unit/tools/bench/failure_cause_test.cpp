@@ -36,6 +36,32 @@ TEST(FailureCause, TheVmmEndReasonInAContainerdErrorIsTheCause) {
   EXPECT_EQ(failure_cause(e), "guest triple fault");
 }
 
+TEST(FailureCause, AGuestTheRigLostSaysSo) {
+  const std::string ended =
+      "vmrt-vmm[569] error: vm ended reason=\"guest triple fault: vCPU 1 shut down (rip "
+      "0xfff0)\"\n";
+  const std::string lost =
+      "testvm-rig-fault: pid 569 (vcpu1-571) vCPU 1: guest shutdown with L1's own state (rip "
+      "0xffffffffc035320c in __svm_vcpu_run) resumed as the guest; delivering 0x80000b0e error "
+      "0x00000010\n";
+  auto e = boot("vmrt-vmm", 1, ended + lost);
+  EXPECT_EQ(failure_cause(e), "guest triple fault (rig fault: L1's state resumed as the guest)");
+  // Another VM the rig lost at the same time is not this one.
+  e.log = "vmrt-vmm[600] error: vm ended reason=\"guest triple fault: vCPU 1 shut down\"\n" + lost;
+  EXPECT_EQ(failure_cause(e), "guest triple fault");
+  // Without a VMM pid in the evidence (a QEMU boot), the record is this VM's.
+  e = boot("qemu-microvm", 0, "VMRT_GUEST_READY\n" + lost,
+           {"VMRT_GUEST_READY", "VMRT_SHLOAD_DONE"});
+  EXPECT_EQ(failure_cause(e),
+            "no VMRT_SHLOAD_DONE in the output (rig fault: L1's state resumed as the guest)");
+  // A guest's own shutdown, recorded but not the rig's, leaves the cause as it is.
+  e = boot("vmrt-vmm", 1,
+           ended +
+               "testvm-guest-shutdown: pid 569 (vcpu1-571) vCPU 1: guest shutdown at rip "
+               "0x40f2ea; delivering 0x80000b0e error 0x00000010\n");
+  EXPECT_EQ(failure_cause(e), "guest triple fault");
+}
+
 TEST(FailureCause, APanicKeepsItsMessageWithoutNumbers) {
   auto e = boot("vmrt-vmm", 2,
                 "vm ended reason=\"guest kernel panic: Attempted to kill init! "
