@@ -16,8 +16,11 @@
 # Each record is one line in OUT (the control share, which the command
 # inside L1 sees at /run/testvm/ and the host after L1 ends) and in L1's
 # kernel log:
-#   testvm-rig-fault: ...       the rig's faults
-#   testvm-guest-shutdown: ...  the others, as evidence for a reader
+#   testvm-rig-fault: ...          the rig's faults
+#   testvm-guest-shutdown: ...     the other shutdowns and failed entries
+#   testvm-emulation-failure: ...  an instruction L1's KVM could not
+#                                  emulate, with the bytes it read there
+# The last two are evidence for a reader, not a verdict.
 # A guest's own reboot by triple fault (int3 with no IDT: vector 3 as a
 # software interrupt, 0x80000403) is not recorded.
 #
@@ -70,6 +73,12 @@ line_re = re.compile(r"^\s*(?P<task>.*?)(?:\s+\(\s*(?P<tgid>[0-9]+|-+)\))?\s+\[\
                      r"intr_info (?P<intr>0x[0-9a-f]+) error_code (?P<err>0x[0-9a-f]+)")
 
 
+# "  vcpu0-296  (    285) [000] .....  12.3: kvm_emulate_insn: 0:40f2e8:0f a2 (prot64) failed"
+emulate_re = re.compile(r"^\s*(?P<task>.*?)(?:\s+\(\s*(?P<tgid>[0-9]+|-+)\))?\s+\[\d+\].*?"
+                        r"kvm_emulate_insn: [0-9a-f]+:(?P<rip>[0-9a-f]+):(?P<insn>[0-9a-f ]*) "
+                        r"\((?P<mode>[^)]*)\) failed")
+
+
 def process_of(tid):
     """The thread's process while it is still there (the trace may not know it)."""
     try:
@@ -79,24 +88,36 @@ def process_of(tid):
         return "?"
 
 
+def who(m):
+    pid = m["tgid"] if (m["tgid"] or "").isdigit() else process_of(m["task"].rsplit("-", 1)[-1])
+    return f"pid {pid} ({m['task']})"
+
+
+def emulation_failure(m):
+    # Evidence, not proof: the instruction bytes L1's KVM read at the rip
+    # where the guest exited (on the rig, a CPUID it must step over).
+    return (f"testvm-emulation-failure: {who(m)}: KVM could not emulate the instruction at "
+            f"rip 0x{m['rip']} ({m['mode']}); the bytes it read there: {m['insn'].strip() or 'none'}")
+
+
 def record(m):
     if m["reason"] == "shutdown" and m["intr"] == "0x80000403":
         return None  # the guest rebooting
-    pid = m["tgid"] if (m["tgid"] or "").isdigit() else process_of(m["task"].rsplit("-", 1)[-1])
     what = "guest shutdown" if m["reason"] == "shutdown" else f"failed VM entry ({m['reason']})"
-    who = f"pid {pid} ({m['task']}) vCPU {m['vcpu']}"
+    vcpu = f"{who(m)} vCPU {m['vcpu']}"
     rip = int(m["rip"], 16)
     if start is not None and end is not None and start <= rip < end:
-        return (f"testvm-rig-fault: {who}: {what} with L1's own state (rip {m['rip']} in "
+        return (f"testvm-rig-fault: {vcpu}: {what} with L1's own state (rip {m['rip']} in "
                 f"__svm_vcpu_run) resumed as the guest; delivering {m['intr']} error {m['err']}")
-    return (f"testvm-guest-shutdown: {who}: {what} at rip {m['rip']}; "
+    return (f"testvm-guest-shutdown: {vcpu}: {what} at rip {m['rip']}; "
             f"delivering {m['intr']} error {m['err']}")
 
 
 def handle(lines):
     for raw in lines:
-        m = line_re.match(raw.decode(errors="replace"))
-        text = record(m) if m else None
+        line = raw.decode(errors="replace")
+        m, e = line_re.match(line), emulate_re.match(line)
+        text = record(m) if m else emulation_failure(e) if e else None
         if not text:
             continue
         with open(out, "a") as f:
