@@ -36,8 +36,11 @@ PY
 [ -n "$failed" ] || exit "$rc"
 echo "rerun_failed_cases: failed on the first attempt, running once more: ${failed//:/ }" >&2
 [ ! -e "$records" ] || sleep 1  # a record comes a moment after its VM ended
-lost=$(tail -n +"$((mark + 1))" "$records" 2>/dev/null | grep -c '^testvm-rig-fault:')
-echo "rerun_failed_cases: guests lost to the rig's emulated CPU during the first attempt: ${lost:-0}" >&2
+new_records=$(tail -n +"$((mark + 1))" "$records" 2>/dev/null)
+lost=$(grep -c '^testvm-rig-fault:' <<<"$new_records")
+other=$(grep -cE '^testvm-(guest-shutdown|emulation-failure):' <<<"$new_records")
+echo "rerun_failed_cases: guests lost to the rig's emulated CPU during the first attempt: ${lost:-0}" \
+  "(other guest shutdowns or emulation failures recorded: ${other:-0})" >&2
 # The failed tests' filter last: it overrides one among the arguments.
 "$bin" "$@" --gtest_filter="$failed"
 rc=$?
