@@ -23,7 +23,7 @@ LABELS = ("unit", "root", "kvm", "rig")
 CASE_RERUN = re.compile(r"rerun_failed_cases: passed on the second attempt: (.*)")
 L1_REPLACED = "testvm: running the command again in a fresh VM"
 RIG_LOST = re.compile(r"rerun_failed_cases: guests lost to the rig's emulated CPU during the first attempt: "
-                      r"([0-9]+)(?: \(other guest shutdowns or emulation failures recorded: ([0-9]+)\))?")
+                      r"([0-9]+) \(other guest shutdowns or emulation failures recorded: ([0-9]+)\)")
 
 
 def labels_of(test):
@@ -122,7 +122,7 @@ def summary(out):
         for m in CASE_RERUN.finditer(text):
             notes.append("cases that passed on their second attempt in L1: " + m.group(1).strip())
         for m in RIG_LOST.finditer(text):
-            lost, other = int(m.group(1)), int(m.group(2) or 0)
+            lost, other = int(m.group(1)), int(m.group(2))
             note = (f"{lost} guest(s) lost to the rig's emulated CPU during the first attempt"
                     if lost else "no guest lost to the rig's emulated CPU recorded")
             if other:

@@ -91,22 +91,6 @@ bool rig_lost_this_vm(const std::string& all) {
 }
 
 // The cause as the evidence shows it, before what the rig recorded.
-std::string evidence_cause(const FailureEvidence& e);
-
-}  // namespace
-
-std::string failure_cause(const FailureEvidence& e) {
-  // The rig's L1 recorded a guest resumed with L1's own state in its VMCB
-  // (tools/rig/world_switch_watch.py) while this ran: whatever the guest
-  // did next, the rig's emulated CPU lost it.
-  std::string cause = evidence_cause(e);
-  if (rig_lost_this_vm(e.error + "\n" + e.log))
-    cause += " (rig fault: L1's state resumed as the guest)";
-  return cause;
-}
-
-namespace {
-
 std::string evidence_cause(const FailureEvidence& e) {
   const std::string all = e.error + "\n" + e.log;
   if (std::string r = vmm_reason(all); !r.empty()) return reason_cause(r);
@@ -144,6 +128,16 @@ std::string evidence_cause(const FailureEvidence& e) {
 }
 
 }  // namespace
+
+std::string failure_cause(const FailureEvidence& e) {
+  // The rig's L1 recorded a guest resumed with L1's own state in its VMCB
+  // (tools/rig/world_switch_watch.py) while this ran: whatever the guest
+  // did next, the rig's emulated CPU lost it.
+  std::string cause = evidence_cause(e);
+  if (rig_lost_this_vm(e.error + "\n" + e.log))
+    cause += " (rig fault: L1's state resumed as the guest)";
+  return cause;
+}
 
 std::string leftover_cause(const std::string& leftover) {
   std::string kind = leftover.substr(0, leftover.find(": "));

@@ -31,8 +31,9 @@ import signal
 import sys
 
 tracefs, out = sys.argv[1], sys.argv[2]
-# l1-init has put the kvm_exit event, filtered to the exits that lose a
-# guest, in the trace before the command started.
+# l1-init has put the kvm_exit and kvm_emulate_insn events, filtered to
+# the exits that lose a guest and the failed emulations, in the trace
+# before the command started.
 
 
 class Stop(Exception):
@@ -66,17 +67,18 @@ with open("/proc/kallsyms") as f:
 start = next((a for a, name in amd if name == "__svm_vcpu_run"), None)
 end = next((a for a, _ in amd if start is not None and a > start), None)
 
-# "  vcpu1-571  (    569) [001] d..1.  12.3: kvm_exit: vcpu 1 reason shutdown
-#  rip 0x... info1 0x... info2 0x... intr_info 0x... error_code 0x..."
-line_re = re.compile(r"^\s*(?P<task>.*?)(?:\s+\(\s*(?P<tgid>[0-9]+|-+)\))?\s+\[\d+\].*?kvm_exit: "
-                     r"vcpu (?P<vcpu>\d+) reason (?P<reason>\S+) rip (?P<rip>0x[0-9a-f]+) .*"
+# Every trace line starts with the task (a vCPU thread: "vcpu1-571",
+# "CPU 1/KVM-268"), its process when known ("(    569)", "(-------)") and
+# the CPU ("[001]").
+task = r"^\s*(?P<task>.*?)(?:\s+\(\s*(?P<tgid>[0-9]+|-+)\))?\s+\[\d+\].*?"
+# "... kvm_exit: vcpu 1 reason shutdown rip 0x... info1 0x... info2 0x...
+#  intr_info 0x... error_code 0x..."
+line_re = re.compile(task + r"kvm_exit: vcpu (?P<vcpu>\d+) reason (?P<reason>\S+) "
+                     r"rip (?P<rip>0x[0-9a-f]+) .*"
                      r"intr_info (?P<intr>0x[0-9a-f]+) error_code (?P<err>0x[0-9a-f]+)")
-
-
-# "  vcpu0-296  (    285) [000] .....  12.3: kvm_emulate_insn: 0:40f2e8:0f a2 (prot64) failed"
-emulate_re = re.compile(r"^\s*(?P<task>.*?)(?:\s+\(\s*(?P<tgid>[0-9]+|-+)\))?\s+\[\d+\].*?"
-                        r"kvm_emulate_insn: [0-9a-f]+:(?P<rip>[0-9a-f]+):(?P<insn>[0-9a-f ]*) "
-                        r"\((?P<mode>[^)]*)\) failed")
+# "... kvm_emulate_insn: 0:40f2e8:0f a2 (prot64) failed"
+emulate_re = re.compile(task + r"kvm_emulate_insn: [0-9a-f]+:(?P<rip>[0-9a-f]+):"
+                        r"(?P<insn>[0-9a-f ]*) \((?P<mode>[^)]*)\) failed")
 
 
 def process_of(tid):
